@@ -1,0 +1,309 @@
+/*
+ * npugen.h — the public C API of npugen.
+ *
+ * Shape: opaque handles with create/free pairs, every fallible call returns an npg_status, and the
+ * human-readable reason for the last failure on the calling thread is npg_last_error(). It mirrors
+ * OpenVINO GenAI's C API (ov_genai_llm_pipeline_create(models_path, device, n, &pipe, "KEY",
+ * "VALUE", ...), a generation-config handle with setters, a streamer callback returning
+ * RUNNING/STOP/CANCEL, two-call string getters) under the npg_ prefix.
+ *
+ * Conventions that hold for every function below unless its comment says otherwise:
+ *  - Ownership: a handle returned through an out-parameter belongs to the caller, who releases it with
+ *    the matching *_free. Every *_free accepts NULL. Memory returned as `char **` / `int32_t **` is
+ *    released with npg_free().
+ *  - NULL: a NULL required pointer argument returns NPG_ERR_INVALID_ARGUMENT (never a crash).
+ *  - Out-parameters are written only on NPG_OK.
+ *  - Threads: handles are not internally locked; use one handle from one thread at a time. Different
+ *    handles may be used from different threads concurrently. npg_last_error() is per thread.
+ *  - The library never prints, never exits and never aborts on bad input; diagnostics go to the
+ *    log callback set on a property map (npg_properties_set_log_callback).
+ */
+#ifndef NPUGEN_H
+#define NPUGEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define NPG_API __attribute__((visibility("default")))
+#else
+#define NPG_API
+#endif
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Status and errors                                                                              */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef enum npg_status {
+    NPG_OK = 0,
+    NPG_ERR_INVALID_ARGUMENT = 1, /* a bad argument or property value; the message names it */
+    NPG_ERR_IO = 2,               /* a file could not be opened, read, written or renamed */
+    NPG_ERR_FORMAT = 3,           /* a file's content is malformed (JSON, safetensors, blob) */
+    NPG_ERR_UNSUPPORTED = 4,      /* valid input npugen does not handle (architecture, model type) */
+    NPG_ERR_OUT_OF_MEMORY = 5,
+    NPG_ERR_LIMIT = 6,            /* a size limit was exceeded (prompt too long, context full) */
+    NPG_ERR_NOT_FOUND = 7,        /* a requested key, tensor or file does not exist */
+    NPG_ERR_CHECKSUM = 8,         /* stored data does not match its checksum (blob, cache, key) */
+    NPG_ERR_CANCELLED = 9,        /* the streamer returned NPG_STREAMING_CANCEL */
+    NPG_ERR_INTERNAL = 10,        /* a bug in npugen; please report it with the message */
+} npg_status;
+
+/* The message of the last failure on this thread: names the file, key or argument and the problem.
+ * Never NULL; "" when nothing failed yet. Valid until the next npugen call on this thread. */
+NPG_API const char *npg_last_error(void);
+/* A constant name such as "NPG_ERR_FORMAT". */
+NPG_API const char *npg_status_name(npg_status status);
+/* The library version, e.g. "0.1.0". */
+NPG_API const char *npg_version(void);
+/* Releases memory that npugen returned through a char ** or int32_t ** out-parameter. NULL is ok. */
+NPG_API void npg_free(void *ptr);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Logging and property maps                                                                      */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef enum npg_log_level {
+    NPG_LOG_ERROR = 0,
+    NPG_LOG_WARNING = 1,
+    NPG_LOG_INFO = 2,
+    NPG_LOG_DEBUG = 3,
+} npg_log_level;
+
+/* Receives one complete message (no trailing newline). Called on the thread that made the call. */
+typedef void (*npg_log_callback)(void *user_data, npg_log_level level, const char *message);
+
+/* A string-to-string map of pipeline properties, like the guide's `pipeline_config`
+ * ({"MAX_PROMPT_LEN": "1024", "CACHE_DIR": ".npucache", ...}) plus callbacks that are not strings. */
+typedef struct npg_properties npg_properties;
+
+NPG_API npg_status npg_properties_create(npg_properties **out);
+NPG_API void npg_properties_free(npg_properties *props);
+/* Sets (or replaces) KEY. Both strings are copied. Unknown keys are accepted here and rejected by
+ * the pipeline that receives them, which names the key. */
+NPG_API npg_status npg_properties_set(npg_properties *props, const char *key, const char *value);
+/* Borrowed pointer, valid until the key is replaced or the map freed. NPG_ERR_NOT_FOUND if absent. */
+NPG_API npg_status npg_properties_get(const npg_properties *props, const char *key, const char **value);
+NPG_API size_t npg_properties_size(const npg_properties *props);
+/* The i-th key/value in insertion order (i < size). Borrowed pointers. */
+NPG_API npg_status npg_properties_at(const npg_properties *props, size_t i, const char **key, const char **value);
+NPG_API npg_status npg_properties_set_log_callback(npg_properties *props, npg_log_callback callback,
+                                                   void *user_data);
+
+/* Blob encryption (the guide's CACHE_ENCRYPTION_CALLBACKS). Both callbacks return 0 on success.
+ * `*out` must be allocated with malloc(); npugen frees it with free(). */
+typedef int (*npg_crypt_callback)(void *user_data, const uint8_t *in, size_t in_size, uint8_t **out,
+                                  size_t *out_size);
+NPG_API npg_status npg_properties_set_encryption_callbacks(npg_properties *props, npg_crypt_callback encrypt,
+                                                           npg_crypt_callback decrypt, void *user_data);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Generation config                                                                              */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Fields and defaults (as Hugging Face / OpenVINO GenAI): max_new_tokens SIZE_MAX (unset; a pipeline
+ * default of 256 applies when max_length is unset too), max_length SIZE_MAX (unset), min_new_tokens 0,
+ * do_sample false (greedy), temperature 1, top_k 0 (off), top_p 1, min_p 0, rng_seed 0,
+ * repetition_penalty 1, presence_penalty 0, frequency_penalty 0, eos_token_id -1 (unset) plus the
+ * model's eos ids, stop_token_ids {}, stop_strings {}, include_stop_str_in_output false,
+ * ignore_eos false, echo false, num_return_sequences 1. */
+typedef struct npg_generation_config npg_generation_config;
+
+NPG_API npg_status npg_generation_config_create(npg_generation_config **out);
+/* Reads a generation_config.json (the fields above that it carries; eos_token_id may be a list). */
+NPG_API npg_status npg_generation_config_create_from_json(const char *json_path, npg_generation_config **out);
+NPG_API npg_status npg_generation_config_clone(const npg_generation_config *config, npg_generation_config **out);
+NPG_API void npg_generation_config_free(npg_generation_config *config);
+
+NPG_API npg_status npg_generation_config_set_max_new_tokens(npg_generation_config *c, size_t value);
+NPG_API npg_status npg_generation_config_set_max_length(npg_generation_config *c, size_t value);
+NPG_API npg_status npg_generation_config_set_min_new_tokens(npg_generation_config *c, size_t value);
+NPG_API npg_status npg_generation_config_set_do_sample(npg_generation_config *c, bool value);
+NPG_API npg_status npg_generation_config_set_temperature(npg_generation_config *c, float value);
+NPG_API npg_status npg_generation_config_set_top_k(npg_generation_config *c, size_t value);
+NPG_API npg_status npg_generation_config_set_top_p(npg_generation_config *c, float value);
+NPG_API npg_status npg_generation_config_set_min_p(npg_generation_config *c, float value);
+NPG_API npg_status npg_generation_config_set_rng_seed(npg_generation_config *c, uint64_t value);
+NPG_API npg_status npg_generation_config_set_repetition_penalty(npg_generation_config *c, float value);
+NPG_API npg_status npg_generation_config_set_presence_penalty(npg_generation_config *c, float value);
+NPG_API npg_status npg_generation_config_set_frequency_penalty(npg_generation_config *c, float value);
+/* Replaces the eos set with this single id (-1 clears it). */
+NPG_API npg_status npg_generation_config_set_eos_token_id(npg_generation_config *c, int64_t value);
+/* Adds one id to the set of ids that end generation like eos (the Hugging Face list form). */
+NPG_API npg_status npg_generation_config_add_eos_token_id(npg_generation_config *c, int64_t value);
+NPG_API npg_status npg_generation_config_set_stop_token_ids(npg_generation_config *c, const int64_t *ids, size_t n);
+/* Strings are copied. */
+NPG_API npg_status npg_generation_config_set_stop_strings(npg_generation_config *c, const char *const *strings,
+                                                          size_t n);
+NPG_API npg_status npg_generation_config_set_include_stop_str_in_output(npg_generation_config *c, bool value);
+NPG_API npg_status npg_generation_config_set_ignore_eos(npg_generation_config *c, bool value);
+NPG_API npg_status npg_generation_config_set_echo(npg_generation_config *c, bool value);
+NPG_API npg_status npg_generation_config_set_num_return_sequences(npg_generation_config *c, size_t value);
+
+NPG_API npg_status npg_generation_config_get_max_new_tokens(const npg_generation_config *c, size_t *value);
+NPG_API npg_status npg_generation_config_get_do_sample(const npg_generation_config *c, bool *value);
+NPG_API npg_status npg_generation_config_get_temperature(const npg_generation_config *c, float *value);
+/* NPG_OK when every field is in range; otherwise NPG_ERR_INVALID_ARGUMENT naming the field
+ * ("top_p must be in (0, 1], got 1.5"). Pipelines validate before any work. */
+NPG_API npg_status npg_generation_config_validate(const npg_generation_config *c);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Streaming                                                                                      */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef enum npg_streaming_status {
+    NPG_STREAMING_RUNNING = 0, /* go on */
+    NPG_STREAMING_STOP = 1,    /* stop now and keep what was generated (finish reason STOPPED) */
+    NPG_STREAMING_CANCEL = 2,  /* stop now; generate returns NPG_ERR_CANCELLED and, in chat mode,
+                                  the turn is dropped from the history */
+} npg_streaming_status;
+
+/* Receives each piece of text as soon as it is final: never a partial UTF-8 character, pieces
+ * concatenate to exactly the decoded continuation. `text` is valid during the call only. */
+typedef npg_streaming_status (*npg_streamer_callback)(const char *text, void *user_data);
+
+typedef struct npg_streamer {
+    npg_streamer_callback callback;
+    void *user_data;
+} npg_streamer;
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Tokenizer                                                                                      */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef struct npg_tokenizer npg_tokenizer;
+
+/* Loads tokenizer.json (+ tokenizer_config.json, special_tokens_map.json) from a folder. */
+NPG_API npg_status npg_tokenizer_create(const char *dir, npg_tokenizer **out);
+NPG_API void npg_tokenizer_free(npg_tokenizer *tok);
+/* text: NUL-terminated UTF-8 (invalid UTF-8 is NPG_ERR_INVALID_ARGUMENT). *ids freed with npg_free. */
+NPG_API npg_status npg_tokenizer_encode(const npg_tokenizer *tok, const char *text, bool add_special_tokens,
+                                        int32_t **ids, size_t *n_ids);
+/* *text freed with npg_free. Ids out of range are NPG_ERR_INVALID_ARGUMENT. */
+NPG_API npg_status npg_tokenizer_decode(const npg_tokenizer *tok, const int32_t *ids, size_t n_ids,
+                                        bool skip_special_tokens, char **text);
+NPG_API size_t npg_tokenizer_vocab_size(const npg_tokenizer *tok);
+/* -1 when the tokenizer has none. */
+NPG_API int32_t npg_tokenizer_bos_token_id(const npg_tokenizer *tok);
+NPG_API int32_t npg_tokenizer_eos_token_id(const npg_tokenizer *tok);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Chat history and templates                                                                     */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef struct npg_chat_history npg_chat_history;
+
+NPG_API npg_status npg_chat_history_create(npg_chat_history **out);
+NPG_API void npg_chat_history_free(npg_chat_history *history);
+/* Appends one message; role and content are copied. */
+NPG_API npg_status npg_chat_history_push(npg_chat_history *history, const char *role, const char *content);
+NPG_API size_t npg_chat_history_size(const npg_chat_history *history);
+/* Borrowed pointers, valid until the history changes. */
+NPG_API npg_status npg_chat_history_at(const npg_chat_history *history, size_t i, const char **role,
+                                       const char **content);
+NPG_API void npg_chat_history_clear(npg_chat_history *history);
+
+/* Renders the tokenizer's chat_template the way Hugging Face transformers does. extra_context_json:
+ * NULL or a JSON object of extra template variables ({"enable_thinking": false}). *prompt freed with
+ * npg_free. NPG_ERR_NOT_FOUND when the tokenizer has no chat template. */
+NPG_API npg_status npg_tokenizer_apply_chat_template(const npg_tokenizer *tok, const npg_chat_history *history,
+                                                     bool add_generation_prompt, const char *extra_context_json,
+                                                     char **prompt);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Results and performance metrics                                                                */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef enum npg_finish_reason {
+    NPG_FINISH_NONE = 0,
+    NPG_FINISH_EOS = 1,     /* an eos id, a stop token id or a stop string ended generation */
+    NPG_FINISH_LENGTH = 2,  /* max_new_tokens / max_length reached */
+    NPG_FINISH_CONTEXT = 3, /* the model's (or the NPU plan's) context is full */
+    NPG_FINISH_STOPPED = 4, /* the streamer returned NPG_STREAMING_STOP */
+} npg_finish_reason;
+
+typedef struct npg_perf_metrics npg_perf_metrics;
+typedef struct npg_decoded_results npg_decoded_results;
+
+NPG_API void npg_decoded_results_free(npg_decoded_results *results);
+/* Two-call getter: with output NULL, *output_size receives the size needed (including the NUL);
+ * otherwise up to *output_size bytes are written (NPG_ERR_LIMIT if too small). */
+NPG_API npg_status npg_decoded_results_get_string(const npg_decoded_results *results, char *output,
+                                                  size_t *output_size);
+/* Borrowed: valid while results live. Generated ids only (the prompt is not included). */
+NPG_API npg_status npg_decoded_results_get_ids(const npg_decoded_results *results, const int32_t **ids,
+                                               size_t *n_ids);
+NPG_API npg_status npg_decoded_results_get_finish_reason(const npg_decoded_results *results,
+                                                         npg_finish_reason *reason);
+/* Borrowed: valid while results live. */
+NPG_API npg_status npg_decoded_results_get_perf_metrics(const npg_decoded_results *results,
+                                                        const npg_perf_metrics **metrics);
+
+/* Durations in milliseconds; (mean, std) pairs as in OpenVINO GenAI. */
+NPG_API npg_status npg_perf_metrics_get_load_time(const npg_perf_metrics *m, float *ms);
+NPG_API npg_status npg_perf_metrics_get_compile_time(const npg_perf_metrics *m, float *ms);
+NPG_API npg_status npg_perf_metrics_get_ttft(const npg_perf_metrics *m, float *mean_ms, float *std_ms);
+NPG_API npg_status npg_perf_metrics_get_tpot(const npg_perf_metrics *m, float *mean_ms, float *std_ms);
+/* tokens per second of the decode phase */
+NPG_API npg_status npg_perf_metrics_get_throughput(const npg_perf_metrics *m, float *mean, float *std);
+NPG_API npg_status npg_perf_metrics_get_generate_duration(const npg_perf_metrics *m, float *mean_ms, float *std_ms);
+NPG_API npg_status npg_perf_metrics_get_tokenization_duration(const npg_perf_metrics *m, float *mean_ms,
+                                                              float *std_ms);
+NPG_API npg_status npg_perf_metrics_get_detokenization_duration(const npg_perf_metrics *m, float *mean_ms,
+                                                                float *std_ms);
+NPG_API npg_status npg_perf_metrics_get_num_input_tokens(const npg_perf_metrics *m, size_t *n);
+NPG_API npg_status npg_perf_metrics_get_num_generated_tokens(const npg_perf_metrics *m, size_t *n);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* LLM pipeline                                                                                   */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef struct npg_llm_pipeline npg_llm_pipeline;
+
+/* models_path: a Hugging Face folder or an `npugen export` folder. device: "CPU" or "NPU".
+ * property_args_size: the number of variadic const char * arguments that follow `pipe`, in
+ * KEY, VALUE pairs (so it must be even): npg_llm_pipeline_create(path, "CPU", 2, &pipe,
+ * "NUM_THREADS", "2"). Unknown keys and bad values are NPG_ERR_INVALID_ARGUMENT naming the key. */
+NPG_API npg_status npg_llm_pipeline_create(const char *models_path, const char *device,
+                                           size_t property_args_size, npg_llm_pipeline **pipe, ...);
+/* The same with a property map (may be NULL). The map is read during the call only. */
+NPG_API npg_status npg_llm_pipeline_create_with_properties(const char *models_path, const char *device,
+                                                           const npg_properties *properties,
+                                                           npg_llm_pipeline **pipe);
+NPG_API void npg_llm_pipeline_free(npg_llm_pipeline *pipe);
+
+/* Generates a continuation of `prompt`. config NULL = the pipeline's config (from
+ * generation_config.json); streamer NULL = none. *results is written on NPG_OK and freed by the
+ * caller. In chat mode (start_chat) the prompt is one user turn, wrapped in the chat template, and
+ * the KV cache is kept across turns. */
+NPG_API npg_status npg_llm_pipeline_generate(npg_llm_pipeline *pipe, const char *prompt,
+                                             const npg_generation_config *config, const npg_streamer *streamer,
+                                             npg_decoded_results **results);
+/* The same from token ids (no template, no BOS added). */
+NPG_API npg_status npg_llm_pipeline_generate_ids(npg_llm_pipeline *pipe, const int32_t *ids, size_t n_ids,
+                                                 const npg_generation_config *config,
+                                                 const npg_streamer *streamer, npg_decoded_results **results);
+/* Renders the whole history with the chat template (add_generation_prompt) and generates the
+ * assistant's reply; reuses the KV cache for the prefix the previous call already processed. */
+NPG_API npg_status npg_llm_pipeline_generate_with_history(npg_llm_pipeline *pipe, const npg_chat_history *history,
+                                                          const npg_generation_config *config,
+                                                          const npg_streamer *streamer,
+                                                          npg_decoded_results **results);
+NPG_API npg_status npg_llm_pipeline_start_chat(npg_llm_pipeline *pipe, const char *system_message);
+NPG_API npg_status npg_llm_pipeline_finish_chat(npg_llm_pipeline *pipe);
+/* A copy the caller frees. */
+NPG_API npg_status npg_llm_pipeline_get_generation_config(const npg_llm_pipeline *pipe,
+                                                          npg_generation_config **config);
+NPG_API npg_status npg_llm_pipeline_set_generation_config(npg_llm_pipeline *pipe,
+                                                          const npg_generation_config *config);
+/* Borrowed: valid while the pipeline lives. */
+NPG_API npg_status npg_llm_pipeline_get_tokenizer(const npg_llm_pipeline *pipe, const npg_tokenizer **tok);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NPUGEN_H */

@@ -1,0 +1,31 @@
+/* json.h — reading JSON files with cJSON, with errors that name the file, the line and the key.
+ *
+ * cJSON is the parser (Debian libcjson); these helpers add file loading, positioned parse errors and
+ * typed, case-sensitive lookups that fail with "<file>: key 'x' ...". */
+#ifndef NPG_CORE_JSON_H
+#define NPG_CORE_JSON_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "npugen.h"
+
+/* Parses `len` bytes; `what` names the source in messages (a path). On error: NPG_ERR_FORMAT with
+ * "<what>: malformed JSON at line L, column C". *out freed with cJSON_Delete. */
+npg_status npg_json_parse(const char *text, size_t len, const char *what, cJSON **out);
+/* Reads and parses a whole file (NPG_ERR_IO / NPG_ERR_NOT_FOUND when it cannot be read). */
+npg_status npg_json_parse_file(const char *path, cJSON **out);
+
+/* Case-sensitive lookup; NULL when absent or when obj is not an object. */
+const cJSON *npg_json_get(const cJSON *obj, const char *key);
+/* Typed optional getters: return true and write *out when the key exists with the right type. */
+bool npg_json_get_number(const cJSON *obj, const char *key, double *out);
+bool npg_json_get_bool(const cJSON *obj, const char *key, bool *out);
+const char *npg_json_get_string(const cJSON *obj, const char *key); /* NULL if absent / not string */
+
+/* Required integer: NPG_ERR_NOT_FOUND / NPG_ERR_FORMAT naming `what` and `key` otherwise. */
+npg_status npg_json_require_int(const cJSON *obj, const char *key, const char *what, int64_t *out);
+
+#endif

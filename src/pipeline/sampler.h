@@ -1,0 +1,60 @@
+/* sampler.h — logits processing and token selection for one sequence.
+ *
+ * Order (as Hugging Face generate / OpenVINO GenAI): repetition / presence / frequency penalties over
+ * the tokens seen so far (prompt + generated for repetition, generated for presence/frequency, as in
+ * OpenVINO GenAI), min_new_tokens (eos ids masked to -inf until reached), then greedy argmax, or
+ * temperature → top_k → top_p → min_p → softmax → multinomial draw from the seeded generator.
+ * A sampler is created once per generate call (or per NPU plan) and never allocates afterwards. */
+#ifndef NPG_PIPELINE_SAMPLER_H
+#define NPG_PIPELINE_SAMPLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "npugen.h"
+
+/* Internal view of the public generation config (defined in generation_config.c). */
+struct npg_generation_config {
+    size_t max_new_tokens; /* SIZE_MAX = unset */
+    size_t max_length;     /* SIZE_MAX = unset */
+    size_t min_new_tokens;
+    bool do_sample;
+    float temperature;
+    size_t top_k; /* 0 = off */
+    float top_p;
+    float min_p;
+    uint64_t rng_seed;
+    float repetition_penalty;
+    float presence_penalty;
+    float frequency_penalty;
+    int64_t *eos_token_ids; /* [n_eos] */
+    size_t n_eos;
+    int64_t *stop_token_ids; /* [n_stop_ids] */
+    size_t n_stop_ids;
+    char **stop_strings; /* [n_stop_strings] */
+    size_t n_stop_strings;
+    bool include_stop_str_in_output;
+    bool ignore_eos;
+    bool echo;
+    size_t num_return_sequences;
+};
+
+typedef struct npg_sampler npg_sampler;
+
+/* vocab: logits length. max_tokens: the most ids (prompt + generated) the sampler will be told about.
+ * The config is copied. */
+npg_status npg_sampler_create(const npg_generation_config *config, size_t vocab, size_t max_tokens,
+                              npg_sampler **out);
+void npg_sampler_free(npg_sampler *s);
+/* Starts a sequence: the prompt ids count for the repetition penalty. Re-seeds the generator. */
+npg_status npg_sampler_begin(npg_sampler *s, const int32_t *prompt, size_t n_prompt);
+/* Picks the next id from logits[vocab] (modified in place). n_generated: ids generated so far in this
+ * call (for min_new_tokens). */
+int32_t npg_sampler_next(npg_sampler *s, float *logits, size_t n_generated);
+/* Records an accepted id (for penalties). */
+void npg_sampler_accept(npg_sampler *s, int32_t id);
+
+/* True when `id` ends generation under the config (eos ids unless ignore_eos, stop_token_ids). */
+bool npg_generation_config_is_stop_id(const npg_generation_config *c, int32_t id);
+
+#endif

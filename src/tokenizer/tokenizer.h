@@ -1,0 +1,55 @@
+/* tokenizer.h — internal interface of the tokenizer (the public part is in npugen.h).
+ *
+ * struct npg_tokenizer is defined by the implementation in this folder. Other concerns (pipeline,
+ * templates, CLI) use only the functions below and the public npg_tokenizer_* functions. */
+#ifndef NPG_TOKENIZER_TOKENIZER_H
+#define NPG_TOKENIZER_TOKENIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "npugen.h"
+
+/* Encode `len` bytes (need not be NUL-terminated). Same contract as npg_tokenizer_encode. */
+npg_status npg_tokenizer_encode_n(const npg_tokenizer *tok, const char *text, size_t len, bool add_special_tokens,
+                                  int32_t **ids, size_t *n_ids);
+
+/* True for ids of added tokens marked "special" (what skip_special_tokens drops). */
+bool npg_tokenizer_is_special(const npg_tokenizer *tok, int32_t id);
+/* Whether the post-processor adds BOS / EOS when add_special_tokens is true. */
+bool npg_tokenizer_adds_bos(const npg_tokenizer *tok);
+/* Token strings from tokenizer_config.json / special_tokens_map.json; NULL when none. Borrowed. */
+const char *npg_tokenizer_bos_token(const npg_tokenizer *tok);
+const char *npg_tokenizer_eos_token(const npg_tokenizer *tok);
+const char *npg_tokenizer_pad_token(const npg_tokenizer *tok);
+/* The chat_template string of tokenizer_config.json (the "default" one when it is a list); NULL when
+ * absent. Borrowed. */
+const char *npg_tokenizer_chat_template(const npg_tokenizer *tok);
+/* The id of an exact token string (vocab or added token); -1 when absent. */
+int32_t npg_tokenizer_token_to_id(const npg_tokenizer *tok, const char *token);
+/* The folder the tokenizer was loaded from. Borrowed. */
+const char *npg_tokenizer_dir(const npg_tokenizer *tok);
+
+/* Streaming detokenization.
+ *
+ * Emits text as soon as it is final: never a partial UTF-8 character, and the concatenation of all
+ * pieces equals decode(prefix + generated) minus decode(prefix) — so SentencePiece leading-space
+ * handling (the Strip decoder that drops the first space of a sequence) matches a prompt-relative
+ * decode. `prefix` is the prompt's ids (may be empty). The stream never allocates in _push once
+ * created with capacity for max_tokens ids (NPU plans rely on this). */
+typedef struct npg_detok_stream npg_detok_stream;
+
+npg_status npg_detok_stream_create(const npg_tokenizer *tok, const int32_t *prefix, size_t n_prefix,
+                                   bool skip_special_tokens, size_t max_tokens, npg_detok_stream **out);
+void npg_detok_stream_free(npg_detok_stream *s);
+/* Feeds one generated id. *piece points to the newly final text (NUL-terminated, possibly ""), valid
+ * until the next call on the stream. */
+npg_status npg_detok_stream_push(npg_detok_stream *s, int32_t id, const char **piece);
+/* End of generation: whatever is still held back (an incomplete UTF-8 tail is emitted as the
+ * replacement character U+FFFD, as Hugging Face's decode does). */
+npg_status npg_detok_stream_flush(npg_detok_stream *s, const char **piece);
+/* Resets to a new prefix without freeing (reuses capacity where possible). */
+npg_status npg_detok_stream_reset(npg_detok_stream *s, const int32_t *prefix, size_t n_prefix);
+
+#endif

@@ -1,0 +1,73 @@
+/* testutil.h — a tiny assertion harness for the ctest executables.
+ *
+ * CHECK(cond) records a failure with file:line and goes on; REQUIRE(cond) also returns from the test
+ * function. Each test executable's main() calls RUN(test_fn) for each case and returns
+ * npg_test_summary(). */
+#ifndef NPG_TESTUTIL_H
+#define NPG_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "npugen.h"
+
+extern int npg_test_failures;
+
+#define CHECK(cond)                                                                      \
+    do {                                                                                 \
+        if (!(cond)) {                                                                   \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);     \
+            npg_test_failures++;                                                         \
+        }                                                                                \
+    } while (0)
+
+#define REQUIRE(cond)                                                                    \
+    do {                                                                                 \
+        if (!(cond)) {                                                                   \
+            fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);   \
+            npg_test_failures++;                                                         \
+            return;                                                                      \
+        }                                                                                \
+    } while (0)
+
+/* A call that must succeed; prints npg_last_error() otherwise. */
+#define REQUIRE_OK(expr)                                                                         \
+    do {                                                                                         \
+        npg_status st_ = (expr);                                                                 \
+        if (st_ != NPG_OK) {                                                                     \
+            fprintf(stderr, "%s:%d: %s returned %s: %s\n", __FILE__, __LINE__, #expr,            \
+                    npg_status_name(st_), npg_last_error());                                     \
+            npg_test_failures++;                                                                 \
+            return;                                                                              \
+        }                                                                                        \
+    } while (0)
+
+#define RUN(fn)                                                   \
+    do {                                                          \
+        int before_ = npg_test_failures;                          \
+        fn();                                                     \
+        fprintf(stderr, "%s %s\n", npg_test_failures == before_ ? "PASS" : "FAIL", #fn); \
+    } while (0)
+
+int npg_test_summary(void);
+
+/* "<NPG_SHARED_DIR>/<rel>" in a static per-call rotating buffer (8 slots). */
+const char *shared_path(const char *rel);
+/* Reads a whole file; NULL on failure. *len optional. Caller frees. */
+char *read_all(const char *path, size_t *len);
+/* Reads raw little-endian f32; returns count via *n. Caller frees. */
+float *read_f32(const char *path, size_t *n);
+/* max |a - b| over n */
+float max_abs_diff(const float *a, const float *b, size_t n);
+
+/* Runs a shell command, captures stdout (and optionally stderr) as malloc'd strings, returns the exit
+ * code (-1 on failure to run). */
+int run_cmd(const char *cmd, char **out, char **err);
+/* A fresh temporary directory (mkdtemp); caller frees the string; remove with rm_rf. */
+char *make_temp_dir(void);
+void rm_rf(const char *path);
+void write_file(const char *path, const void *data, size_t len);
+
+#endif
