@@ -51,8 +51,11 @@ npg_status npg_sampler_begin(npg_sampler *s, const int32_t *prompt, size_t n_pro
 /* Picks the next id from logits[vocab] (modified in place). n_generated: ids generated so far in this
  * call (for min_new_tokens). */
 int32_t npg_sampler_next(npg_sampler *s, float *logits, size_t n_generated);
-/* Records an accepted id (for penalties). */
+/* Records an accepted id (for penalties). Ids outside [0, vocab) are ignored. */
 void npg_sampler_accept(npg_sampler *s, int32_t id);
+/* Re-seeds the generator (after begin): a pipeline producing num_return_sequences > 1 from one
+ * prompt seeds sequence i with rng_seed + i, so the sequences differ yet stay reproducible. */
+void npg_sampler_reseed(npg_sampler *s, uint64_t seed);
 
 /* True when `id` ends generation under the config (eos ids unless ignore_eos, stop_token_ids). */
 bool npg_generation_config_is_stop_id(const npg_generation_config *c, int32_t id);
