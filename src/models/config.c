@@ -1,0 +1,314 @@
+#include "models/config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/file.h"
+
+static const struct {
+    const char *name;
+    npg_arch arch;
+} arch_table[] = {
+    {"LlamaForCausalLM", NPG_ARCH_LLAMA},   {"MistralForCausalLM", NPG_ARCH_MISTRAL},
+    {"Qwen2ForCausalLM", NPG_ARCH_QWEN2},   {"Qwen3ForCausalLM", NPG_ARCH_QWEN3},
+    {"Phi3ForCausalLM", NPG_ARCH_PHI3},     {"Gemma3ForCausalLM", NPG_ARCH_GEMMA3},
+    {"Gemma3ForConditionalGeneration", NPG_ARCH_GEMMA3},
+};
+
+const char *npg_arch_name(npg_arch arch) {
+    for (size_t i = 0; i < sizeof arch_table / sizeof arch_table[0]; i++)
+        if (arch_table[i].arch == arch)
+            return arch_table[i].name;
+    return "?";
+}
+
+/* Optional positive integer; keeps *out when absent or null. */
+static npg_status opt_int(const cJSON *o, const char *key, const char *path, int64_t *out) {
+    const cJSON *v = npg_json_get(o, key);
+    if (!v || cJSON_IsNull(v))
+        return NPG_OK;
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0)
+        return npg_fail(NPG_ERR_FORMAT, "%s: '%s' must be a non-negative integer", path, key);
+    *out = (int64_t)v->valuedouble;
+    return NPG_OK;
+}
+
+static npg_status opt_float(const cJSON *o, const char *key, const char *path, float *out) {
+    const cJSON *v = npg_json_get(o, key);
+    if (!v || cJSON_IsNull(v))
+        return NPG_OK;
+    if (!cJSON_IsNumber(v))
+        return npg_fail(NPG_ERR_FORMAT, "%s: '%s' must be a number", path, key);
+    *out = (float)v->valuedouble;
+    return NPG_OK;
+}
+
+static npg_status req_pos_int(const cJSON *o, const char *key, const char *path, int64_t *out) {
+    NPG_TRY(npg_json_require_int(o, key, path, out));
+    if (*out <= 0)
+        return npg_fail(NPG_ERR_FORMAT, "%s: '%s' must be positive, got %lld", path, key, (long long)*out);
+    return NPG_OK;
+}
+
+static npg_status parse_factors(const cJSON *scaling, const char *key, const char *path, float *dst, int n) {
+    const cJSON *arr = npg_json_get(scaling, key);
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) != n)
+        return npg_fail(NPG_ERR_FORMAT, "%s: rope_scaling.%s must be a list of %d numbers (rotary_dim / 2)", path,
+                        key, n);
+    int i = 0;
+    for (const cJSON *v = arr->child; v; v = v->next, i++) {
+        if (!cJSON_IsNumber(v))
+            return npg_fail(NPG_ERR_FORMAT, "%s: rope_scaling.%s[%d] is not a number", path, key, i);
+        dst[i] = (float)v->valuedouble;
+    }
+    return NPG_OK;
+}
+
+static npg_status parse_rope_scaling(const cJSON *root, const char *path, npg_model_config *c) {
+    const cJSON *rs = npg_json_get(root, "rope_scaling");
+    npg_rope_config *r = &c->rope;
+    r->type = NPG_ROPE_DEFAULT;
+    r->factor = 1.0f;
+    r->attention_factor = 1.0f;
+    if (!rs || cJSON_IsNull(rs))
+        return NPG_OK;
+    if (!cJSON_IsObject(rs))
+        return npg_fail(NPG_ERR_FORMAT, "%s: 'rope_scaling' must be an object or null", path);
+    const char *type = npg_json_get_string(rs, "rope_type");
+    if (!type)
+        type = npg_json_get_string(rs, "type");
+    if (!type)
+        return npg_fail(NPG_ERR_FORMAT, "%s: rope_scaling has no 'rope_type'", path);
+    NPG_TRY(opt_float(rs, "factor", path, &r->factor));
+    if (strcmp(type, "default") == 0) {
+        r->type = NPG_ROPE_DEFAULT;
+    } else if (strcmp(type, "linear") == 0) {
+        r->type = NPG_ROPE_LINEAR;
+        if (!(r->factor > 0))
+            return npg_fail(NPG_ERR_FORMAT, "%s: rope_scaling.factor must be positive", path);
+    } else if (strcmp(type, "llama3") == 0) {
+        r->type = NPG_ROPE_LLAMA3;
+        r->low_freq_factor = 1.0f;
+        r->high_freq_factor = 4.0f;
+        r->original_max_pos = 8192;
+        NPG_TRY(opt_float(rs, "low_freq_factor", path, &r->low_freq_factor));
+        NPG_TRY(opt_float(rs, "high_freq_factor", path, &r->high_freq_factor));
+        NPG_TRY(opt_int(rs, "original_max_position_embeddings", path, &r->original_max_pos));
+        if (!(r->high_freq_factor > r->low_freq_factor))
+            return npg_fail(NPG_ERR_FORMAT, "%s: rope_scaling high_freq_factor must exceed low_freq_factor", path);
+    } else if (strcmp(type, "su") == 0 || strcmp(type, "longrope") == 0) {
+        r->type = NPG_ROPE_LONGROPE;
+        r->n_factors = (int)(c->rotary_dim / 2);
+        if (r->n_factors > NPG_MAX_ROPE_FACTORS)
+            return npg_fail(NPG_ERR_UNSUPPORTED, "%s: rotary_dim %lld too large for longrope", path,
+                            (long long)c->rotary_dim);
+        NPG_TRY(parse_factors(rs, "short_factor", path, r->short_factor, r->n_factors));
+        NPG_TRY(parse_factors(rs, "long_factor", path, r->long_factor, r->n_factors));
+        r->original_max_pos = c->max_pos;
+        NPG_TRY(opt_int(root, "original_max_position_embeddings", path, &r->original_max_pos));
+        /* Phi-3: attention_factor = sqrt(1 + ln(scale) / ln(original)) where scale = max / original */
+        double scale = (double)c->max_pos / (double)r->original_max_pos;
+        r->attention_factor = scale <= 1.0 ? 1.0f : (float)sqrt(1.0 + log(scale) / log((double)r->original_max_pos));
+        NPG_TRY(opt_float(rs, "attention_factor", path, &r->attention_factor));
+    } else {
+        return npg_fail(NPG_ERR_UNSUPPORTED, "%s: rope_scaling type '%s' is not supported (default, linear, llama3, "
+                        "su, longrope are)", path, type);
+    }
+    return NPG_OK;
+}
+
+static npg_status parse_eos(const cJSON *root, const char *path, npg_model_config *c) {
+    const cJSON *e = npg_json_get(root, "eos_token_id");
+    c->n_eos = 0;
+    if (!e || cJSON_IsNull(e))
+        return NPG_OK;
+    if (cJSON_IsNumber(e)) {
+        c->eos_token_ids[c->n_eos++] = (int64_t)e->valuedouble;
+        return NPG_OK;
+    }
+    if (!cJSON_IsArray(e))
+        return npg_fail(NPG_ERR_FORMAT, "%s: 'eos_token_id' must be an integer or a list", path);
+    for (const cJSON *v = e->child; v && c->n_eos < 8; v = v->next)
+        if (cJSON_IsNumber(v))
+            c->eos_token_ids[c->n_eos++] = (int64_t)v->valuedouble;
+    return NPG_OK;
+}
+
+npg_status npg_model_config_parse(const cJSON *top, const char *path, npg_model_config *c) {
+    memset(c, 0, sizeof *c);
+    const cJSON *archs = npg_json_get(top, "architectures");
+    if (!cJSON_IsArray(archs) || !archs->child || !cJSON_IsString(archs->child))
+        return npg_fail(NPG_ERR_FORMAT, "%s: missing 'architectures' list", path);
+    const char *name = archs->child->valuestring;
+    snprintf(c->arch_name, sizeof c->arch_name, "%s", name);
+    bool found = false;
+    for (size_t i = 0; i < sizeof arch_table / sizeof arch_table[0]; i++)
+        if (strcmp(arch_table[i].name, name) == 0) {
+            c->arch = arch_table[i].arch;
+            found = true;
+        }
+    if (!found)
+        return npg_fail(NPG_ERR_UNSUPPORTED,
+                        "%s: architecture '%s' is not supported (supported: LlamaForCausalLM, MistralForCausalLM, "
+                        "Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM, Gemma3ForCausalLM, "
+                        "Gemma3ForConditionalGeneration)",
+                        path, name);
+    /* A multimodal wrapper keeps the decoder's settings in text_config and its tensors elsewhere. */
+    const cJSON *root = top;
+    snprintf(c->tensor_prefix, sizeof c->tensor_prefix, "model.");
+    snprintf(c->lm_head_name, sizeof c->lm_head_name, "lm_head.weight");
+    if (strcmp(name, "Gemma3ForConditionalGeneration") == 0) {
+        root = npg_json_get(top, "text_config");
+        if (!cJSON_IsObject(root))
+            return npg_fail(NPG_ERR_FORMAT, "%s: '%s' needs a 'text_config' object", path, name);
+        snprintf(c->tensor_prefix, sizeof c->tensor_prefix, "language_model.model.");
+        snprintf(c->lm_head_name, sizeof c->lm_head_name, "language_model.lm_head.weight");
+    }
+
+    NPG_TRY(req_pos_int(root, "hidden_size", path, &c->hidden));
+    NPG_TRY(req_pos_int(root, "num_hidden_layers", path, &c->n_layers));
+    NPG_TRY(req_pos_int(root, "num_attention_heads", path, &c->n_heads));
+    NPG_TRY(req_pos_int(root, "intermediate_size", path, &c->ffn));
+    NPG_TRY(req_pos_int(root, "vocab_size", path, &c->vocab));
+    c->n_kv_heads = c->n_heads;
+    NPG_TRY(opt_int(root, "num_key_value_heads", path, &c->n_kv_heads));
+    c->head_dim = c->hidden / c->n_heads;
+    NPG_TRY(opt_int(root, "head_dim", path, &c->head_dim));
+    c->max_pos = 2048;
+    NPG_TRY(opt_int(root, "max_position_embeddings", path, &c->max_pos));
+    if (c->n_layers > NPG_MAX_LAYERS)
+        return npg_fail(NPG_ERR_UNSUPPORTED, "%s: num_hidden_layers %lld exceeds %d", path, (long long)c->n_layers,
+                        NPG_MAX_LAYERS);
+    if (c->n_kv_heads <= 0 || c->n_heads % c->n_kv_heads != 0)
+        return npg_fail(NPG_ERR_FORMAT, "%s: num_attention_heads %lld is not a multiple of num_key_value_heads %lld",
+                        path, (long long)c->n_heads, (long long)c->n_kv_heads);
+    if (c->head_dim <= 0 || c->head_dim % 2 != 0)
+        return npg_fail(NPG_ERR_FORMAT, "%s: head_dim %lld must be positive and even", path, (long long)c->head_dim);
+    c->norm_eps = 1e-6f;
+    NPG_TRY(opt_float(root, "rms_norm_eps", path, &c->norm_eps));
+    c->rope.theta = 10000.0f;
+    NPG_TRY(opt_float(root, "rope_theta", path, &c->rope.theta));
+    c->tie_embeddings = c->arch == NPG_ARCH_GEMMA3; /* HF default differs per family */
+    npg_json_get_bool(root, "tie_word_embeddings", &c->tie_embeddings);
+    if (top != root)
+        npg_json_get_bool(top, "tie_word_embeddings", &c->tie_embeddings);
+    npg_json_get_bool(root, "attention_bias", &c->qkv_bias);
+    c->o_bias = c->qkv_bias;
+    npg_json_get_bool(root, "mlp_bias", &c->mlp_bias);
+    c->embed_scale = 1.0f;
+    c->attn_scale = 1.0f / sqrtf((float)c->head_dim);
+    c->act = NPG_ACT_SILU;
+    const char *act = npg_json_get_string(root, "hidden_act");
+    if (!act)
+        act = npg_json_get_string(root, "hidden_activation");
+    if (act) {
+        if (strcmp(act, "silu") == 0 || strcmp(act, "swish") == 0)
+            c->act = NPG_ACT_SILU;
+        else if (strcmp(act, "gelu_pytorch_tanh") == 0 || strcmp(act, "gelu_new") == 0)
+            c->act = NPG_ACT_GELU_TANH;
+        else
+            return npg_fail(NPG_ERR_UNSUPPORTED, "%s: hidden_act '%s' is not supported (silu, gelu_pytorch_tanh)",
+                            path, act);
+    }
+    double prf = 1.0;
+    npg_json_get_number(root, "partial_rotary_factor", &prf);
+    c->rotary_dim = (int64_t)((double)c->head_dim * prf);
+    if (c->rotary_dim <= 0 || c->rotary_dim % 2 || c->rotary_dim > c->head_dim)
+        return npg_fail(NPG_ERR_FORMAT, "%s: partial_rotary_factor gives an invalid rotary dimension %lld", path,
+                        (long long)c->rotary_dim);
+
+    switch (c->arch) {
+    case NPG_ARCH_LLAMA:
+    case NPG_ARCH_MISTRAL:
+        break;
+    case NPG_ARCH_QWEN2:
+        c->qkv_bias = true;
+        c->o_bias = false;
+        break;
+    case NPG_ARCH_QWEN3:
+        c->qk_norm = true;
+        c->o_bias = c->qkv_bias;
+        break;
+    case NPG_ARCH_PHI3:
+        c->fused_qkv = true;
+        c->fused_gate_up = true;
+        break;
+    case NPG_ARCH_GEMMA3: {
+        c->qk_norm = true;
+        c->norm_plus_one = true;
+        c->sandwich_norms = true;
+        c->embed_scale = sqrtf((float)c->hidden);
+        float qpas = (float)c->head_dim;
+        NPG_TRY(opt_float(root, "query_pre_attn_scalar", path, &qpas));
+        c->attn_scale = 1.0f / sqrtf(qpas);
+        NPG_TRY(opt_float(root, "final_logit_softcapping", path, &c->final_softcap));
+        NPG_TRY(opt_float(root, "attn_logit_softcapping", path, &c->attn_softcap));
+        if (!npg_json_get(root, "hidden_activation") && !npg_json_get(root, "hidden_act"))
+            c->act = NPG_ACT_GELU_TANH;
+        break;
+    }
+    case NPG_ARCH_COUNT:
+        break;
+    }
+    NPG_TRY(parse_rope_scaling(root, path, c));
+    c->rope_local = c->rope;
+    if (c->arch == NPG_ARCH_GEMMA3) {
+        /* Sliding layers use their own base and no scaling (transformers Gemma3 rotary_emb_local). */
+        memset(&c->rope_local, 0, sizeof c->rope_local);
+        c->rope_local.type = NPG_ROPE_DEFAULT;
+        c->rope_local.factor = 1.0f;
+        c->rope_local.attention_factor = 1.0f;
+        c->rope_local.theta = 10000.0f;
+        NPG_TRY(opt_float(root, "rope_local_base_freq", path, &c->rope_local.theta));
+    }
+
+    /* Sliding windows: which layers, how wide. */
+    NPG_TRY(opt_int(root, "sliding_window", path, &c->sliding_window));
+    const cJSON *types = npg_json_get(root, "layer_types");
+    if (c->sliding_window > 0) {
+        if (cJSON_IsArray(types)) {
+            if (cJSON_GetArraySize(types) != c->n_layers)
+                return npg_fail(NPG_ERR_FORMAT, "%s: 'layer_types' has %d entries for %lld layers", path,
+                                cJSON_GetArraySize(types), (long long)c->n_layers);
+            int i = 0;
+            for (const cJSON *t = types->child; t; t = t->next, i++)
+                c->layer_sliding[i] = cJSON_IsString(t) && strcmp(t->valuestring, "sliding_attention") == 0;
+        } else if (c->arch == NPG_ARCH_GEMMA3) {
+            int64_t pattern = 6;
+            NPG_TRY(opt_int(root, "sliding_window_pattern", path, &pattern));
+            for (int64_t i = 0; i < c->n_layers; i++)
+                c->layer_sliding[i] = pattern <= 0 || (i + 1) % pattern != 0;
+        } else if (c->arch == NPG_ARCH_QWEN2 || c->arch == NPG_ARCH_QWEN3) {
+            bool use = false;
+            int64_t max_window_layers = c->n_layers;
+            npg_json_get_bool(root, "use_sliding_window", &use);
+            NPG_TRY(opt_int(root, "max_window_layers", path, &max_window_layers));
+            for (int64_t i = 0; i < c->n_layers; i++)
+                c->layer_sliding[i] = use && i >= max_window_layers;
+        } else {
+            for (int64_t i = 0; i < c->n_layers; i++)
+                c->layer_sliding[i] = true;
+        }
+    }
+    c->bos_token_id = -1;
+    NPG_TRY(opt_int(top, "bos_token_id", path, &c->bos_token_id));
+    NPG_TRY(parse_eos(top, path, c));
+    if (c->n_eos == 0 && top != root)
+        NPG_TRY(parse_eos(root, path, c));
+    return NPG_OK;
+}
+
+npg_status npg_model_config_load(const char *model_dir, npg_model_config *out) {
+    char *path = npg_path_join(model_dir, "config.json");
+    NPG_CHECK_ALLOC(path);
+    cJSON *root = NULL;
+    npg_status st = npg_json_parse_file(path, &root);
+    if (st == NPG_OK)
+        st = npg_model_config_parse(root, path, out);
+    cJSON_Delete(root);
+    free(path);
+    return st;
+}

@@ -1,0 +1,203 @@
+/* forward_state.c — allocation of everything a forward pass writes: KV cache, RoPE tables, activations. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "models/model.h"
+
+static void *alloc_floats(int64_t n) {
+    void *p = NULL;
+    if (n <= 0)
+        n = 1;
+    if (posix_memalign(&p, 64, (size_t)n * sizeof(float)) != 0)
+        return NULL;
+    memset(p, 0, (size_t)n * sizeof(float));
+    return p;
+}
+
+/* inv_freq[i] for i < rot/2 at absolute position pos, following transformers' float32 arithmetic:
+ * 1 / base^(2i / rot), then the rope_scaling adjustment. */
+static void rope_inv_freq(const npg_rope_config *r, int64_t rot, int64_t pos, float *inv) {
+    int64_t half = rot / 2;
+    for (int64_t i = 0; i < half; i++) {
+        float expo = (float)(2 * i) / (float)rot;
+        float base = powf(r->theta, expo);
+        switch (r->type) {
+        case NPG_ROPE_DEFAULT:
+            inv[i] = 1.0f / base;
+            break;
+        case NPG_ROPE_LINEAR:
+            inv[i] = (1.0f / base) / r->factor;
+            break;
+        case NPG_ROPE_LLAMA3: {
+            float f = 1.0f / base;
+            float old = (float)r->original_max_pos;
+            float low_wavelen = old / r->low_freq_factor;
+            float high_wavelen = old / r->high_freq_factor;
+            float wavelen = 2.0f * (float)M_PI / f;
+            float scaled = wavelen > low_wavelen ? f / r->factor : f;
+            if (!(wavelen < high_wavelen) && !(wavelen > low_wavelen)) {
+                float smooth = (old / wavelen - r->low_freq_factor) / (r->high_freq_factor - r->low_freq_factor);
+                scaled = (1.0f - smooth) * scaled / r->factor + smooth * scaled;
+            }
+            inv[i] = scaled;
+            break;
+        }
+        case NPG_ROPE_LONGROPE: {
+            /* short factors within the original context, long ones beyond (transformers picks per
+             * forward call by the largest position; per position is the cache-consistent reading) */
+            const float *ext = pos < r->original_max_pos ? r->short_factor : r->long_factor;
+            inv[i] = 1.0f / (ext[i] * base);
+            break;
+        }
+        }
+    }
+}
+
+static void fill_rope(const npg_rope_config *r, int64_t rot, int64_t from, int64_t to, float *cos_, float *sin_) {
+    int64_t half = rot / 2;
+    float inv[NPG_MAX_ROPE_FACTORS * 2];
+    int64_t computed_for = -1; /* longrope switches tables at original_max_pos */
+    for (int64_t p = from; p < to; p++) {
+        int64_t key = (r->type == NPG_ROPE_LONGROPE && p >= r->original_max_pos) ? 1 : 0;
+        if (computed_for != key) {
+            rope_inv_freq(r, rot, p, inv);
+            computed_for = key;
+        }
+        for (int64_t i = 0; i < half; i++) {
+            float angle = (float)p * inv[i];
+            cos_[p * half + i] = cosf(angle) * r->attention_factor;
+            sin_[p * half + i] = sinf(angle) * r->attention_factor;
+        }
+    }
+}
+
+static bool rope_equal(const npg_rope_config *a, const npg_rope_config *b) {
+    return a->type == b->type && a->theta == b->theta && a->factor == b->factor;
+}
+
+npg_status npg_forward_state_reserve_ctx(npg_forward_state *s, const npg_model *m, int64_t max_ctx) {
+    const npg_model_config *c = &m->cfg;
+    if (max_ctx <= s->max_ctx)
+        return NPG_OK;
+    int64_t kvd = c->n_kv_heads * c->head_dim, half = c->rotary_dim / 2;
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        float *k = alloc_floats(max_ctx * kvd), *v = alloc_floats(max_ctx * kvd);
+        if (!k || !v) {
+            free(k);
+            free(v);
+            return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory growing the KV cache to %lld positions",
+                            (long long)max_ctx);
+        }
+        if (s->k_cache[l]) {
+            memcpy(k, s->k_cache[l], (size_t)(s->max_ctx * kvd) * sizeof(float));
+            memcpy(v, s->v_cache[l], (size_t)(s->max_ctx * kvd) * sizeof(float));
+        }
+        free(s->k_cache[l]);
+        free(s->v_cache[l]);
+        s->k_cache[l] = k;
+        s->v_cache[l] = v;
+    }
+    bool separate_local = !rope_equal(&c->rope, &c->rope_local);
+    float *tabs[4] = {alloc_floats(max_ctx * half), alloc_floats(max_ctx * half),
+                      separate_local ? alloc_floats(max_ctx * half) : NULL,
+                      separate_local ? alloc_floats(max_ctx * half) : NULL};
+    float *att = alloc_floats((int64_t)s->n_threads * max_ctx);
+    if (!tabs[0] || !tabs[1] || (separate_local && (!tabs[2] || !tabs[3])) || !att) {
+        for (int i = 0; i < 4; i++)
+            free(tabs[i]);
+        free(att);
+        return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for RoPE tables of %lld positions", (long long)max_ctx);
+    }
+    fill_rope(&c->rope, c->rotary_dim, 0, max_ctx, tabs[0], tabs[1]);
+    if (separate_local)
+        fill_rope(&c->rope_local, c->rotary_dim, 0, max_ctx, tabs[2], tabs[3]);
+    if (s->rope_cos_local != s->rope_cos) {
+        free(s->rope_cos_local);
+        free(s->rope_sin_local);
+    }
+    free(s->rope_cos);
+    free(s->rope_sin);
+    free(s->att);
+    s->rope_cos = tabs[0];
+    s->rope_sin = tabs[1];
+    s->rope_cos_local = separate_local ? tabs[2] : tabs[0];
+    s->rope_sin_local = separate_local ? tabs[3] : tabs[1];
+    s->att = att;
+    s->max_ctx = max_ctx;
+    return NPG_OK;
+}
+
+npg_status npg_forward_state_create(const npg_model *m, int64_t max_batch, int64_t max_ctx, npg_threadpool *pool,
+                                    npg_isa isa, npg_forward_state **out) {
+    const npg_model_config *c = &m->cfg;
+    if (max_batch <= 0 || max_ctx <= 0)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "forward state needs a positive batch and context");
+    npg_forward_state *s = calloc(1, sizeof *s);
+    NPG_CHECK_ALLOC(s);
+    s->max_batch = max_batch;
+    s->n_layers = c->n_layers;
+    s->n_threads = npg_threadpool_size(pool);
+    s->compute.pool = pool;
+    s->compute.isa = isa;
+    int64_t qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim, H = c->hidden;
+    int64_t wide = H > qd ? H : qd;
+    s->k_cache = calloc((size_t)c->n_layers, sizeof(float *));
+    s->v_cache = calloc((size_t)c->n_layers, sizeof(float *));
+    s->x = alloc_floats(max_batch * H);
+    s->xb = alloc_floats(max_batch * wide);
+    s->q = alloc_floats(max_batch * (qd + 2 * kvd));
+    s->k = alloc_floats(max_batch * kvd);
+    s->v = alloc_floats(max_batch * kvd);
+    s->proj = alloc_floats(max_batch * H);
+    s->gate = alloc_floats(max_batch * 2 * c->ffn);
+    s->up = alloc_floats(max_batch * c->ffn);
+    s->logits = alloc_floats(max_batch * c->vocab);
+    npg_status st = NPG_OK;
+    if (!s->k_cache || !s->v_cache || !s->x || !s->xb || !s->q || !s->k || !s->v || !s->proj || !s->gate || !s->up ||
+        !s->logits)
+        st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for activations (batch %lld)", (long long)max_batch);
+    int64_t max_k = c->ffn > wide ? c->ffn : wide;
+    if (st == NPG_OK)
+        st = npg_compute_reserve(&s->compute, max_batch, max_k);
+    if (st == NPG_OK)
+        st = npg_forward_state_reserve_ctx(s, m, max_ctx);
+    if (st != NPG_OK) {
+        npg_forward_state_free(s);
+        return st;
+    }
+    *out = s;
+    return NPG_OK;
+}
+
+void npg_forward_state_free(npg_forward_state *s) {
+    if (!s)
+        return;
+    for (int64_t l = 0; l < s->n_layers; l++) {
+        if (s->k_cache)
+            free(s->k_cache[l]);
+        if (s->v_cache)
+            free(s->v_cache[l]);
+    }
+    free(s->k_cache);
+    free(s->v_cache);
+    if (s->rope_cos_local != s->rope_cos) {
+        free(s->rope_cos_local);
+        free(s->rope_sin_local);
+    }
+    free(s->rope_cos);
+    free(s->rope_sin);
+    free(s->att);
+    free(s->x);
+    free(s->xb);
+    free(s->q);
+    free(s->k);
+    free(s->v);
+    free(s->proj);
+    free(s->gate);
+    free(s->up);
+    free(s->logits);
+    npg_compute_release(&s->compute);
+    free(s);
+}

@@ -1,0 +1,96 @@
+/* model.h — a loaded decoder-only transformer and its forward pass.
+ *
+ * npg_model holds the config and the weights (memory-mapped where the stored layout is usable
+ * directly, small f32 copies for norms and biases). npg_forward_state holds everything a forward
+ * pass writes: the KV cache, RoPE tables, activations and logits, all allocated up front for a
+ * maximum batch (tokens per forward call) and a maximum context, so a forward call never allocates.
+ * The CPU pipeline grows the state between calls; the NPU plan sizes it once. */
+#ifndef NPG_MODELS_MODEL_H
+#define NPG_MODELS_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "format/safetensors.h"
+#include "kernels/matmul.h"
+#include "models/config.h"
+#include "models/weight_source.h"
+
+typedef struct npg_layer_weights {
+    npg_weight wq;      /* [n_heads * head_dim, hidden] (unfused families) */
+    npg_weight wk;      /* [n_kv_heads * head_dim, hidden] */
+    npg_weight wv;      /* [n_kv_heads * head_dim, hidden] */
+    npg_weight wqkv;    /* [(n_heads + 2 n_kv_heads) * head_dim, hidden] (Phi-3) */
+    npg_weight wo;      /* [hidden, n_heads * head_dim] */
+    npg_weight w_gate;  /* [ffn, hidden] */
+    npg_weight w_up;    /* [ffn, hidden] */
+    npg_weight w_gate_up; /* [2 ffn, hidden] (Phi-3: gate rows first, then up) */
+    npg_weight w_down;  /* [hidden, ffn] */
+    float *bq, *bk, *bv; /* [n_heads * head_dim], [kv_dim], [kv_dim] or NULL */
+    float *bo;           /* [hidden] or NULL */
+    float *attn_norm;    /* [hidden] input_layernorm */
+    float *post_attn_norm; /* [hidden] Gemma3: applied to the attention output; NULL otherwise */
+    float *ffn_norm;     /* [hidden] llama: post_attention_layernorm; gemma3: pre_feedforward_layernorm */
+    float *post_ffn_norm;  /* [hidden] Gemma3 post_feedforward_layernorm; NULL otherwise */
+    float *q_norm;       /* [head_dim] qk-norm or NULL */
+    float *k_norm;       /* [head_dim] */
+} npg_layer_weights;
+
+typedef struct npg_model {
+    npg_model_config cfg;
+    npg_weight_source source; /* owns the storage the weights point into */
+    npg_weight embed;        /* [vocab, hidden] */
+    npg_weight lm_head;      /* [vocab, hidden]; == embed when tied */
+    float *final_norm;       /* [hidden] */
+    npg_layer_weights *layers; /* [n_layers] */
+    size_t weight_bytes;     /* bytes of weights read per decoded token (matmuls + one embedding row) */
+    /* f32 copies (norms, biases, converted small tensors): owned here, freed with the model */
+    float **owned;
+    size_t n_owned, cap_owned;
+} npg_model;
+
+/* Loads config.json and the weights of a model folder (safetensors, sharded or not). Every tensor's
+ * dtype and shape is checked against config.json; a missing tensor is an error naming it. */
+npg_status npg_model_load(const char *dir, npg_model **out);
+void npg_model_free(npg_model *m);
+
+typedef struct npg_forward_state {
+    int64_t max_batch;   /* tokens per forward call */
+    int64_t max_ctx;     /* KV cache capacity in positions */
+    int64_t n_layers;
+    float **k_cache;     /* [n_layers] each [max_ctx, n_kv_heads, head_dim] */
+    float **v_cache;     /* [n_layers] each [max_ctx, n_kv_heads, head_dim] */
+    float *rope_cos;     /* [max_ctx, rotary_dim / 2] global layers (× attention factor) */
+    float *rope_sin;
+    float *rope_cos_local; /* sliding layers when their RoPE differs; else == rope_cos */
+    float *rope_sin_local;
+    /* activations, [max_batch, ...] */
+    float *x;            /* [B, hidden] residual stream */
+    float *xb;           /* [B, max(hidden, q_dim)] normed input / attention output */
+    float *q;            /* [B, q_dim + 2 kv_dim] (fused qkv output lands here) */
+    float *k;            /* [B, kv_dim] */
+    float *v;            /* [B, kv_dim] */
+    float *att;          /* [n_threads, max_ctx] attention scores per worker */
+    float *proj;         /* [B, hidden] */
+    float *gate;         /* [B, 2 ffn] */
+    float *up;           /* [B, ffn] */
+    float *logits;       /* [max_batch, vocab] */
+    int n_threads;
+    npg_compute compute;
+    /* optional capture of the residual stream for tests: [(n_layers + 1), n_tokens, hidden] */
+    float *hidden_capture;
+} npg_forward_state;
+
+npg_status npg_forward_state_create(const npg_model *m, int64_t max_batch, int64_t max_ctx, npg_threadpool *pool,
+                                    npg_isa isa, npg_forward_state **out);
+/* Grows the KV cache (keeping its content) and RoPE tables to hold max_ctx positions. */
+npg_status npg_forward_state_reserve_ctx(npg_forward_state *s, const npg_model *m, int64_t max_ctx);
+void npg_forward_state_free(npg_forward_state *s);
+
+/* Runs tokens[0..n) at positions pos..pos+n-1 (n <= max_batch, pos + n <= max_ctx) and appends their
+ * keys/values to the cache. all_logits: s->logits gets [n, vocab] rows; otherwise only the last
+ * token's [vocab] row (in row 0). */
+npg_status npg_model_forward(const npg_model *m, npg_forward_state *s, const int32_t *tokens, int64_t n,
+                             int64_t pos, bool all_logits);
+
+#endif

@@ -1,0 +1,28 @@
+/* weight_source.h — where a model's tensors come from (a Hugging Face safetensors folder, or an
+ * `npugen export` container), behind one small interface the model loader uses. */
+#ifndef NPG_MODELS_WEIGHT_SOURCE_H
+#define NPG_MODELS_WEIGHT_SOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernels/matmul.h"
+#include "npugen.h"
+
+typedef struct npg_weight_source {
+    void *ctx;
+    const char *what; /* file or folder name for messages */
+    bool (*has)(void *ctx, const char *name);
+    /* A [rows, cols] matrix usable by npg_matmul, pointing into storage owned by the source.
+     * NPG_ERR_NOT_FOUND names the tensor; a dtype or shape that contradicts rows/cols is NPG_ERR_FORMAT. */
+    npg_status (*get_matrix)(void *ctx, const char *name, int64_t rows, int64_t cols, npg_weight *out);
+    /* A [len] vector converted to f32 into out[len]. */
+    npg_status (*get_vector)(void *ctx, const char *name, int64_t len, float *out);
+    size_t (*total_bytes)(void *ctx);
+    void (*free)(void *ctx); /* releases the storage; called by npg_model_free */
+} npg_weight_source;
+
+/* The safetensors source over a model folder. */
+npg_status npg_weight_source_safetensors(const char *dir, npg_weight_source *out);
+
+#endif

@@ -1,0 +1,91 @@
+/* weight_source_safetensors.c — tensors read in place from memory-mapped safetensors files. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "format/safetensors.h"
+#include "models/weight_source.h"
+#include "core/half.h"
+
+static bool st_has(void *ctx, const char *name) { return npg_tensor_store_find(ctx, name) != NULL; }
+
+static npg_status st_find(npg_tensor_store *ts, const char *name, const npg_tensor_info **out) {
+    const npg_tensor_info *t = npg_tensor_store_find(ts, name);
+    if (!t)
+        return npg_fail(NPG_ERR_NOT_FOUND, "%s: tensor '%s' is missing", npg_tensor_store_shard_path(ts, 0), name);
+    *out = t;
+    return NPG_OK;
+}
+
+static npg_status st_get_matrix(void *ctx, const char *name, int64_t rows, int64_t cols, npg_weight *w) {
+    npg_tensor_store *ts = ctx;
+    const npg_tensor_info *t = NULL;
+    NPG_TRY(st_find(ts, name, &t));
+    const char *file = npg_tensor_store_shard_path(ts, t->shard);
+    if (t->n_dims != 2 || t->shape[0] != rows || t->shape[1] != cols)
+        return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' has shape [%lld%s%lld] but config.json implies [%lld, %lld]",
+                        file, name, (long long)t->shape[0], t->n_dims >= 2 ? ", " : "",
+                        t->n_dims >= 2 ? (long long)t->shape[1] : 0LL, (long long)rows, (long long)cols);
+    switch (t->dtype) {
+    case NPG_DT_F32: w->type = NPG_W_F32; break;
+    case NPG_DT_F16: w->type = NPG_W_F16; break;
+    case NPG_DT_BF16: w->type = NPG_W_BF16; break;
+    default:
+        return npg_fail(NPG_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s; weights must be F32, F16 or BF16", file,
+                        name, npg_dtype_name(t->dtype));
+    }
+    w->n = rows;
+    w->k = cols;
+    w->group_size = 0;
+    w->data = t->data;
+    w->scales = NULL;
+    return NPG_OK;
+}
+
+static npg_status st_get_vector(void *ctx, const char *name, int64_t len, float *out) {
+    npg_tensor_store *ts = ctx;
+    const npg_tensor_info *t = NULL;
+    NPG_TRY(st_find(ts, name, &t));
+    const char *file = npg_tensor_store_shard_path(ts, t->shard);
+    if (t->n_dims != 1 || t->shape[0] != len)
+        return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' has %d dims / %lld elements but config.json implies [%lld]",
+                        file, name, t->n_dims, (long long)t->n_elements, (long long)len);
+    for (int64_t i = 0; i < len; i++) {
+        switch (t->dtype) {
+        case NPG_DT_F32: {
+            float f;
+            memcpy(&f, t->data + 4 * i, 4);
+            out[i] = f;
+            break;
+        }
+        case NPG_DT_F16:
+        case NPG_DT_BF16: {
+            uint16_t h;
+            memcpy(&h, t->data + 2 * i, 2);
+            out[i] = t->dtype == NPG_DT_F16 ? npg_f16_to_f32(h) : npg_bf16_to_f32(h);
+            break;
+        }
+        default:
+            return npg_fail(NPG_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s; expected F32, F16 or BF16", file, name,
+                            npg_dtype_name(t->dtype));
+        }
+    }
+    return NPG_OK;
+}
+
+static size_t st_total(void *ctx) { return npg_tensor_store_data_bytes(ctx); }
+
+static void st_free(void *ctx) { npg_tensor_store_free(ctx); }
+
+npg_status npg_weight_source_safetensors(const char *dir, npg_weight_source *out) {
+    npg_tensor_store *ts = NULL;
+    NPG_TRY(npg_tensor_store_open_dir(dir, &ts));
+    out->ctx = ts;
+    out->what = dir;
+    out->has = st_has;
+    out->get_matrix = st_get_matrix;
+    out->get_vector = st_get_vector;
+    out->total_bytes = st_total;
+    out->free = st_free;
+    return NPG_OK;
+}
