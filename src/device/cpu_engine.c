@@ -1,0 +1,123 @@
+/* cpu_engine.c — the CPU device: dynamic shapes, prompt prefilled in chunks, KV cache grown on demand. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "device/engine.h"
+
+enum { CPU_PREFILL_CHUNK = 256 };
+
+const char *const npg_cpu_property_keys[] = {"NUM_THREADS", "INFERENCE_NUM_THREADS", "KERNEL_ISA", NULL};
+
+typedef struct cpu_engine {
+    npg_engine base;
+    npg_threadpool *pool;
+    npg_forward_state *state;
+    npg_isa isa;
+} cpu_engine;
+
+npg_status npg_engine_threads(const npg_properties *props, int *threads) {
+    const char *v = npg_properties_find(props, "NUM_THREADS");
+    const char *key = "NUM_THREADS";
+    if (!v) {
+        v = npg_properties_find(props, "INFERENCE_NUM_THREADS");
+        key = "INFERENCE_NUM_THREADS";
+    }
+    *threads = 0;
+    if (!v)
+        return NPG_OK;
+    char *end = NULL;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || n < 0 || n > 256)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: '%s' is not a thread count (0 = all cores, at most 256)", key,
+                        v);
+    *threads = (int)n;
+    return NPG_OK;
+}
+
+npg_status npg_engine_isa(const npg_properties *props, npg_isa *isa) {
+    return npg_isa_parse(npg_properties_find(props, "KERNEL_ISA"), isa);
+}
+
+static npg_status cpu_check(npg_engine *e, size_t n_prompt, size_t n_cached, const npg_generation_config *cfg) {
+    (void)cfg;
+    (void)n_cached;
+    size_t limit = e->ops->context_limit(e);
+    if (n_prompt >= limit)
+        return npg_fail(NPG_ERR_LIMIT,
+                        "prompt of %zu tokens does not fit the model's context of %zu positions "
+                        "(max_position_embeddings in config.json)",
+                        n_prompt, limit);
+    return NPG_OK;
+}
+
+static size_t cpu_limit(const npg_engine *e) { return (size_t)e->model->cfg.max_pos; }
+
+static npg_status cpu_reserve(npg_engine *e, size_t total) {
+    cpu_engine *c = (cpu_engine *)e;
+    if ((int64_t)total <= c->state->max_ctx)
+        return NPG_OK;
+    /* grow geometrically so a long generation reallocates O(log n) times */
+    int64_t want = c->state->max_ctx * 2;
+    if (want < (int64_t)total)
+        want = (int64_t)total;
+    if (want > e->model->cfg.max_pos)
+        want = e->model->cfg.max_pos;
+    if (want < (int64_t)total)
+        want = (int64_t)total;
+    return npg_forward_state_reserve_ctx(c->state, e->model, want);
+}
+
+static npg_status cpu_prefill(npg_engine *e, const int32_t *ids, size_t n, size_t pos, float **logits) {
+    cpu_engine *c = (cpu_engine *)e;
+    NPG_TRY(cpu_reserve(e, pos + n));
+    for (size_t done = 0; done < n;) {
+        size_t chunk = n - done < (size_t)c->state->max_batch ? n - done : (size_t)c->state->max_batch;
+        NPG_TRY(npg_model_forward(e->model, c->state, ids + done, (int64_t)chunk, (int64_t)(pos + done), false));
+        done += chunk;
+    }
+    *logits = c->state->logits;
+    return NPG_OK;
+}
+
+static npg_status cpu_decode(npg_engine *e, int32_t id, size_t pos, float **logits) {
+    cpu_engine *c = (cpu_engine *)e;
+    NPG_TRY(cpu_reserve(e, pos + 1));
+    NPG_TRY(npg_model_forward(e->model, c->state, &id, 1, (int64_t)pos, false));
+    *logits = c->state->logits;
+    return NPG_OK;
+}
+
+static void cpu_free(npg_engine *e) {
+    cpu_engine *c = (cpu_engine *)e;
+    if (!c)
+        return;
+    npg_forward_state_free(c->state);
+    npg_threadpool_free(c->pool);
+    free(c);
+}
+
+static const npg_engine_ops cpu_ops = {"CPU", cpu_check, cpu_limit, cpu_reserve, cpu_prefill, cpu_decode, cpu_free};
+
+npg_status npg_cpu_engine_create(const npg_model *model, const npg_properties *props, npg_engine **out) {
+    int threads = 0;
+    npg_isa isa;
+    NPG_TRY(npg_engine_threads(props, &threads));
+    NPG_TRY(npg_engine_isa(props, &isa));
+    cpu_engine *c = calloc(1, sizeof *c);
+    NPG_CHECK_ALLOC(c);
+    c->base.ops = &cpu_ops;
+    c->base.model = model;
+    c->isa = isa;
+    npg_status st = npg_threadpool_create(threads, &c->pool);
+    int64_t initial_ctx = model->cfg.max_pos < 512 ? model->cfg.max_pos : 512;
+    int64_t batch = CPU_PREFILL_CHUNK < model->cfg.max_pos ? CPU_PREFILL_CHUNK : model->cfg.max_pos;
+    if (st == NPG_OK)
+        st = npg_forward_state_create(model, batch, initial_ctx, c->pool, isa, &c->state);
+    if (st != NPG_OK) {
+        cpu_free(&c->base);
+        return st;
+    }
+    *out = &c->base;
+    return NPG_OK;
+}

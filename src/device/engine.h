@@ -1,0 +1,57 @@
+/* engine.h — what a device gives the generation loop: a model that prefills and decodes against its
+ * own KV cache. The CPU engine grows its buffers as needed; the NPU engine runs a plan fixed ahead of
+ * time (static shapes, every buffer allocated at compile/import). The loop in src/pipeline/ is the
+ * same for both. */
+#ifndef NPG_DEVICE_ENGINE_H
+#define NPG_DEVICE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/properties.h"
+#include "models/model.h"
+#include "pipeline/sampler.h"
+
+typedef struct npg_engine npg_engine;
+
+typedef struct npg_engine_ops {
+    const char *device; /* "CPU", "NPU" */
+    /* Checks a request before any work: prompt length against the device's limits, sampling modes the
+     * device supports. n_cached: prompt tokens already in the cache that will be reused. */
+    npg_status (*check_request)(npg_engine *e, size_t n_prompt, size_t n_cached, const npg_generation_config *cfg);
+    /* The largest number of positions (prompt + generated) one sequence may hold. */
+    size_t (*context_limit)(const npg_engine *e);
+    /* Prepares buffers for a sequence of up to `total` positions (the CPU engine may allocate here;
+     * the NPU engine only checks). */
+    npg_status (*reserve)(npg_engine *e, size_t total);
+    /* Feeds ids[0..n) at positions pos..pos+n-1; *logits = the last position's [vocab] logits, valid
+     * until the next call. */
+    npg_status (*prefill)(npg_engine *e, const int32_t *ids, size_t n, size_t pos, float **logits);
+    /* Feeds one id at `pos`. */
+    npg_status (*decode)(npg_engine *e, int32_t id, size_t pos, float **logits);
+    void (*free)(npg_engine *e);
+} npg_engine_ops;
+
+struct npg_engine {
+    const npg_engine_ops *ops;
+    const npg_model *model; /* borrowed from the pipeline */
+    double compile_ms;      /* time spent building the plan (0 for CPU) */
+};
+
+/* The CPU engine: dynamic shapes, prefill in chunks, KV cache grown on demand. Reads NUM_THREADS /
+ * INFERENCE_NUM_THREADS and KERNEL_ISA from the properties (already validated by the pipeline). */
+npg_status npg_cpu_engine_create(const npg_model *model, const npg_properties *props, npg_engine **out);
+
+/* The NPU engine (src/device/npu/): static-shape plan per the guide's properties. */
+npg_status npg_npu_engine_create(const npg_model *model, const char *model_dir, const npg_properties *props,
+                                 npg_engine **out);
+
+/* Property keys each device understands (NULL-terminated), for validation messages. */
+extern const char *const npg_cpu_property_keys[];
+extern const char *const npg_npu_property_keys[];
+
+/* Shared helpers for engines: the thread count and kernel ISA named by the properties. */
+npg_status npg_engine_threads(const npg_properties *props, int *threads);
+npg_status npg_engine_isa(const npg_properties *props, npg_isa *isa);
+
+#endif

@@ -1,0 +1,291 @@
+/* llm_pipeline.c — npg_llm_pipeline: creation from a model folder and properties, generation entry
+ * points, chat mode. The generation loop itself is in generate.c. */
+#include "pipeline/llm_pipeline.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "core/strbuf.h"
+#include "core/timer.h"
+#include "pipeline/results.h"
+#include "tokenizer/tokenizer.h"
+
+static bool key_in(const char *const *keys, const char *key) {
+    for (size_t i = 0; keys[i]; i++)
+        if (strcmp(keys[i], key) == 0)
+            return true;
+    return false;
+}
+
+static npg_status validate_keys(const char *device, const npg_properties *props) {
+    bool npu = strcmp(device, "NPU") == 0;
+    for (size_t i = 0; props && i < props->count; i++) {
+        const char *key = props->items[i].key;
+        if (key_in(npg_cpu_property_keys, key) || (npu && key_in(npg_npu_property_keys, key)))
+            continue;
+        if (!npu && key_in(npg_npu_property_keys, key))
+            return npg_fail(NPG_ERR_INVALID_ARGUMENT, "property '%s' applies to the NPU device only (device is %s)",
+                            key, device);
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "property '%s' is not supported by device %s", key, device);
+    }
+    return NPG_OK;
+}
+
+/* generation_config.json when present, else defaults; eos ids fall back to config.json's, then the
+ * tokenizer's. */
+static npg_status load_generation_config(npg_llm_pipeline *p) {
+    char *path = npg_path_join(p->model_dir, "generation_config.json");
+    NPG_CHECK_ALLOC(path);
+    npg_status st = npg_path_exists(path) ? npg_generation_config_create_from_json(path, &p->config)
+                                          : npg_generation_config_create(&p->config);
+    free(path);
+    NPG_TRY(st);
+    if (p->config->n_eos == 0) {
+        for (int i = 0; i < p->model->cfg.n_eos; i++)
+            NPG_TRY(npg_generation_config_add_eos_token_id(p->config, p->model->cfg.eos_token_ids[i]));
+        if (p->config->n_eos == 0 && npg_tokenizer_eos_token_id(p->tokenizer) >= 0)
+            NPG_TRY(npg_generation_config_add_eos_token_id(p->config, npg_tokenizer_eos_token_id(p->tokenizer)));
+    }
+    return NPG_OK;
+}
+
+npg_status npg_llm_pipeline_create_with_properties(const char *models_path, const char *device,
+                                                   const npg_properties *properties, npg_llm_pipeline **pipe) {
+    if (!models_path || !device || !pipe)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_create: %s is NULL",
+                        !models_path ? "models_path" : !device ? "device" : "pipe");
+    if (strcmp(device, "CPU") != 0 && strcmp(device, "NPU") != 0)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "device '%s' is not supported (use \"CPU\" or \"NPU\")", device);
+    NPG_TRY(validate_keys(device, properties));
+    double t0 = npg_now_ms();
+    npg_llm_pipeline *p = calloc(1, sizeof *p);
+    NPG_CHECK_ALLOC(p);
+    snprintf(p->device, sizeof p->device, "%s", device);
+    npg_status st = NPG_OK;
+    p->model_dir = strdup(models_path);
+    if (!p->model_dir)
+        st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory");
+    if (st == NPG_OK)
+        st = npg_properties_clone(properties, &p->props);
+    if (st == NPG_OK)
+        st = npg_model_load(models_path, &p->model);
+    if (st == NPG_OK)
+        st = npg_tokenizer_create(models_path, &p->tokenizer);
+    if (st == NPG_OK)
+        st = load_generation_config(p);
+    if (st == NPG_OK)
+        st = npg_chat_history_create(&p->history);
+    p->load_ms = npg_now_ms() - t0;
+    if (st == NPG_OK) {
+        double tc = npg_now_ms();
+        st = strcmp(device, "NPU") == 0 ? npg_npu_engine_create(p->model, models_path, p->props, &p->engine)
+                                        : npg_cpu_engine_create(p->model, p->props, &p->engine);
+        if (st == NPG_OK)
+            p->compile_ms = p->engine->compile_ms > 0 ? p->engine->compile_ms : npg_now_ms() - tc;
+    }
+    if (st != NPG_OK) {
+        npg_llm_pipeline_free(p);
+        return st;
+    }
+    npg_log(p->props, NPG_LOG_INFO, "%s: loaded %s on %s in %.1f ms", models_path, p->model->cfg.arch_name, device,
+            p->load_ms);
+    *pipe = p;
+    return NPG_OK;
+}
+
+npg_status npg_llm_pipeline_create(const char *models_path, const char *device, size_t property_args_size,
+                                   npg_llm_pipeline **pipe, ...) {
+    if (property_args_size % 2 != 0)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT,
+                        "npg_llm_pipeline_create: property_args_size %zu is odd; properties come as KEY, VALUE pairs",
+                        property_args_size);
+    npg_properties *props = NULL;
+    NPG_TRY(npg_properties_create(&props));
+    va_list ap;
+    va_start(ap, pipe);
+    npg_status st = NPG_OK;
+    for (size_t i = 0; i < property_args_size / 2 && st == NPG_OK; i++) {
+        const char *key = va_arg(ap, const char *);
+        const char *value = va_arg(ap, const char *);
+        if (!key || !value)
+            st = npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_create: property %zu has a NULL %s", i,
+                          !key ? "key" : "value");
+        else
+            st = npg_properties_set(props, key, value);
+    }
+    va_end(ap);
+    if (st == NPG_OK)
+        st = npg_llm_pipeline_create_with_properties(models_path, device, props, pipe);
+    npg_properties_free(props);
+    return st;
+}
+
+void npg_llm_pipeline_free(npg_llm_pipeline *p) {
+    if (!p)
+        return;
+    if (p->engine)
+        p->engine->ops->free(p->engine);
+    npg_chat_history_free(p->history);
+    npg_generation_config_free(p->config);
+    npg_tokenizer_free(p->tokenizer);
+    npg_model_free(p->model);
+    npg_properties_free(p->props);
+    free(p->cached_ids);
+    free(p->model_dir);
+    free(p);
+}
+
+static npg_status encode_prompt(npg_llm_pipeline *p, const char *text, bool add_special, int32_t **ids, size_t *n,
+                                double *ms) {
+    double t0 = npg_now_ms();
+    npg_status st = npg_tokenizer_encode(p->tokenizer, text, add_special, ids, n);
+    *ms = npg_now_ms() - t0;
+    return st;
+}
+
+/* Renders `history` with the chat template and tokenizes it. The rendered text is encoded with the
+ * tokenizer's special tokens (BOS) unless it already starts with the BOS string, so templates that
+ * write {{ bos_token }} themselves do not get two. A tokenizer without a chat template gets the
+ * messages' contents joined by newlines (documented in docs/chat.md). */
+static npg_status render_history(npg_llm_pipeline *p, const npg_chat_history *h, int32_t **ids, size_t *n,
+                                 double *ms) {
+    char *text = NULL;
+    npg_status st = npg_tokenizer_apply_chat_template(p->tokenizer, h, true, NULL, &text);
+    if (st == NPG_ERR_NOT_FOUND) {
+        npg_strbuf sb = {0};
+        st = NPG_OK;
+        for (size_t i = 0; i < npg_chat_history_size(h) && st == NPG_OK; i++) {
+            const char *role, *content;
+            st = npg_chat_history_at(h, i, &role, &content);
+            if (st == NPG_OK && i > 0)
+                st = npg_strbuf_append_char(&sb, '\n');
+            if (st == NPG_OK)
+                st = npg_strbuf_append_str(&sb, content);
+        }
+        if (st == NPG_OK)
+            st = npg_strbuf_detach(&sb, &text);
+        npg_strbuf_free(&sb);
+    }
+    NPG_TRY(st);
+    const char *bos = npg_tokenizer_bos_token(p->tokenizer);
+    bool has_bos = bos && *bos && strncmp(text, bos, strlen(bos)) == 0;
+    st = encode_prompt(p, text, !has_bos, ids, n, ms);
+    free(text);
+    return st;
+}
+
+npg_status npg_llm_pipeline_generate(npg_llm_pipeline *p, const char *prompt, const npg_generation_config *config,
+                                     const npg_streamer *streamer, npg_decoded_results **results) {
+    if (!p || !prompt || !results)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_generate: %s is NULL",
+                        !p ? "pipe" : !prompt ? "prompt" : "results");
+    int32_t *ids = NULL;
+    size_t n = 0;
+    double ms = 0;
+    npg_status st;
+    if (!p->chat_active) {
+        NPG_TRY(encode_prompt(p, prompt, true, &ids, &n, &ms));
+        st = npg_pipeline_run(p, ids, n, false, prompt, config, streamer, ms, results);
+        free(ids);
+        return st;
+    }
+    /* chat: the prompt is the next user turn; on failure the history is left as it was */
+    size_t before = npg_chat_history_size(p->history);
+    NPG_TRY(npg_chat_history_push(p->history, "user", prompt));
+    st = render_history(p, p->history, &ids, &n, &ms);
+    if (st == NPG_OK)
+        st = npg_pipeline_run(p, ids, n, true, NULL, config, streamer, ms, results);
+    free(ids);
+    if (st == NPG_OK) {
+        st = npg_chat_history_push(p->history, "assistant", (*results)->text);
+        if (st != NPG_OK) {
+            npg_decoded_results_free(*results);
+            *results = NULL;
+        }
+    }
+    if (st != NPG_OK) {
+        /* drop the user turn: rebuild the history without it */
+        npg_chat_history *h = NULL;
+        if (npg_chat_history_create(&h) == NPG_OK) {
+            for (size_t i = 0; i < before; i++) {
+                const char *role, *content;
+                if (npg_chat_history_at(p->history, i, &role, &content) == NPG_OK)
+                    (void)npg_chat_history_push(h, role, content);
+            }
+            npg_chat_history_free(p->history);
+            p->history = h;
+        }
+    }
+    return st;
+}
+
+npg_status npg_llm_pipeline_generate_ids(npg_llm_pipeline *p, const int32_t *ids, size_t n_ids,
+                                         const npg_generation_config *config, const npg_streamer *streamer,
+                                         npg_decoded_results **results) {
+    if (!p || (!ids && n_ids) || !results)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_generate_ids: %s is NULL",
+                        !p ? "pipe" : !results ? "results" : "ids");
+    return npg_pipeline_run(p, ids, n_ids, false, NULL, config, streamer, 0.0, results);
+}
+
+npg_status npg_llm_pipeline_generate_with_history(npg_llm_pipeline *p, const npg_chat_history *history,
+                                                  const npg_generation_config *config, const npg_streamer *streamer,
+                                                  npg_decoded_results **results) {
+    if (!p || !history || !results)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_generate_with_history: %s is NULL",
+                        !p ? "pipe" : !history ? "history" : "results");
+    int32_t *ids = NULL;
+    size_t n = 0;
+    double ms = 0;
+    NPG_TRY(render_history(p, history, &ids, &n, &ms));
+    npg_status st = npg_pipeline_run(p, ids, n, true, NULL, config, streamer, ms, results);
+    free(ids);
+    return st;
+}
+
+npg_status npg_llm_pipeline_start_chat(npg_llm_pipeline *p, const char *system_message) {
+    if (!p)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_start_chat: pipe is NULL");
+    npg_chat_history_clear(p->history);
+    p->n_cached = 0;
+    p->chat_active = true;
+    if (system_message && *system_message)
+        NPG_TRY(npg_chat_history_push(p->history, "system", system_message));
+    return NPG_OK;
+}
+
+npg_status npg_llm_pipeline_finish_chat(npg_llm_pipeline *p) {
+    if (!p)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_finish_chat: pipe is NULL");
+    npg_chat_history_clear(p->history);
+    p->n_cached = 0;
+    p->chat_active = false;
+    return NPG_OK;
+}
+
+npg_status npg_llm_pipeline_get_generation_config(const npg_llm_pipeline *p, npg_generation_config **config) {
+    if (!p || !config)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_get_generation_config: an argument is NULL");
+    return npg_generation_config_clone(p->config, config);
+}
+
+npg_status npg_llm_pipeline_set_generation_config(npg_llm_pipeline *p, const npg_generation_config *config) {
+    if (!p || !config)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_set_generation_config: an argument is NULL");
+    NPG_TRY(npg_generation_config_validate(config));
+    npg_generation_config *copy = NULL;
+    NPG_TRY(npg_generation_config_clone(config, &copy));
+    npg_generation_config_free(p->config);
+    p->config = copy;
+    return NPG_OK;
+}
+
+npg_status npg_llm_pipeline_get_tokenizer(const npg_llm_pipeline *p, const npg_tokenizer **tok) {
+    if (!p || !tok)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_get_tokenizer: an argument is NULL");
+    *tok = p->tokenizer;
+    return NPG_OK;
+}

@@ -1,0 +1,39 @@
+/* llm_pipeline.h — internal state of npg_llm_pipeline. */
+#ifndef NPG_PIPELINE_LLM_PIPELINE_H
+#define NPG_PIPELINE_LLM_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/properties.h"
+#include "device/engine.h"
+#include "models/model.h"
+#include "pipeline/sampler.h"
+
+struct npg_llm_pipeline {
+    char *model_dir;
+    char device[16];
+    npg_properties *props;       /* a copy of the creation properties (log callback included) */
+    npg_model *model;
+    npg_tokenizer *tokenizer;
+    npg_engine *engine;
+    npg_generation_config *config; /* defaults from generation_config.json */
+    double load_ms;                /* model + tokenizer load */
+    double compile_ms;             /* the engine's plan (NPU) */
+    /* Ids whose keys/values are in the engine's cache, positions 0..n_cached-1 (for reuse across
+     * chat turns). */
+    int32_t *cached_ids;
+    size_t n_cached, cap_cached;
+    /* chat mode */
+    bool chat_active;
+    npg_chat_history *history;
+};
+
+/* Runs one generation over prompt ids. reuse_cache: keep the longest common prefix with the ids
+ * already in the cache (chat); otherwise start from position 0. prompt_text: for echo (may be NULL). */
+npg_status npg_pipeline_run(npg_llm_pipeline *p, const int32_t *ids, size_t n_ids, bool reuse_cache,
+                            const char *prompt_text, const npg_generation_config *config,
+                            const npg_streamer *streamer, double tokenize_ms, npg_decoded_results **results);
+
+#endif
