@@ -24,9 +24,9 @@
 #include "core/json.h"
 #include "pipeline/sampler.h"
 
-#define NPG_GC_NULL_CHECK(c)                                                                   \
-    do {                                                                                       \
-        if (!(c))                                                                              \
+#define NPG_GC_NULL_CHECK(c)                                                                      \
+    do {                                                                                          \
+        if (!(c))                                                                                 \
             return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: generation config is NULL", __func__); \
     } while (0)
 
@@ -121,8 +121,7 @@ static npg_status copy_strings(const char *const *strings, size_t n, char ***out
 
 npg_status npg_generation_config_clone(const npg_generation_config *config, npg_generation_config **out) {
     if (!config || !out)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_generation_config_clone: %s is NULL",
-                        config ? "out" : "config");
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_generation_config_clone: %s is NULL", config ? "out" : "config");
     npg_generation_config *c = malloc(sizeof *c);
     NPG_CHECK_ALLOC(c);
     *c = *config;
@@ -177,8 +176,8 @@ NPG_GC_SETTER(num_return_sequences, size_t)
 npg_status npg_generation_config_set_eos_token_id(npg_generation_config *c, int64_t value) {
     NPG_GC_NULL_CHECK(c);
     if (value < -1)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "generation config: eos_token_id must be >= 0 (or -1 to clear), got %lld",
-                        (long long)value);
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT,
+                        "generation config: eos_token_id must be >= 0 (or -1 to clear), got %lld", (long long)value);
     free(c->eos_token_ids);
     c->eos_token_ids = NULL;
     c->n_eos = 0;
@@ -205,7 +204,8 @@ npg_status npg_generation_config_add_eos_token_id(npg_generation_config *c, int6
 npg_status npg_generation_config_set_stop_token_ids(npg_generation_config *c, const int64_t *ids, size_t n) {
     NPG_GC_NULL_CHECK(c);
     if (n > 0 && !ids)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_generation_config_set_stop_token_ids: ids is NULL with n = %zu", n);
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_generation_config_set_stop_token_ids: ids is NULL with n = %zu",
+                        n);
     int64_t *copy = NULL;
     NPG_TRY(copy_ids(ids, n, &copy));
     free(c->stop_token_ids);
@@ -217,8 +217,8 @@ npg_status npg_generation_config_set_stop_token_ids(npg_generation_config *c, co
 npg_status npg_generation_config_set_stop_strings(npg_generation_config *c, const char *const *strings, size_t n) {
     NPG_GC_NULL_CHECK(c);
     if (n > 0 && !strings)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_generation_config_set_stop_strings: strings is NULL with n = %zu",
-                        n);
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT,
+                        "npg_generation_config_set_stop_strings: strings is NULL with n = %zu", n);
     char **copy = NULL;
     NPG_TRY(copy_strings(strings, n, &copy));
     free_stop_strings(c);

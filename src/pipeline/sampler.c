@@ -56,9 +56,7 @@ static uint64_t splitmix64(uint64_t *x) {
     return z ^ (z >> 31);
 }
 
-static uint64_t rotl64(uint64_t x, int k) {
-    return (x << k) | (x >> (64 - k));
-}
+static uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 static uint64_t rng_next(uint64_t s[4]) {
     uint64_t result = rotl64(s[1] * 5, 7) * 9;
@@ -73,9 +71,7 @@ static uint64_t rng_next(uint64_t s[4]) {
 }
 
 /* Uniform in [0, 1) with 53 random bits. */
-static double rng_uniform(uint64_t s[4]) {
-    return (double)(rng_next(s) >> 11) * 0x1.0p-53;
-}
+static double rng_uniform(uint64_t s[4]) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
 
 void npg_sampler_reseed(npg_sampler *s, uint64_t seed) {
     uint64_t x = seed;
@@ -87,8 +83,7 @@ void npg_sampler_reseed(npg_sampler *s, uint64_t seed) {
 /* Create / begin / accept                                                                         */
 /* ---------------------------------------------------------------------------------------------- */
 
-npg_status npg_sampler_create(const npg_generation_config *config, size_t vocab, size_t max_tokens,
-                              npg_sampler **out) {
+npg_status npg_sampler_create(const npg_generation_config *config, size_t vocab, size_t max_tokens, npg_sampler **out) {
     if (!config || !out)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_sampler_create: %s is NULL", config ? "out" : "config");
     if (vocab == 0 || vocab > (size_t)INT32_MAX)
@@ -151,8 +146,9 @@ npg_status npg_sampler_begin(npg_sampler *s, const int32_t *prompt, size_t n_pro
                         n_prompt, s->max_tokens);
     for (size_t i = 0; i < n_prompt; i++) {
         if (prompt[i] < 0 || (size_t)prompt[i] >= s->vocab)
-            return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_sampler_begin: prompt[%zu] = %d is outside the vocab [0, %zu)",
-                            i, prompt[i], s->vocab);
+            return npg_fail(NPG_ERR_INVALID_ARGUMENT,
+                            "npg_sampler_begin: prompt[%zu] = %d is outside the vocab [0, %zu)", i, prompt[i],
+                            s->vocab);
         mark_seen(s, prompt[i]);
     }
     return NPG_OK;
@@ -216,9 +212,7 @@ static size_t argmax(const float *logits, size_t vocab) {
 /* worst entry kept so far.                                                                       */
 /* ---------------------------------------------------------------------------------------------- */
 
-static bool better(float ka, int32_t ia, float kb, int32_t ib) {
-    return ka > kb || (ka == kb && ia < ib);
-}
+static bool better(float ka, int32_t ia, float kb, int32_t ib) { return ka > kb || (ka == kb && ia < ib); }
 
 static void swap_entries(float *key, int32_t *id, size_t a, size_t b) {
     float k = key[a];

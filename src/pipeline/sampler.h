@@ -41,15 +41,17 @@ struct npg_generation_config {
 
 typedef struct npg_sampler npg_sampler;
 
-/* vocab: logits length. max_tokens: the most ids (prompt + generated) the sampler will be told about.
- * The config is copied. */
-npg_status npg_sampler_create(const npg_generation_config *config, size_t vocab, size_t max_tokens,
-                              npg_sampler **out);
+/* vocab: logits length. max_tokens: the most ids (prompt + generated) the sampler will be told about
+ * (a longer prompt is NPG_ERR_LIMIT in begin; the tables are sized by vocab, so generating past it
+ * is harmless). The config is validated (NPG_ERR_INVALID_ARGUMENT as validate) and copied. Memory:
+ * about 17 bytes × vocab, all allocated here. */
+npg_status npg_sampler_create(const npg_generation_config *config, size_t vocab, size_t max_tokens, npg_sampler **out);
 void npg_sampler_free(npg_sampler *s);
 /* Starts a sequence: the prompt ids count for the repetition penalty. Re-seeds the generator. */
 npg_status npg_sampler_begin(npg_sampler *s, const int32_t *prompt, size_t n_prompt);
-/* Picks the next id from logits[vocab] (modified in place). n_generated: ids generated so far in this
- * call (for min_new_tokens). */
+/* Picks the next id from logits[vocab] (modified in place: penalties and the min_new_tokens mask are
+ * written into it). n_generated: ids generated so far in this call (for min_new_tokens). NaN logits
+ * count as -inf; if every logit is -inf the result is id 0. Exact semantics: sampler.c's header. */
 int32_t npg_sampler_next(npg_sampler *s, float *logits, size_t n_generated);
 /* Records an accepted id (for penalties). Ids outside [0, vocab) are ignored. */
 void npg_sampler_accept(npg_sampler *s, int32_t id);

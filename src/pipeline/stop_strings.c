@@ -56,6 +56,6 @@ void npg_stop_strings_scan(const char *const *stops, size_t n_stops, bool includ
 
 void npg_stop_strings_scan_config(const npg_generation_config *c, const char *text, size_t len, size_t prev_len,
                                   npg_stop_match *out) {
-    npg_stop_strings_scan((const char *const *)c->stop_strings, c->n_stop_strings, c->include_stop_str_in_output,
-                          text, len, prev_len, out);
+    npg_stop_strings_scan((const char *const *)c->stop_strings, c->n_stop_strings, c->include_stop_str_in_output, text,
+                          len, prev_len, out);
 }
