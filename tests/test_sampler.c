@@ -169,7 +169,7 @@ static double chi_square(const int *counts, const double *p, size_t k, int n) {
     for (size_t i = 0; i < k; i++) {
         if (p[i] == 0.0) {
             if (counts[i] != 0)
-                return INFINITY;
+                return HUGE_VAL;
             continue;
         }
         double e = p[i] * n;
