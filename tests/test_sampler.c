@@ -146,6 +146,14 @@ static void test_top_k_1_and_tiny_top_p_are_greedy(void) {
     }
     npg_sampler_free(sk);
     npg_sampler_free(sp);
+    /* a subnormal temperature (1 / T overflows) also reduces to the argmax */
+    ck->top_k = 0;
+    ck->temperature = 1e-40f;
+    sk = make_sampler(ck, V);
+    REQUIRE(sk);
+    random_logits(l, V, 999, 6.0f);
+    CHECK(draw(sk, l, tmp, V) == (int32_t)argmax_ref(l, V));
+    npg_sampler_free(sk);
     npg_generation_config_free(ck);
     npg_generation_config_free(cp);
 }

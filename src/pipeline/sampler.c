@@ -311,6 +311,8 @@ static int32_t sample(npg_sampler *s, float *logits, size_t greedy_id) {
     if (!isfinite(max_logit))
         return (int32_t)greedy_id; /* all masked (-inf) or an infinite logit: nothing to weigh */
     const float inv_t = 1.0f / c->temperature;
+    if (!isfinite(inv_t))
+        return (int32_t)greedy_id; /* a subnormal temperature: the distribution is the argmax */
     float *w = s->key;
     int32_t *id = s->cand;
     size_t n = 0;
