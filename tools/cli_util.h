@@ -1,0 +1,33 @@
+/* cli_util.h — argument parsing helpers shared by the CLI commands. Every failure prints one line
+ * "npugen CMD: problem" on stderr and returns false. */
+#ifndef NPG_TOOLS_CLI_UTIL_H
+#define NPG_TOOLS_CLI_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "npugen.h"
+
+/* Prints "npugen CMD: " + formatted message + newline on stderr. */
+void cli_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Prints the library's last error for a failed call. Returns 1 (the runtime-failure exit code). */
+int cli_fail(const char *cmd, npg_status st);
+
+/* The value after option argv[*i] (advances *i); prints an error when missing. */
+bool cli_value(const char *cmd, int argc, char **argv, int *i, const char **out);
+bool cli_parse_long(const char *cmd, const char *opt, const char *s, long long lo, long long hi, long long *out);
+bool cli_parse_float(const char *cmd, const char *opt, const char *s, float *out);
+/* "KEY=VALUE" into props. */
+bool cli_parse_property(const char *cmd, const char *kv, npg_properties *props);
+/* "1,403,407" into a malloc'd array. */
+bool cli_parse_ids(const char *cmd, const char *s, int32_t **ids, size_t *n);
+/* Reads a whole file (prompt files); malloc'd, NUL-terminated. */
+bool cli_read_file(const char *cmd, const char *path, char **out);
+bool cli_is_help(const char *arg);
+
+#endif
