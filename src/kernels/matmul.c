@@ -1,19 +1,48 @@
-/* matmul.c — dispatch of npg_matmul over weight types and ISAs, split across threads by output rows. */
+/* matmul.c — ISA selection, workspace, and the driver that cuts y = x · Wᵀ into tiles for the thread
+ * pool and hands them to the tile kernels of the chosen ISA (kernel_set.h).
+ *
+ * Blocking: a task owns a block of up to 64 activation rows × 64 weight rows. Inside it the input
+ * dimension is cut into chunks (1024 floats / 2048 int8 inputs for m > 1) and, per chunk, the tiles
+ * run activation-row-major, so one MR-row slice of x stays in L1 while the block's weight rows stream
+ * from L2: each weight byte comes from memory once per 64 activation rows. For m = 1 (decode) the
+ * row kernels stream every weight row once, split across threads by output rows. */
 #include "kernels/matmul.h"
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "core/error.h"
-#include "core/half.h"
+#include "kernels/kernel_set.h"
+#include "quant/quant.h"
+
+enum {
+    BLOCK_M = 64,      /* activation rows per task */
+    BLOCK_N = 64,      /* weight rows per task (before splitting for threads) */
+    CHUNK_F = 1024,    /* inputs per chunk, float weights, m > 1 */
+    CHUNK_Q = 2048,    /* inputs per chunk, integer weights, m > 1 */
+    DEQ_ROWS = 8,      /* weight rows dequantized at a time by the fallback (>= every float kernel's nr) */
+    WS_ALIGN = 64,
+};
+
+#if defined(__x86_64__) || defined(__i386__)
+/* F16C through cpuid leaf 1 (ECX bit 29): clang 14's __builtin_cpu_supports has no "f16c". */
+static bool cpu_has_f16c(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+}
+#endif
 
 npg_isa npg_isa_detect(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma"))
+    bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
+    if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
         return NPG_ISA_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    if (avx2)
         return NPG_ISA_AVX2;
 #endif
     return NPG_ISA_SCALAR;
@@ -50,16 +79,29 @@ npg_status npg_isa_parse(const char *name, npg_isa *out) {
 
 const char *npg_wtype_name(npg_wtype t) {
     static const char *const names[NPG_W_COUNT] = {"f32", "f16", "bf16", "int8_cw", "int4_cw", "int4_g", "nf4_cw"};
-    return (t >= 0 && t < NPG_W_COUNT) ? names[t] : "unknown";
+    return ((int)t >= 0 && t < NPG_W_COUNT) ? names[t] : "unknown";
 }
 
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t round_up(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
+
+static size_t qact_bytes(int64_t m, int64_t k) { return (size_t)m * npg_qact_row_bytes(round_up(k, NPG_QBLOCK)); }
+
+static size_t dequant_stride(int64_t k) { return (size_t)DEQ_ROWS * (size_t)round_up(k, 16); /* floats */ }
+
 npg_status npg_compute_reserve(npg_compute *c, int64_t max_m, int64_t max_k) {
-    /* int8 activations + per-row scales/sums, with headroom for alignment */
-    size_t need = (size_t)max_m * ((size_t)max_k + 64) + (size_t)max_m * 16 + 256;
+    if (!c || max_m < 0 || max_k < 0)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_compute_reserve: NULL context or negative size (m %lld, k %lld)",
+                        (long long)max_m, (long long)max_k);
+    /* Integer weights need the quantized activations; the Q4_G fallback for odd group sizes needs
+     * DEQ_ROWS dequantized rows per thread. The two never coexist. */
+    size_t q = qact_bytes(max_m, max_k);
+    size_t d = (size_t)npg_threadpool_size(c->pool) * dequant_stride(max_k) * sizeof(float);
+    size_t need = (q > d ? q : d) + WS_ALIGN;
     if (need <= c->workspace_size)
         return NPG_OK;
     void *p = NULL;
-    if (posix_memalign(&p, 64, need) != 0)
+    if (posix_memalign(&p, WS_ALIGN, need) != 0)
         return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory reserving %zu bytes of kernel workspace", need);
     free(c->workspace);
     c->workspace = p;
@@ -68,97 +110,191 @@ npg_status npg_compute_reserve(npg_compute *c, int64_t max_m, int64_t max_k) {
 }
 
 void npg_compute_release(npg_compute *c) {
+    if (!c)
+        return;
     free(c->workspace);
     c->workspace = NULL;
     c->workspace_size = 0;
 }
 
-void npg_weight_get_row(const npg_weight *w, int64_t row, float *out) {
-    int64_t k = w->k;
-    switch (w->type) {
-    case NPG_W_F32:
-        memcpy(out, (const float *)w->data + row * k, (size_t)k * sizeof(float));
-        break;
-    case NPG_W_F16: {
-        const uint16_t *r = (const uint16_t *)w->data + row * k;
-        for (int64_t i = 0; i < k; i++)
-            out[i] = npg_f16_to_f32(r[i]);
-        break;
-    }
-    case NPG_W_BF16: {
-        const uint16_t *r = (const uint16_t *)w->data + row * k;
-        for (int64_t i = 0; i < k; i++)
-            out[i] = npg_bf16_to_f32(r[i]);
-        break;
-    }
-    default:
-        memset(out, 0, (size_t)k * sizeof(float));
-        break;
+void npg_weight_get_row(const npg_weight *w, int64_t row, float *out) { npg_dequantize_row(w, row, out); }
+
+static void kernel_set_for(npg_isa isa, npg_kernel_set *ks) {
+    switch (isa) {
+    case NPG_ISA_AVX512: npg_kernels_avx512(ks); break;
+    case NPG_ISA_AVX2: npg_kernels_avx2(ks); break;
+    case NPG_ISA_SCALAR: npg_kernels_scalar(ks); break;
     }
 }
 
-static float dot_row_ref(const float *x, const npg_weight *w, int64_t row) {
-    int64_t k = w->k;
-    float acc = 0.0f;
-    switch (w->type) {
-    case NPG_W_F32: {
-        const float *r = (const float *)w->data + row * k;
-        for (int64_t i = 0; i < k; i++)
-            acc += x[i] * r[i];
-        break;
+/* One matmul cut into tasks; a task is (activation block bi, weight block bj). */
+typedef struct mm_job {
+    npg_mm_args args;
+    npg_tile_kernel kern;
+    int64_t m, n;
+    int64_t klen; /* k, or kp for integer weights */
+    int64_t kc;   /* chunk of the input dimension */
+    int64_t mb, nb, n_blocks;
+    /* dequantizing fallback only */
+    const npg_weight *src;
+    float *scratch;
+    size_t scratch_stride;
+} mm_job;
+
+static void plan_blocks(mm_job *jb, int threads) {
+    int64_t mr = jb->kern.mr, nr = jb->kern.nr;
+    jb->mb = jb->m == 1 ? 1 : round_up(min64(jb->m, BLOCK_M), mr);
+    jb->nb = round_up(BLOCK_N, nr);
+    /* enough tasks for dynamic scheduling to even out the threads */
+    for (;;) {
+        int64_t tasks = ((jb->m + jb->mb - 1) / jb->mb) * ((jb->n + jb->nb - 1) / jb->nb);
+        if (tasks >= 4 * (int64_t)threads)
+            break;
+        if (jb->nb > nr)
+            jb->nb = round_up(jb->nb / 2, nr);
+        else if (jb->mb > mr)
+            jb->mb = round_up(jb->mb / 2, mr);
+        else
+            break;
     }
-    case NPG_W_F16: {
-        const uint16_t *r = (const uint16_t *)w->data + row * k;
-        for (int64_t i = 0; i < k; i++)
-            acc += x[i] * npg_f16_to_f32(r[i]);
-        break;
-    }
-    case NPG_W_BF16: {
-        const uint16_t *r = (const uint16_t *)w->data + row * k;
-        for (int64_t i = 0; i < k; i++)
-            acc += x[i] * npg_bf16_to_f32(r[i]);
-        break;
-    }
-    default:
-        break;
-    }
-    return acc;
+    jb->n_blocks = (jb->n + jb->nb - 1) / jb->nb;
 }
 
-void npg_matmul_ref(const float *x, int64_t m, const npg_weight *w, float *y) {
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t j = 0; j < w->n; j++)
-            y[i * w->n + j] = dot_row_ref(x + i * w->k, w, j);
-}
-
-typedef struct matmul_job {
-    const float *x;
-    int64_t m;
-    const npg_weight *w;
-    float *y;
-    int64_t rows_per_task;
-} matmul_job;
-
-static void matmul_task(void *ctx, int task, int thread) {
+static void tiles_task(void *ctx, int task, int thread) {
     (void)thread;
-    const matmul_job *job = ctx;
-    int64_t r0 = (int64_t)task * job->rows_per_task;
-    int64_t r1 = r0 + job->rows_per_task;
-    if (r1 > job->w->n)
-        r1 = job->w->n;
-    for (int64_t i = 0; i < job->m; i++)
-        for (int64_t j = r0; j < r1; j++)
-            job->y[i * job->w->n + j] = dot_row_ref(job->x + i * job->w->k, job->w, j);
+    const mm_job *jb = ctx;
+    int64_t i0 = (task / jb->n_blocks) * jb->mb, i1 = min64(i0 + jb->mb, jb->m);
+    int64_t j0 = (task % jb->n_blocks) * jb->nb, j1 = min64(j0 + jb->nb, jb->n);
+    int mr = jb->kern.mr, nr = jb->kern.nr;
+    for (int64_t k0 = 0; k0 < jb->klen; k0 += jb->kc) {
+        int64_t k1 = min64(k0 + jb->kc, jb->klen);
+        for (int64_t i = i0; i < i1; i += mr)
+            for (int64_t j = j0; j < j1; j += nr)
+                jb->kern.fn(&jb->args, i, (int)min64(mr, i1 - i), j, (int)min64(nr, j1 - j), k0, k1, k0 > 0);
+    }
+}
+
+/* Fallback for Q4_G group sizes the integer kernels do not take: DEQ_ROWS weight rows at a time are
+ * dequantized into this thread's scratch and multiplied by the float kernel. */
+static void dequant_task(void *ctx, int task, int thread) {
+    const mm_job *jb = ctx;
+    float *buf = jb->scratch + (size_t)thread * jb->scratch_stride;
+    int64_t k = jb->src->k;
+    npg_weight tmp = {.type = NPG_W_F32, .n = 0, .k = k, .data = buf};
+    npg_mm_args args = jb->args;
+    args.w = &tmp;
+    int64_t j0 = (int64_t)task * jb->nb, j1 = min64(j0 + jb->nb, jb->n);
+    int mr = jb->kern.mr, nr = jb->kern.nr;
+    for (int64_t j = j0; j < j1; j += nr) {
+        int cnt = (int)min64(nr, j1 - j);
+        for (int r = 0; r < cnt; r++)
+            npg_dequantize_row(jb->src, j + r, buf + (size_t)r * (size_t)k);
+        tmp.n = cnt;
+        args.y = jb->args.y + j;
+        for (int64_t i = 0; i < jb->m; i += mr)
+            jb->kern.fn(&args, i, (int)min64(mr, jb->m - i), 0, cnt, 0, k, 0);
+    }
+}
+
+typedef struct qact_job {
+    const float *x;
+    int64_t k, rows_per_task, m;
+    const npg_qact *qa;
+    void (*fn)(const float *x, int64_t k, const npg_qact *qa, int64_t i);
+} qact_job;
+
+static void qact_task(void *ctx, int task, int thread) {
+    (void)thread;
+    const qact_job *q = ctx;
+    int64_t r1 = min64((int64_t)(task + 1) * q->rows_per_task, q->m);
+    for (int64_t r = (int64_t)task * q->rows_per_task; r < r1; r++)
+        q->fn(q->x + r * q->k, q->k, q->qa, r);
+}
+
+static uint8_t *aligned_workspace(const npg_compute *c, size_t *usable) {
+    uintptr_t p = (uintptr_t)c->workspace;
+    uintptr_t a = (p + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN;
+    if (!c->workspace || c->workspace_size < a - p) {
+        *usable = 0;
+        return NULL;
+    }
+    *usable = c->workspace_size - (a - p);
+    return (uint8_t *)a;
 }
 
 void npg_matmul(const npg_compute *c, const float *x, int64_t m, const npg_weight *w, float *y) {
-    int threads = npg_threadpool_size(c ? c->pool : NULL);
-    int64_t tasks = (int64_t)threads * 4;
-    if (tasks > w->n)
-        tasks = w->n;
-    if (tasks < 1)
-        tasks = 1;
-    matmul_job job = {x, m, w, y, (w->n + tasks - 1) / tasks};
-    npg_threadpool_run(c ? c->pool : NULL, (int)((w->n + job.rows_per_task - 1) / job.rows_per_task), matmul_task,
-                       &job);
+    if (m <= 0 || w->n <= 0 || w->k <= 0)
+        return;
+    npg_isa isa = c ? c->isa : NPG_ISA_SCALAR;
+    npg_isa best = npg_isa_detect();
+    isa = isa > best ? best : isa;
+    npg_kernel_set ks;
+    kernel_set_for(isa, &ks);
+    npg_threadpool *pool = c ? c->pool : NULL;
+    int threads = npg_threadpool_size(pool);
+    size_t ws_size = 0;
+    uint8_t *ws = c ? aligned_workspace(c, &ws_size) : NULL;
+
+    mm_job jb = {.m = m, .n = w->n};
+    jb.args.w = w;
+    jb.args.x = x;
+    jb.args.y = y;
+    jb.args.ldy = w->n;
+    jb.kern = m == 1 ? ks.row[w->type] : ks.tile[w->type];
+
+    if (w->type <= NPG_W_BF16) {
+        jb.klen = w->k;
+        jb.kc = m == 1 ? w->k : CHUNK_F;
+        plan_blocks(&jb, threads);
+        int64_t tasks = ((m + jb.mb - 1) / jb.mb) * jb.n_blocks;
+        npg_threadpool_run(pool, (int)tasks, tiles_task, &jb);
+        return;
+    }
+
+    if (w->type == NPG_W_Q4_G && !npg_q4g_fast(w->group_size)) {
+        size_t stride = dequant_stride(w->k);
+        if (ws_size < (size_t)threads * stride * sizeof(float)) {
+            npg_matmul_ref(x, m, w, y); /* no workspace reserved: slow but correct */
+            return;
+        }
+        jb.kern = m == 1 ? ks.row[NPG_W_F32] : ks.tile[NPG_W_F32];
+        jb.src = w;
+        jb.scratch = (float *)ws;
+        jb.scratch_stride = stride;
+        jb.mb = m;
+        jb.nb = round_up(BLOCK_N, jb.kern.nr);
+        while (jb.nb > jb.kern.nr && (w->n + jb.nb - 1) / jb.nb < 4 * (int64_t)threads)
+            jb.nb = round_up(jb.nb / 2, jb.kern.nr);
+        npg_threadpool_run(pool, (int)((w->n + jb.nb - 1) / jb.nb), dequant_task, &jb);
+        return;
+    }
+
+    /* integer weights: quantize activations into the workspace, as many rows at a time as fit */
+    int64_t kp = round_up(w->k, NPG_QBLOCK);
+    size_t row_bytes = npg_qact_row_bytes(kp);
+    int64_t fit = (int64_t)(ws_size / row_bytes);
+    if (fit < 1) {
+        npg_matmul_ref(x, m, w, y);
+        return;
+    }
+    jb.klen = kp;
+    jb.kc = kp;
+    if (m > 1) {
+        int64_t unit = w->type == NPG_W_Q4_G && w->group_size > NPG_QBLOCK ? w->group_size : NPG_QBLOCK;
+        jb.kc = CHUNK_Q / unit * unit;
+        jb.kc = jb.kc < unit ? unit : jb.kc;
+    }
+    for (int64_t r0 = 0; r0 < m; r0 += fit) {
+        int64_t rows = min64(fit, m - r0);
+        npg_qact qa = {.base = ws, .stride = row_bytes, .kp = kp};
+        qact_job qj = {.x = x + r0 * w->k, .k = w->k, .m = rows, .qa = &qa, .fn = ks.quantize_act};
+        qj.rows_per_task = rows < 4 * (int64_t)threads ? rows : (rows + 4 * threads - 1) / (4 * threads);
+        npg_threadpool_run(pool, (int)((rows + qj.rows_per_task - 1) / qj.rows_per_task), qact_task, &qj);
+        jb.m = rows;
+        jb.args.qa = qa;
+        jb.args.y = y + r0 * w->n;
+        plan_blocks(&jb, threads);
+        int64_t tasks = ((rows + jb.mb - 1) / jb.mb) * jb.n_blocks;
+        npg_threadpool_run(pool, (int)tasks, tiles_task, &jb);
+    }
 }

@@ -1,0 +1,92 @@
+/* kernel_set.h — what every ISA file (matmul_scalar.c, matmul_avx2.c, matmul_avx512.c) provides to
+ * the dispatcher in matmul.c: tile kernels per weight type and an activation quantizer.
+ *
+ * A tile kernel computes a block of y = x · Wᵀ: rows i0 .. i0+mr of x against rows j0 .. j0+nr of W,
+ * over the inputs [k0, k1), and stores (accumulate = 0) or adds (accumulate = 1) the result into
+ * y[i * ldy + j]. mr <= the kernel's MR and nr <= its NR; a kernel handles a short tile by repeating its
+ * last row, so it reads only rows that exist.
+ *
+ * Float weights (F32/F16/BF16) read f32 activations `x`; k0 and k1 are any input positions.
+ * Integer weights read activations quantized to int8 (npg_qact below); k0 and k1 are multiples of
+ * NPG_QBLOCK (k1 <= kp) and, for Q4_G with group size > 128, multiples of the group size. */
+#ifndef NPG_KERNELS_KERNEL_SET_H
+#define NPG_KERNELS_KERNEL_SET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/matmul.h"
+#include "quant/quant.h"
+
+/* Activations quantized for the integer kernels, one row per row of x (dynamic, per 128-input
+ * block, like llama.cpp's q8 blocks):
+ *   q     int8  [kp]        x[c] ≈ q[c] * scale[c / 128]; q in [-127, 127]; zero past k
+ *   scale f32   [kp / 128]  max |x| of the block / 127 (0 for an all-zero block)
+ *   sum   int32 [kp / 32]   Σ q over each 32 inputs
+ * The SIMD kernels multiply unsigned weight bytes (true code + bias B: 128 for Q8 and NF4, 8 for the
+ * int4 types) with signed activations, so each integer dot product carries B · Σ q; they start the
+ * accumulator at -B · sum, which keeps every block's integer dot product exact. */
+typedef struct npg_qact {
+    uint8_t *base;  /* row i at base + i * stride; 64-byte aligned */
+    size_t stride;  /* npg_qact_row_bytes(kp) */
+    int64_t kp;     /* round_up(k, 128) */
+} npg_qact;
+
+static inline size_t npg_qact_row_bytes(int64_t kp) {
+    size_t b = (size_t)kp + 4 * (size_t)(kp / 128) + 4 * (size_t)(kp / 32);
+    return (b + 63) / 64 * 64;
+}
+static inline int8_t *npg_qact_q(const npg_qact *a, int64_t i) { return (int8_t *)(a->base + (size_t)i * a->stride); }
+static inline float *npg_qact_scale(const npg_qact *a, int64_t i) {
+    return (float *)(a->base + (size_t)i * a->stride + (size_t)a->kp);
+}
+static inline int32_t *npg_qact_sum(const npg_qact *a, int64_t i) {
+    return (int32_t *)(npg_qact_scale(a, i) + a->kp / 128);
+}
+
+/* Everything a tile kernel reads. */
+typedef struct npg_mm_args {
+    const npg_weight *w;
+    const float *x; /* [m, k] (float weights) */
+    npg_qact qa;    /* quantized x (integer weights) */
+    float *y;       /* row i at y + i * ldy */
+    int64_t ldy;
+} npg_mm_args;
+
+typedef void (*npg_tile_fn)(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1,
+                            int accumulate);
+
+typedef struct npg_tile_kernel {
+    npg_tile_fn fn; /* NULL: this ISA has no kernel for the type */
+    int mr, nr;     /* largest tile */
+} npg_tile_kernel;
+
+typedef struct npg_kernel_set {
+    npg_isa isa;
+    npg_tile_kernel tile[NPG_W_COUNT]; /* prefill: m > 1 */
+    npg_tile_kernel row[NPG_W_COUNT];  /* decode: one activation row (mr == 1) */
+    /* Quantizes x[k] into row i of qa (q, scale and sum), bit-identical on every ISA. */
+    void (*quantize_act)(const float *x, int64_t k, const npg_qact *qa, int64_t i);
+} npg_kernel_set;
+
+/* Kernel tables of each ISA file. The AVX-512 table falls back to AVX2 entries for what the CPU
+ * lacks (VNNI for the integer types), so it is filled at run time from cpuid. */
+void npg_kernels_scalar(npg_kernel_set *out);
+void npg_kernels_avx2(npg_kernel_set *out);
+void npg_kernels_avx512(npg_kernel_set *out);
+
+/* Rounds to the nearest integer, ties to even (the SIMD conversions' default), for |v| < 2^22. */
+static inline float npg_round_even(float v) { return (v + 12582912.0f) - 12582912.0f; }
+
+/* Whether the integer kernels take Q4_G with this group size (else matmul.c dequantizes rows). */
+static inline bool npg_q4g_fast(int64_t group_size) {
+    return group_size == 32 || group_size == 64 || (group_size > 0 && group_size % 128 == 0);
+}
+
+/* int8 value an NF4 code takes in the integer kernels: round(127 * npg_nf4_values[code]). The
+ * kernels see NF4 through this 8-bit code book (max error 0.5/127 of the row scale, far below the
+ * 4-bit quantization error itself), biased by +128 to an unsigned byte where they need it. */
+extern const int8_t npg_nf4_i8[16];
+
+#endif

@@ -1,0 +1,321 @@
+/* test_kernels.c — every weight type × every ISA this CPU has × m in {1, 3, 17, 64} × odd shapes,
+ * against npg_matmul_ref, plus the workspace and threading edges of npg_matmul.
+ *
+ * Tolerances (named, per type):
+ *  - Float weights: the kernels only reorder an f32 sum, so |y - ref| <= TOL_FLOAT · Σ|x·w|.
+ *  - Integer weights: activations are quantized to int8 per 128 inputs (and NF4 multiplies through a
+ *    127-scaled int8 code book). Against the f32 reference that is noise, bounded per output by
+ *    TOL_*_MAX · Σ|x·w| (worst case: every rounding error aligned) and over a whole output by
+ *    rms(y - ref) <= TOL_*_RMS · rms(ref) (about 0.7% is expected for these inputs).
+ *  - SIMD integer kernels against the scalar integer kernels (the same integer arithmetic; only the
+ *    order of the f32 block sums differs): |Δ| <= TOL_SAME_INT · Σ|x·w|. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/threadpool.h"
+#include "kernels/matmul.h"
+#include "quant/quant.h"
+#include "testutil.h"
+
+#define TOL_FLOAT 1e-5f
+#define TOL_SAME_INT 1e-5f
+#define TOL_Q8_MAX 0.02f
+#define TOL_Q8_RMS 0.02f
+#define TOL_Q4_MAX 0.02f
+#define TOL_Q4_RMS 0.02f
+#define TOL_NF4_MAX 0.04f
+#define TOL_NF4_RMS 0.03f
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static float rnd_uniform(rng *r) { /* [-1, 1) */
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 7;
+    r->s ^= r->s << 17;
+    return (float)(r->s >> 40) / (float)(1 << 23) - 1.0f;
+}
+
+static float rnd_normalish(rng *r) { return (rnd_uniform(r) + rnd_uniform(r) + rnd_uniform(r)) * 1.0f; }
+
+static void fill(rng *r, float *v, int64_t count, float scale) {
+    for (int64_t i = 0; i < count; i++)
+        v[i] = rnd_normalish(r) * scale;
+}
+
+/* An owned quantized weight. */
+typedef struct test_weight {
+    npg_weight w;
+    void *data;
+    float *scales;
+    float *deq; /* [n, k] dequantized */
+} test_weight;
+
+static bool make_weight(npg_wtype type, const float *src, int64_t n, int64_t k, int64_t gs, test_weight *out) {
+    memset(out, 0, sizeof *out);
+    size_t db = npg_quant_data_bytes(type, n, k);
+    int64_t ns = npg_quant_scale_count(type, n, k, gs);
+    out->data = aligned_alloc(64, (db + 63) / 64 * 64);
+    out->scales = malloc((size_t)(ns > 0 ? ns : 1) * sizeof(float));
+    out->deq = malloc((size_t)(n * k) * sizeof(float));
+    if (!out->data || !out->scales || !out->deq)
+        return false;
+    if (npg_quantize_rows(type, src, n, k, gs, out->data, out->scales) != NPG_OK) {
+        fprintf(stderr, "quantize: %s\n", npg_last_error());
+        return false;
+    }
+    out->w = (npg_weight){.type = type, .n = n, .k = k, .group_size = gs, .data = out->data, .scales = out->scales};
+    for (int64_t j = 0; j < n; j++)
+        npg_weight_get_row(&out->w, j, out->deq + j * k);
+    return true;
+}
+
+static void free_weight(test_weight *t) {
+    free(t->data);
+    free(t->scales);
+    free(t->deq);
+}
+
+typedef struct tol {
+    float max_rel; /* per output, relative to Σ|x·w| */
+    float rms_rel; /* over the output, relative to rms(ref); 0 = not checked */
+} tol;
+
+static tol tolerance_of(npg_wtype t) {
+    switch (t) {
+    case NPG_W_Q8_CW: return (tol){TOL_Q8_MAX, TOL_Q8_RMS};
+    case NPG_W_Q4_CW:
+    case NPG_W_Q4_G: return (tol){TOL_Q4_MAX, TOL_Q4_RMS};
+    case NPG_W_NF4_CW: return (tol){TOL_NF4_MAX, TOL_NF4_RMS};
+    default: return (tol){TOL_FLOAT, 0.0f};
+    }
+}
+
+/* absdot[i, j] = Σ_c |x[i, c] · w[j, c]| */
+static float *abs_dots(const float *x, const test_weight *tw, int64_t m) {
+    int64_t n = tw->w.n, k = tw->w.k;
+    float *d = malloc((size_t)(m * n) * sizeof(float));
+    if (!d)
+        return NULL;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            float s = 0;
+            for (int64_t c = 0; c < k; c++)
+                s += fabsf(x[i * k + c] * tw->deq[j * k + c]);
+            d[i * n + j] = s;
+        }
+    return d;
+}
+
+/* Compares y with want; returns false (after printing the worst output) when out of tolerance. */
+static bool compare(const char *what, const float *absdots, int64_t m, int64_t n, const float *y, const float *want,
+                    tol t) {
+    double err2 = 0, ref2 = 0;
+    float worst = 0;
+    int64_t wi = 0, wj = 0;
+    bool ok = true;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            float absdot = absdots[i * n + j];
+            float e = fabsf(y[i * n + j] - want[i * n + j]);
+            float rel = e / (absdot > 0 ? absdot : 1e-30f);
+            if (!(rel <= t.max_rel)) {
+                ok = false;
+                if (!(rel <= worst)) {
+                    worst = rel;
+                    wi = i;
+                    wj = j;
+                }
+            }
+            err2 += (double)e * (double)e;
+            ref2 += (double)want[i * n + j] * (double)want[i * n + j];
+        }
+    if (!ok)
+        fprintf(stderr, "%s: y[%lld,%lld] = %g, want %g (error %g of Σ|x·w|, limit %g)\n", what, (long long)wi,
+                (long long)wj, (double)y[wi * n + wj], (double)want[wi * n + wj], (double)worst, (double)t.max_rel);
+    if (t.rms_rel > 0 && m * n >= 16 && sqrt(err2) > (double)t.rms_rel * sqrt(ref2)) {
+        fprintf(stderr, "%s: rms error %g of rms(ref), limit %g\n", what, sqrt(err2 / ref2), (double)t.rms_rel);
+        ok = false;
+    }
+    return ok;
+}
+
+typedef struct ctx {
+    npg_threadpool *pool;
+    npg_isa best;
+} ctx;
+
+/* One (type, n, k, group size) across every m and ISA. */
+static void check_shape(const ctx *cx, npg_wtype type, int64_t n, int64_t k, int64_t gs, uint64_t seed) {
+    static const int64_t ms[] = {1, 3, 17, 64};
+    rng r = {seed};
+    float *wsrc = malloc((size_t)(n * k) * sizeof(float));
+    float *x = malloc((size_t)(64 * k) * sizeof(float));
+    float *want = malloc((size_t)(64 * n) * sizeof(float));
+    float *y = malloc((size_t)(64 * n) * sizeof(float));
+    float *yscalar = malloc((size_t)(64 * n) * sizeof(float));
+    test_weight tw;
+    REQUIRE(wsrc && x && want && y && yscalar);
+    fill(&r, wsrc, n * k, 0.05f);
+    fill(&r, x, 64 * k, 1.0f);
+    REQUIRE(make_weight(type, wsrc, n, k, gs, &tw));
+    npg_compute c = {.pool = cx->pool};
+    REQUIRE_OK(npg_compute_reserve(&c, 64, k));
+    tol t = tolerance_of(type);
+    for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
+        int64_t m = ms[mi];
+        npg_matmul_ref(x, m, &tw.w, want);
+        float *ad = abs_dots(x, &tw, m);
+        REQUIRE(ad);
+        for (int isa = NPG_ISA_SCALAR; isa <= (int)cx->best; isa++) {
+            char what[160];
+            snprintf(what, sizeof what, "%s %s m=%lld n=%lld k=%lld g=%lld", npg_wtype_name(type),
+                     npg_isa_name((npg_isa)isa), (long long)m, (long long)n, (long long)k, (long long)gs);
+            c.isa = (npg_isa)isa;
+            for (int64_t e = 0; e < m * n; e++)
+                y[e] = NAN; /* every output must be written */
+            npg_matmul(&c, x, m, &tw.w, y);
+            CHECK(compare(what, ad, m, n, y, want, t));
+            bool int_path = type >= NPG_W_Q8_CW && !(type == NPG_W_Q4_G && gs != 32 && gs != 64 && gs % 128 != 0);
+            if (int_path && isa == NPG_ISA_SCALAR)
+                memcpy(yscalar, y, (size_t)(m * n) * sizeof(float));
+            else if (int_path) {
+                strncat(what, " vs scalar", sizeof what - strlen(what) - 1);
+                CHECK(compare(what, ad, m, n, y, yscalar, (tol){TOL_SAME_INT, 0}));
+            }
+        }
+        free(ad);
+    }
+    npg_compute_release(&c);
+    free_weight(&tw);
+    free(wsrc);
+    free(x);
+    free(want);
+    free(y);
+    free(yscalar);
+}
+
+static ctx make_ctx(void) {
+    ctx cx = {NULL, npg_isa_detect()};
+    if (npg_threadpool_create(2, &cx.pool) != NPG_OK)
+        cx.pool = NULL;
+    return cx;
+}
+
+static const int64_t shapes_n[] = {1, 7, 512};
+static const int64_t shapes_k[] = {64, 172, 2048};
+
+static void check_type(npg_wtype type) {
+    ctx cx = make_ctx();
+    uint64_t seed = 0x9e3779b97f4a7c15ull + (uint64_t)type;
+    for (size_t a = 0; a < 3; a++)
+        for (size_t b = 0; b < 3; b++)
+            check_shape(&cx, type, shapes_n[a], shapes_k[b], 0, seed++);
+    npg_threadpool_free(cx.pool);
+}
+
+static void test_f32(void) { check_type(NPG_W_F32); }
+static void test_f16(void) { check_type(NPG_W_F16); }
+static void test_bf16(void) { check_type(NPG_W_BF16); }
+static void test_q8_cw(void) { check_type(NPG_W_Q8_CW); }
+static void test_q4_cw(void) { check_type(NPG_W_Q4_CW); }
+static void test_nf4_cw(void) { check_type(NPG_W_NF4_CW); }
+
+static void test_q4_g(void) {
+    ctx cx = make_ctx();
+    /* fast group sizes, and odd ones that take the dequantizing path */
+    static const struct {
+        int64_t k, gs;
+    } cases[] = {{64, 32}, {64, 64}, {64, 16}, {172, 43}, {172, 172}, {2048, 32}, {2048, 64}, {2048, 128}, {2048, 256}, {2048, 16}, {384, 96}};
+    uint64_t seed = 77;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (size_t a = 0; a < 3; a++)
+            check_shape(&cx, NPG_W_Q4_G, shapes_n[a], cases[c].k, cases[c].gs, seed++);
+    npg_threadpool_free(cx.pool);
+}
+
+/* No workspace reserved: integer weights still come out right (through the reference), float weights
+ * never need one; a workspace for fewer rows than m is used in row chunks. */
+static void test_workspace_edges(void) {
+    rng r = {5};
+    int64_t n = 33, k = 300, m = 17;
+    float *wsrc = malloc((size_t)(n * k) * sizeof(float));
+    float *x = malloc((size_t)(m * k) * sizeof(float));
+    float *want = malloc((size_t)(m * n) * sizeof(float));
+    float *y = malloc((size_t)(m * n) * sizeof(float));
+    REQUIRE(wsrc && x && want && y);
+    fill(&r, wsrc, n * k, 0.1f);
+    fill(&r, x, m * k, 1.0f);
+    npg_isa best = npg_isa_detect();
+    for (int t = 0; t < NPG_W_COUNT; t++) {
+        test_weight tw;
+        REQUIRE(make_weight((npg_wtype)t, wsrc, n, k, t == NPG_W_Q4_G ? 100 : 0, &tw));
+        npg_matmul_ref(x, m, &tw.w, want);
+        float *ad = abs_dots(x, &tw, m);
+        REQUIRE(ad);
+        npg_compute bare = {.isa = best};
+        npg_matmul(&bare, x, m, &tw.w, y);
+        CHECK(compare("no workspace", ad, m, n, y, want, tolerance_of((npg_wtype)t)));
+        npg_matmul(NULL, x, m, &tw.w, y);
+        CHECK(compare("NULL compute", ad, m, n, y, want, tolerance_of((npg_wtype)t)));
+        free(ad);
+        free_weight(&tw);
+    }
+    test_weight tw;
+    REQUIRE(make_weight(NPG_W_Q4_CW, wsrc, n, k, 0, &tw));
+    npg_compute small = {.isa = best};
+    REQUIRE_OK(npg_compute_reserve(&small, 5, k)); /* 17 rows go through in chunks of 5 */
+    size_t size_before = small.workspace_size;
+    REQUIRE_OK(npg_compute_reserve(&small, 2, 100)); /* never shrinks */
+    CHECK(small.workspace_size == size_before);
+    npg_compute full = {.isa = NPG_ISA_SCALAR};
+    REQUIRE_OK(npg_compute_reserve(&full, m, k));
+    float *yfull = malloc((size_t)(m * n) * sizeof(float));
+    REQUIRE(yfull);
+    npg_matmul(&small, x, m, &tw.w, y);
+    npg_matmul(&full, x, m, &tw.w, yfull);
+    npg_matmul_ref(x, m, &tw.w, want);
+    float *ad = abs_dots(x, &tw, m);
+    REQUIRE(ad);
+    CHECK(compare("chunked workspace", ad, m, n, y, want, tolerance_of(NPG_W_Q4_CW)));
+    CHECK(compare("chunked vs whole", ad, m, n, y, yfull, (tol){TOL_SAME_INT, 0}));
+    free(ad);
+    npg_compute_release(&small);
+    npg_compute_release(&full);
+    npg_compute_release(&small); /* twice is harmless */
+    free_weight(&tw);
+    free(yfull);
+    free(wsrc);
+    free(x);
+    free(want);
+    free(y);
+}
+
+static void test_isa_parse(void) {
+    npg_isa isa;
+    REQUIRE_OK(npg_isa_parse("scalar", &isa));
+    CHECK(isa == NPG_ISA_SCALAR);
+    REQUIRE_OK(npg_isa_parse("auto", &isa));
+    CHECK(isa == npg_isa_detect());
+    CHECK(npg_isa_parse("sse9", &isa) == NPG_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(npg_last_error(), "sse9") != NULL);
+    if (npg_isa_detect() < NPG_ISA_AVX512) {
+        CHECK(npg_isa_parse("avx512", &isa) == NPG_ERR_UNSUPPORTED);
+    }
+    fprintf(stderr, "this CPU: %s\n", npg_isa_name(npg_isa_detect()));
+}
+
+int main(void) {
+    RUN(test_isa_parse);
+    RUN(test_f32);
+    RUN(test_f16);
+    RUN(test_bf16);
+    RUN(test_q8_cw);
+    RUN(test_q4_cw);
+    RUN(test_q4_g);
+    RUN(test_nf4_cw);
+    RUN(test_workspace_edges);
+    return npg_test_summary();
+}
