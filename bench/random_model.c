@@ -57,8 +57,8 @@ static const preset presets[] = {
      32000, 2048, "1e-05", "10000.0", false, "tinyllama-chat"},
     {"tiny-llama", "a 4 M-parameter Llama with the TinyLlama tokenizer, for tests", FAMILY_LLAMA, 64, 2, 4, 2, 128,
      32000, 2048, "1e-05", "10000.0", false, "tinyllama-chat"},
-    {"qwen2.5-0.5b", "Qwen2.5-0.5B-Instruct dimensions (0.5 B parameters, tied embeddings)", FAMILY_QWEN2, 896, 24,
-     14, 2, 4864, 151936, 32768, "1e-06", "1000000.0", true, "qwen2_5"},
+    {"qwen2.5-0.5b", "Qwen2.5-0.5B-Instruct dimensions (0.5 B parameters, tied embeddings)", FAMILY_QWEN2, 896, 24, 14,
+     2, 4864, 151936, 32768, "1e-06", "1000000.0", true, "qwen2_5"},
 };
 
 static const preset *find_preset(const char *name) {
@@ -134,8 +134,8 @@ static npg_status config_json(const preset *p, npg_dtype dt, npg_strbuf *sb) {
                              "  \"vocab_size\": %d\n"
                              "}",
                              p->hidden, p->ffn, p->max_pos, p->layers * 7 / 8, p->heads, p->layers, p->kv_heads,
-                             p->rms_eps, p->rope_theta, p->max_pos, p->tied ? "true" : "false",
-                             torch_dtype_name(dt), p->vocab);
+                             p->rms_eps, p->rope_theta, p->max_pos, p->tied ? "true" : "false", torch_dtype_name(dt),
+                             p->vocab);
 }
 
 /* generation_config.json as the published checkpoints ship it (Qwen's is hand-edited, unsorted). */
@@ -454,16 +454,15 @@ static npg_status remove_flat_dir(const char *dir, bool require_config) {
             if (!path)
                 st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory");
             else if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
-                st = npg_fail(NPG_ERR_IO, "%s: refusing to delete %s: it holds '%s', which is not a regular file",
-                              PROG, dir, e->d_name);
+                st = npg_fail(NPG_ERR_IO, "%s: refusing to delete the folder: '%s' is not a regular file", dir,
+                              e->d_name);
             else if (pass == 1 && unlink(path) != 0)
                 st = npg_fail(NPG_ERR_IO, "%s: cannot delete: %s", path, strerror(errno));
             has_config |= strcmp(e->d_name, "config.json") == 0;
             free(path);
         }
         if (pass == 0 && st == NPG_OK && require_config && !has_config)
-            st = npg_fail(NPG_ERR_IO, "%s: refusing to replace %s: it has no config.json (not a model folder)", PROG,
-                          dir);
+            st = npg_fail(NPG_ERR_IO, "%s: refusing to replace: no config.json (not a model folder)", dir);
     }
     closedir(d);
     if (st == NPG_OK && rmdir(dir) != 0)
@@ -631,6 +630,8 @@ int main(int argc, char **argv) {
     o.out_dir = out;
 
     double t0 = npg_now_ms();
+    if (st == NPG_OK && !npg_is_dir(o.shared))
+        st = npg_fail(NPG_ERR_NOT_FOUND, "%s: shared folder not found (pass --shared DIR)", o.shared);
     if (st == NPG_OK && npg_path_exists(out) && !o.force)
         st = npg_fail(NPG_ERR_IO, "%s: already exists (use --force to replace a folder written by " PROG ")", out);
     bool started = st == NPG_OK;

@@ -133,8 +133,8 @@ npg_status npg_safetensors_writer_declare(npg_safetensors_writer *w, const char 
     uint64_t bytes = npg_dtype_size(dtype);
     for (int d = 0; d < n_dims; d++) {
         if (shape[d] < 0)
-            return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: tensor '%s' dimension %d is negative (%" PRId64 ")",
-                            w->path, name, d, shape[d]);
+            return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: tensor '%s' dimension %d is negative (%" PRId64 ")", w->path,
+                            name, d, shape[d]);
         if (shape[d] > 0 && bytes > UINT64_MAX / (uint64_t)shape[d])
             return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: tensor '%s' byte size overflows", w->path, name);
         bytes *= (uint64_t)shape[d];
@@ -292,19 +292,18 @@ npg_status npg_safetensors_writer_write_tensor(npg_safetensors_writer *w, const 
     if (!name)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: write_tensor with a NULL name", w->path);
     if (w->current >= w->n_tensors)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: tensor '%s' written after all declared tensors", w->path,
-                        name);
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: tensor '%s' written after all declared tensors", w->path, name);
     const declared_tensor *t = &w->tensors[w->current];
     if (w->written != t->begin)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT,
-                        "%s: tensor '%s' written while '%s' is incomplete (%" PRIu64 " of %" PRIu64 " bytes)",
-                        w->path, name, t->name, w->written - t->begin, t->end - t->begin);
+                        "%s: tensor '%s' written while '%s' is incomplete (%" PRIu64 " of %" PRIu64 " bytes)", w->path,
+                        name, t->name, w->written - t->begin, t->end - t->begin);
     if (strcmp(t->name, name) != 0)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: tensor '%s' written out of order (expected '%s' next)",
-                        w->path, name, t->name);
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: tensor '%s' written out of order (expected '%s' next)", w->path,
+                        name, t->name);
     if ((uint64_t)n != t->end - t->begin)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: tensor '%s' given %zu bytes, declared %" PRIu64, w->path,
-                        name, n, t->end - t->begin);
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: tensor '%s' given %zu bytes, declared %" PRIu64, w->path, name,
+                        n, t->end - t->begin);
     if (n == 0) {
         w->current++;
         return NPG_OK;

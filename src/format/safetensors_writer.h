@@ -53,8 +53,7 @@ npg_status npg_safetensors_writer_write_header(npg_safetensors_writer *w);
 /* Appends `n` bytes of tensor data. Fails without writing when they would go past the last tensor. */
 npg_status npg_safetensors_writer_write(npg_safetensors_writer *w, const void *data, size_t n);
 /* Writes a whole tensor at once: `name` must be the next tensor to start and `n` its full byte size. */
-npg_status npg_safetensors_writer_write_tensor(npg_safetensors_writer *w, const char *name, const void *data,
-                                               size_t n);
+npg_status npg_safetensors_writer_write_tensor(npg_safetensors_writer *w, const char *name, const void *data, size_t n);
 /* Finishes the file (see above). The writer must still be freed. */
 npg_status npg_safetensors_writer_finish(npg_safetensors_writer *w);
 
