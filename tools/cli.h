@@ -11,6 +11,14 @@ typedef struct npg_cli_command {
 } npg_cli_command;
 
 /* Exit codes: 0 success, 1 runtime failure, 2 usage error. */
-int npg_cmd_generate(int argc, char **argv);
+int npg_cmd_generate(int argc, char **argv); /* tools/cmd_generate.c */
+int npg_cmd_chat(int argc, char **argv); /* tools/cmd_chat.c */
+int npg_cmd_tokenize(int argc, char **argv); /* tools/cmd_tokenize.c */
+int npg_cmd_detokenize(int argc, char **argv); /* tools/cmd_tokenize.c */
+int npg_cmd_template(int argc, char **argv); /* tools/cmd_template.c */
+int npg_cmd_export(int argc, char **argv); /* tools/cmd_export.c */
+int npg_cmd_eval(int argc, char **argv); /* tools/cmd_eval.c */
+int npg_cmd_compile(int argc, char **argv); /* tools/cmd_compile.c */
+int npg_cmd_bench(int argc, char **argv); /* tools/cmd_bench.c */
 
 #endif

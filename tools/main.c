@@ -7,6 +7,14 @@
 
 static const npg_cli_command commands[] = {
     {"generate", "generate text from a prompt", npg_cmd_generate},
+    {"chat", "interactive chat with a model's chat template", npg_cmd_chat},
+    {"tokenize", "print the token ids of a text", npg_cmd_tokenize},
+    {"detokenize", "print the text of token ids", npg_cmd_detokenize},
+    {"template", "render a chat template", npg_cmd_template},
+    {"export", "compress a Hugging Face folder (fp16, int8, int4, nf4)", npg_cmd_export},
+    {"eval", "perplexity, KL divergence and top-1 agreement on a text", npg_cmd_eval},
+    {"compile", "compile an NPU plan into a blob", npg_cmd_compile},
+    {"bench", "measure load, TTFT, prefill/decode speed and memory bandwidth use", npg_cmd_bench},
 };
 
 static void usage(FILE *fp) {

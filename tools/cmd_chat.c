@@ -1,0 +1,11 @@
+#include <stdio.h>
+
+#include "cli.h"
+
+/* Placeholder until the command lands; replaced as a whole by its implementation. */
+int npg_cmd_chat(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "npugen chat: not built yet\n");
+    return 1;
+}
