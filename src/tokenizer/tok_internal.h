@@ -261,6 +261,7 @@ struct npg_tokenizer {
     size_t n_dec;
     bool has_decoder;
 
+    bool has_post;                      /* tokenizer.json has a post_processor */
     int32_t *post_prefix, *post_suffix; /* ids the post-processor adds around one sequence */
     size_t n_post_prefix, n_post_suffix;
 
@@ -269,6 +270,7 @@ struct npg_tokenizer {
 
     char bl_chars[256][2]; /* ByteLevel: byte -> UTF-8 of its character */
     uint8_t bl_len[256];
+    size_t dec_growth; /* decoder chain: at most this many output bytes per token byte */
 };
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -353,14 +355,41 @@ void npg_tok_added_free(npg_tokenizer *tok);
 
 npg_status npg_tok_dec_load(npg_tokenizer *tok, const cJSON *decoder);
 void npg_tok_dec_free(npg_tok_dec *d);
-/* A per-token decoder step (REPLACE, STRIP, METASPACE) on token number `index`: appends to out. */
-npg_status npg_tok_dec_map_token(const npg_tok_dec *d, pcre2_match_data *md, size_t index, const char *s, size_t len,
-                                 npg_strbuf *out);
 /* "<0xAB>" -> 0xAB (ByteFallback); false for any other token. */
 bool npg_tok_byte_token(const char *s, size_t len, uint8_t *byte);
 /* ByteLevel decoding of one token: its bytes when every char is in the table, else its UTF-8. */
 npg_status npg_tok_bytelevel_token_bytes(const char *s, size_t len, npg_strbuf *out);
 
 npg_status npg_tok_post_load(npg_tokenizer *tok, const cJSON *post);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Decoding (decode.c)                                                                            */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* A list of strings: string i is buf.data[off[i] .. off[i] + len[i]). */
+typedef struct npg_tok_declist {
+    npg_strbuf buf;
+    size_t *off, *len;
+    size_t n, cap;
+} npg_tok_declist;
+
+npg_status npg_tok_declist_reserve(npg_tok_declist *l, size_t n_tokens, size_t n_bytes);
+void npg_tok_declist_free(npg_tok_declist *l);
+
+/* Per-call decoding scratch: two lists the steps ping-pong between, and the output. */
+typedef struct npg_tok_decoder {
+    npg_tok_declist a, b;
+    npg_strbuf tmp, out;
+    pcre2_match_data *md;
+} npg_tok_decoder;
+
+npg_status npg_tok_decoder_init(npg_tok_decoder *dc);
+/* Reserves room so that decoding up to n_tokens ids never allocates. */
+npg_status npg_tok_decoder_reserve(const npg_tokenizer *tok, npg_tok_decoder *dc, size_t n_tokens);
+void npg_tok_decoder_free(npg_tok_decoder *dc);
+/* Decodes ids; *text (NUL-terminated, *len bytes) points into dc->out, valid until the next run. */
+npg_status npg_tok_decode_run(const npg_tokenizer *tok, npg_tok_decoder *dc, const int32_t *ids, size_t n_ids,
+                              bool skip_special, const char **text, size_t *len);
+size_t npg_tok_dec_growth(const npg_tokenizer *tok);
 
 #endif

@@ -1,0 +1,287 @@
+/* tokenizer.c — npg_tokenizer_create / free and the small accessors: loads tokenizer.json (model,
+ * normalizer, pre-tokenizer, added tokens, post-processor, decoder), then tokenizer_config.json and
+ * special_tokens_map.json for the BOS / EOS / PAD strings and the chat template.
+ *
+ * After loading, id_str[id] is the token string of every id (added tokens override the vocab, as in
+ * tokenizers' decode), borrowed from the vocab's key arena or the added token's content. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/error.h"
+#include "core/json.h"
+#include "tokenizer/tok_internal.h"
+
+static npg_status join_path(const char *dir, const char *name, char **out) {
+    size_t n = strlen(dir) + strlen(name) + 2;
+    *out = malloc(n);
+    NPG_CHECK_ALLOC(*out);
+    snprintf(*out, n, "%s/%s", dir, name);
+    return NPG_OK;
+}
+
+static bool file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Builds id -> token string and flags over vocab and added tokens. */
+static npg_status build_id_table(npg_tokenizer *tok) {
+    const npg_tok_dict *v = &tok->bpe.vocab;
+    size_t n = 0;
+    for (size_t i = 0; i < v->n; i++)
+        if ((size_t)v->val[i] + 1 > n)
+            n = (size_t)v->val[i] + 1;
+    for (size_t i = 0; i < tok->n_added; i++)
+        if ((size_t)tok->added[i].id + 1 > n)
+            n = (size_t)tok->added[i].id + 1;
+    if (n == 0)
+        return npg_fail(NPG_ERR_FORMAT, "%s: the vocabulary is empty", tok->json_path);
+    tok->n_ids = n;
+    tok->id_str = calloc(n, sizeof *tok->id_str);
+    tok->id_len = calloc(n, sizeof *tok->id_len);
+    tok->id_flags = calloc(n, sizeof *tok->id_flags);
+    NPG_CHECK_ALLOC(tok->id_str && tok->id_len && tok->id_flags);
+    for (size_t i = 0; i < v->n; i++) {
+        size_t len;
+        const char *k = npg_tok_dict_key(v, i, &len);
+        int32_t id = v->val[i];
+        /* a repeated id in the vocab: the later key is what tokenizers' reverse map keeps */
+        tok->id_str[id] = k;
+        tok->id_len[id] = (uint32_t)len;
+    }
+    for (size_t i = 0; i < tok->n_added; i++) {
+        const npg_tok_added *a = &tok->added[i];
+        tok->id_str[a->id] = a->content;
+        tok->id_len[a->id] = (uint32_t)a->len;
+        tok->id_flags[a->id] = (uint8_t)(NPG_TOK_FLAG_ADDED | (a->special ? NPG_TOK_FLAG_SPECIAL : 0));
+    }
+    for (size_t i = 0; i < n; i++)
+        if (tok->id_len[i] > tok->max_token_len)
+            tok->max_token_len = tok->id_len[i];
+    return NPG_OK;
+}
+
+static npg_status load_tokenizer_json(npg_tokenizer *tok) {
+    if (!file_exists(tok->json_path))
+        return npg_fail(NPG_ERR_NOT_FOUND, "%s: no such file (a tokenizer folder needs tokenizer.json)",
+                        tok->json_path);
+    cJSON *root = NULL;
+    NPG_TRY(npg_json_parse_file(tok->json_path, &root));
+    npg_status st = NPG_OK;
+    if (!cJSON_IsObject(root))
+        st = npg_fail(NPG_ERR_FORMAT, "%s: the top level must be an object", tok->json_path);
+    if (st == NPG_OK)
+        st = npg_tok_bpe_load(tok, npg_json_get(root, "model"));
+    if (st == NPG_OK)
+        st = npg_tok_norm_load(tok, npg_json_get(root, "normalizer"));
+    if (st == NPG_OK)
+        st = npg_tok_pre_load(tok, npg_json_get(root, "pre_tokenizer"));
+    if (st == NPG_OK)
+        st = npg_tok_dec_load(tok, npg_json_get(root, "decoder"));
+    if (st == NPG_OK)
+        st = npg_tok_added_load(tok, npg_json_get(root, "added_tokens"));
+    if (st == NPG_OK)
+        st = npg_tok_post_load(tok, npg_json_get(root, "post_processor"));
+    if (st == NPG_OK)
+        tok->has_post = cJSON_IsObject(npg_json_get(root, "post_processor"));
+    cJSON_Delete(root);
+    return st;
+}
+
+/* A special token entry: "<s>" or {"content": "<s>", ...}; NULL otherwise. */
+static const char *token_string(const cJSON *node) {
+    if (cJSON_IsString(node))
+        return node->valuestring;
+    const char *c = npg_json_get_string(node, "content");
+    return c;
+}
+
+static npg_status set_string(char **dst, const char *s) {
+    if (!s || *dst)
+        return NPG_OK;
+    *dst = strdup(s);
+    NPG_CHECK_ALLOC(*dst);
+    return NPG_OK;
+}
+
+static npg_status read_special_strings(npg_tokenizer *tok, const cJSON *cfg) {
+    NPG_TRY(set_string(&tok->bos, token_string(npg_json_get(cfg, "bos_token"))));
+    NPG_TRY(set_string(&tok->eos, token_string(npg_json_get(cfg, "eos_token"))));
+    NPG_TRY(set_string(&tok->pad, token_string(npg_json_get(cfg, "pad_token"))));
+    return NPG_OK;
+}
+
+static npg_status read_chat_template(npg_tokenizer *tok, const cJSON *cfg, const char *path) {
+    const cJSON *t = npg_json_get(cfg, "chat_template");
+    if (!t || cJSON_IsNull(t))
+        return NPG_OK;
+    if (cJSON_IsString(t))
+        return set_string(&tok->chat_template, t->valuestring);
+    if (!cJSON_IsArray(t))
+        return npg_fail(NPG_ERR_FORMAT, "%s: chat_template must be a string or a list of {name, template}", path);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, t) {
+        const char *name = npg_json_get_string(it, "name");
+        const char *tmpl = npg_json_get_string(it, "template");
+        if (!name || !tmpl)
+            return npg_fail(NPG_ERR_FORMAT, "%s: chat_template list entries need string 'name' and 'template'", path);
+        if (strcmp(name, "default") == 0)
+            return set_string(&tok->chat_template, tmpl);
+    }
+    return NPG_OK; /* no "default" entry: no template */
+}
+
+static npg_status load_config(npg_tokenizer *tok) {
+    char *path = NULL;
+    NPG_TRY(join_path(tok->dir, "tokenizer_config.json", &path));
+    npg_status st = NPG_OK;
+    bool add_bos = false, add_eos = false, has_add_bos = false, has_add_eos = false;
+    if (file_exists(path)) {
+        cJSON *cfg = NULL;
+        st = npg_json_parse_file(path, &cfg);
+        if (st == NPG_OK && !cJSON_IsObject(cfg))
+            st = npg_fail(NPG_ERR_FORMAT, "%s: the top level must be an object", path);
+        if (st == NPG_OK)
+            st = read_special_strings(tok, cfg);
+        if (st == NPG_OK)
+            st = read_chat_template(tok, cfg, path);
+        if (st == NPG_OK) {
+            has_add_bos = npg_json_get_bool(cfg, "add_bos_token", &add_bos);
+            has_add_eos = npg_json_get_bool(cfg, "add_eos_token", &add_eos);
+        }
+        cJSON_Delete(cfg);
+    }
+    free(path);
+    NPG_TRY(st);
+
+    /* special_tokens_map.json fills what tokenizer_config.json left out */
+    NPG_TRY(join_path(tok->dir, "special_tokens_map.json", &path));
+    if (file_exists(path)) {
+        cJSON *map = NULL;
+        st = npg_json_parse_file(path, &map);
+        if (st == NPG_OK && !cJSON_IsObject(map))
+            st = npg_fail(NPG_ERR_FORMAT, "%s: the top level must be an object", path);
+        if (st == NPG_OK)
+            st = read_special_strings(tok, map);
+        cJSON_Delete(map);
+    }
+    free(path);
+    NPG_TRY(st);
+
+    tok->bos_id = tok->bos ? npg_tokenizer_token_to_id(tok, tok->bos) : -1;
+    tok->eos_id = tok->eos ? npg_tokenizer_token_to_id(tok, tok->eos) : -1;
+    /* Without a post-processor in tokenizer.json, transformers adds BOS / EOS itself as
+     * add_bos_token / add_eos_token say; with one, tokenizer.json already encodes the choice. */
+    if (!tok->has_post) {
+        if (has_add_bos && add_bos && tok->bos_id >= 0) {
+            tok->post_prefix = malloc(sizeof *tok->post_prefix);
+            NPG_CHECK_ALLOC(tok->post_prefix);
+            tok->post_prefix[0] = tok->bos_id;
+            tok->n_post_prefix = 1;
+        }
+        if (has_add_eos && add_eos && tok->eos_id >= 0) {
+            tok->post_suffix = malloc(sizeof *tok->post_suffix);
+            NPG_CHECK_ALLOC(tok->post_suffix);
+            tok->post_suffix[0] = tok->eos_id;
+            tok->n_post_suffix = 1;
+        }
+    }
+    return NPG_OK;
+}
+
+npg_status npg_tokenizer_create(const char *dir, npg_tokenizer **out) {
+    if (!dir || !out)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_tokenizer_create: %s is NULL", !dir ? "dir" : "out");
+    *out = NULL;
+    npg_tokenizer *tok = calloc(1, sizeof *tok);
+    NPG_CHECK_ALLOC(tok);
+    tok->bos_id = tok->eos_id = -1;
+    tok->bpe.unk_id = -1;
+    npg_status st = NPG_OK;
+    tok->dir = strdup(dir);
+    if (!tok->dir)
+        st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory in npg_tokenizer_create");
+    if (st == NPG_OK)
+        st = join_path(dir, "tokenizer.json", &tok->json_path);
+    for (int b = 0; b < 256; b++) {
+        char buf[4];
+        size_t n = npg_utf8_encode(npg_bytelevel_char((uint8_t)b), buf);
+        memcpy(tok->bl_chars[b], buf, n);
+        tok->bl_len[b] = (uint8_t)n;
+    }
+    if (st == NPG_OK)
+        st = load_tokenizer_json(tok);
+    if (st == NPG_OK)
+        st = build_id_table(tok);
+    if (st == NPG_OK)
+        st = load_config(tok);
+    if (st != NPG_OK) {
+        npg_tokenizer_free(tok);
+        return st;
+    }
+    *out = tok;
+    return NPG_OK;
+}
+
+void npg_tokenizer_free(npg_tokenizer *tok) {
+    if (!tok)
+        return;
+    npg_tok_bpe_free(&tok->bpe);
+    npg_tok_added_free(tok);
+    for (size_t i = 0; i < tok->n_norm; i++)
+        npg_tok_norm_free(&tok->norm[i]);
+    for (size_t i = 0; i < tok->n_pre; i++)
+        npg_tok_pre_free(&tok->pre[i]);
+    for (size_t i = 0; i < tok->n_dec; i++)
+        npg_tok_dec_free(&tok->dec[i]);
+    free(tok->id_str);
+    free(tok->id_len);
+    free(tok->id_flags);
+    free(tok->post_prefix);
+    free(tok->post_suffix);
+    free(tok->bos);
+    free(tok->eos);
+    free(tok->pad);
+    free(tok->chat_template);
+    free(tok->dir);
+    free(tok->json_path);
+    free(tok);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+
+size_t npg_tokenizer_vocab_size(const npg_tokenizer *tok) { return tok ? tok->n_ids : 0; }
+int32_t npg_tokenizer_bos_token_id(const npg_tokenizer *tok) { return tok ? tok->bos_id : -1; }
+int32_t npg_tokenizer_eos_token_id(const npg_tokenizer *tok) { return tok ? tok->eos_id : -1; }
+const char *npg_tokenizer_bos_token(const npg_tokenizer *tok) { return tok ? tok->bos : NULL; }
+const char *npg_tokenizer_eos_token(const npg_tokenizer *tok) { return tok ? tok->eos : NULL; }
+const char *npg_tokenizer_pad_token(const npg_tokenizer *tok) { return tok ? tok->pad : NULL; }
+const char *npg_tokenizer_chat_template(const npg_tokenizer *tok) { return tok ? tok->chat_template : NULL; }
+const char *npg_tokenizer_dir(const npg_tokenizer *tok) { return tok ? tok->dir : NULL; }
+
+bool npg_tokenizer_is_special(const npg_tokenizer *tok, int32_t id) {
+    return tok && id >= 0 && (size_t)id < tok->n_ids && (tok->id_flags[id] & NPG_TOK_FLAG_SPECIAL);
+}
+
+bool npg_tokenizer_adds_bos(const npg_tokenizer *tok) {
+    if (!tok || tok->bos_id < 0)
+        return false;
+    for (size_t i = 0; i < tok->n_post_prefix; i++)
+        if (tok->post_prefix[i] == tok->bos_id)
+            return true;
+    return false;
+}
+
+int32_t npg_tokenizer_token_to_id(const npg_tokenizer *tok, const char *token) {
+    if (!tok || !token)
+        return -1;
+    size_t len = strlen(token);
+    int32_t v;
+    if (npg_tok_dict_get(&tok->added_index, token, len, &v))
+        return tok->added[v].id;
+    if (npg_tok_dict_get(&tok->bpe.vocab, token, len, &v))
+        return v;
+    return -1;
+}
