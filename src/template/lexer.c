@@ -21,7 +21,7 @@ typedef struct lexer {
     npg_tarena *arena;
     npg_ttoken *toks;
     size_t n_toks, cap;
-    /* incremental position -> line/column cursor (positions asked for never decrease) */
+    /* incremental position -> line/column cursor (rescans from the start for an earlier position) */
     size_t lc_pos;
     int line, col;
     bool line_starting; /* the last consumed input ended with '\n' */
@@ -38,6 +38,11 @@ const char *npg_top_name(npg_top op) { return op_names[op]; }
 
 static void locate(lexer *lx, size_t pos, int *line, int *col) {
     uint32_t cp;
+    if (pos < lx->lc_pos) { /* an error about an earlier position (an unclosed tag): rescan */
+        lx->lc_pos = 0;
+        lx->line = 1;
+        lx->col = 1;
+    }
     while (lx->lc_pos < pos) {
         if (lx->s[lx->lc_pos] == '\n') {
             lx->line++;

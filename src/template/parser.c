@@ -490,6 +490,9 @@ npg_status npg_tp_call_args(npg_tparser *p, npg_tnode *node) {
 static npg_status parse_call(npg_tparser *p, npg_tnode **node) {
     npg_tnode *n;
     NPG_TRY(npg_tp_new(p, NPG_E_CALL, npg_tp_cur(p), &n));
+    /* errors inside the call point at the callee (`raise_exception(...)` at its name) */
+    n->line = (*node)->line;
+    n->col = (*node)->col;
     n->a = *node;
     NPG_TRY(npg_tp_call_args(p, n));
     *node = n;
@@ -557,6 +560,12 @@ static npg_status parse_postfix(npg_tparser *p, npg_tnode **node) {
     }
 }
 
+static npg_status fail_unknown(const npg_ttoken *t, const char *fmt, npg_tstr name) {
+    char word[64];
+    snprintf(word, sizeof word, "%.*s", (int)(name.n > 48 ? 48 : name.n), name.p);
+    return npg_tp_fail_at(t, fmt, word);
+}
+
 /* '|' name(.name)* [(args)] ... ; with inline, the first filter has no leading '|'. */
 npg_status npg_tp_filters(npg_tparser *p, npg_tnode *operand, bool inline_first, npg_tnode **out) {
     npg_tnode *node = operand;
@@ -579,6 +588,8 @@ npg_status npg_tp_filters(npg_tparser *p, npg_tnode *operand, bool inline_first,
             npg_tp_next(p);
         }
         f->fid = npg_tfilter_lookup(f->name.p, f->name.n);
+        if (f->fid < 0) /* jinja2 rejects unknown filters when compiling, even in dead branches */
+            return fail_unknown(t, "no filter named '%s'", f->name);
         if (npg_tp_is_op(p, NPG_OP_LPAREN))
             NPG_TRY(npg_tp_call_args(p, f));
         node = f;
@@ -603,6 +614,8 @@ static npg_status parse_test(npg_tparser *p, npg_tnode **node) {
     n->col = t->col;
     npg_tp_next(p);
     n->fid = npg_ttest_lookup(n->name.p, n->name.n);
+    if (n->fid < 0)
+        return fail_unknown(t, "no test named '%s'", n->name);
     const npg_ttoken *c = npg_tp_cur(p);
     if (npg_tp_is_op(p, NPG_OP_LPAREN)) {
         NPG_TRY(npg_tp_call_args(p, n));

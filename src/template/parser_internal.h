@@ -15,6 +15,7 @@ typedef struct npg_tparser {
     npg_tarena *arena;
     int depth;      /* expression nesting, bounded so hostile input cannot exhaust the stack */
     int loop_depth; /* enclosing for-loops (break/continue are only valid inside one) */
+    int block_depth; /* nested block tags, bounded like `depth` */
 } npg_tparser;
 
 /* A growable node list in the arena (old arrays are abandoned in the arena when it grows). */

@@ -320,8 +320,12 @@ static npg_status fail_ends(const npg_tparser *p, const npg_ttoken *at, const ch
     return npg_tp_fail_at(at, "%s", msg);
 }
 
+enum { MAX_BLOCK_DEPTH = 200 };
+
 static npg_status subparse(npg_tparser *p, const char *const *ends, const npg_ttoken *opener, npg_tnodes *out) {
     npg_tnvec body = {0};
+    if (++p->block_depth > MAX_BLOCK_DEPTH)
+        return npg_tp_fail_at(npg_tp_cur(p), "%s", "blocks nested too deeply");
     for (;;) {
         const npg_ttoken *t = npg_tp_cur(p);
         if (t->kind == NPG_TK_EOF) {
@@ -366,6 +370,7 @@ static npg_status subparse(npg_tparser *p, const char *const *ends, const npg_tt
         }
     }
     *out = npg_tp_done(&body);
+    p->block_depth--;
     return NPG_OK;
 }
 

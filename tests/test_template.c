@@ -1,0 +1,243 @@
+/* test_template.c — the chat-template engine against ../shared/goldens/chat-templates (every case
+ * byte-equal to Python jinja2 configured like transformers), plus jinja2 semantics checked case
+ * by case and the errors (syntax, unknown filter/test, raise_exception) with line and column. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "template/template.h"
+#include "testutil.h"
+
+/* Renders src with the JSON context; returns the status, *out (malloc'd) on success. */
+static npg_status render_json(const char *src, const char *ctx_json, char **out) {
+    npg_template *t = NULL;
+    npg_status st = npg_template_compile(src, strlen(src), &t);
+    if (st != NPG_OK)
+        return st;
+    cJSON *ctx = ctx_json ? cJSON_Parse(ctx_json) : NULL;
+    st = npg_template_render(t, ctx, NULL, out);
+    cJSON_Delete(ctx);
+    npg_template_free(t);
+    return st;
+}
+
+/* Expects src to render to `want`. */
+static int expect_render(const char *src, const char *ctx, const char *want, int line) {
+    char *got = NULL;
+    npg_status st = render_json(src, ctx, &got);
+    int ok = st == NPG_OK && strcmp(got, want) == 0;
+    if (!ok)
+        fprintf(stderr, "test_template.c:%d: template %s\n  want [%s]\n  got  [%s] (%s %s)\n", line, src, want,
+                got ? got : "", npg_status_name(st), st ? npg_last_error() : "");
+    free(got);
+    return ok;
+}
+#define EXPECT(src, ctx, want) CHECK(expect_render(src, ctx, want, __LINE__))
+
+/* Expects src to fail with `status` and a message equal to `msg`. */
+static int expect_error(const char *src, const char *ctx, npg_status status, const char *msg, int line) {
+    char *got = NULL;
+    npg_status st = render_json(src, ctx, &got);
+    int ok = st == status && strcmp(npg_last_error(), msg) == 0;
+    if (!ok)
+        fprintf(stderr, "test_template.c:%d: template %s\n  want %s [%s]\n  got  %s [%s] output [%s]\n", line, src,
+                npg_status_name(status), msg, npg_status_name(st), st ? npg_last_error() : "", got ? got : "");
+    free(got);
+    return ok;
+}
+#define EXPECT_ERROR(src, ctx, status, msg) CHECK(expect_error(src, ctx, status, msg, __LINE__))
+
+/* The template text of a golden case's template_source (a tokenizer_config.json or a .jinja). */
+static char *load_template(const char *source) {
+    const char *path = shared_path(source);
+    size_t n = strlen(source);
+    if (n > 5 && strcmp(source + n - 5, ".json") == 0) {
+        cJSON *cfg = NULL;
+        if (npg_json_parse_file(path, &cfg) != NPG_OK)
+            return NULL;
+        const char *ct = npg_json_get_string(cfg, "chat_template");
+        char *copy = ct ? strdup(ct) : NULL;
+        cJSON_Delete(cfg);
+        return copy;
+    }
+    return read_all(path, NULL);
+}
+
+/* The render context transformers builds: messages, tools, documents, add_generation_prompt,
+ * bos/eos tokens, then the case's kwargs. */
+static cJSON *case_context(const cJSON *c) {
+    cJSON *ctx = cJSON_CreateObject();
+    const char *copy[] = {"messages", "tools", "add_generation_prompt", "bos_token", "eos_token"};
+    for (size_t i = 0; i < sizeof copy / sizeof copy[0]; i++) {
+        const cJSON *v = npg_json_get(c, copy[i]);
+        cJSON_AddItemToObject(ctx, copy[i], v ? cJSON_Duplicate(v, true) : cJSON_CreateNull());
+    }
+    cJSON_AddItemToObject(ctx, "documents", cJSON_CreateNull());
+    const cJSON *kw = npg_json_get(c, "kwargs");
+    for (const cJSON *k = kw ? kw->child : NULL; k; k = k->next) {
+        cJSON_DeleteItemFromObjectCaseSensitive(ctx, k->string);
+        cJSON_AddItemToObject(ctx, k->string, cJSON_Duplicate(k, true));
+    }
+    return ctx;
+}
+
+static void test_goldens(void) {
+    cJSON *root = NULL;
+    REQUIRE_OK(npg_json_parse_file(shared_path("goldens/chat-templates/chat_templates.json"), &root));
+    const cJSON *cases = npg_json_get(root, "cases");
+    int total = 0, passed = 0, errors = 0;
+    for (const cJSON *c = cases ? cases->child : NULL; c; c = c->next) {
+        const char *id = npg_json_get_string(c, "id");
+        const char *rendered = npg_json_get_string(c, "rendered");
+        const char *error = npg_json_get_string(c, "error");
+        total++;
+        char *src = load_template(npg_json_get_string(c, "template_source"));
+        if (!src) {
+            fprintf(stderr, "%s: template not found\n", id);
+            npg_test_failures++;
+            continue;
+        }
+        npg_template *t = NULL;
+        char *out = NULL;
+        cJSON *ctx = case_context(c);
+        npg_status st = npg_template_compile(src, strlen(src), &t);
+        if (st == NPG_OK)
+            st = npg_template_render(t, ctx, NULL, &out);
+        bool ok;
+        if (error) {
+            /* "line L, column C: <message>" with the raise_exception message verbatim */
+            const char *msg = npg_last_error();
+            size_t ml = strlen(msg), el = strlen(error);
+            ok = st == NPG_ERR_INVALID_ARGUMENT && ml > el && strcmp(msg + ml - el, error) == 0 &&
+                 strncmp(msg, "line ", 5) == 0 && strncmp(msg + ml - el - 2, ": ", 2) == 0;
+            errors += ok;
+            if (!ok)
+                fprintf(stderr, "%s: want error [%s], got %s [%s]\n", id, error, npg_status_name(st),
+                        st ? msg : out);
+        } else {
+            ok = st == NPG_OK && rendered && strcmp(out, rendered) == 0;
+            if (!ok)
+                fprintf(stderr, "%s: %s %s\n  want [%s]\n  got  [%s]\n", id, npg_status_name(st),
+                        st ? npg_last_error() : "", rendered ? rendered : "(null)", out ? out : "");
+        }
+        passed += ok;
+        if (!ok)
+            npg_test_failures++;
+        free(out);
+        cJSON_Delete(ctx);
+        npg_template_free(t);
+        free(src);
+    }
+    fprintf(stderr, "chat-template goldens: %d/%d byte-equal (%d of them expected errors)\n", passed, total, errors);
+    CHECK(total == 94);
+    cJSON_Delete(root);
+}
+
+/* Expected outputs below were produced by Python jinja2 3.1.6 configured like transformers
+ * (ImmutableSandboxedEnvironment, trim_blocks, lstrip_blocks, loopcontrols, HF tojson). */
+static void test_semantics(void) {
+    EXPECT("{% for i in [1,2,3] %}{{ x }}{% set x = i %}{% endfor %}|{{ x }}", "{\"x\": \"o\"}", "ooo|o");
+    EXPECT("{% set x = 5 %}{% for i in [1,2] %}{{ x }}{% if i == 1 %}{% set x = 9 %}{% endif %}{{ x }}{% endfor %}{{ x }}", NULL, "59555");
+    EXPECT("{% for a in [] %}x{% else %}empty{% endfor %}", NULL, "empty");
+    EXPECT("{% for x in 'abc' %}{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}{{ loop.revindex0 }}{{ loop.first }}{{ loop.last }}{{ loop.length }};{% endfor %}", NULL, "1032TrueFalse3;2121FalseFalse3;3210FalseTrue3;");
+    EXPECT("{% for x in [1,2,3] %}{{ loop.previtem is defined }}{{ loop.previtem }}-{{ loop.nextitem }}|{% endfor %}", NULL, "False-2|True1-3|True2-|");
+    EXPECT("{% for x in range(10) if x is odd %}{{ x }}{{ ',' if not loop.last }}{% endfor %}", NULL, "1,3,5,7,9");
+    EXPECT("{% for x in range(10) %}{% if x == 2 %}{% continue %}{% endif %}{% if x == 5 %}{% break %}{% endif %}{{ x }}{% endfor %}", NULL, "0134");
+    EXPECT("{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}{% for k in d %}{{ k }}{% endfor %}", "{\"d\": {\"b\": 1, \"a\": [1, 2]}}", "b=1;a=[1, 2];ba");
+    EXPECT("{% set ns = namespace(n=0, s='') %}{% for i in range(4) %}{% set ns.n = ns.n + i %}{% set ns.s = ns.s ~ i %}{% endfor %}{{ ns.n }} {{ ns.s }}", NULL, "6 0123");
+    EXPECT("{% set a, b = [1, 2] %}{{ b }}{{ a }}", NULL, "21");
+    EXPECT("{% set t %}  inner {{ 1 + 1 }} {% endset %}[{{ t }}]", NULL, "[  inner 2 ]");
+    EXPECT("{% set t | upper %}abc{% endset %}{{ t }}", NULL, "ABC");
+    EXPECT("{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}{{ greet('Bo') }} {{ greet('Al', punct='?') }} {{ greet(name='Cy') }}", NULL, "Hi Bo! Hi Al? Hi Cy!");
+    EXPECT("{% macro wrap() %}<{{ caller() }}>{% endmacro %}{% call wrap() %}body{% endcall %}", NULL, "<body>");
+    EXPECT("{% filter upper %}shout {{ 'it' }}{% endfilter %}", NULL, "SHOUT IT");
+    EXPECT("{% with a = 1, b = 2 %}{{ a + b }}{% endwith %}{{ a is defined }}", NULL, "3False");
+    EXPECT("{% if false %}a{% elif 0 %}b{% elif [] %}c{% elif 'x' %}d{% else %}e{% endif %}", NULL, "d");
+    EXPECT("{{ [1,2,3,4,5][1:3] }} {{ [1,2,3,4,5][::-1] }} {{ 'hello'[1:] }} {{ 'hello'[-3:-1] }} {{ [1,2,3][::2] }} {{ 'héllo'[1] }}", NULL, "[2, 3] [5, 4, 3, 2, 1] ello ll [1, 3] é");
+    EXPECT("{{ 'b' in 'abc' }} {{ 1 in [1,2] }} {{ 'k' in {'k': 1} }} {{ 3 not in [1] }}", NULL, "True True True True");
+    EXPECT("{{ 1 ~ 2 ~ 'x' ~ none ~ true }} {{ 'a' + 'b' }} {{ [1] + [2] }} {{ 'ab' * 3 }}", NULL, "12xNoneTrue ab [1, 2] ababab");
+    EXPECT("{{ 1/2 }} {{ 7//2 }} {{ -7 // 2 }} {{ -7 % 3 }} {{ 2**10 }} {{ 3.0 }} {{ 1e20 }} {{ 1e-5 }} {{ 0.1+0.2 }} {{ 10/5 }} {{ 2.5 * 2 }} {{ 1e16 }} {{ 123456789.123 }}", NULL, "0.5 3 -4 2 1024 3.0 1e+20 1e-05 0.30000000000000004 2.0 5.0 1e+16 123456789.123");
+    EXPECT("{{ x is defined }} {{ y is defined }} {{ y is undefined }} {{ n is none }} {{ x is string }} {{ i is number }} {{ f is float }} {{ i is integer }} {{ b is boolean }} {{ b is true }} {{ 1 is true }} {{ d is mapping }} {{ l is iterable }} {{ x is iterable }} {{ l is sequence }} {{ i is odd }} {{ i is even }} {{ 9 is divisibleby 3 }} {{ x is equalto 'x' }} {{ x is eq 'y' }} {{ i is ne 3 }} {{ y is iterable }}", "{\"x\": \"x\", \"n\": null, \"i\": 3, \"f\": 1.5, \"b\": true, \"d\": {}, \"l\": [1]}", "True False True True True True True True True True False True True True True True False True True False False True");
+    EXPECT("{{ '  a b  ' | trim }}|{{ 'xxaxx' | trim('x') }}|{{ 'Hello' | upper }}{{ 'Hello' | lower }}|{{ 'hello world' | title }}|{{ 'hELLO' | capitalize }}", NULL, "a b|a|HELLOhello|Hello World|Hello");
+    EXPECT("{{ [3,1,2] | length }} {{ 'abc' | count }} {{ [3,1,2] | first }} {{ [3,1,2] | last }} {{ [3,1,2] | join('-') }} {{ [3,1,2] | sort }} {{ [3,1,2] | sort(reverse=true) }} {{ [1,2,2,1] | unique | list }} {{ [1,2] | reverse | list }} {{ [1,2,3] | sum }} {{ [4,2,8] | min }} {{ [4,2,8] | max }}", NULL, "3 3 3 2 3-1-2 [1, 2, 3] [3, 2, 1] [1, 2] [2, 1] 6 2 8");
+    EXPECT("{{ d | dictsort }} {{ d | items | list }} {{ d.keys() | list }} {{ d.values() | list }} {{ d.get('a') }} {{ d.get('z', 0) }} {{ d.get('z') }}", "{\"d\": {\"b\": 2, \"a\": 1}}", "[('a', 1), ('b', 2)] [('b', 2), ('a', 1)] ['b', 'a'] [2, 1] 1 0 None");
+    EXPECT("{{ u | default('dflt') }} {{ '' | default('e', true) }} {{ 'v' | d('x') }} {{ none | default('n') }}", NULL, "dflt e v None");
+    EXPECT("{{ ms | selectattr('role', 'equalto', 'user') | map(attribute='c') | join(',') }} {{ ms | rejectattr('role', 'equalto', 'user') | list | length }} {{ ms | map(attribute='role') | unique | list }} {{ ms | selectattr('x', 'undefined') | list | length }}", "{\"ms\": [{\"role\": \"user\", \"c\": \"a\"}, {\"role\": \"bot\", \"c\": \"b\"}, {\"role\": \"user\", \"c\": \"c\"}]}", "a,c 1 ['user', 'bot'] 3");
+    EXPECT("{{ [1, 2, 3, 4] | select('odd') | list }} {{ [1, 0, 2, none] | select | list }} {{ [1, 2, 3] | reject('even') | list }} {{ ['a', 'b'] | map('upper') | list }}", NULL, "[1, 3] [1, 2] [1, 3] ['A', 'B']");
+    EXPECT("{{ 'a-b-c'.replace('-', '+') }} {{ 'a-b-c' | replace('-', '', 1) }} {{ 'Hi There'.startswith('Hi') }} {{ 'x.py'.endswith(('.py', '.c')) }} {{ '  pad '.strip() }}|{{ '\n\nx\n'.lstrip('\n') }}|{{ 'x  '.rstrip() }}|{{ 'abcba'.strip('ab') }}", NULL, "a+b+c ab-c True True pad|x\n|x|c");
+    EXPECT("{{ 'a b  c '.split() }} {{ ' a b c '.rsplit(None, 1) }} {{ 'a,b,,c'.split(',') }} {{ 'a,b,c'.rsplit(',', 1) }} {{ 'a,b,c'.split(',', 1) }} {{ '<t>x</t>y'.split('</t>')[-1] }}", NULL, "['a', 'b', 'c'] [' a b', 'c'] ['a', 'b', '', 'c'] ['a,b', 'c'] ['a', 'b,c'] y");
+    EXPECT("{{ 'abc'.upper() }} {{ 'ABC'.lower() }} {{ 'hello world'.title() }} {{ 'hello'.capitalize() }} {{ 'hello'.find('l') }} {{ 'héllo'.find('l') }} {{ 'hello'.count('l') }} {{ ', '.join(['a', 'b']) }} {{ '{} and {}'.format(1, 'b') }} {{ '{x}!'.format(x=3) }}", NULL, "ABC abc Hello World Hello 2 2 2 a, b 1 and b 3!");
+    EXPECT("{{ x | tojson }} {{ x | tojson(indent=2) }} {{ 'é\"\n' | tojson }} {{ [] | tojson }} {{ {} | tojson(indent=4) }} {{ 1.0 | tojson }}", "{\"x\": {\"a\": [1, 2.5, true, null, \"s\"], \"b\": {}}}", "{\"a\": [1, 2.5, true, null, \"s\"], \"b\": {}} {\n  \"a\": [\n    1,\n    2.5,\n    true,\n    null,\n    \"s\"\n  ],\n  \"b\": {}\n} \"é\\\"\\n\" [] {} 1.0");
+    EXPECT("{{ x | string }} {{ 42 | string }} {{ [1, 'a'] | string }} {{ 'x' ~ {'a': none} }} {{ (1,) }} {{ (1, 2) }}", "{\"x\": {\"k\": \"v\"}}", "{'k': 'v'} 42 [1, 'a'] x{'a': None} (1,) (1, 2)");
+    EXPECT("{{ '3' | int + 1 }} {{ '3.7' | int }} {{ 'z' | int }} {{ '2.5' | float }} {{ 3 | float }} {{ 2.5 | round }} {{ 3.14159 | round(2) }} {{ -3 | abs }} {{ 3.7 | round(0, 'floor') }}", NULL, "4 3 0 2.5 3.0 2.0 3.14 3 3.0");
+    EXPECT("{{ 'a\nb\n\nc' | indent(2) }}|{{ 'a\nb' | indent(2, true) }}|{{ 'one two  three' | wordcount }}|{{ '<a href=\"x\">' | e }}", NULL, "a\n  b\n\n  c|  a\n  b|3|&lt;a href=&#34;x&#34;&gt;");
+    EXPECT("{{ [1,2,3,4,5] | batch(2) | list }} {{ range(3) | list }} {{ range(1, 10, 3) | list }} {{ 'abc' | list }} {{ 'abc' | reverse }}", NULL, "[[1, 2], [3, 4], [5]] [0, 1, 2] [1, 4, 7] ['a', 'b', 'c'] cba");
+    EXPECT("line1\n  {% if true %}\n  x\n  {% endif %}\nend", NULL, "line1\n  x\nend");
+    EXPECT("a\n{%- if true %}\n   b\n{% endif -%}\n  c", NULL, "a   b\nc");
+    EXPECT("  {# comment #}\nx {#- trimmed -#}  y", NULL, "xy");
+    EXPECT("{{- ' a ' -}}  |  {{ 'b' }}  {%+ if true %}k{% endif %}", NULL, " a |  b  k");
+    EXPECT("{% raw %}{{ not evaluated }}{% endraw %}", NULL, "{{ not evaluated }}");
+    EXPECT("{%- set x = 1 -%}\n\n  {{ x }}  \n{%- for i in [1] %}\n    {{ i }}\n{% endfor %}", NULL, "1    1\n");
+    EXPECT("{% for m in ms %}{% for n in [1, 2] %}{{ loop.index }}{% endfor %}{{ loop.index }};{% endfor %}", "{\"ms\": [1, 2]}", "121;122;");
+    EXPECT("{{ none }} {{ true }} {{ 1 == 1.0 }} {{ [1, 2] == [1, 2] }} {{ {'a': 1} == {'a': 1} }} {{ 'a' < 'b' }} {{ 1 < 2 < 3 }} {{ not 1 }} {{ 1 and 'x' }} {{ 0 or 'y' }} {{ 'x' if false }}|{{ 'x' if false else 'z' }}", NULL, "None True True True True True True False x y |z");
+    EXPECT("{{ foo }}|{{ foo | length }}|{{ foo | trim }}|{{ foo ~ 'x' }}|{% for a in foo %}z{% endfor %}|{{ foo is iterable }}|{{ d.missing }}|{{ d.missing is defined }}", "{\"d\": {}}", "|0||x||True||False");
+    EXPECT("{{ \"\\u00e9\\x41\\t|\\101\" }} {{ 'it\\'s' }} {{ \"a\" 'b' }}", NULL, "éA\t|A it's ab");
+    EXPECT("{% for x in [[1, 2], [3, 4]] %}{% for y in x %}{{ y }}{% endfor %}{% endfor %}", NULL, "1234");
+    EXPECT("{% for a, b in [[1, 2], [3, 4]] %}{{ a }}{{ b }},{% endfor %}", NULL, "12,34,");
+    EXPECT("{{ messages[0]['role'] }} {{ messages[0].content }} {{ messages[-1].role }} {{ messages | length - 1 }}", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"yo\"}]}", "user hi assistant 1");
+    EXPECT("{%- for item in tree recursive %}[{{ item.name }}{% if item.kids %}{{ loop(item.kids) }}{% endif %}]{% endfor %}", "{\"tree\": [{\"name\": \"a\", \"kids\": [{\"name\": \"b\", \"kids\": []}]}, {\"name\": \"c\"}]}", "[a[b]][c]");
+    EXPECT("{% for x in [1, 2, 3] %}{{ loop.cycle('odd', 'even') }}{% endfor %}", NULL, "oddevenodd");
+    EXPECT("{{ 'x' | center(5) }}|{{ 'ab' | format }}|{{ '%s-%d' | format('a', 3) }}|{{ '%s!' % 'hi' }}|{{ '%.2f' % 1.5 }}", NULL, "  x  |ab|a-3|hi!|1.50");
+    EXPECT("{{ namespace(a=1).a }} {{ dict(a=1) }} {% set j = joiner(', ') %}{% for x in [1, 2] %}{{ j() }}{{ x }}{% endfor %}", NULL, "1 {'a': 1} 1, 2");
+}
+
+/* Syntax errors, unknown filters and tests, raise_exception and runtime errors: a status and one
+ * message with the line and column of the offending tag or expression. */
+static void test_errors(void) {
+    EXPECT_ERROR("{{ x | nofilter }}", NULL, NPG_ERR_FORMAT, "line 1, column 8: no filter named 'nofilter'");
+    /* unknown names are refused at compile time even in branches that never run, like jinja2 */
+    EXPECT_ERROR("{% if false %}\n  {{ x | bogus(1) }}{% endif %}", NULL, NPG_ERR_FORMAT,
+                 "line 2, column 10: no filter named 'bogus'");
+    EXPECT_ERROR("{% if x is nosuchtest %}{% endif %}", NULL, NPG_ERR_FORMAT,
+                 "line 1, column 12: no test named 'nosuchtest'");
+    EXPECT_ERROR("{{ [1] | select('nosuch') | list }}", NULL, NPG_ERR_FORMAT, "line 1, column 10: no test named 'nosuch'");
+    EXPECT_ERROR("a\n{% for x in y %}\n{{ x }}", NULL, NPG_ERR_FORMAT,
+                 "line 3, column 8: unexpected end of template; expected 'endfor' or 'else' to close the tag at line 2, "
+                 "column 4");
+    EXPECT_ERROR("{{ 1 + }}", NULL, NPG_ERR_FORMAT, "line 1, column 8: expected an expression, got end of print statement");
+    EXPECT_ERROR("x\n  {% endif %}", NULL, NPG_ERR_FORMAT, "line 2, column 6: unexpected 'endif' with no open block");
+    EXPECT_ERROR("{% if x %}{% endfor %}", NULL, NPG_ERR_FORMAT,
+                 "line 1, column 14: unexpected 'endfor'; expected 'elif' or 'else' or 'endif' to close the tag at "
+                 "line 1, column 4");
+    EXPECT_ERROR("{{ 'abc }}", NULL, NPG_ERR_FORMAT, "line 1, column 4: unterminated string literal");
+    EXPECT_ERROR("{{ x ", NULL, NPG_ERR_FORMAT, "line 1, column 1: unexpected end of template: '{{' is never closed");
+    EXPECT_ERROR("{% frobnicate %}", NULL, NPG_ERR_FORMAT, "line 1, column 4: encountered unknown tag 'frobnicate'");
+    EXPECT_ERROR("{% break %}", NULL, NPG_ERR_FORMAT, "line 1, column 4: 'break' outside of a loop");
+    EXPECT_ERROR("{% include 'x.j2' %}", NULL, NPG_ERR_FORMAT,
+                 "line 1, column 4: the 'include' tag is not supported in chat templates");
+    EXPECT_ERROR("{# never closed", NULL, NPG_ERR_FORMAT, "line 1, column 3: missing end of comment tag");
+    /* raise_exception keeps its message verbatim after the position of the call */
+    EXPECT_ERROR("ok\n  {{- raise_exception('Conversation roles must ' ~ 'alternate') }}", NULL,
+                 NPG_ERR_INVALID_ARGUMENT, "line 2, column 7: Conversation roles must alternate");
+    EXPECT_ERROR("{{ foo.bar }}", NULL, NPG_ERR_INVALID_ARGUMENT, "line 1, column 7: 'foo' is undefined");
+    EXPECT_ERROR("{{ d.a.b }}", "{\"d\": {}}", NPG_ERR_INVALID_ARGUMENT,
+                 "line 1, column 7: 'dict object' has no attribute 'a'");
+    EXPECT_ERROR("{{ 1 / 0 }}", NULL, NPG_ERR_INVALID_ARGUMENT, "line 1, column 6: division by zero");
+    EXPECT_ERROR("{{ 'a' + 1 }}", NULL, NPG_ERR_INVALID_ARGUMENT,
+                 "line 1, column 8: can only concatenate str (not \"int\") to str");
+    EXPECT_ERROR("{% set l = [1] %}{{ l.append(2) }}", NULL, NPG_ERR_INVALID_ARGUMENT,
+                 "line 1, column 22: 'list object' has no attribute 'append'");
+    EXPECT_ERROR("{% for x in none %}{% endfor %}", NULL, NPG_ERR_INVALID_ARGUMENT,
+                 "line 1, column 13: for: 'NoneType' object is not iterable");
+    EXPECT_ERROR("{% set x.y = 1 %}", NULL, NPG_ERR_INVALID_ARGUMENT,
+                 "line 1, column 4: cannot assign attribute 'y' on non-namespace object 'x'");
+    EXPECT_ERROR("{{ x | tojson }}", NULL, NPG_ERR_INVALID_ARGUMENT,
+                 "line 1, column 8: tojson: Object of type Undefined is not JSON serializable");
+}
+
+int main(void) {
+    RUN(test_goldens);
+    RUN(test_semantics);
+    RUN(test_errors);
+    return npg_test_summary();
+}
