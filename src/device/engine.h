@@ -35,7 +35,8 @@ typedef struct npg_engine_ops {
 struct npg_engine {
     const npg_engine_ops *ops;
     const npg_model *model; /* borrowed from the pipeline */
-    double compile_ms;      /* time spent building the plan (0 for CPU) */
+    double compile_ms;      /* time spent building the plan (0 for CPU); import time when imported */
+    bool imported;          /* NPU: the plan came from a blob or CACHE_DIR entry instead of compiling */
 };
 
 /* The CPU engine: dynamic shapes, prefill in chunks, KV cache grown on demand. Reads NUM_THREADS /

@@ -1,0 +1,104 @@
+/* npu_blob.h — compiled NPU plans on disk: the ahead-of-time blob (EXPORT_BLOB / BLOB_PATH) and the
+ * CACHE_DIR entries share one format.
+ *
+ * Layout (little-endian; NPU_BLOB_VERSION bumps on any change, including to npg_model_config, which
+ * the meta section carries as raw bytes):
+ *
+ *   offset 0    npu_blob_header (64 bytes, always plain): magic "NPGPLAN\0", version, flags, sizes,
+ *               checksums of the meta section as stored, of the weights section, and of the header
+ *   offset 64   meta section, meta_size bytes; encrypted as a whole when NPU_BLOB_ENCRYPTED.
+ *               Plain, it is: npu_blob_meta | npg_model_config (config_size bytes, padded to 8) |
+ *               n_tensors × npu_blob_tensor
+ *   weights_offset (64-aligned; 0 when weightless)  weights section, weights_size bytes, never
+ *               encrypted: every tensor of the plan's model in its repacked layout, each 64-aligned,
+ *               offsets relative to the section.
+ *
+ * Checks on import, in order: size and magic (NPG_ERR_FORMAT), header checksum (NPG_ERR_CHECKSUM),
+ * version (NPG_ERR_UNSUPPORTED), section bounds against the file size (NPG_ERR_FORMAT: truncated),
+ * meta and weights checksums (NPG_ERR_CHECKSUM), decryption, the plain meta's own checksum
+ * (NPG_ERR_CHECKSUM: corrupted or a wrong key), then every tensor's slot, shape and bounds. */
+#ifndef NPG_DEVICE_NPU_BLOB_H
+#define NPG_DEVICE_NPU_BLOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/file.h"
+#include "core/properties.h"
+#include "device/npu/npu_plan.h"
+
+#define NPU_BLOB_VERSION 1u
+#define NPU_BLOB_MAGIC "NPGPLAN"
+
+enum { NPU_BLOB_WEIGHTS = 1u, NPU_BLOB_ENCRYPTED = 2u };
+
+typedef struct npu_blob_header {
+    char magic[8];           /* NPU_BLOB_MAGIC, NUL-padded */
+    uint32_t version;        /* NPU_BLOB_VERSION */
+    uint32_t flags;          /* NPU_BLOB_WEIGHTS | NPU_BLOB_ENCRYPTED */
+    uint64_t meta_size;      /* bytes of the meta section as stored (ciphertext when encrypted) */
+    uint64_t weights_offset; /* 0 when weightless */
+    uint64_t weights_size;
+    uint64_t meta_hash;      /* npu_hash64 of the stored meta bytes */
+    uint64_t weights_hash;   /* npu_hash64 of the weights section (0 when weightless) */
+    uint64_t header_hash;    /* npu_hash64 of the 56 bytes above */
+} npu_blob_header;
+
+typedef struct npu_blob_meta {
+    uint64_t plain_hash;   /* npu_hash64 of the plain meta after this field: a wrong key shows here */
+    uint64_t cache_key;    /* the CACHE_DIR key it was written under (0 for BLOB_PATH exports) */
+    uint64_t source_hash;  /* fingerprint of the original weights (npu_weights_fingerprint) */
+    uint64_t source_bytes;
+    int64_t req_max_prompt, req_min_response, req_chunk; /* properties as given */
+    int64_t max_prompt, min_response, context, prefill_rows; /* effective shapes */
+    uint8_t static_prefill, best_perf, fuse_qkv, fuse_gate_up, to_f32, with_weights, pad[2];
+    int32_t isa;           /* npg_isa the plan's kernels were chosen for */
+    uint32_t config_size;  /* sizeof(npg_model_config) of the writer */
+    uint32_t n_tensors;
+    uint32_t pad2;
+} npu_blob_meta;
+
+typedef struct npu_blob_tensor {
+    int32_t slot;          /* npu_slot_id */
+    int32_t type;          /* npg_wtype (vectors: F32) */
+    int64_t layer;         /* -1 for model-level slots */
+    int64_t n, k;          /* matrices [n, k]; vectors n = length, k = 1 */
+    int64_t group_size;
+    uint64_t data_offset, data_bytes;     /* within the weights section */
+    uint64_t scales_offset, scales_count; /* f32 scales (quantized types) */
+} npu_blob_tensor;
+
+_Static_assert(sizeof(npu_blob_header) == 64, "npu_blob_header is 64 bytes on disk");
+_Static_assert(sizeof(npu_blob_meta) == 112, "npu_blob_meta layout is part of the blob format");
+_Static_assert(sizeof(npu_blob_tensor) == 72, "npu_blob_tensor layout is part of the blob format");
+
+/* What an export records besides the plan. */
+typedef struct npu_blob_info {
+    uint64_t cache_key;
+    uint64_t source_hash, source_bytes;
+    bool with_weights;
+} npu_blob_info;
+
+/* Writes `p` to `path` atomically (temporary file + rename). Encrypts with the map's encrypt
+ * callback when one is set. */
+npg_status npu_blob_write(const char *path, const npu_plan *p, const npu_blob_info *info, const npg_properties *props);
+
+/* An opened, verified blob. The mapping stays alive while a plan built from it with weights runs. */
+typedef struct npu_blob {
+    npg_mapped_file map;
+    npu_blob_header header;
+    uint8_t *meta;     /* plain meta section (malloc'd) */
+    size_t meta_size;
+    const npu_blob_meta *m;
+    npg_model_config config;
+    const npu_blob_tensor *tensors; /* [m->n_tensors], inside meta */
+} npu_blob;
+
+npg_status npu_blob_open(const char *path, const npg_properties *props, npu_blob *out);
+void npu_blob_close(npu_blob *b); /* safe on a zeroed struct */
+
+/* The plan the blob describes, with `base` supplying the run-time choices (threads). Weights come
+ * from the blob's weights section (full blob) or are bound later with npu_plan_bind_model. */
+npg_status npu_blob_plan(const npu_blob *b, const npu_config *base, npu_plan **out);
+
+#endif

@@ -1,0 +1,126 @@
+/* npu_plan.c — building and executing the NPU device's static-shape plan. */
+#include "device/npu/npu_plan.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "models/ops.h"
+
+npg_status npu_plan_create(const npu_config *cfg, const npu_layout *layout, const npg_model_config *mc,
+                           npu_plan **out) {
+    npu_plan *p = calloc(1, sizeof *p);
+    NPG_CHECK_ALLOC(p);
+    p->cfg = *cfg;
+    p->layout = *layout;
+    p->model.cfg = *mc;
+    p->model.cfg.fused_qkv = mc->fused_qkv || layout->fuse_qkv;
+    p->model.cfg.fused_gate_up = mc->fused_gate_up || layout->fuse_gate_up;
+    p->model.layers = calloc((size_t)(mc->n_layers > 0 ? mc->n_layers : 1), sizeof *p->model.layers);
+    if (!p->model.layers) {
+        free(p);
+        return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for the plan's %lld layers", (long long)mc->n_layers);
+    }
+    *out = p;
+    return NPG_OK;
+}
+
+npg_status npu_plan_bind_model(npu_plan *p, const npg_model *src) {
+    return npu_weights_repack(src, &p->layout, &p->model, &p->owned);
+}
+
+static bool shape_ok(const npg_weight *w, int64_t n, int64_t k) { return w->data && w->n == n && w->k == k; }
+
+npg_status npu_plan_check_weights(const npu_plan *p) {
+    const npg_model *m = &p->model;
+    const npg_model_config *c = &m->cfg;
+    int64_t H = c->hidden, D = c->head_dim, qd = c->n_heads * D, kvd = c->n_kv_heads * D, F = c->ffn;
+    if (!shape_ok(&m->embed, c->vocab, H) || !shape_ok(&m->lm_head, c->vocab, H) || !m->final_norm)
+        return npg_fail(NPG_ERR_FORMAT, "NPU plan: embedding, lm_head or final norm missing or of the wrong shape");
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        const npg_layer_weights *L = &m->layers[l];
+        bool ok = c->fused_qkv ? shape_ok(&L->wqkv, qd + 2 * kvd, H)
+                               : shape_ok(&L->wq, qd, H) && shape_ok(&L->wk, kvd, H) && shape_ok(&L->wv, kvd, H);
+        ok = ok && shape_ok(&L->wo, H, qd) && shape_ok(&L->w_down, H, F);
+        ok = ok && (c->fused_gate_up ? shape_ok(&L->w_gate_up, 2 * F, H)
+                                     : shape_ok(&L->w_gate, F, H) && shape_ok(&L->w_up, F, H));
+        ok = ok && L->attn_norm && L->ffn_norm && (!c->qkv_bias || (L->bq && L->bk && L->bv));
+        ok = ok && (!c->sandwich_norms || (L->post_attn_norm && L->post_ffn_norm));
+        ok = ok && (!c->qk_norm || (L->q_norm && L->k_norm));
+        if (!ok)
+            return npg_fail(NPG_ERR_FORMAT, "NPU plan: layer %lld lacks a tensor or has one of the wrong shape",
+                            (long long)l);
+    }
+    return NPG_OK;
+}
+
+npg_status npu_plan_alloc_buffers(npu_plan *p) {
+    const npg_model_config *c = &p->model.cfg;
+    NPG_TRY(npg_threadpool_create(p->cfg.threads, &p->pool));
+    NPG_TRY(npg_forward_state_create(&p->model, p->cfg.prefill_rows, p->cfg.context, p->pool, p->cfg.isa, &p->state));
+    p->logits = malloc((size_t)c->vocab * sizeof(float));
+    p->chunk_ids = calloc((size_t)p->cfg.prefill_rows, sizeof(int32_t));
+    if (!p->logits || !p->chunk_ids)
+        return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for the plan's logits (%lld) and staging (%lld rows)",
+                        (long long)c->vocab, (long long)p->cfg.prefill_rows);
+    return NPG_OK;
+}
+
+void npu_plan_free(npu_plan *p) {
+    if (!p)
+        return;
+    npg_forward_state_free(p->state);
+    npg_threadpool_free(p->pool);
+    free(p->logits);
+    free(p->chunk_ids);
+    npu_owned_free(&p->owned);
+    free(p->model.layers);
+    free(p);
+}
+
+/* Logits of row `row` of the last forward call (its residual stream is still in state->x): the same
+ * final norm, lm_head and soft-capping the forward pass applies to its last row. */
+static void row_logits(npu_plan *p, int64_t row) {
+    const npg_model *m = &p->model;
+    const npg_model_config *c = &m->cfg;
+    npg_forward_state *s = p->state;
+    int64_t H = c->hidden;
+    npg_rmsnorm(s->xb, s->x + row * H, m->final_norm, H, c->norm_eps, c->norm_plus_one);
+    npg_matmul(&s->compute, s->xb, 1, &m->lm_head, p->logits);
+    if (c->final_softcap > 0.0f)
+        for (int64_t i = 0; i < c->vocab; i++)
+            p->logits[i] = c->final_softcap * tanhf(p->logits[i] / c->final_softcap);
+}
+
+npg_status npu_plan_prefill(npu_plan *p, const int32_t *ids, size_t n, size_t pos, float **logits) {
+    size_t S = (size_t)p->cfg.prefill_rows, ctx = (size_t)p->cfg.context;
+    if (n == 0 || pos + n > ctx)
+        return npg_fail(NPG_ERR_LIMIT, "NPU prefill of %zu tokens at position %zu does not fit the plan's context of %zu",
+                        n, pos, ctx);
+    size_t real = 0, rows = 0;
+    for (size_t done = 0; done < n; done += real) {
+        size_t at = pos + done;
+        real = n - done < S ? n - done : S;
+        rows = at + S <= ctx ? S : ctx - at; /* padding clipped at the end of the context */
+        memcpy(p->chunk_ids, ids + done, real * sizeof *ids);
+        memset(p->chunk_ids + real, 0, (rows - real) * sizeof *ids);
+        NPG_TRY(npg_model_forward(&p->model, p->state, p->chunk_ids, (int64_t)rows, (int64_t)at, false));
+    }
+    if (real == rows) {
+        *logits = p->state->logits;
+    } else {
+        row_logits(p, (int64_t)real - 1);
+        *logits = p->logits;
+    }
+    return NPG_OK;
+}
+
+npg_status npu_plan_decode(npu_plan *p, int32_t id, size_t pos, float **logits) {
+    if (pos + 1 > (size_t)p->cfg.context)
+        return npg_fail(NPG_ERR_LIMIT, "NPU decode at position %zu: the plan's context of %lld positions is full", pos,
+                        (long long)p->cfg.context);
+    NPG_TRY(npg_model_forward(&p->model, p->state, &id, 1, (int64_t)pos, false));
+    *logits = p->state->logits;
+    return NPG_OK;
+}
