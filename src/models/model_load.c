@@ -154,7 +154,8 @@ npg_status npg_model_load(const char *dir, npg_model **out) {
     NPG_CHECK_ALLOC(m);
     npg_status st = npg_model_config_load(dir, &m->cfg);
     if (st == NPG_OK)
-        st = npg_weight_source_safetensors(dir, &m->source);
+        st = npg_weight_source_container_present(dir) ? npg_weight_source_container(dir, &m->source)
+                                                      : npg_weight_source_safetensors(dir, &m->source);
     if (st == NPG_OK)
         st = load_weights(m);
     if (st != NPG_OK) {

@@ -24,5 +24,9 @@ typedef struct npg_weight_source {
 
 /* The safetensors source over a model folder. */
 npg_status npg_weight_source_safetensors(const char *dir, npg_weight_source *out);
+/* The container source over <dir>/model.npgw (src/models/weight_source_container.c); checksums are
+ * verified on open. _present: whether the folder holds a container (it then wins over safetensors). */
+npg_status npg_weight_source_container(const char *dir, npg_weight_source *out);
+bool npg_weight_source_container_present(const char *dir);
 
 #endif

@@ -1,0 +1,96 @@
+/* weight_source_container.c — tensors read in place from an `npugen export` container (model.npgw).
+ *
+ * Matrices of any stored type (float or quantized) are handed to the kernels as they lie in the
+ * mapping; 1-D tensors (norms, biases) are float and converted to f32. Every tensor's checksum is
+ * verified when the source opens (one read of the file; see docs/format.md). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "core/half.h"
+#include "format/npgw.h"
+#include "models/weight_source.h"
+
+static bool c_has(void *ctx, const char *name) { return npgw_find(ctx, name) != NULL; }
+
+static npg_status c_find(npgw_file *f, const char *name, const npgw_tensor **out) {
+    const npgw_tensor *t = npgw_find(f, name);
+    if (!t)
+        return npg_fail(NPG_ERR_NOT_FOUND, "%s: tensor '%s' is missing", npgw_path(f), name);
+    *out = t;
+    return NPG_OK;
+}
+
+static npg_status c_get_matrix(void *ctx, const char *name, int64_t rows, int64_t cols, npg_weight *w) {
+    const npgw_tensor *t = NULL;
+    NPG_TRY(c_find(ctx, name, &t));
+    if (t->n_dims != 2 || t->shape[0] != rows || t->shape[1] != cols)
+        return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' has %d dims [%lld, %lld, ..] but config.json implies [%lld, %lld]",
+                        npgw_path(ctx), name, t->n_dims, (long long)t->shape[0], (long long)t->shape[1],
+                        (long long)rows, (long long)cols);
+    w->type = t->wtype;
+    w->n = rows;
+    w->k = cols;
+    w->group_size = t->wtype == NPG_W_Q4_G ? t->group_size : 0;
+    w->data = t->data;
+    w->scales = t->scales;
+    return NPG_OK;
+}
+
+static npg_status c_get_vector(void *ctx, const char *name, int64_t len, float *out) {
+    const npgw_tensor *t = NULL;
+    NPG_TRY(c_find(ctx, name, &t));
+    if (t->n_dims != 1 || t->shape[0] != len)
+        return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' has %d dims / first %lld but config.json implies [%lld]",
+                        npgw_path(ctx), name, t->n_dims, (long long)t->shape[0], (long long)len);
+    for (int64_t i = 0; i < len; i++) {
+        switch (t->wtype) {
+        case NPG_W_F32: memcpy(&out[i], t->data + 4 * i, 4); break;
+        case NPG_W_F16:
+        case NPG_W_BF16: {
+            uint16_t h;
+            memcpy(&h, t->data + 2 * i, 2);
+            out[i] = t->wtype == NPG_W_F16 ? npg_f16_to_f32(h) : npg_bf16_to_f32(h);
+            break;
+        }
+        default:
+            return npg_fail(NPG_ERR_FORMAT, "%s: vector '%s' is stored as %s; 1-D tensors must be F32, F16 or BF16",
+                            npgw_path(ctx), name, npg_wtype_name(t->wtype));
+        }
+    }
+    return NPG_OK;
+}
+
+static size_t c_total(void *ctx) { return (size_t)npgw_data_bytes(ctx); }
+
+static void c_free(void *ctx) { npgw_close(ctx); }
+
+bool npg_weight_source_container_present(const char *dir) {
+    char *path = npg_path_join(dir, NPGW_FILE_NAME);
+    bool yes = path && npg_path_exists(path);
+    free(path);
+    return yes;
+}
+
+npg_status npg_weight_source_container(const char *dir, npg_weight_source *out) {
+    char *path = npg_path_join(dir, NPGW_FILE_NAME);
+    NPG_CHECK_ALLOC(path);
+    npgw_file *f = NULL;
+    npg_status st = npgw_open(path, &f);
+    free(path);
+    if (st == NPG_OK)
+        st = npgw_verify_data(f);
+    if (st != NPG_OK) {
+        npgw_close(f);
+        return st;
+    }
+    out->ctx = f;
+    out->what = dir;
+    out->has = c_has;
+    out->get_matrix = c_get_matrix;
+    out->get_vector = c_get_vector;
+    out->total_bytes = c_total;
+    out->free = c_free;
+    return NPG_OK;
+}
