@@ -51,8 +51,7 @@ static npg_status load_vocab(npg_tokenizer *tok, const cJSON *vocab) {
     return NPG_OK;
 }
 
-/* One merge (rank) of parts a and b: registers (id(a), id(b)) -> (rank, id(a + b minus prefix)). */
-static npg_status add_merge(npg_tokenizer *tok, size_t rank, const char *a, size_t a_len, const char *b, size_t b_len,
+npg_status npg_tok_bpe_add_merge(npg_tokenizer *tok, size_t rank, const char *a, size_t a_len, const char *b, size_t b_len,
                             npg_strbuf *tmp) {
     npg_tok_bpe *bpe = &tok->bpe;
     int32_t ia, ib, im;
@@ -96,11 +95,11 @@ static npg_status load_merges(npg_tokenizer *tok, const cJSON *merges) {
                               tok->json_path, rank, s);
                 break;
             }
-            st = add_merge(tok, rank, s, (size_t)(sp - s), sp + 1, strlen(sp + 1), &tmp);
+            st = npg_tok_bpe_add_merge(tok, rank, s, (size_t)(sp - s), sp + 1, strlen(sp + 1), &tmp);
         } else if (cJSON_IsArray(m) && cJSON_GetArraySize(m) == 2 && cJSON_IsString(m->child) &&
                    cJSON_IsString(m->child->next)) {
             const char *a = m->child->valuestring, *b = m->child->next->valuestring;
-            st = add_merge(tok, rank, a, strlen(a), b, strlen(b), &tmp);
+            st = npg_tok_bpe_add_merge(tok, rank, a, strlen(a), b, strlen(b), &tmp);
         } else {
             st = npg_fail(NPG_ERR_FORMAT, "%s: merge %zu must be \"a b\" or [\"a\", \"b\"]", tok->json_path, rank);
         }
@@ -124,13 +123,16 @@ npg_status npg_tok_bpe_load(npg_tokenizer *tok, const cJSON *model) {
     if (type ? strcmp(type, "BPE") != 0 : !npg_json_get(model, "merges"))
         return npg_fail(NPG_ERR_UNSUPPORTED, "%s: model type '%s' is not supported (npugen implements BPE)",
                         tok->json_path, type ? type : "(none)");
-    NPG_TRY(dup_opt_string(model, "continuing_subword_prefix", &bpe->cont_prefix, &bpe->cont_prefix_len));
+    if (!bpe->preloaded) /* else tok_json_scan.c read it, with vocab and merges */
+        NPG_TRY(dup_opt_string(model, "continuing_subword_prefix", &bpe->cont_prefix, &bpe->cont_prefix_len));
     NPG_TRY(dup_opt_string(model, "end_of_word_suffix", &bpe->eow_suffix, &bpe->eow_suffix_len));
     npg_json_get_bool(model, "byte_fallback", &bpe->byte_fallback);
     npg_json_get_bool(model, "fuse_unk", &bpe->fuse_unk);
     npg_json_get_bool(model, "ignore_merges", &bpe->ignore_merges);
-    NPG_TRY(load_vocab(tok, npg_json_get(model, "vocab")));
-    NPG_TRY(load_merges(tok, npg_json_get(model, "merges")));
+    if (!bpe->preloaded) {
+        NPG_TRY(load_vocab(tok, npg_json_get(model, "vocab")));
+        NPG_TRY(load_merges(tok, npg_json_get(model, "merges")));
+    }
     const char *unk = npg_json_get_string(model, "unk_token");
     if (unk && !npg_tok_dict_get(&bpe->vocab, unk, strlen(unk), &bpe->unk_id))
         bpe->unk_id = -1; /* tokenizers fails only when the unk token is needed; we drop the char then */

@@ -46,7 +46,7 @@ static npg_status dict_rehash(npg_tok_dict *d, size_t n_slots) {
     NPG_CHECK_ALLOC(slots);
     size_t mask = n_slots - 1;
     for (size_t i = 0; i < d->n; i++) {
-        uint64_t h = hash_bytes(d->arena + d->key_off[i], d->key_len[i]);
+        uint64_t h = hash_bytes(d->arena + d->ent[i].off, d->ent[i].len);
         size_t pos = (size_t)h & mask;
         while (slots[pos])
             pos = (pos + 1) & mask;
@@ -64,15 +64,9 @@ static npg_status dict_grow_entries(npg_tok_dict *d, size_t need) {
     size_t cap = d->cap ? d->cap : 64;
     while (cap < need)
         cap *= 2;
-    size_t *off = realloc(d->key_off, cap * sizeof *off);
-    NPG_CHECK_ALLOC(off);
-    d->key_off = off;
-    uint32_t *len = realloc(d->key_len, cap * sizeof *len);
-    NPG_CHECK_ALLOC(len);
-    d->key_len = len;
-    int32_t *val = realloc(d->val, cap * sizeof *val);
-    NPG_CHECK_ALLOC(val);
-    d->val = val;
+    npg_tok_dict_entry *ent = realloc(d->ent, cap * sizeof *ent);
+    NPG_CHECK_ALLOC(ent);
+    d->ent = ent;
     d->cap = cap;
     return NPG_OK;
 }
@@ -112,7 +106,7 @@ static size_t dict_find(const npg_tok_dict *d, const char *key, size_t len, uint
         }
         if ((s & 0xFFFFFFFF00000000ull) == tag) {
             size_t i = (size_t)(s & 0xFFFFFFFFu) - 1;
-            if (d->key_len[i] == len && memcmp(d->arena + d->key_off[i], key, len) == 0) {
+            if (d->ent[i].len == len && memcmp(d->arena + d->ent[i].off, key, len) == 0) {
                 *found = true;
                 return pos;
             }
@@ -130,7 +124,7 @@ npg_status npg_tok_dict_put(npg_tok_dict *d, const char *key, size_t len, int32_
     bool found;
     size_t pos = dict_find(d, key, len, h, &found);
     if (found) {
-        d->val[(d->slots[pos] & 0xFFFFFFFFu) - 1] = val;
+        d->ent[(d->slots[pos] & 0xFFFFFFFFu) - 1].val = val;
         return NPG_OK;
     }
     NPG_TRY(dict_grow_entries(d, d->n + 1));
@@ -138,9 +132,9 @@ npg_status npg_tok_dict_put(npg_tok_dict *d, const char *key, size_t len, int32_
     if (len)
         memcpy(d->arena + d->arena_len, key, len);
     d->arena[d->arena_len + len] = '\0';
-    d->key_off[d->n] = d->arena_len;
-    d->key_len[d->n] = (uint32_t)len;
-    d->val[d->n] = val;
+    d->ent[d->n].off = d->arena_len;
+    d->ent[d->n].len = (uint32_t)len;
+    d->ent[d->n].val = val;
     d->arena_len += len + 1;
     d->n++;
     d->slots[pos] = (h & 0xFFFFFFFF00000000ull) | (uint64_t)d->n;
@@ -153,20 +147,18 @@ bool npg_tok_dict_get(const npg_tok_dict *d, const char *key, size_t len, int32_
     bool found;
     size_t pos = dict_find(d, key, len, hash_bytes(key, len), &found);
     if (found && val)
-        *val = d->val[(d->slots[pos] & 0xFFFFFFFFu) - 1];
+        *val = d->ent[(d->slots[pos] & 0xFFFFFFFFu) - 1].val;
     return found;
 }
 
 const char *npg_tok_dict_key(const npg_tok_dict *d, size_t i, size_t *len) {
-    *len = d->key_len[i];
-    return d->arena + d->key_off[i];
+    *len = d->ent[i].len;
+    return d->arena + d->ent[i].off;
 }
 
 void npg_tok_dict_free(npg_tok_dict *d) {
     free(d->arena);
-    free(d->key_off);
-    free(d->key_len);
-    free(d->val);
+    free(d->ent);
     free(d->slots);
     memset(d, 0, sizeof *d);
 }

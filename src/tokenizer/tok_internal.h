@@ -31,12 +31,16 @@
 
 /* String -> int32 map with its own key arena. Open addressing, linear probing; each slot holds
  * (32 bits of the hash << 32) | (entry index + 1), 0 = empty, so most misses never touch a key. */
+typedef struct npg_tok_dict_entry {
+    size_t off;   /* key at arena + off */
+    uint32_t len; /* key bytes */
+    int32_t val;
+} npg_tok_dict_entry; /* one struct, so a probe touches one cache line besides the key */
+
 typedef struct npg_tok_dict {
     char *arena; /* keys back to back, each followed by a NUL */
     size_t arena_len, arena_cap;
-    size_t *key_off;
-    uint32_t *key_len;
-    int32_t *val;
+    npg_tok_dict_entry *ent;
     size_t n, cap; /* entries */
     uint64_t *slots;
     size_t mask; /* slots - 1 (power of two), 0 before the first put */
@@ -229,6 +233,7 @@ typedef struct npg_tok_bpe {
     char *cont_prefix, *eow_suffix; /* NULL when absent or empty */
     size_t cont_prefix_len, eow_suffix_len;
     bool byte_fallback, fuse_unk, ignore_merges;
+    bool preloaded; /* vocab, merges and cont_prefix came from the fast scanner */
     int32_t byte_ids[256]; /* id of "<0xXX>" or -1 */
 } npg_tok_bpe;
 
@@ -327,6 +332,12 @@ npg_status npg_tok_encoder_push_id(npg_tok_encoder *e, int32_t id);
 /* ---------------------------------------------------------------------------------------------- */
 
 npg_status npg_tok_bpe_load(npg_tokenizer *tok, const cJSON *model);
+/* One merge (rank) of parts a and b: registers (id(a), id(b)) -> (rank, id(a + b minus prefix)). */
+npg_status npg_tok_bpe_add_merge(npg_tokenizer *tok, size_t rank, const char *a, size_t a_len, const char *b,
+                                 size_t b_len, npg_strbuf *tmp);
+/* Fast path (tok_json_scan.c): reads model.vocab / model.merges of a BPE model straight from the
+ * text into tok->bpe and blanks them out; leaves everything alone when the shape is unusual. */
+npg_status npg_tok_scan_model(npg_tokenizer *tok, char *text, size_t len);
 void npg_tok_bpe_free(npg_tok_bpe *bpe);
 /* Tokenizes one word (a pre-token) and appends its ids. */
 npg_status npg_tok_bpe_word(const npg_tokenizer *tok, npg_tok_encoder *e, const char *w, size_t len);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "core/error.h"
+#include "core/file.h"
 #include "core/json.h"
 #include "tokenizer/tok_internal.h"
 
@@ -31,8 +32,8 @@ static npg_status build_id_table(npg_tokenizer *tok) {
     const npg_tok_dict *v = &tok->bpe.vocab;
     size_t n = 0;
     for (size_t i = 0; i < v->n; i++)
-        if ((size_t)v->val[i] + 1 > n)
-            n = (size_t)v->val[i] + 1;
+        if ((size_t)v->ent[i].val + 1 > n)
+            n = (size_t)v->ent[i].val + 1;
     for (size_t i = 0; i < tok->n_added; i++)
         if ((size_t)tok->added[i].id + 1 > n)
             n = (size_t)tok->added[i].id + 1;
@@ -46,7 +47,7 @@ static npg_status build_id_table(npg_tokenizer *tok) {
     for (size_t i = 0; i < v->n; i++) {
         size_t len;
         const char *k = npg_tok_dict_key(v, i, &len);
-        int32_t id = v->val[i];
+        int32_t id = v->ent[i].val;
         /* a repeated id in the vocab: the later key is what tokenizers' reverse map keeps */
         tok->id_str[id] = k;
         tok->id_len[id] = (uint32_t)len;
@@ -67,9 +68,14 @@ static npg_status load_tokenizer_json(npg_tokenizer *tok) {
     if (!file_exists(tok->json_path))
         return npg_fail(NPG_ERR_NOT_FOUND, "%s: no such file (a tokenizer folder needs tokenizer.json)",
                         tok->json_path);
+    char *text = NULL;
+    size_t len = 0;
+    NPG_TRY(npg_read_file(tok->json_path, &text, &len));
     cJSON *root = NULL;
-    NPG_TRY(npg_json_parse_file(tok->json_path, &root));
-    npg_status st = NPG_OK;
+    npg_status st = npg_tok_scan_model(tok, text, len);
+    if (st == NPG_OK)
+        st = npg_json_parse(text, len, tok->json_path, &root);
+    free(text);
     if (!cJSON_IsObject(root))
         st = npg_fail(NPG_ERR_FORMAT, "%s: the top level must be an object", tok->json_path);
     if (st == NPG_OK)
