@@ -136,6 +136,9 @@ static void test_goldens(void) {
 /* Expected outputs below were produced by Python jinja2 3.1.6 configured like transformers
  * (ImmutableSandboxedEnvironment, trim_blocks, lstrip_blocks, loopcontrols, HF tojson). */
 static void test_semantics(void) {
+    EXPECT("{% if false %}x{% endif %}", NULL, ""); /* an empty result is "", not NULL */
+    EXPECT("", NULL, "");
+    EXPECT("a\r\nb\rc\n", NULL, "a\nb\nc"); /* newlines normalized, one trailing newline dropped */
     EXPECT("{% for i in [1,2,3] %}{{ x }}{% set x = i %}{% endfor %}|{{ x }}", "{\"x\": \"o\"}", "ooo|o");
     EXPECT("{% set x = 5 %}{% for i in [1,2] %}{{ x }}{% if i == 1 %}{% set x = 9 %}{% endif %}{{ x }}{% endfor %}{{ x }}", NULL, "59555");
     EXPECT("{% for a in [] %}x{% else %}empty{% endfor %}", NULL, "empty");

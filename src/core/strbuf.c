@@ -49,6 +49,7 @@ npg_status npg_strbuf_printf(npg_strbuf *sb, const char *fmt, ...) {
 
 npg_status npg_strbuf_detach(npg_strbuf *sb, char **out) {
     NPG_TRY(reserve(sb, 0));
+    sb->data[sb->len] = '\0'; /* a never-appended buffer was just allocated: terminate it */
     *out = sb->data;
     sb->data = NULL;
     sb->len = sb->cap = 0;
