@@ -1,0 +1,394 @@
+/* export.c — `npugen export` from options to a finished folder: option checks, the temporary
+ * folder and its rename, the side files (tokenizer, configs) and the recorded settings. The tensor
+ * decisions are in export_plan.c, the streaming in export_write.c, GPTQ in gptq.c. */
+#define _XOPEN_SOURCE 700
+#include "quant/export.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "core/json.h"
+#include "core/strbuf.h"
+#include "format/npgw.h"
+#include "format/npgw_writer.h"
+#include "models/model.h"
+#include "quant/gptq.h"
+
+static const char *const format_names[] = {"fp32", "fp16", "int8", "int4", "nf4"};
+static const char *const backup_names[] = {"int8_asym", "int8_sym", "none"};
+
+void npg_export_options_init(npg_export_options *o) {
+    memset(o, 0, sizeof *o);
+    o->format = NPG_EXPORT_INT4;
+    o->group_size = NPG_EXPORT_GROUP_DEFAULT;
+    o->ratio = 1.0f;
+    o->backup = NPG_BACKUP_INT8_ASYM;
+}
+
+const char *npg_export_format_name(npg_export_format f) {
+    return (unsigned)f < sizeof format_names / sizeof *format_names ? format_names[f] : "?";
+}
+const char *npg_export_backup_name(npg_export_backup b) {
+    return (unsigned)b < sizeof backup_names / sizeof *backup_names ? backup_names[b] : "?";
+}
+
+npg_status npg_export_format_parse(const char *s, npg_export_format *out) {
+    for (size_t i = 0; s && i < sizeof format_names / sizeof *format_names; i++)
+        if (strcmp(s, format_names[i]) == 0) {
+            *out = (npg_export_format)i;
+            return NPG_OK;
+        }
+    return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--weight-format: '%s' is not one of fp32, fp16, int8, int4, nf4",
+                    s ? s : "(null)");
+}
+
+npg_status npg_export_backup_parse(const char *s, npg_export_backup *out) {
+    for (size_t i = 0; s && i < sizeof backup_names / sizeof *backup_names; i++)
+        if (strcmp(s, backup_names[i]) == 0) {
+            *out = (npg_export_backup)i;
+            return NPG_OK;
+        }
+    return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--backup-precision: '%s' is not one of int8_sym, int8_asym, none",
+                    s ? s : "(null)");
+}
+
+void npg_export_log(const npg_export_options *o, npg_log_level level, const char *fmt, ...) {
+    if (!o || !o->log)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    o->log(o->log_user, level, msg);
+}
+
+npg_status npg_export_options_check(const npg_export_options *o) {
+    if (!o)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "export options are NULL");
+    if ((unsigned)o->format > NPG_EXPORT_NF4)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--weight-format: unknown format %d", (int)o->format);
+    if ((unsigned)o->backup > NPG_BACKUP_NONE)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--backup-precision: unknown value %d", (int)o->backup);
+    int64_t g = o->group_size;
+    if (g != NPG_EXPORT_GROUP_DEFAULT) {
+        if (g == 1)
+            return npg_fail(NPG_ERR_INVALID_ARGUMENT,
+                            "--group-size 1 is refused: channel-wise quantization is --group-size -1 (minus one), not 1");
+        if (g == 0 || g < -1)
+            return npg_fail(NPG_ERR_INVALID_ARGUMENT,
+                            "--group-size %lld is refused: use -1 (channel-wise) or a group size >= 2 such as 128",
+                            (long long)g);
+    }
+    if (!(o->ratio >= 0.0f && o->ratio <= 1.0f)) /* also catches NaN */
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--ratio %g is outside [0, 1]", (double)o->ratio);
+    if (o->format == NPG_EXPORT_INT4 && !o->sym)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT,
+                        "--weight-format int4 without --sym means asymmetric INT4 (NNCF's default), which npugen's "
+                        "kernels and the NPU do not support; add --sym");
+    return NPG_OK;
+}
+
+/* Notes on options that are accepted but mean less than they say here. */
+static void option_notes(const npg_export_options *o, bool gptq) {
+    bool four = o->format == NPG_EXPORT_INT4 || o->format == NPG_EXPORT_NF4;
+    if (gptq) {
+        npg_export_log(o, NPG_LOG_WARNING,
+                       "the source is a GPTQ checkpoint: it is exported as-is and --weight-format, --group-size, "
+                       "--ratio, --all-layers and --backup-precision do not apply");
+        return;
+    }
+    if (o->format == NPG_EXPORT_NF4 && o->group_size != NPG_EXPORT_GROUP_DEFAULT && o->group_size != -1)
+        npg_export_log(o, NPG_LOG_WARNING,
+                       "NF4 with --group-size %lld: the NPU needs channel-wise NF4 (--group-size -1); npugen stores "
+                       "NF4 channel-wise",
+                       (long long)o->group_size);
+    if (!four && (o->group_size != NPG_EXPORT_GROUP_DEFAULT || o->ratio != 1.0f || o->all_layers))
+        npg_export_log(o, NPG_LOG_WARNING, "--group-size, --ratio and --all-layers apply to int4 and nf4 only; ignored for %s",
+                       npg_export_format_name(o->format));
+    if (o->format == NPG_EXPORT_INT8 && !o->sym)
+        npg_export_log(o, NPG_LOG_INFO, "int8 is stored symmetric per output channel (npugen has no asymmetric int8)");
+    if (four && o->backup == NPG_BACKUP_INT8_ASYM)
+        npg_export_log(o, NPG_LOG_INFO, "backup precision int8_asym is stored as symmetric int8 per output channel");
+}
+
+/* ---- folders ------------------------------------------------------------------------------------ */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void remove_tree(const char *path) {
+    if (path && npg_path_exists(path))
+        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Files of the source folder that are not weights are copied (tokenizer, configs, templates...). */
+static bool is_side_file(const char *name) {
+    static const char *const skip_suffix[] = {".safetensors", ".safetensors.index.json", ".bin", ".pt", ".pth",
+                                              ".gguf", ".npgw", ".tmp"};
+    if (name[0] == '.' || strcmp(name, "npugen_export.json") == 0 || strcmp(name, "quantize_config.json") == 0)
+        return false;
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof skip_suffix / sizeof *skip_suffix; i++) {
+        size_t m = strlen(skip_suffix[i]);
+        if (n >= m && strcmp(name + n - m, skip_suffix[i]) == 0)
+            return false;
+    }
+    return true;
+}
+
+static npg_status write_whole(const char *path, const void *data, size_t len) {
+    FILE *fp = fopen(path, "wb");
+    if (!fp)
+        return npg_fail(NPG_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    bool ok = (len == 0 || fwrite(data, 1, len, fp) == len);
+    ok = (fclose(fp) == 0) && ok;
+    return ok ? NPG_OK : npg_fail(NPG_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+}
+
+/* config.json of a GPTQ source loses its quantization_config: the output's weights are npugen's. */
+static npg_status copy_config(const char *src, const char *dst, bool gptq) {
+    char *text = NULL;
+    size_t len = 0;
+    NPG_TRY(npg_read_file(src, &text, &len));
+    npg_status st = NPG_OK;
+    if (gptq) {
+        cJSON *root = NULL;
+        st = npg_json_parse(text, len, src, &root);
+        if (st == NPG_OK) {
+            cJSON_DeleteItemFromObjectCaseSensitive(root, "quantization_config");
+            char *out = cJSON_Print(root);
+            st = out ? write_whole(dst, out, strlen(out)) : npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory");
+            free(out);
+        }
+        cJSON_Delete(root);
+    } else {
+        st = write_whole(dst, text, len);
+    }
+    free(text);
+    return st;
+}
+
+static npg_status copy_side_files(const char *src_dir, const char *dst_dir, bool gptq) {
+    DIR *d = opendir(src_dir);
+    if (!d)
+        return npg_fail(NPG_ERR_IO, "%s: cannot list: %s", src_dir, strerror(errno));
+    npg_status st = NPG_OK;
+    struct dirent *e;
+    while (st == NPG_OK && (e = readdir(d)) != NULL) {
+        if (!is_side_file(e->d_name))
+            continue;
+        char *s = npg_path_join(src_dir, e->d_name), *t = npg_path_join(dst_dir, e->d_name);
+        struct stat sb;
+        if (!s || !t)
+            st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory");
+        else if (stat(s, &sb) == 0 && S_ISREG(sb.st_mode)) /* follows links: copies the bytes */
+            st = copy_config(s, t, gptq && strcmp(e->d_name, "config.json") == 0);
+        free(s);
+        free(t);
+    }
+    closedir(d);
+    return st;
+}
+
+/* ---- metadata ----------------------------------------------------------------------------------- */
+
+static npg_status settings_json(const npg_export_options *o, const npg_gptq_config *gq, const npg_export_plan *p,
+                                const char *src_dir, char **out) {
+    cJSON *j = cJSON_CreateObject();
+    NPG_CHECK_ALLOC(j);
+    cJSON_AddStringToObject(j, "exporter", "npugen export");
+    cJSON_AddStringToObject(j, "npugen_version", npg_version());
+    cJSON_AddNumberToObject(j, "container_version", NPGW_VERSION);
+    cJSON_AddNumberToObject(j, "quant_version", NPG_QUANT_VERSION);
+    cJSON_AddStringToObject(j, "source", src_dir);
+    if (gq->present) {
+        cJSON *g = cJSON_AddObjectToObject(j, "gptq");
+        cJSON_AddNumberToObject(g, "bits", (double)gq->bits);
+        cJSON_AddNumberToObject(g, "group_size", (double)gq->group_size);
+        cJSON_AddBoolToObject(g, "desc_act", gq->desc_act);
+        cJSON_AddStringToObject(g, "checkpoint_format", gq->v2 ? "gptq_v2" : "gptq");
+        cJSON_AddStringToObject(g, "config", gq->source);
+        cJSON_AddStringToObject(j, "weight_format", "int4");
+        cJSON_AddBoolToObject(j, "sym", true);
+    } else {
+        cJSON_AddStringToObject(j, "weight_format", npg_export_format_name(o->format));
+        cJSON_AddBoolToObject(j, "sym", o->sym || o->format != NPG_EXPORT_INT4);
+        int64_t g = o->group_size == NPG_EXPORT_GROUP_DEFAULT ? (o->format == NPG_EXPORT_INT4 ? 128 : -1) : o->group_size;
+        if (o->format == NPG_EXPORT_NF4)
+            g = -1;
+        cJSON_AddNumberToObject(j, "group_size", (double)g);
+        cJSON_AddNumberToObject(j, "ratio", (double)o->ratio);
+        cJSON_AddBoolToObject(j, "all_layers", o->all_layers);
+        cJSON_AddStringToObject(j, "backup_precision", npg_export_backup_name(o->backup));
+        cJSON_AddStringToObject(j, "backup_stored_as", o->backup == NPG_BACKUP_NONE ? "source float type" : "Q8_CW");
+        cJSON_AddStringToObject(j, "sensitivity_metric", "weight_quantization_error");
+        cJSON_AddStringToObject(j, "group_size_fallback", "adjust");
+    }
+    cJSON *c = cJSON_AddObjectToObject(j, "counts");
+    cJSON_AddNumberToObject(c, "tensors", (double)p->n);
+    cJSON_AddNumberToObject(c, "matrices_4bit", (double)p->n_4bit);
+    cJSON_AddNumberToObject(c, "matrices_backup", (double)p->n_backup);
+    cJSON_AddNumberToObject(c, "gptq_layers", (double)p->n_gptq);
+    cJSON_AddNumberToObject(c, "group_size_fallbacks", (double)p->n_fallback);
+    cJSON_AddNumberToObject(c, "weights_4bit", (double)p->weights_4bit);
+    cJSON_AddNumberToObject(c, "weights_eligible", (double)p->weights_eligible);
+    cJSON *types = cJSON_AddObjectToObject(j, "tensor_types");
+    for (size_t i = 0; i < p->n; i++)
+        cJSON_AddStringToObject(types, p->items[i].name, npg_wtype_name(p->items[i].wtype));
+    char *s = cJSON_Print(j);
+    cJSON_Delete(j);
+    NPG_CHECK_ALLOC(s);
+    *out = s;
+    return NPG_OK;
+}
+
+/* ---- the export --------------------------------------------------------------------------------- */
+
+static npg_status write_container(const char *path, const npg_export_plan *p, const char *meta,
+                                  const npg_export_options *o) {
+    npgw_writer *w = NULL;
+    NPG_TRY(npgw_writer_create(path, &w));
+    npg_status st = npgw_writer_set_metadata(w, meta);
+    for (size_t i = 0; i < p->n && st == NPG_OK; i++) {
+        const npg_export_item *it = &p->items[i];
+        st = npgw_writer_declare(w, it->name, it->wtype, it->n_dims, it->shape, it->group_size);
+    }
+    if (st == NPG_OK)
+        st = npgw_writer_begin(w);
+    if (st == NPG_OK)
+        st = npg_export_write_items(p, w, o);
+    if (st == NPG_OK)
+        st = npgw_writer_finish(w);
+    npgw_writer_free(w);
+    return st;
+}
+
+/* Model families npugen runs are checked before any work: every tensor the loader needs must be
+ * there with the shape config.json implies. Other folders (Whisper, vision towers) are exported
+ * tensor by tensor without that check. */
+static npg_status precheck(const char *dir, const npg_export_options *o, const char *what) {
+    npg_model *m = NULL;
+    npg_status st = npg_model_load(dir, &m);
+    npg_model_free(m);
+    if (st == NPG_ERR_UNSUPPORTED) {
+        npg_export_log(o, NPG_LOG_INFO, "%s: not a model family npugen runs (%s); tensors exported without a load check",
+                       what, npg_last_error());
+        return NPG_OK;
+    }
+    return st == NPG_OK ? NPG_OK : npg_fail_context(st, "%s", what);
+}
+
+static npg_status prepare_out(const char *out_dir, const npg_export_options *o, const char *src_dir, char **tmp) {
+    if (npg_path_exists(out_dir) && !o->overwrite)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s already exists (pass --overwrite to replace it)", out_dir);
+    char a[PATH_MAX], b[PATH_MAX];
+    if (realpath(src_dir, a) && realpath(out_dir, b) && strcmp(a, b) == 0)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: the output folder is the source folder", out_dir);
+    size_t n = strlen(out_dir);
+    while (n > 1 && out_dir[n - 1] == '/')
+        n--;
+    *tmp = malloc(n + 16);
+    NPG_CHECK_ALLOC(*tmp);
+    memcpy(*tmp, out_dir, n);
+    memcpy(*tmp + n, ".tmp-XXXXXX", 12);
+    if (!mkdtemp(*tmp)) {
+        npg_status st = npg_fail(NPG_ERR_IO, "%.*s: cannot create the output folder: %s", (int)n, out_dir, strerror(errno));
+        free(*tmp);
+        *tmp = NULL;
+        return st;
+    }
+    chmod(*tmp, 0755); /* mkdtemp makes it private; a model folder is normally readable by all */
+    return NPG_OK;
+}
+
+/* Moves tmp into place; an existing out_dir (with --overwrite) is moved aside first and removed. */
+static npg_status publish(const char *tmp, const char *out_dir) {
+    char *old = NULL;
+    if (npg_path_exists(out_dir)) {
+        size_t n = strlen(tmp) + 8;
+        old = malloc(n);
+        NPG_CHECK_ALLOC(old);
+        snprintf(old, n, "%s.old", tmp);
+        if (rename(out_dir, old) != 0) {
+            npg_status st = npg_fail(NPG_ERR_IO, "%s: cannot move the old folder aside: %s", out_dir, strerror(errno));
+            free(old);
+            return st;
+        }
+    }
+    if (rename(tmp, out_dir) != 0) {
+        npg_status st = npg_fail(NPG_ERR_IO, "%s: cannot rename %s into place: %s", out_dir, tmp, strerror(errno));
+        if (old)
+            (void)rename(old, out_dir);
+        free(old);
+        return st;
+    }
+    remove_tree(old);
+    free(old);
+    return NPG_OK;
+}
+
+static npg_status export_into(const char *src_dir, const char *tmp, const npg_export_options *o) {
+    npg_gptq_config gq;
+    NPG_TRY(npg_gptq_config_load(src_dir, &gq));
+    option_notes(o, gq.present);
+    if (!gq.present)
+        NPG_TRY(precheck(src_dir, o, src_dir));
+    npg_tensor_store *ts = NULL;
+    NPG_TRY(npg_tensor_store_open_dir(src_dir, &ts));
+    npg_export_plan plan;
+    npg_status st = npg_export_plan_build(ts, &gq, o, &plan);
+    char *meta = NULL, *path = NULL;
+    if (st == NPG_OK)
+        st = settings_json(o, &gq, &plan, src_dir, &meta);
+    if (st == NPG_OK) {
+        path = npg_path_join(tmp, NPGW_FILE_NAME);
+        st = path ? write_container(path, &plan, meta, o) : npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    npg_export_plan_free(&plan);
+    npg_tensor_store_free(ts);
+    free(path);
+    if (st == NPG_OK) {
+        path = npg_path_join(tmp, "npugen_export.json");
+        st = path ? write_whole(path, meta, strlen(meta)) : npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory");
+        free(path);
+    }
+    free(meta);
+    if (st == NPG_OK)
+        st = copy_side_files(src_dir, tmp, gq.present);
+    if (st == NPG_OK && gq.present) /* GPTQ names are only checked against the model once repacked */
+        st = precheck(tmp, o, src_dir);
+    return st;
+}
+
+npg_status npg_export_model(const char *src_dir, const char *out_dir, const npg_export_options *o) {
+    if (!src_dir || !out_dir)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "export: %s is NULL", !src_dir ? "source folder" : "output folder");
+    NPG_TRY(npg_export_options_check(o));
+    if (!npg_is_dir(src_dir))
+        return npg_fail(NPG_ERR_NOT_FOUND, "%s: not a folder", src_dir);
+    char *tmp = NULL;
+    NPG_TRY(prepare_out(out_dir, o, src_dir, &tmp));
+    npg_status st = export_into(src_dir, tmp, o);
+    if (st == NPG_OK)
+        st = publish(tmp, out_dir);
+    if (st != NPG_OK)
+        remove_tree(tmp);
+    free(tmp);
+    return st;
+}
