@@ -76,7 +76,7 @@ static npg_status load_tokenizer_json(npg_tokenizer *tok) {
     if (st == NPG_OK)
         st = npg_json_parse(text, len, tok->json_path, &root);
     free(text);
-    if (!cJSON_IsObject(root))
+    if (st == NPG_OK && !cJSON_IsObject(root))
         st = npg_fail(NPG_ERR_FORMAT, "%s: the top level must be an object", tok->json_path);
     if (st == NPG_OK)
         st = npg_tok_bpe_load(tok, npg_json_get(root, "model"));
