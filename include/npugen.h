@@ -246,6 +246,9 @@ NPG_API npg_status npg_decoded_results_get_perf_metrics(const npg_decoded_result
 /* Durations in milliseconds; (mean, std) pairs as in OpenVINO GenAI. */
 NPG_API npg_status npg_perf_metrics_get_load_time(const npg_perf_metrics *m, float *ms);
 NPG_API npg_status npg_perf_metrics_get_compile_time(const npg_perf_metrics *m, float *ms);
+/* NPU: true when the pipeline's plan was imported (BLOB_PATH or a CACHE_DIR hit) instead of compiled;
+ * compile time is then the import time. Always false on CPU. */
+NPG_API npg_status npg_perf_metrics_get_plan_imported(const npg_perf_metrics *m, bool *imported);
 NPG_API npg_status npg_perf_metrics_get_ttft(const npg_perf_metrics *m, float *mean_ms, float *std_ms);
 NPG_API npg_status npg_perf_metrics_get_tpot(const npg_perf_metrics *m, float *mean_ms, float *std_ms);
 /* tokens per second of the decode phase */

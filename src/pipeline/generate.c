@@ -243,6 +243,7 @@ npg_status npg_pipeline_run(npg_llm_pipeline *p, const int32_t *ids, size_t n_id
             struct npg_perf_metrics *pm = &r->perf;
             pm->load_ms = (float)p->load_ms;
             pm->compile_ms = (float)p->compile_ms;
+            pm->plan_imported = p->plan_imported;
             pm->ttft_ms = (float)ttft_ms;
             size_t steps = g.n_gen > 1 ? g.n_gen - 1 : 0;
             double sum = 0.0, sq = 0.0;

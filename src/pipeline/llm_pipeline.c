@@ -29,7 +29,14 @@ static npg_status validate_keys(const char *device, const npg_properties *props)
         if (!npu && key_in(npg_npu_property_keys, key))
             return npg_fail(NPG_ERR_INVALID_ARGUMENT, "property '%s' applies to the NPU device only (device is %s)",
                             key, device);
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "property '%s' is not supported by device %s", key, device);
+        char valid[512] = "";
+        for (int set = 0; set < (npu ? 2 : 1); set++)
+            for (const char *const *k = set ? npg_npu_property_keys : npg_cpu_property_keys; *k; k++) {
+                strncat(valid, *valid ? ", " : "", sizeof valid - strlen(valid) - 1);
+                strncat(valid, *k, sizeof valid - strlen(valid) - 1);
+            }
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "property '%s' is not supported by device %s (valid: %s)", key, device,
+                        valid);
     }
     return NPG_OK;
 }
@@ -83,8 +90,10 @@ npg_status npg_llm_pipeline_create_with_properties(const char *models_path, cons
         double tc = npg_now_ms();
         st = strcmp(device, "NPU") == 0 ? npg_npu_engine_create(p->model, models_path, p->props, &p->engine)
                                         : npg_cpu_engine_create(p->model, p->props, &p->engine);
-        if (st == NPG_OK)
+        if (st == NPG_OK) {
             p->compile_ms = p->engine->compile_ms > 0 ? p->engine->compile_ms : npg_now_ms() - tc;
+            p->plan_imported = p->engine->imported;
+        }
     }
     if (st != NPG_OK) {
         npg_llm_pipeline_free(p);

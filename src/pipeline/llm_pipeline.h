@@ -21,6 +21,7 @@ struct npg_llm_pipeline {
     npg_generation_config *config; /* defaults from generation_config.json */
     double load_ms;                /* model + tokenizer load */
     double compile_ms;             /* the engine's plan (NPU) */
+    bool plan_imported;            /* the engine's plan came from a blob (NPU) */
     /* Ids whose keys/values are in the engine's cache, positions 0..n_cached-1 (for reuse across
      * chat turns). */
     int32_t *cached_ids;

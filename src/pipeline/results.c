@@ -69,6 +69,12 @@ npg_status npg_perf_metrics_get_compile_time(const npg_perf_metrics *m, float *m
     return NPG_OK;
 }
 
+npg_status npg_perf_metrics_get_plan_imported(const npg_perf_metrics *m, bool *imported) {
+    CHECK_ARGS(m, imported, imported, "npg_perf_metrics_get_plan_imported");
+    *imported = m->plan_imported;
+    return NPG_OK;
+}
+
 npg_status npg_perf_metrics_get_ttft(const npg_perf_metrics *m, float *mean_ms, float *std_ms) {
     CHECK_ARGS(m, mean_ms, std_ms, "npg_perf_metrics_get_ttft");
     *mean_ms = m->ttft_ms;

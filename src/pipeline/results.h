@@ -10,6 +10,7 @@
 struct npg_perf_metrics {
     float load_ms;
     float compile_ms;
+    bool plan_imported; /* NPU: plan imported from a blob / CACHE_DIR entry */
     float ttft_ms;
     float tpot_mean_ms, tpot_std_ms;
     float throughput_mean, throughput_std; /* tokens/s of the decode phase */

@@ -1,0 +1,260 @@
+/* test_npu_pipeline.c — the NPU device through the public API and the CLI: greedy equality with CPU,
+ * context exhaustion, over-long prompts, chat keeping its KV cache across turns, property key
+ * validation, perf metrics of compiled and imported plans, and `npugen compile` with AES-256-GCM. */
+#include "../tools/cli_crypto.c"
+#include "../tools/cli_util.c"
+#include "device/npu/npu_blob.h"
+#include "test_npu_util.h"
+
+static npg_llm_pipeline *pipe_of(const char *model, const char *device, npg_properties *props) {
+    npg_llm_pipeline *p = NULL;
+    npg_status st = npg_llm_pipeline_create_with_properties(model_dir(model), device, props, &p);
+    if (st != NPG_OK)
+        fprintf(stderr, "  create %s on %s: %s\n", model, device, npg_last_error());
+    npg_properties_free(props);
+    return p;
+}
+
+/* The result's text (malloc'd) through the two-call getter. */
+static char *text_of(const npg_decoded_results *r) {
+    size_t n = 0;
+    if (npg_decoded_results_get_string(r, NULL, &n) != NPG_OK)
+        return NULL;
+    char *s = malloc(n);
+    if (s && npg_decoded_results_get_string(r, s, &n) != NPG_OK) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static bool same_text(const npg_decoded_results *a, const npg_decoded_results *b) {
+    char *x = text_of(a), *y = text_of(b);
+    bool same = x && y && strcmp(x, y) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+static npg_generation_config *config_of(size_t max_new, bool ignore_eos) {
+    npg_generation_config *c = NULL;
+    if (npg_generation_config_create(&c) != NPG_OK)
+        return NULL;
+    npg_generation_config_set_max_new_tokens(c, max_new);
+    npg_generation_config_set_ignore_eos(c, ignore_eos);
+    return c;
+}
+
+static void test_generate_equals_cpu(void) {
+    const char *models[] = {"stories260K", "random-gemma3", "random-llama-chat"};
+    for (int i = 0; i < 3; i++) {
+        npg_llm_pipeline *cpu = pipe_of(models[i], "CPU", NULL);
+        npg_llm_pipeline *npu = pipe_of(models[i], "NPU", props_of("MAX_PROMPT_LEN", "64", "MIN_RESPONSE_LEN", "64",
+                                                                   "NPUW_LLM_PREFILL_CHUNK_SIZE", "16", NULL));
+        npg_generation_config *cfg = config_of(40, false);
+        npg_decoded_results *a = NULL, *b = NULL;
+        CHECK(cpu && npu && cfg);
+        if (cpu && npu && cfg) {
+            CHECK(npg_llm_pipeline_generate(cpu, "Once upon a time", cfg, NULL, &a) == NPG_OK);
+            CHECK(npg_llm_pipeline_generate(npu, "Once upon a time", cfg, NULL, &b) == NPG_OK);
+        }
+        if (a && b) {
+            const int32_t *ia, *ib;
+            size_t na, nb;
+            npg_decoded_results_get_ids(a, &ia, &na);
+            npg_decoded_results_get_ids(b, &ib, &nb);
+            CHECK(na == nb && na > 0 && memcmp(ia, ib, na * sizeof *ia) == 0);
+            CHECK(same_text(a, b));
+            fprintf(stderr, "  %s: %zu ids, NPU %s CPU\n", models[i], nb,
+                    na == nb && memcmp(ia, ib, na * sizeof *ia) == 0 ? "==" : "!=");
+            const npg_perf_metrics *pm = NULL;
+            float compile_ms = -1;
+            bool imported = true;
+            npg_decoded_results_get_perf_metrics(b, &pm);
+            npg_perf_metrics_get_compile_time(pm, &compile_ms);
+            npg_perf_metrics_get_plan_imported(pm, &imported);
+            CHECK(compile_ms > 0.0f && !imported);
+        }
+        npg_decoded_results_free(a);
+        npg_decoded_results_free(b);
+        npg_generation_config_free(cfg);
+        npg_llm_pipeline_free(cpu);
+        npg_llm_pipeline_free(npu);
+    }
+}
+
+static void test_context_and_prompt_limits(void) {
+    npg_llm_pipeline *p = pipe_of("stories260K", "NPU", props_of("MAX_PROMPT_LEN", "64", "MIN_RESPONSE_LEN", "64", NULL));
+    REQUIRE(p);
+    int32_t ids[65];
+    test_prompt(512, ids, 65);
+    npg_generation_config *cfg = config_of(1000, true);
+    npg_decoded_results *r = NULL;
+    /* 20 prompt tokens: up to 128 - 20 = 108 new ones, then the context is full */
+    REQUIRE_OK(npg_llm_pipeline_generate_ids(p, ids, 20, cfg, NULL, &r));
+    npg_finish_reason why = NPG_FINISH_NONE;
+    const int32_t *out;
+    size_t n = 0;
+    npg_decoded_results_get_finish_reason(r, &why);
+    npg_decoded_results_get_ids(r, &out, &n);
+    CHECK(why == NPG_FINISH_CONTEXT);
+    CHECK(n == 108);
+    npg_decoded_results_free(r);
+    r = NULL;
+    CHECK(npg_llm_pipeline_generate_ids(p, ids, 65, cfg, NULL, &r) == NPG_ERR_LIMIT);
+    CHECK(contains(npg_last_error(), "65") && contains(npg_last_error(), "MAX_PROMPT_LEN"));
+    CHECK(r == NULL);
+    npg_generation_config_free(cfg);
+    npg_llm_pipeline_free(p);
+}
+
+static void test_chat_keeps_cache(void) {
+    npg_llm_pipeline *npu = pipe_of("random-llama-chat", "NPU", props_of("MAX_PROMPT_LEN", "128", "MIN_RESPONSE_LEN",
+                                                                         "64", "NPUW_LLM_PREFILL_CHUNK_SIZE", "32", NULL));
+    npg_llm_pipeline *cpu = pipe_of("random-llama-chat", "CPU", NULL);
+    REQUIRE(npu && cpu);
+    npg_generation_config *cfg = config_of(8, true);
+    REQUIRE_OK(npg_llm_pipeline_start_chat(npu, "You are terse."));
+    REQUIRE_OK(npg_llm_pipeline_start_chat(cpu, "You are terse."));
+    const char *turns[] = {"Hello there", "Tell me more", "And then?", "Why?", "Go on", "More", "Again", "Once more",
+                           "Continue", "Next"};
+    bool overflowed = false;
+    size_t prev_total = 0;
+    for (int t = 0; t < 10 && !overflowed; t++) {
+        npg_decoded_results *a = NULL, *b = NULL;
+        npg_status st = npg_llm_pipeline_generate(npu, turns[t], cfg, NULL, &b);
+        if (st == NPG_ERR_LIMIT) { /* history + new turn beyond 128 + 64 positions */
+            CHECK(contains(npg_last_error(), "no longer fits") || contains(npg_last_error(), "MAX_PROMPT_LEN"));
+            overflowed = true;
+            break;
+        }
+        REQUIRE_OK(st);
+        REQUIRE_OK(npg_llm_pipeline_generate(cpu, turns[t], cfg, NULL, &a));
+        CHECK(same_text(a, b));
+        const npg_perf_metrics *pm = NULL;
+        size_t n_in = 0;
+        npg_decoded_results_get_perf_metrics(b, &pm);
+        npg_perf_metrics_get_num_input_tokens(pm, &n_in);
+        if (t > 0) /* only the new turn is prefilled: far fewer tokens than the whole history */
+            CHECK(n_in < prev_total);
+        prev_total += n_in + 8;
+        npg_decoded_results_free(a);
+        npg_decoded_results_free(b);
+    }
+    CHECK(overflowed);
+    /* after finish_chat a fresh conversation fits again */
+    REQUIRE_OK(npg_llm_pipeline_finish_chat(npu));
+    REQUIRE_OK(npg_llm_pipeline_start_chat(npu, NULL));
+    npg_decoded_results *r = NULL;
+    CHECK(npg_llm_pipeline_generate(npu, "Hello", cfg, NULL, &r) == NPG_OK);
+    npg_decoded_results_free(r);
+    npg_generation_config_free(cfg);
+    npg_llm_pipeline_free(npu);
+    npg_llm_pipeline_free(cpu);
+}
+
+static void test_property_keys(void) {
+    npg_llm_pipeline *p = NULL;
+    CHECK(npg_llm_pipeline_create(model_dir("stories260K"), "NPU", 2, &p, "MAX_PROMPT_LENGTH", "64") ==
+          NPG_ERR_INVALID_ARGUMENT);
+    CHECK(contains(npg_last_error(), "MAX_PROMPT_LENGTH") && contains(npg_last_error(), "MAX_PROMPT_LEN,") &&
+          contains(npg_last_error(), "CACHE_DIR"));
+    CHECK(npg_llm_pipeline_create(model_dir("stories260K"), "CPU", 2, &p, "MAX_PROMPT_LEN", "64") ==
+          NPG_ERR_INVALID_ARGUMENT);
+    CHECK(contains(npg_last_error(), "NPU device only"));
+    CHECK(npg_llm_pipeline_create(model_dir("stories260K"), "NPU", 2, &p, "GENERATE_HINT", "FASTEST") ==
+          NPG_ERR_INVALID_ARGUMENT);
+    CHECK(contains(npg_last_error(), "GENERATE_HINT") && contains(npg_last_error(), "BEST_PERF"));
+    CHECK(p == NULL);
+}
+
+static bool blob_imported(const char *blob, npg_crypt_callback dec, void *key, npg_status *st_out) {
+    npg_properties *props = props_of("BLOB_PATH", blob, NULL);
+    if (dec)
+        npg_properties_set_encryption_callbacks(props, NULL, dec, key);
+    npg_llm_pipeline *p = NULL;
+    npg_status st = npg_llm_pipeline_create_with_properties(model_dir("stories260K"), "NPU", props, &p);
+    npg_properties_free(props);
+    *st_out = st;
+    bool imported = false;
+    npg_decoded_results *r = NULL;
+    npg_generation_config *cfg = config_of(4, true);
+    if (st == NPG_OK && npg_llm_pipeline_generate(p, "Once", cfg, NULL, &r) == NPG_OK) {
+        const npg_perf_metrics *pm = NULL;
+        npg_decoded_results_get_perf_metrics(r, &pm);
+        npg_perf_metrics_get_plan_imported(pm, &imported);
+    }
+    npg_generation_config_free(cfg);
+    npg_decoded_results_free(r);
+    npg_llm_pipeline_free(p);
+    return imported;
+}
+
+static void test_cli_compile(void) {
+    char *tmp = make_temp_dir();
+    char cmd[4096], blob[1024], keyf[1024], badkey[1024];
+    snprintf(blob, sizeof blob, "%s/s.blob", tmp);
+    snprintf(keyf, sizeof keyf, "%s/k.key", tmp);
+    snprintf(badkey, sizeof badkey, "%s/bad.key", tmp);
+    cli_crypto_key key, other;
+    for (int i = 0; i < 32; i++) {
+        key.key[i] = (uint8_t)(i * 7 + 1);
+        other.key[i] = (uint8_t)(i * 7 + 2);
+    }
+    write_file(keyf, key.key, 32);
+    write_file(badkey, key.key, 31);
+    char *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "%s compile %s --device NPU -o %s -c MAX_PROMPT_LEN=64 -c MIN_RESPONSE_LEN=64", NPG_CLI,
+             model_dir("stories260K"), blob);
+    CHECK(run_cmd(cmd, &out, &err) == 0);
+    CHECK(contains(out, "weightless"));
+    free(out);
+    free(err);
+    npg_status st;
+    CHECK(blob_imported(blob, NULL, NULL, &st) && st == NPG_OK);
+    /* encrypted, with weights */
+    snprintf(cmd, sizeof cmd, "%s compile %s -o %s -c CACHE_MODE=OPTIMIZE_SPEED -c MAX_PROMPT_LEN=64 --encrypt-key-file %s",
+             NPG_CLI, model_dir("stories260K"), blob, keyf);
+    CHECK(run_cmd(cmd, &out, &err) == 0);
+    CHECK(contains(out, "with weights, encrypted"));
+    free(out);
+    free(err);
+    CHECK(!blob_imported(blob, NULL, NULL, &st) && st == NPG_ERR_INVALID_ARGUMENT);
+    CHECK(!blob_imported(blob, cli_aes_gcm_decrypt, &other, &st) && st == NPG_ERR_CHECKSUM);
+    CHECK(blob_imported(blob, cli_aes_gcm_decrypt, &key, &st) && st == NPG_OK);
+    /* usage errors exit 2 with one line; runtime failures exit 1 */
+    const char *bad[] = {"compile", "compile MODEL", "--device CPU -o x", "-o x --bogus", "-o x -c BLOB_PATH=y",
+                         "-o x --encrypt-key-file "};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (i < 2)
+            snprintf(cmd, sizeof cmd, "%s %s", NPG_CLI, bad[i]);
+        else
+            snprintf(cmd, sizeof cmd, "%s compile %s %s%s", NPG_CLI, model_dir("stories260K"), bad[i],
+                     i == 5 ? badkey : "");
+        int rc = run_cmd(cmd, &out, &err);
+        CHECK(rc == 2);
+        CHECK(contains(err, "npugen compile: "));
+        free(out);
+        free(err);
+    }
+    snprintf(cmd, sizeof cmd, "%s compile %s -o %s -c PREFILL_HINT=SOMETIMES", NPG_CLI, model_dir("stories260K"), blob);
+    CHECK(run_cmd(cmd, &out, &err) == 1);
+    CHECK(contains(err, "PREFILL_HINT") && contains(err, "DYNAMIC, STATIC"));
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s compile --help", NPG_CLI);
+    CHECK(run_cmd(cmd, &out, &err) == 0 && contains(out, "--encrypt-key-file"));
+    free(out);
+    free(err);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+int main(void) {
+    RUN(test_generate_equals_cpu);
+    RUN(test_context_and_prompt_limits);
+    RUN(test_chat_keeps_cache);
+    RUN(test_property_keys);
+    RUN(test_cli_compile);
+    return npg_test_summary();
+}
