@@ -71,7 +71,7 @@ int npg_cmd_export(int argc, char **argv) {
     npg_export_options o;
     npg_export_options_init(&o);
     const char *src = NULL, *out = NULL;
-    bool quiet = false;
+    bool quiet = false, format_given = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (cli_is_help(a)) {
@@ -87,6 +87,7 @@ int npg_cmd_export(int argc, char **argv) {
                 cli_error(CMD, "%s", npg_last_error());
                 return 2;
             }
+            format_given = true;
         } else if (strcmp(a, "--sym") == 0) {
             o.sym = true;
         } else if (strcmp(a, "--group-size") == 0) {
@@ -124,7 +125,9 @@ int npg_cmd_export(int argc, char **argv) {
         cli_error(CMD, "%s is required (see npugen export --help)", !src ? "-m HF_DIR" : "OUT_DIR");
         return 2;
     }
-    if (npg_export_options_check(&o) != NPG_OK) {
+    /* an explicit int4 without --sym is a usage error; the implicit default only matters for float
+     * sources (GPTQ checkpoints are exported as-is), so the library checks that case */
+    if (npg_export_options_check(&o) != NPG_OK || (format_given && npg_export_options_check_sym(&o) != NPG_OK)) {
         cli_error(CMD, "%s", npg_last_error());
         return 2;
     }

@@ -93,6 +93,10 @@ npg_status npg_export_options_check(const npg_export_options *o) {
     }
     if (!(o->ratio >= 0.0f && o->ratio <= 1.0f)) /* also catches NaN */
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--ratio %g is outside [0, 1]", (double)o->ratio);
+    return NPG_OK;
+}
+
+npg_status npg_export_options_check_sym(const npg_export_options *o) {
     if (o->format == NPG_EXPORT_INT4 && !o->sym)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT,
                         "--weight-format int4 without --sym means asymmetric INT4 (NNCF's default), which npugen's "
@@ -346,6 +350,8 @@ static npg_status publish(const char *tmp, const char *out_dir) {
 static npg_status export_into(const char *src_dir, const char *tmp, const npg_export_options *o) {
     npg_gptq_config gq;
     NPG_TRY(npg_gptq_config_load(src_dir, &gq));
+    if (!gq.present)
+        NPG_TRY(npg_export_options_check_sym(o));
     option_notes(o, gq.present);
     if (!gq.present)
         NPG_TRY(precheck(src_dir, o, src_dir));

@@ -73,8 +73,11 @@ typedef struct npg_export_options {
 /* Defaults of optimum-cli: int4 unless set, sym false, group size default, ratio 1, backup int8_asym. */
 void npg_export_options_init(npg_export_options *o);
 /* Checks the option combination (NPG_ERR_INVALID_ARGUMENT naming the option): group size 0 / 1 / < -1,
- * ratio outside [0, 1] or not a number, int4 without sym. Warnings go to the log callback. */
+ * ratio outside [0, 1] or not a number. */
 npg_status npg_export_options_check(const npg_export_options *o);
+/* int4 without sym (asymmetric, NNCF's default) is refused for float sources; a GPTQ source is
+ * exported as-is whatever the options, so npg_export_model applies this check only to float sources. */
+npg_status npg_export_options_check_sym(const npg_export_options *o);
 /* Name parsing for the CLI: "fp16" ... -> enum; NPG_ERR_INVALID_ARGUMENT listing the choices. */
 npg_status npg_export_format_parse(const char *s, npg_export_format *out);
 npg_status npg_export_backup_parse(const char *s, npg_export_backup *out);

@@ -60,6 +60,8 @@ static npg_status write_convert(const npg_export_item *it, npgw_writer *w) {
     for (int64_t r0 = 0; r0 < n && st == NPG_OK; r0 += rows) {
         int64_t nr = n - r0 < rows ? n - r0 : rows;
         npg_export_read_rows(it->src, r0, nr, src);
+        npg_export_release_pages(it->src->data + (size_t)(r0 * k) * (it->src->n_bytes / (size_t)(n * k)),
+                                 (size_t)(nr * k) * (it->src->n_bytes / (size_t)(n * k)));
         st = npg_quantize_rows(it->wtype, src, nr, k, it->group_size, dst, scales ? scales + r0 * per_row : NULL);
         if (st != NPG_OK) {
             st = npg_fail_context(st, "tensor '%s'", it->name);
@@ -93,6 +95,7 @@ static npg_status write_copy(const npg_export_item *it, npgw_writer *w) {
     for (size_t off = 0; off < it->src->n_bytes; off += piece) {
         size_t c = it->src->n_bytes - off < piece ? it->src->n_bytes - off : piece;
         NPG_TRY(npgw_writer_write(w, it->src->data + off, c));
+        npg_export_release_pages(it->src->data + off, c);
     }
     return NPG_OK;
 }
