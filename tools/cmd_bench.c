@@ -1,11 +1,195 @@
+/* cmd_bench.c — `npugen bench`: load time, TTFT, prefill and decode speed, peak RSS, and how close
+ * decode gets to the machine's measured memory read bandwidth.
+ *
+ * Decode reads every weight once per token, so bytes of weights per token × tokens/s ÷ measured read
+ * bandwidth is the fraction of the roofline achieved. The prompt is synthetic (ids drawn from the
+ * vocabulary with a fixed LCG, specials avoided) and generation ignores eos, so every run does
+ * exactly -p prefill and -n decode steps. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
+#include "core/membw.h"
+#include "core/threadpool.h"
+#include "core/timer.h"
+#include "gen_options.h"
+#include "pipeline/llm_pipeline.h"
 
-/* Placeholder until the command lands; replaced as a whole by its implementation. */
+static const char *const CMD = "bench";
+
+static void usage(FILE *fp) {
+    fprintf(fp,
+            "usage: npugen bench MODEL_DIR [-p PROMPT_TOKENS] [-n GEN_TOKENS] [-t THREADS] [--device D]\n"
+            "                    [-c KEY=VALUE]... [--json] [--no-bandwidth]\n\n"
+            "Times one generation of GEN_TOKENS (default 64) after a synthetic prompt of PROMPT_TOKENS\n"
+            "(default 128) and reports load time, TTFT, prefill and decode tokens/s, peak RSS, the\n"
+            "machine's measured memory read bandwidth and the fraction of it decode achieves.\n\n"
+            "  --json                     print one JSON object instead of a table\n"
+            "  --no-bandwidth             skip the bandwidth measurement (mem_bw_gbs = 0)\n"
+            "%s",
+            gen_options_help);
+}
+
+typedef struct bench_result {
+    double load_ms, compile_ms, ttft_ms, prefill_tok_s, decode_tok_s, peak_rss_mb, weights_mb, mem_bw_gbs,
+        decode_bw_fraction;
+    size_t prompt_tokens, gen_tokens;
+    int threads;
+} bench_result;
+
+static npg_status measure(const char *model_dir, const gen_options *o, size_t n_prompt, bench_result *r) {
+    npg_llm_pipeline *pipe = NULL;
+    npg_generation_config *cfg = NULL;
+    npg_decoded_results *res = NULL;
+    int32_t *ids = NULL;
+    double t0 = npg_now_ms();
+    npg_status st = gen_options_pipeline(o, model_dir, &pipe);
+    if (st != NPG_OK)
+        return st;
+    r->load_ms = npg_now_ms() - t0;
+    st = gen_options_config(o, pipe, &cfg);
+    if (st == NPG_OK)
+        st = npg_generation_config_set_ignore_eos(cfg, true);
+    if (st == NPG_OK)
+        st = npg_generation_config_set_max_new_tokens(cfg, r->gen_tokens);
+    if (st == NPG_OK && !o->has_temp)
+        st = npg_generation_config_set_do_sample(cfg, false);
+    if (st == NPG_OK) {
+        ids = malloc((n_prompt ? n_prompt : 1) * sizeof *ids);
+        if (!ids)
+            st = NPG_ERR_OUT_OF_MEMORY;
+    }
+    if (st == NPG_OK) {
+        uint32_t vocab = (uint32_t)pipe->model->cfg.vocab, x = 12345;
+        int32_t bos = npg_tokenizer_bos_token_id(pipe->tokenizer);
+        for (size_t i = 0; i < n_prompt; i++) {
+            x = x * 1664525u + 1013904223u;
+            ids[i] = (int32_t)(3 + (x >> 8) % (vocab > 3 ? vocab - 3 : 1));
+        }
+        if (n_prompt && bos >= 0)
+            ids[0] = bos;
+        st = npg_llm_pipeline_generate_ids(pipe, ids, n_prompt, cfg, NULL, &res);
+    }
+    if (st == NPG_OK) {
+        const npg_perf_metrics *m = NULL;
+        float ttft = 0, sd = 0, thr = 0, comp = 0;
+        size_t n_gen = 0;
+        npg_decoded_results_get_perf_metrics(res, &m);
+        npg_perf_metrics_get_ttft(m, &ttft, &sd);
+        npg_perf_metrics_get_throughput(m, &thr, &sd);
+        npg_perf_metrics_get_compile_time(m, &comp);
+        npg_perf_metrics_get_num_generated_tokens(m, &n_gen);
+        r->gen_tokens = n_gen;
+        r->compile_ms = comp;
+        r->ttft_ms = ttft;
+        r->prefill_tok_s = ttft > 0 ? (double)n_prompt * 1000.0 / (double)ttft : 0;
+        r->decode_tok_s = thr;
+        r->weights_mb = (double)pipe->model->weight_bytes / 1e6;
+        r->peak_rss_mb = (double)npg_peak_rss_bytes() / 1e6;
+    }
+    free(ids);
+    npg_decoded_results_free(res);
+    npg_generation_config_free(cfg);
+    npg_llm_pipeline_free(pipe);
+    return st;
+}
+
+static void print_result(const bench_result *r, const char *device, bool json) {
+    if (json) {
+        printf("{\"device\": \"%s\", \"threads\": %d, \"prompt_tokens\": %zu, \"gen_tokens\": %zu, "
+               "\"load_ms\": %.3f, \"compile_ms\": %.3f, \"ttft_ms\": %.3f, \"prefill_tok_s\": %.3f, "
+               "\"decode_tok_s\": %.3f, \"peak_rss_mb\": %.3f, \"weights_mb\": %.3f, \"mem_bw_gbs\": %.3f, "
+               "\"decode_bw_fraction\": %.4f}\n",
+               device, r->threads, r->prompt_tokens, r->gen_tokens, r->load_ms, r->compile_ms, r->ttft_ms,
+               r->prefill_tok_s, r->decode_tok_s, r->peak_rss_mb, r->weights_mb, r->mem_bw_gbs,
+               r->decode_bw_fraction);
+        return;
+    }
+    printf("device              %s\n", device);
+    printf("threads             %d\n", r->threads);
+    printf("prompt / generated  %zu / %zu tokens\n", r->prompt_tokens, r->gen_tokens);
+    printf("load                %.2f ms (compile %.2f ms)\n", r->load_ms, r->compile_ms);
+    printf("TTFT                %.2f ms\n", r->ttft_ms);
+    printf("prefill             %.2f tok/s\n", r->prefill_tok_s);
+    printf("decode              %.2f tok/s\n", r->decode_tok_s);
+    printf("weights per token   %.2f MB\n", r->weights_mb);
+    printf("peak RSS            %.2f MB\n", r->peak_rss_mb);
+    if (r->mem_bw_gbs > 0)
+        printf("read bandwidth      %.2f GB/s measured; decode reaches %.1f%% of it\n", r->mem_bw_gbs,
+               100.0 * r->decode_bw_fraction);
+}
+
 int npg_cmd_bench(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "npugen bench: not built yet\n");
-    return 1;
+    gen_options o;
+    if (gen_options_init(&o) != NPG_OK)
+        return cli_fail(CMD, NPG_ERR_OUT_OF_MEMORY);
+    const char *model_dir = NULL;
+    bool json = false, bandwidth = true;
+    long long n_prompt = 128;
+    bench_result r = {0};
+    r.gen_tokens = 64;
+    int rc = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (cli_is_help(a)) {
+            usage(stdout);
+            rc = 0;
+            goto done;
+        }
+        if (strcmp(a, "-p") == 0 || strcmp(a, "--prompt-tokens") == 0) {
+            if (!cli_value(CMD, argc, argv, &i, &v) || !cli_parse_long(CMD, a, v, 1, 1 << 20, &n_prompt))
+                goto done;
+        } else if (strcmp(a, "--json") == 0) {
+            json = true;
+        } else if (strcmp(a, "--no-bandwidth") == 0) {
+            bandwidth = false;
+        } else {
+            int res = gen_options_parse(&o, CMD, argc, argv, &i);
+            if (res < 0)
+                goto done;
+            if (res > 0)
+                continue;
+            if (a[0] == '-' && a[1] != '\0') {
+                cli_error(CMD, "unknown option '%s' (see npugen bench --help)", a);
+                goto done;
+            }
+            if (model_dir) {
+                cli_error(CMD, "unexpected argument '%s'", a);
+                goto done;
+            }
+            model_dir = a;
+        }
+    }
+    if (!model_dir) {
+        cli_error(CMD, "missing MODEL_DIR (see npugen bench --help)");
+        goto done;
+    }
+    if (o.has_max_new)
+        r.gen_tokens = (size_t)o.max_new;
+    r.prompt_tokens = (size_t)n_prompt;
+    const char *threads_s = NULL;
+    r.threads = npg_properties_get(o.props, "NUM_THREADS", &threads_s) == NPG_OK ? atoi(threads_s) : 0;
+    npg_status st = measure(model_dir, &o, (size_t)n_prompt, &r);
+    if (st != NPG_OK) {
+        rc = cli_fail(CMD, st);
+        goto done;
+    }
+    if (bandwidth) {
+        npg_threadpool *pool = NULL;
+        if (npg_threadpool_create(r.threads, &pool) == NPG_OK) {
+            r.mem_bw_gbs = npg_measure_read_bandwidth(pool, (size_t)512 << 20, 5);
+            if (r.threads <= 0)
+                r.threads = npg_threadpool_size(pool);
+            npg_threadpool_free(pool);
+        }
+        if (r.mem_bw_gbs > 0)
+            r.decode_bw_fraction = r.weights_mb * 1e6 * r.decode_tok_s / (r.mem_bw_gbs * 1e9);
+    }
+    print_result(&r, o.device, json);
+    rc = 0;
+done:
+    gen_options_free(&o);
+    return rc;
 }

@@ -1,11 +1,172 @@
+/* cmd_chat.c — `npugen chat`: a multi-turn conversation with the model's chat template, keeping the
+ * KV cache across turns (start_chat / generate / finish_chat). On a terminal it is an interactive
+ * REPL; otherwise it reads one user turn per line from stdin, so it can be scripted. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "cli_util.h"
+#include "gen_options.h"
+#include "perf_print.h"
 
-/* Placeholder until the command lands; replaced as a whole by its implementation. */
+static const char *const CMD = "chat";
+
+static void usage(FILE *fp) {
+    fprintf(fp,
+            "usage: npugen chat MODEL_DIR [--system TEXT] [options]\n\n"
+            "Talks with a chat model. Each line on stdin is one user turn; the reply is streamed to\n"
+            "stdout and ends with a newline. Commands: /reset starts a new conversation, /exit quits\n"
+            "(so does end of input). The history stays in the KV cache: a turn prefills only its own\n"
+            "tokens.\n\n"
+            "  --system TEXT              a system message at the start of every conversation\n"
+            "  --perf                     print each turn's performance metrics to stderr\n"
+            "%s",
+            gen_options_help);
+}
+
+static npg_streaming_status stream_stdout(const char *text, void *user_data) {
+    (void)user_data;
+    fputs(text, stdout);
+    fflush(stdout);
+    return NPG_STREAMING_RUNNING;
+}
+
+/* Reads one line (without its newline) into *buf; false at end of input. */
+static bool read_line(char **buf, size_t *cap) {
+    size_t n = 0;
+    int c;
+    while ((c = getchar()) != EOF && c != '\n') {
+        if (n + 2 > *cap) {
+            size_t nc = *cap ? *cap * 2 : 256;
+            char *nb = realloc(*buf, nc);
+            if (!nb)
+                return false;
+            *buf = nb;
+            *cap = nc;
+        }
+        (*buf)[n++] = (char)c;
+    }
+    if (c == EOF && n == 0)
+        return false;
+    if (!*buf) {
+        *buf = malloc(1);
+        if (!*buf)
+            return false;
+        *cap = 1;
+    }
+    if (n > 0 && (*buf)[n - 1] == '\r')
+        n--;
+    (*buf)[n] = '\0';
+    return true;
+}
+
+static int converse(npg_llm_pipeline *pipe, const npg_generation_config *cfg, const char *system, bool perf) {
+    bool tty = isatty(STDIN_FILENO) != 0;
+    npg_streamer streamer = {stream_stdout, NULL};
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    npg_status st = npg_llm_pipeline_start_chat(pipe, system);
+    if (st != NPG_OK)
+        return cli_fail(CMD, st);
+    if (tty)
+        fprintf(stderr, "chat: /reset starts over, /exit quits\n");
+    for (;;) {
+        if (tty) {
+            fputs("> ", stdout);
+            fflush(stdout);
+        }
+        if (!read_line(&line, &cap))
+            break;
+        if (line[0] == '\0')
+            continue;
+        if (strcmp(line, "/exit") == 0 || strcmp(line, "/quit") == 0)
+            break;
+        if (strcmp(line, "/reset") == 0) {
+            st = npg_llm_pipeline_finish_chat(pipe);
+            if (st == NPG_OK)
+                st = npg_llm_pipeline_start_chat(pipe, system);
+            if (st != NPG_OK) {
+                rc = cli_fail(CMD, st);
+                break;
+            }
+            if (tty)
+                fprintf(stderr, "(new conversation)\n");
+            continue;
+        }
+        npg_decoded_results *res = NULL;
+        st = npg_llm_pipeline_generate(pipe, line, cfg, &streamer, &res);
+        if (st != NPG_OK) {
+            fflush(stdout);
+            rc = cli_fail(CMD, st);
+            break;
+        }
+        putchar('\n');
+        fflush(stdout);
+        if (perf) {
+            const npg_perf_metrics *m = NULL;
+            if (npg_decoded_results_get_perf_metrics(res, &m) == NPG_OK)
+                perf_print(stderr, m);
+        }
+        npg_decoded_results_free(res);
+    }
+    free(line);
+    npg_llm_pipeline_finish_chat(pipe);
+    return rc;
+}
+
 int npg_cmd_chat(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "npugen chat: not built yet\n");
-    return 1;
+    gen_options o;
+    if (gen_options_init(&o) != NPG_OK)
+        return cli_fail(CMD, NPG_ERR_OUT_OF_MEMORY);
+    const char *model_dir = NULL, *system = NULL;
+    bool perf = false;
+    int rc = 2;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            usage(stdout);
+            rc = 0;
+            goto done;
+        }
+        if (strcmp(argv[i], "--system") == 0) {
+            if (!cli_value(CMD, argc, argv, &i, &system))
+                goto done;
+            continue;
+        }
+        if (strcmp(argv[i], "--perf") == 0) {
+            perf = true;
+            continue;
+        }
+        int r = gen_options_parse(&o, CMD, argc, argv, &i);
+        if (r < 0)
+            goto done;
+        if (r > 0)
+            continue;
+        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            cli_error(CMD, "unknown option '%s' (see npugen chat --help)", argv[i]);
+            goto done;
+        }
+        if (model_dir) {
+            cli_error(CMD, "unexpected argument '%s' (user turns are read from stdin)", argv[i]);
+            goto done;
+        }
+        model_dir = argv[i];
+    }
+    if (!model_dir) {
+        cli_error(CMD, "missing MODEL_DIR (see npugen chat --help)");
+        goto done;
+    }
+    npg_llm_pipeline *pipe = NULL;
+    npg_generation_config *cfg = NULL;
+    npg_status st = gen_options_pipeline(&o, model_dir, &pipe);
+    if (st == NPG_OK)
+        st = gen_options_config(&o, pipe, &cfg);
+    rc = st == NPG_OK ? converse(pipe, cfg, system, perf) : cli_fail(CMD, st);
+    npg_generation_config_free(cfg);
+    npg_llm_pipeline_free(pipe);
+done:
+    gen_options_free(&o);
+    return rc;
 }

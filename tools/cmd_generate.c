@@ -1,10 +1,169 @@
+/* cmd_generate.c — `npugen generate`: one prompt in, the continuation streamed to stdout. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
+#include "gen_options.h"
+#include "perf_print.h"
+
+static const char *const CMD = "generate";
+
+static void usage(FILE *fp) {
+    fprintf(fp,
+            "usage: npugen generate MODEL_DIR (-p PROMPT | -f FILE | --prompt-ids IDS) [options]\n\n"
+            "Generates a continuation of the prompt and streams it to stdout (no prompt echo), then a\n"
+            "newline. MODEL_DIR is a Hugging Face folder or an `npugen export` folder.\n\n"
+            "  -p, --prompt PROMPT        the prompt text\n"
+            "  -f, --file FILE            read the prompt from FILE\n"
+            "  --prompt-ids 1,403,407     feed token ids (no template, no BOS added)\n"
+            "  --chat                     wrap the prompt in the model's chat template (one user turn)\n"
+            "  --system TEXT              with --chat: a system message first\n"
+            "  --print-ids                print the generated ids (space-separated) instead of text\n"
+            "  --perf                     print performance metrics to stderr\n"
+            "%s",
+            gen_options_help);
+}
+
+static npg_streaming_status stream_stdout(const char *text, void *user_data) {
+    (void)user_data;
+    fputs(text, stdout);
+    fflush(stdout);
+    return NPG_STREAMING_RUNNING;
+}
+
+typedef struct gen_args {
+    const char *model_dir, *prompt, *file, *ids_arg, *system;
+    bool chat, print_ids, perf;
+} gen_args;
+
+/* 1: consumed, 0: not ours, -1: usage error */
+static int parse_own(gen_args *g, int argc, char **argv, int *i) {
+    const char *a = argv[*i];
+    if (strcmp(a, "-p") == 0 || strcmp(a, "--prompt") == 0)
+        return cli_value(CMD, argc, argv, i, &g->prompt) ? 1 : -1;
+    if (strcmp(a, "-f") == 0 || strcmp(a, "--file") == 0)
+        return cli_value(CMD, argc, argv, i, &g->file) ? 1 : -1;
+    if (strcmp(a, "--prompt-ids") == 0)
+        return cli_value(CMD, argc, argv, i, &g->ids_arg) ? 1 : -1;
+    if (strcmp(a, "--system") == 0)
+        return cli_value(CMD, argc, argv, i, &g->system) ? 1 : -1;
+    if (strcmp(a, "--chat") == 0)
+        return g->chat = true, 1;
+    if (strcmp(a, "--print-ids") == 0)
+        return g->print_ids = true, 1;
+    if (strcmp(a, "--perf") == 0)
+        return g->perf = true, 1;
+    return 0;
+}
+
+static int run(const gen_args *g, const gen_options *o, const char *prompt_text, const int32_t *ids, size_t n_ids) {
+    npg_llm_pipeline *pipe = NULL;
+    npg_generation_config *cfg = NULL;
+    npg_decoded_results *res = NULL;
+    npg_chat_history *hist = NULL;
+    npg_status st = gen_options_pipeline(o, g->model_dir, &pipe);
+    if (st == NPG_OK)
+        st = gen_options_config(o, pipe, &cfg);
+    npg_streamer streamer = {stream_stdout, NULL};
+    const npg_streamer *sp = g->print_ids ? NULL : &streamer;
+    if (st == NPG_OK) {
+        if (ids) {
+            st = npg_llm_pipeline_generate_ids(pipe, ids, n_ids, cfg, sp, &res);
+        } else if (g->chat) {
+            st = npg_chat_history_create(&hist);
+            if (st == NPG_OK && g->system)
+                st = npg_chat_history_push(hist, "system", g->system);
+            if (st == NPG_OK)
+                st = npg_chat_history_push(hist, "user", prompt_text);
+            if (st == NPG_OK)
+                st = npg_llm_pipeline_generate_with_history(pipe, hist, cfg, sp, &res);
+        } else {
+            st = npg_llm_pipeline_generate(pipe, prompt_text, cfg, sp, &res);
+        }
+    }
+    int rc = 0;
+    if (st != NPG_OK) {
+        fflush(stdout);
+        rc = cli_fail(CMD, st);
+    } else {
+        if (g->print_ids) {
+            const int32_t *out = NULL;
+            size_t n = 0;
+            npg_decoded_results_get_ids(res, &out, &n);
+            for (size_t i = 0; i < n; i++)
+                printf(i ? " %d" : "%d", out[i]);
+        }
+        putchar('\n');
+        fflush(stdout);
+        if (g->perf) {
+            const npg_perf_metrics *m = NULL;
+            if (npg_decoded_results_get_perf_metrics(res, &m) == NPG_OK)
+                perf_print(stderr, m);
+        }
+    }
+    npg_chat_history_free(hist);
+    npg_decoded_results_free(res);
+    npg_generation_config_free(cfg);
+    npg_llm_pipeline_free(pipe);
+    return rc;
+}
 
 int npg_cmd_generate(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "npugen generate: not built yet\n");
-    return 1;
+    gen_args g = {0};
+    gen_options o;
+    if (gen_options_init(&o) != NPG_OK)
+        return cli_fail(CMD, NPG_ERR_OUT_OF_MEMORY);
+    int rc = 2;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            usage(stdout);
+            rc = 0;
+            goto done;
+        }
+        int r = parse_own(&g, argc, argv, &i);
+        if (r == 0)
+            r = gen_options_parse(&o, CMD, argc, argv, &i);
+        if (r < 0)
+            goto done;
+        if (r > 0)
+            continue;
+        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            cli_error(CMD, "unknown option '%s' (see npugen generate --help)", argv[i]);
+            goto done;
+        }
+        if (g.model_dir) {
+            cli_error(CMD, "unexpected argument '%s' (quote a prompt and pass it with -p)", argv[i]);
+            goto done;
+        }
+        g.model_dir = argv[i];
+    }
+    if (!g.model_dir) {
+        cli_error(CMD, "missing MODEL_DIR (see npugen generate --help)");
+        goto done;
+    }
+    if (!!g.prompt + !!g.file + !!g.ids_arg != 1) {
+        cli_error(CMD, "give exactly one of -p PROMPT, -f FILE or --prompt-ids IDS");
+        goto done;
+    }
+    if (g.ids_arg && g.chat) {
+        cli_error(CMD, "--chat takes a text prompt, not --prompt-ids");
+        goto done;
+    }
+    char *file_text = NULL;
+    int32_t *ids = NULL;
+    size_t n_ids = 0;
+    if (g.file && !cli_read_file(CMD, g.file, &file_text)) {
+        rc = 1;
+        goto done;
+    }
+    if (g.ids_arg && !cli_parse_ids(CMD, g.ids_arg, &ids, &n_ids))
+        goto done;
+    rc = run(&g, &o, g.file ? file_text : g.prompt, ids, n_ids);
+    free(file_text);
+    free(ids);
+done:
+    gen_options_free(&o);
+    return rc;
 }

@@ -1,0 +1,142 @@
+#include "gen_options.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli_util.h"
+
+const char gen_options_help[] =
+    "  -n, --max-new-tokens N     tokens to generate at most (default: the model's, else 256)\n"
+    "  --device D                 CPU (default) or NPU\n"
+    "  -c, --config KEY=VALUE     a pipeline property (NUM_THREADS=2, MAX_PROMPT_LEN=256, ...); repeatable\n"
+    "  -t, --threads N            same as -c NUM_THREADS=N\n"
+    "  --greedy                   greedy decoding (the default unless the model's config samples)\n"
+    "  --temperature T            sample with temperature T (> 0 turns sampling on)\n"
+    "  --top-k K, --top-p P, --min-p P   sampling filters\n"
+    "  --repetition-penalty R     penalize tokens already seen (1 = off)\n"
+    "  --seed S                   random seed (same seed, same text)\n"
+    "  --stop STR                 stop when STR is generated; repeatable\n"
+    "  --ignore-eos               keep generating past end-of-sequence tokens\n";
+
+npg_status gen_options_init(gen_options *o) {
+    memset(o, 0, sizeof *o);
+    o->device = "CPU";
+    return npg_properties_create(&o->props);
+}
+
+void gen_options_free(gen_options *o) {
+    npg_properties_free(o->props);
+    o->props = NULL;
+}
+
+static bool is_opt(const char *a, const char *s, const char *l) {
+    return (s && strcmp(a, s) == 0) || strcmp(a, l) == 0;
+}
+
+int gen_options_parse(gen_options *o, const char *cmd, int argc, char **argv, int *i) {
+    const char *a = argv[*i], *v = NULL;
+    long long n;
+    if (is_opt(a, "-n", "--max-new-tokens")) {
+        if (!cli_value(cmd, argc, argv, i, &v) || !cli_parse_long(cmd, a, v, 0, 1LL << 40, &o->max_new))
+            return -1;
+        o->has_max_new = true;
+    } else if (is_opt(a, NULL, "--device")) {
+        if (!cli_value(cmd, argc, argv, i, &o->device))
+            return -1;
+    } else if (is_opt(a, "-c", "--config")) {
+        if (!cli_value(cmd, argc, argv, i, &v) || !cli_parse_property(cmd, v, o->props))
+            return -1;
+    } else if (is_opt(a, "-t", "--threads")) {
+        if (!cli_value(cmd, argc, argv, i, &v) || !cli_parse_long(cmd, a, v, 1, 1024, &n))
+            return -1;
+        if (npg_properties_set(o->props, "NUM_THREADS", v) != NPG_OK) {
+            cli_fail(cmd, NPG_ERR_OUT_OF_MEMORY);
+            return -1;
+        }
+    } else if (is_opt(a, NULL, "--greedy")) {
+        o->greedy = true;
+    } else if (is_opt(a, NULL, "--temperature")) {
+        if (!cli_value(cmd, argc, argv, i, &v) || !cli_parse_float(cmd, a, v, &o->temperature))
+            return -1;
+        o->has_temp = true;
+    } else if (is_opt(a, NULL, "--top-k")) {
+        if (!cli_value(cmd, argc, argv, i, &v) || !cli_parse_long(cmd, a, v, 0, 1LL << 31, &o->top_k))
+            return -1;
+        o->has_top_k = true;
+    } else if (is_opt(a, NULL, "--top-p")) {
+        if (!cli_value(cmd, argc, argv, i, &v) || !cli_parse_float(cmd, a, v, &o->top_p))
+            return -1;
+        o->has_top_p = true;
+    } else if (is_opt(a, NULL, "--min-p")) {
+        if (!cli_value(cmd, argc, argv, i, &v) || !cli_parse_float(cmd, a, v, &o->min_p))
+            return -1;
+        o->has_min_p = true;
+    } else if (is_opt(a, NULL, "--repetition-penalty")) {
+        if (!cli_value(cmd, argc, argv, i, &v) || !cli_parse_float(cmd, a, v, &o->repetition_penalty))
+            return -1;
+        o->has_rep = true;
+    } else if (is_opt(a, NULL, "--seed")) {
+        if (!cli_value(cmd, argc, argv, i, &v) || !cli_parse_long(cmd, a, v, 0, (1LL << 62), &n))
+            return -1;
+        o->seed = (unsigned long long)n;
+        o->has_seed = true;
+    } else if (is_opt(a, NULL, "--stop")) {
+        if (!cli_value(cmd, argc, argv, i, &v))
+            return -1;
+        if (o->n_stops == GEN_MAX_STOPS) {
+            cli_error(cmd, "--stop: at most %d stop strings", GEN_MAX_STOPS);
+            return -1;
+        }
+        o->stops[o->n_stops++] = v;
+    } else if (is_opt(a, NULL, "--ignore-eos")) {
+        o->ignore_eos = true;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+npg_status gen_options_config(const gen_options *o, const npg_llm_pipeline *pipe, npg_generation_config **out) {
+    npg_generation_config *c = NULL;
+    npg_status st = npg_llm_pipeline_get_generation_config(pipe, &c);
+    if (st != NPG_OK)
+        return st;
+    if (o->has_max_new)
+        st = npg_generation_config_set_max_new_tokens(c, (size_t)o->max_new);
+    if (st == NPG_OK && o->greedy)
+        st = npg_generation_config_set_do_sample(c, false);
+    if (st == NPG_OK && o->has_temp) {
+        st = npg_generation_config_set_temperature(c, o->temperature);
+        /* a positive temperature asks for sampling (unless --greedy says otherwise) */
+        if (st == NPG_OK && !o->greedy)
+            st = npg_generation_config_set_do_sample(c, o->temperature > 0.0f);
+    }
+    if (st == NPG_OK && !o->greedy && (o->has_top_k || o->has_top_p || o->has_min_p) && !o->has_temp)
+        st = npg_generation_config_set_do_sample(c, true);
+    if (st == NPG_OK && o->has_top_k)
+        st = npg_generation_config_set_top_k(c, (size_t)o->top_k);
+    if (st == NPG_OK && o->has_top_p)
+        st = npg_generation_config_set_top_p(c, o->top_p);
+    if (st == NPG_OK && o->has_min_p)
+        st = npg_generation_config_set_min_p(c, o->min_p);
+    if (st == NPG_OK && o->has_rep)
+        st = npg_generation_config_set_repetition_penalty(c, o->repetition_penalty);
+    if (st == NPG_OK && o->has_seed)
+        st = npg_generation_config_set_rng_seed(c, (uint64_t)o->seed);
+    if (st == NPG_OK && o->n_stops)
+        st = npg_generation_config_set_stop_strings(c, o->stops, o->n_stops);
+    if (st == NPG_OK && o->ignore_eos)
+        st = npg_generation_config_set_ignore_eos(c, true);
+    if (st == NPG_OK)
+        st = npg_generation_config_validate(c);
+    if (st != NPG_OK) {
+        npg_generation_config_free(c);
+        return st;
+    }
+    *out = c;
+    return NPG_OK;
+}
+
+npg_status gen_options_pipeline(const gen_options *o, const char *model_dir, npg_llm_pipeline **pipe) {
+    return npg_llm_pipeline_create_with_properties(model_dir, o->device, o->props, pipe);
+}

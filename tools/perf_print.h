@@ -1,0 +1,11 @@
+/* perf_print.h — the `--perf` report of generate and chat, on stderr. */
+#ifndef NPG_TOOLS_PERF_PRINT_H
+#define NPG_TOOLS_PERF_PRINT_H
+
+#include <stdio.h>
+
+#include "npugen.h"
+
+void perf_print(FILE *fp, const npg_perf_metrics *m);
+
+#endif
