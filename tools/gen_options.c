@@ -16,7 +16,8 @@ const char gen_options_help[] =
     "  --repetition-penalty R     penalize tokens already seen (1 = off)\n"
     "  --seed S                   random seed (same seed, same text)\n"
     "  --stop STR                 stop when STR is generated; repeatable\n"
-    "  --ignore-eos               keep generating past end-of-sequence tokens\n";
+    "  --ignore-eos               keep generating past end-of-sequence tokens\n"
+    "  --encrypt-key-file FILE    a 32-byte key: NPU blobs and cache entries are AES-256-GCM encrypted\n";
 
 npg_status gen_options_init(gen_options *o) {
     memset(o, 0, sizeof *o);
@@ -88,6 +89,10 @@ int gen_options_parse(gen_options *o, const char *cmd, int argc, char **argv, in
             return -1;
         }
         o->stops[o->n_stops++] = v;
+    } else if (is_opt(a, NULL, "--encrypt-key-file")) {
+        if (!cli_value(cmd, argc, argv, i, &v) || !cli_crypto_load_key(cmd, v, &o->key) ||
+            !cli_crypto_set_callbacks(cmd, o->props, &o->key))
+            return -1;
     } else if (is_opt(a, NULL, "--ignore-eos")) {
         o->ignore_eos = true;
     } else {

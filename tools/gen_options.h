@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cli_crypto.h"
 #include "npugen.h"
 
 #define GEN_MAX_STOPS 16
@@ -15,6 +16,7 @@
 typedef struct gen_options {
     const char *device;   /* "CPU" unless --device */
     npg_properties *props; /* -c KEY=VALUE, owned */
+    cli_crypto_key key;    /* --encrypt-key-file: the callbacks on props point here */
     /* sampling flags; has_* says whether the flag was given */
     bool has_max_new, greedy, has_temp, has_top_k, has_top_p, has_min_p, has_rep, has_seed, ignore_eos;
     long long max_new, top_k;
