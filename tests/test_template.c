@@ -238,9 +238,110 @@ static void test_errors(void) {
                  "line 1, column 8: tojson: Object of type Undefined is not JSON serializable");
 }
 
+/* Robustness: every shared template, mutated (bytes replaced by template punctuation, cut short,
+ * spans duplicated), must compile and render or fail with a message — never crash, hang or leak
+ * (this test runs under ASan+UBSan in CI). A fixed xorshift seed keeps it deterministic. */
+static void test_mutations(void) {
+    static const char *const sources[] = {
+        "chat-templates/HuggingFaceTB-SmolLM3-3B.jinja",       "chat-templates/Qwen-Qwen2.5-7B-Instruct.jinja",
+        "chat-templates/Qwen-Qwen3-0.6B.jinja",                "chat-templates/google-gemma-2-2b-it.jinja",
+        "chat-templates/meta-llama-Llama-3.1-8B-Instruct.jinja", "chat-templates/microsoft-Phi-3.5-mini-instruct.jinja",
+        "chat-templates/mistralai-Mistral-Nemo-Instruct-2407.jinja", "tokenizers/gemma3/tokenizer_config.json",
+        "tokenizers/llama3_2/tokenizer_config.json",
+    };
+    static const char alphabet[] = "{}%#-+()[]'\".|~=!<>,:*/ \nabcdefinorstux0123456789";
+    cJSON *ctx = cJSON_Parse("{\"messages\": [{\"role\": \"system\", \"content\": \"s\"}, {\"role\": \"user\", "
+                             "\"content\": \"u\"}, {\"role\": \"assistant\", \"content\": \"a\"}], "
+                             "\"add_generation_prompt\": true, \"tools\": null, \"bos_token\": \"<s>\"}");
+    REQUIRE(ctx);
+    uint64_t rng = 0x9E3779B97F4A7C15u;
+    int rendered = 0, failed = 0;
+    for (size_t s = 0; s < sizeof sources / sizeof sources[0]; s++) {
+        char *src = load_template(sources[s]);
+        REQUIRE(src);
+        size_t n = strlen(src);
+        char *buf = malloc(2 * n + 1);
+        REQUIRE(buf);
+        for (int iter = 0; iter < 150; iter++) {
+            memcpy(buf, src, n + 1);
+            size_t len = n;
+            for (int m = 0; m < 1 + iter % 4; m++) {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                size_t at = (size_t)(rng % (len ? len : 1));
+                switch ((rng >> 32) % 3) {
+                case 0: buf[at] = alphabet[(rng >> 40) % (sizeof alphabet - 1)]; break;
+                case 1: len = at; break;
+                default: { /* duplicate a short span */
+                    size_t span = (size_t)((rng >> 20) % 16);
+                    if (at + span <= len && len + span <= 2 * n) {
+                        memmove(buf + at + span, buf + at, len - at);
+                        len += span;
+                    }
+                }
+                }
+            }
+            npg_template *t = NULL;
+            char *out = NULL;
+            npg_status st = npg_template_compile(buf, len, &t);
+            if (st == NPG_OK)
+                st = npg_template_render(t, ctx, NULL, &out);
+            if (st == NPG_OK)
+                rendered++;
+            else {
+                failed++;
+                /* every refusal names its position */
+                if (strncmp(npg_last_error(), "line ", 5) != 0) {
+                    fprintf(stderr, "%s mutation %d: %s\n", sources[s], iter, npg_last_error());
+                    npg_test_failures++;
+                }
+            }
+            free(out);
+            npg_template_free(t);
+        }
+        free(buf);
+        free(src);
+    }
+    fprintf(stderr, "mutated templates: %d rendered, %d refused with a message\n", rendered, failed);
+    CHECK(rendered > 0 && failed > 0);
+    cJSON_Delete(ctx);
+}
+
+/* Work is bounded: a runaway template fails with NPG_ERR_LIMIT (the default bound is 1,000,000
+ * steps; a small one keeps this quick). Options also pin strftime_now's clock. */
+static void test_limits_and_options(void) {
+    npg_template *t = NULL;
+    const char *src = "{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}";
+    REQUIRE_OK(npg_template_compile(src, strlen(src), &t));
+    npg_template_options o = {.max_steps = 5000};
+    char *out = NULL;
+    CHECK(npg_template_render(t, NULL, &o, &out) == NPG_ERR_LIMIT);
+    CHECK(strcmp(npg_last_error(), "line 1, column 30: template runs more than 5000 steps (statements, loop "
+                                   "iterations, calls)") == 0);
+    CHECK(out == NULL);
+    npg_template_free(t);
+    src = "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}";
+    REQUIRE_OK(npg_template_compile(src, strlen(src), &t));
+    CHECK(npg_template_render(t, NULL, NULL, &out) == NPG_ERR_LIMIT);
+    CHECK(strstr(npg_last_error(), "macro calls nested deeper than 128 levels") != NULL);
+    npg_template_free(t);
+    /* strftime_now formats the pinned instant (local time; TZ=UTC set in main) */
+    src = "{{ strftime_now('%d %b %Y') }}|{{ strftime_now('%Y-%m-%dT%H:%M') }}";
+    REQUIRE_OK(npg_template_compile(src, strlen(src), &t));
+    npg_template_options pin = {.pin_time = true, .now = 1721952000}; /* 2024-07-26 00:00 UTC */
+    REQUIRE_OK(npg_template_render(t, NULL, &pin, &out));
+    CHECK(strcmp(out, "26 Jul 2024|2024-07-26T00:00") == 0);
+    free(out);
+    npg_template_free(t);
+}
+
 int main(void) {
+    setenv("TZ", "UTC", 1);
     RUN(test_goldens);
     RUN(test_semantics);
     RUN(test_errors);
+    RUN(test_mutations);
+    RUN(test_limits_and_options);
     return npg_test_summary();
 }

@@ -68,9 +68,19 @@ typedef struct npg_trender {
     int64_t now;          /* seconds since the epoch for strftime_now, when has_now */
     int depth;            /* macro / recursive-loop nesting */
     int ctl;              /* pending loop control: 0, NPG_CTL_BREAK or NPG_CTL_CONTINUE */
+    int64_t steps;        /* statements, loop iterations and calls so far */
+    int64_t max_steps;    /* their bound (npg_template_options.max_steps or NPG_MAX_STEPS) */
 } npg_trender;
 
-enum { NPG_CTL_BREAK = 1, NPG_CTL_CONTINUE = 2, NPG_MAX_CALL_DEPTH = 128 };
+/* A template is code from a model folder: bound its work and output so a hostile or broken one
+ * fails with NPG_ERR_LIMIT instead of hanging or exhausting memory. */
+enum {
+    NPG_CTL_BREAK = 1,
+    NPG_CTL_CONTINUE = 2,
+    NPG_MAX_CALL_DEPTH = 128,
+    NPG_MAX_STEPS = 1000 * 1000,
+    NPG_MAX_OUTPUT = 64 << 20,
+};
 
 /* Positional and keyword arguments of a call. */
 typedef struct npg_targs {
@@ -80,6 +90,9 @@ typedef struct npg_targs {
     const npg_tval *kw;
     size_t n_kw;
 } npg_targs;
+
+/* Counts one unit of work; NPG_ERR_LIMIT past max_steps or NPG_MAX_OUTPUT bytes of output. */
+npg_status npg_tr_step(npg_trender *r);
 
 /* "line L, column C: <message>" at r->at. */
 npg_status npg_tr_fail(const npg_trender *r, npg_status status, const char *fmt, ...) NPG_PRINTF(3, 4);

@@ -12,6 +12,15 @@
 
 static npg_status exec_node(npg_trender *r, const npg_tnode *n);
 
+npg_status npg_tr_step(npg_trender *r) {
+    if (++r->steps > r->max_steps)
+        return npg_tr_fail(r, NPG_ERR_LIMIT, "template runs more than %lld steps (statements, loop iterations, calls)",
+                           (long long)r->max_steps);
+    if (r->out->len > NPG_MAX_OUTPUT)
+        return npg_tr_fail(r, NPG_ERR_LIMIT, "template output exceeds %d MiB", NPG_MAX_OUTPUT >> 20);
+    return NPG_OK;
+}
+
 npg_status npg_texec_body(npg_trender *r, const npg_tnodes *body) {
     for (size_t i = 0; i < body->n; i++) {
         NPG_TRY(exec_node(r, body->v[i]));
@@ -77,6 +86,8 @@ static npg_status run_for(npg_trender *r, const npg_tnode *n, npg_tval iterable,
         /* `for x in xs if cond`: filter first, so loop.length / loop.last count kept items only */
         NPG_TRY(npg_tv_new_list(r->arena, NPG_TV_LIST, 0, &items));
         for (size_t i = 0; i < all.u.list->n; i++) {
+            r->at = n;
+            NPG_TRY(npg_tr_step(r));
             NPG_TRY(npg_tscope_push(r));
             npg_status st = assign(r, n, &n->targets, all.u.list->v[i]);
             npg_tval c = npg_tv_none();
@@ -98,6 +109,8 @@ static npg_status run_for(npg_trender *r, const npg_tnode *n, npg_tval iterable,
     npg_tval lv = {.kind = NPG_TV_LOOP, .u.loop = loop};
     for (size_t i = 0; i < items.u.list->n; i++) {
         loop->index0 = i;
+        r->at = n;
+        NPG_TRY(npg_tr_step(r));
         NPG_TRY(npg_tscope_push(r));
         npg_status st = npg_tscope_set(r, r->scope, (npg_tstr){"loop", 4}, lv);
         if (st == NPG_OK)
@@ -144,6 +157,7 @@ npg_status npg_tcall_macro(npg_trender *r, const npg_tmacro *m, const npg_targs 
     const npg_tnodes *params = &def->targets;
     if (r->depth >= NPG_MAX_CALL_DEPTH)
         return npg_tr_fail(r, NPG_ERR_LIMIT, "macro calls nested deeper than %d levels", NPG_MAX_CALL_DEPTH);
+    NPG_TRY(npg_tr_step(r));
     const npg_tnode *call_site = r->at;
     npg_tscope *saved_scope = r->scope;
     npg_tscope *s = npg_tarena_alloc(r->arena, sizeof *s);
@@ -262,6 +276,7 @@ static npg_status exec_call_block(npg_trender *r, const npg_tnode *n) {
 
 static npg_status exec_node(npg_trender *r, const npg_tnode *n) {
     r->at = n;
+    NPG_TRY(npg_tr_step(r));
     switch (n->kind) {
     case NPG_S_TEXT: return npg_strbuf_append(r->out, n->value.u.s.p, n->value.u.s.n);
     case NPG_S_PRINT: {

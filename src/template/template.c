@@ -107,7 +107,9 @@ static npg_status from_json(npg_tarena *a, const cJSON *j, int depth, npg_tval *
 
 static npg_status render(const npg_template *t, const cJSON *context, const npg_template_options *opts,
                          npg_tarena *arena, npg_strbuf *sb) {
-    npg_trender r = {.arena = arena, .out = sb};
+    npg_trender r = {.arena = arena, .out = sb, .max_steps = NPG_MAX_STEPS};
+    if (opts && opts->max_steps > 0)
+        r.max_steps = opts->max_steps;
     if (opts && opts->pin_time) {
         r.has_now = true;
         r.now = opts->now;

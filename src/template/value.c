@@ -20,8 +20,13 @@ typedef struct arena_chunk {
     _Alignas(16) unsigned char data[];
 } arena_chunk;
 
+/* One render may not hold more than this: a runaway template fails with "out of memory" long
+ * before the machine does. */
+enum { ARENA_MAX_BYTES = 512 << 20 };
+
 struct npg_tarena {
     arena_chunk *head; /* current chunk (bump allocation happens here) */
+    size_t total;      /* bytes of all chunks */
 };
 
 npg_status npg_tarena_create(npg_tarena **out) {
@@ -55,9 +60,12 @@ void *npg_tarena_alloc(npg_tarena *a, size_t n) {
         return p;
     }
     size_t cap = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
+    if (cap > ARENA_MAX_BYTES - a->total)
+        return NULL;
     arena_chunk *nc = calloc(1, sizeof *nc + cap);
     if (!nc)
         return NULL;
+    a->total += cap;
     nc->cap = cap;
     nc->used = n;
     if (cap == n && c) {
