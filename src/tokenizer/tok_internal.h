@@ -29,20 +29,28 @@
 /* Hash tables (tok_hash.c)                                                                       */
 /* ---------------------------------------------------------------------------------------------- */
 
-/* String -> int32 map with its own key arena. Open addressing, linear probing; each slot holds
- * (32 bits of the hash << 32) | (entry index + 1), 0 = empty, so most misses never touch a key. */
+/* String -> int32 map with its own key arena. Open addressing, linear probing, load <= 5/8.
+ * A slot carries what a lookup needs (tag = 24 hash bits and the key length, arena offset, value),
+ * so a hit costs the slot and the key bytes: two cache misses, and the loader prefetches both. */
 typedef struct npg_tok_dict_entry {
-    size_t off;   /* key at arena + off */
+    uint32_t off; /* key at arena + off */
     uint32_t len; /* key bytes */
     int32_t val;
-} npg_tok_dict_entry; /* one struct, so a probe touches one cache line besides the key */
+} npg_tok_dict_entry; /* insertion order, for iteration */
+
+typedef struct npg_tok_dict_slot {
+    uint32_t tag;  /* (hash >> 40) << 8 | min(len, 255) */
+    uint32_t idx;  /* entry index + 1; 0 = empty slot */
+    uint32_t off;  /* = ent[idx - 1].off */
+    int32_t val;   /* = ent[idx - 1].val */
+} npg_tok_dict_slot;
 
 typedef struct npg_tok_dict {
-    char *arena; /* keys back to back, each followed by a NUL */
+    char *arena; /* keys back to back, each followed by a NUL (< 4 GiB) */
     size_t arena_len, arena_cap;
     npg_tok_dict_entry *ent;
     size_t n, cap; /* entries */
-    uint64_t *slots;
+    npg_tok_dict_slot *slots;
     size_t mask; /* slots - 1 (power of two), 0 before the first put */
 } npg_tok_dict;
 
@@ -50,12 +58,17 @@ npg_status npg_tok_dict_reserve(npg_tok_dict *d, size_t n_entries, size_t arena_
 /* Inserts or overwrites (the later value wins, as serde's HashMap does for repeated keys). */
 npg_status npg_tok_dict_put(npg_tok_dict *d, const char *key, size_t len, int32_t val);
 bool npg_tok_dict_get(const npg_tok_dict *d, const char *key, size_t len, int32_t *val);
+/* The same in steps, so that a loader can hash a batch of keys and prefetch before looking up. */
+uint64_t npg_tok_dict_hash(const char *key, size_t len);
+void npg_tok_dict_prefetch(const npg_tok_dict *d, uint64_t h);     /* the slot */
+void npg_tok_dict_prefetch_key(const npg_tok_dict *d, uint64_t h); /* the key of the slot (after the above) */
+bool npg_tok_dict_get_hashed(const npg_tok_dict *d, const char *key, size_t len, uint64_t h, int32_t *val);
 /* Entry i's key (NUL-terminated, stable once no more puts happen). */
 const char *npg_tok_dict_key(const npg_tok_dict *d, size_t i, size_t *len);
 void npg_tok_dict_free(npg_tok_dict *d);
 
 /* uint64 -> (uint32, int32) map: BPE merges ((left id << 32 | right id) -> rank, merged id) and
- * trie edges ((node << 8 | byte) -> child). Key UINT64_MAX marks an empty slot. */
+ * trie edges ((node << 8 | byte) -> child). Key UINT64_MAX is reserved (it marks empty slots). */
 typedef struct npg_tok_pair_entry {
     uint64_t key;
     uint32_t a;
@@ -70,6 +83,7 @@ typedef struct npg_tok_pairmap {
 npg_status npg_tok_pairmap_reserve(npg_tok_pairmap *m, size_t n);
 npg_status npg_tok_pairmap_put(npg_tok_pairmap *m, uint64_t key, uint32_t a, int32_t b);
 bool npg_tok_pairmap_get(const npg_tok_pairmap *m, uint64_t key, uint32_t *a, int32_t *b);
+void npg_tok_pairmap_prefetch(const npg_tok_pairmap *m, uint64_t key);
 void npg_tok_pairmap_free(npg_tok_pairmap *m);
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -336,8 +350,9 @@ npg_status npg_tok_bpe_load(npg_tokenizer *tok, const cJSON *model);
 npg_status npg_tok_bpe_add_merge(npg_tokenizer *tok, size_t rank, const char *a, size_t a_len, const char *b,
                                  size_t b_len, npg_strbuf *tmp);
 /* Fast path (tok_json_scan.c): reads model.vocab / model.merges of a BPE model straight from the
- * text into tok->bpe and blanks them out; leaves everything alone when the shape is unusual. */
-npg_status npg_tok_scan_model(npg_tokenizer *tok, char *text, size_t len);
+ * text into tok->bpe (then bpe.preloaded) and writes into *rest the text with those two values
+ * emptied, for cJSON. Leaves everything alone (rest empty) when the shape is unusual. */
+npg_status npg_tok_scan_model(npg_tokenizer *tok, const char *text, size_t len, npg_strbuf *rest);
 void npg_tok_bpe_free(npg_tok_bpe *bpe);
 /* Tokenizes one word (a pre-token) and appends its ids. */
 npg_status npg_tok_bpe_word(const npg_tokenizer *tok, npg_tok_encoder *e, const char *w, size_t len);

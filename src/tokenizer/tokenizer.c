@@ -68,14 +68,19 @@ static npg_status load_tokenizer_json(npg_tokenizer *tok) {
     if (!file_exists(tok->json_path))
         return npg_fail(NPG_ERR_NOT_FOUND, "%s: no such file (a tokenizer folder needs tokenizer.json)",
                         tok->json_path);
-    char *text = NULL;
-    size_t len = 0;
-    NPG_TRY(npg_read_file(tok->json_path, &text, &len));
+    /* mapped, not read: the fast scanner takes vocab and merges from the page cache and cJSON gets
+     * a copy of the small rest */
+    npg_mapped_file mf = {0};
+    NPG_TRY(npg_map_file(tok->json_path, &mf));
     cJSON *root = NULL;
-    npg_status st = npg_tok_scan_model(tok, text, len);
-    if (st == NPG_OK)
-        st = npg_json_parse(text, len, tok->json_path, &root);
-    free(text);
+    npg_strbuf rest = {0};
+    npg_status st = npg_tok_scan_model(tok, (const char *)mf.data, mf.size, &rest);
+    if (st == NPG_OK && tok->bpe.preloaded)
+        st = npg_json_parse(rest.data, rest.len, tok->json_path, &root);
+    else if (st == NPG_OK)
+        st = npg_json_parse(mf.data ? (const char *)mf.data : "", mf.size, tok->json_path, &root);
+    npg_strbuf_free(&rest);
+    npg_unmap_file(&mf);
     if (st == NPG_OK && !cJSON_IsObject(root))
         st = npg_fail(NPG_ERR_FORMAT, "%s: the top level must be an object", tok->json_path);
     if (st == NPG_OK)
