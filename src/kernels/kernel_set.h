@@ -20,13 +20,15 @@
 #include "quant/quant.h"
 
 /* Activations quantized for the integer kernels, one row per row of x (dynamic, per 128-input
- * block, like llama.cpp's q8 blocks):
+ * block, like llama.cpp's q8 blocks). Row i at base + i * stride holds, in this order:
  *   q     int8  [kp]        x[c] ≈ q[c] * scale[c / 128]; q in [-127, 127]; zero past k
+ *   sum4  int16 [kp / 4]    Σ q over each 4 consecutive inputs (|sum4| <= 508)
  *   scale f32   [kp / 128]  max |x| of the block / 127 (0 for an all-zero block)
- *   sum   int32 [kp / 32]   Σ q over each 32 inputs
- * The SIMD kernels multiply unsigned weight bytes (true code + bias B: 128 for Q8 and NF4, 8 for the
- * int4 types) with signed activations, so each integer dot product carries B · Σ q; they start the
- * accumulator at -B · sum, which keeps every block's integer dot product exact. */
+ * every part 64-byte aligned (kp is a multiple of 128).
+ * The AVX-512 kernels multiply unsigned weight bytes (true code + bias B: 128 for Q8 and NF4, 8 for
+ * the int4 types) with the signed activations (vpdpbusd), so each int32 lane — 4 consecutive inputs —
+ * carries B · sum4 too; they start every lane at -B · sum4, which keeps each block's integer dot
+ * product exact. (The AVX2 kernels use the same bias for int4 and sign tricks for Q8/NF4.) */
 typedef struct npg_qact {
     uint8_t *base;  /* row i at base + i * stride; 64-byte aligned */
     size_t stride;  /* npg_qact_row_bytes(kp) */
@@ -34,15 +36,15 @@ typedef struct npg_qact {
 } npg_qact;
 
 static inline size_t npg_qact_row_bytes(int64_t kp) {
-    size_t b = (size_t)kp + 4 * (size_t)(kp / 128) + 4 * (size_t)(kp / 32);
+    size_t b = (size_t)kp + 2 * (size_t)(kp / 4) + 4 * (size_t)(kp / 128);
     return (b + 63) / 64 * 64;
 }
 static inline int8_t *npg_qact_q(const npg_qact *a, int64_t i) { return (int8_t *)(a->base + (size_t)i * a->stride); }
-static inline float *npg_qact_scale(const npg_qact *a, int64_t i) {
-    return (float *)(a->base + (size_t)i * a->stride + (size_t)a->kp);
+static inline int16_t *npg_qact_sum4(const npg_qact *a, int64_t i) {
+    return (int16_t *)(a->base + (size_t)i * a->stride + (size_t)a->kp);
 }
-static inline int32_t *npg_qact_sum(const npg_qact *a, int64_t i) {
-    return (int32_t *)(npg_qact_scale(a, i) + a->kp / 128);
+static inline float *npg_qact_scale(const npg_qact *a, int64_t i) {
+    return (float *)(a->base + (size_t)i * a->stride + (size_t)a->kp + (size_t)(a->kp / 2));
 }
 
 /* Everything a tile kernel reads. */
@@ -75,6 +77,10 @@ typedef struct npg_kernel_set {
 void npg_kernels_scalar(npg_kernel_set *out);
 void npg_kernels_avx2(npg_kernel_set *out);
 void npg_kernels_avx512(npg_kernel_set *out);
+/* Integer-weight entries and the activation quantizer of matmul_avx2_int.c / matmul_avx512_int.c
+ * (the AVX-512 one changes nothing when the CPU has no VNNI). */
+void npg_kernels_avx2_int(npg_kernel_set *out);
+void npg_kernels_avx512_int(npg_kernel_set *out);
 
 /* Rounds to the nearest integer, ties to even (the SIMD conversions' default), for |v| < 2^22. */
 static inline float npg_round_even(float v) { return (v + 12582912.0f) - 12582912.0f; }

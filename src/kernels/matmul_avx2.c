@@ -7,10 +7,8 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "kernels/avx2_inline.h"
 #include "kernels/kernel_set.h"
-
-#define AVX2_FN __attribute__((target("avx2,fma,f16c")))
-#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma,f16c")))
 
 /* 8 weights at column c of a float-type row, as f32. */
 AVX2_INLINE __m256 load_w8(const void *row, int64_t c, npg_wtype t) {
@@ -35,31 +33,6 @@ AVX2_INLINE __m256 load_x8_tail(const float *x, int n) {
     memcpy(buf, x, (size_t)n * sizeof(float));
     return _mm256_loadu_ps(buf);
 }
-
-/* {Σa, Σb, Σc, Σd} */
-AVX2_INLINE __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
-    __m256 ab = _mm256_hadd_ps(a, b);
-    __m256 cd = _mm256_hadd_ps(c, d);
-    __m256 abcd = _mm256_hadd_ps(ab, cd);
-    return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
-}
-
-/* Writes (or adds) nr <= 4 results of row i. */
-AVX2_INLINE void store4(float *y, __m128 v, int nr, int accumulate) {
-    if (nr == 4) {
-        if (accumulate)
-            v = _mm_add_ps(v, _mm_loadu_ps(y));
-        _mm_storeu_ps(y, v);
-        return;
-    }
-    float t[4];
-    _mm_storeu_ps(t, v);
-    for (int j = 0; j < nr; j++)
-        y[j] = accumulate ? y[j] + t[j] : t[j];
-}
-
-/* Fully unrolls the MR / NR loops so the accumulator arrays live in registers. */
-#define UNROLL _Pragma("GCC unroll 8")
 
 enum { F_MR_MAX = 4, F_NR_MAX = 8 };
 
@@ -116,8 +89,8 @@ AVX2_INLINE void float_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64
         for (int j = 0; j < NR; j += 4) {
             if (j >= nr)
                 break;
-            __m128 s = hsum4(acc[i][j], acc[i][j + 1], acc[i][j + 2], acc[i][j + 3]);
-            store4(y + j, s, nr - j < 4 ? nr - j : 4, accumulate);
+            __m128 s = npg_hsum4_256(acc[i][j], acc[i][j + 1], acc[i][j + 2], acc[i][j + 3]);
+            npg_store4_256(y + j, s, nr - j < 4 ? nr - j : 4, accumulate);
         }
     }
 }
@@ -136,7 +109,8 @@ FLOAT_KERNEL(f16_row, 1, 8, NPG_W_F16)
 FLOAT_KERNEL(bf16_row, 1, 8, NPG_W_BF16)
 
 void npg_kernels_avx2(npg_kernel_set *out) {
-    npg_kernels_scalar(out); /* integer types until their AVX2 kernels below take over */
+    npg_kernels_scalar(out);
+    npg_kernels_avx2_int(out);
     out->isa = NPG_ISA_AVX2;
     out->tile[NPG_W_F32] = (npg_tile_kernel){f32_tile, 3, 4};
     out->tile[NPG_W_F16] = (npg_tile_kernel){f16_tile, 3, 4};

@@ -6,11 +6,8 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "kernels/avx512_inline.h"
 #include "kernels/kernel_set.h"
-
-#define AVX512_TARGET "avx2,fma,f16c,avx512f,avx512bw,avx512vl"
-#define AVX512_FN __attribute__((target(AVX512_TARGET)))
-#define AVX512_INLINE static inline __attribute__((always_inline, target(AVX512_TARGET)))
 
 /* 16 weights at column c of a float-type row (the first `n` of them when mask != 0xffff). */
 AVX512_INLINE __m512 load_w16(const void *row, int64_t c, __mmask16 mask, npg_wtype t) {
@@ -21,33 +18,6 @@ AVX512_INLINE __m512 load_w16(const void *row, int64_t c, __mmask16 mask, npg_wt
         return _mm512_cvtph_ps(h);
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
-
-/* {Σa, Σb, Σc, Σd} */
-AVX512_INLINE __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
-    /* a+b halves interleaved: [a0+a2, a1+a3, b0+b2, b1+b3] in 128-bit lanes */
-    __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
-    __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xEE));
-    /* [a, b, c, d] lanes, 4 partial sums each */
-    __m512 abcd = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xDD));
-    /* transpose-free finish: horizontal adds inside each 128-bit lane */
-    __m256 lo = _mm512_castps512_ps256(abcd);
-    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abcd), 1));
-    __m256 h1 = _mm256_hadd_ps(lo, hi);   /* [a01 a23 c01 c23 | b01 b23 d01 d23] */
-    __m256 h2 = _mm256_hadd_ps(h1, h1);   /* [a c a c | b d b d] */
-    __m128 ac = _mm256_castps256_ps128(h2);
-    __m128 bd = _mm256_extractf128_ps(h2, 1);
-    return _mm_unpacklo_ps(ac, bd);      /* [a b c d] */
-}
-
-AVX512_INLINE void store4(float *y, __m128 v, int nr, int accumulate) {
-    __mmask8 m = (__mmask8)((1u << nr) - 1u);
-    if (accumulate)
-        v = _mm_add_ps(v, _mm_maskz_loadu_ps(m, y));
-    _mm_mask_storeu_ps(y, m, v);
-}
-
-/* Fully unrolls the MR / NR loops so the accumulator arrays live in registers. */
-#define UNROLL _Pragma("GCC unroll 8")
 
 enum { F_MR_MAX = 4, F_NR_MAX = 8 };
 
@@ -104,8 +74,8 @@ AVX512_INLINE void float_tile_body(const npg_mm_args *a, int64_t i0, int mr, int
         for (int j = 0; j < NR; j += 4) {
             if (j >= nr)
                 break;
-            __m128 s = hsum4(acc[i][j], acc[i][j + 1], acc[i][j + 2], acc[i][j + 3]);
-            store4(y + j, s, nr - j < 4 ? nr - j : 4, accumulate);
+            __m128 s = npg_hsum4_512(acc[i][j], acc[i][j + 1], acc[i][j + 2], acc[i][j + 3]);
+            npg_store4_512(y + j, s, nr - j < 4 ? nr - j : 4, accumulate);
         }
     }
 }
@@ -125,6 +95,7 @@ FLOAT_KERNEL(bf16_row, 1, 8, NPG_W_BF16)
 
 void npg_kernels_avx512(npg_kernel_set *out) {
     npg_kernels_avx2(out);
+    npg_kernels_avx512_int(out);
     out->isa = NPG_ISA_AVX512;
     out->tile[NPG_W_F32] = (npg_tile_kernel){f32_tile, 4, 4};
     out->tile[NPG_W_F16] = (npg_tile_kernel){f16_tile, 4, 4};

@@ -100,7 +100,7 @@ static void int_tile(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int n
 static void quantize_act(const float *x, int64_t k, const npg_qact *qa, int64_t i) {
     int8_t *q = npg_qact_q(qa, i);
     float *scale = npg_qact_scale(qa, i);
-    int32_t *sum = npg_qact_sum(qa, i);
+    int16_t *sum4 = npg_qact_sum4(qa, i);
     for (int64_t b0 = 0; b0 < qa->kp; b0 += NPG_QBLOCK) {
         int64_t end = b0 + NPG_QBLOCK < k ? b0 + NPG_QBLOCK : k;
         float amax = 0.0f;
@@ -111,12 +111,8 @@ static void quantize_act(const float *x, int64_t k, const npg_qact *qa, int64_t 
         for (int64_t c = b0; c < b0 + NPG_QBLOCK; c++)
             q[c] = c < end ? (int8_t)npg_round_even(x[c] * inv) : 0;
     }
-    for (int64_t s = 0; s < qa->kp / 32; s++) {
-        int32_t t = 0;
-        for (int c = 0; c < 32; c++)
-            t += q[s * 32 + c];
-        sum[s] = t;
-    }
+    for (int64_t s = 0; s < qa->kp / 4; s++)
+        sum4[s] = (int16_t)(q[4 * s] + q[4 * s + 1] + q[4 * s + 2] + q[4 * s + 3]);
 }
 
 void npg_kernels_scalar(npg_kernel_set *out) {

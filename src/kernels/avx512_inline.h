@@ -1,0 +1,40 @@
+/* avx512_inline.h — small AVX-512 helpers shared by matmul_avx512.c and matmul_avx512_int.c.
+ * Every function carries its own target attribute (the project builds without -march). */
+#ifndef NPG_KERNELS_AVX512_INLINE_H
+#define NPG_KERNELS_AVX512_INLINE_H
+
+#include <immintrin.h>
+
+#define AVX512_TARGET "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq"
+#define AVX512_FN __attribute__((target(AVX512_TARGET)))
+#define AVX512_INLINE static inline __attribute__((always_inline, target(AVX512_TARGET)))
+
+/* Fully unrolls the MR / NR loops so the accumulator arrays live in registers. */
+#define UNROLL _Pragma("GCC unroll 8")
+
+/* {Σa, Σb, Σc, Σd} */
+AVX512_INLINE __m128 npg_hsum4_512(__m512 a, __m512 b, __m512 c, __m512 d) {
+    /* a+b halves interleaved: [a0+a2, a1+a3, b0+b2, b1+b3] in 128-bit lanes */
+    __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+    __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xEE));
+    /* [a, b, c, d] lanes, 4 partial sums each */
+    __m512 abcd = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xDD));
+    /* transpose-free finish: horizontal adds inside each 128-bit lane */
+    __m256 lo = _mm512_castps512_ps256(abcd);
+    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abcd), 1));
+    __m256 h1 = _mm256_hadd_ps(lo, hi); /* [a01 a23 c01 c23 | b01 b23 d01 d23] */
+    __m256 h2 = _mm256_hadd_ps(h1, h1); /* [a c a c | b d b d] */
+    __m128 ac = _mm256_castps256_ps128(h2);
+    __m128 bd = _mm256_extractf128_ps(h2, 1);
+    return _mm_unpacklo_ps(ac, bd); /* [a b c d] */
+}
+
+/* Writes (or adds) the first nr <= 4 lanes of v to y. */
+AVX512_INLINE void npg_store4_512(float *y, __m128 v, int nr, int accumulate) {
+    __mmask8 m = (__mmask8)((1u << nr) - 1u);
+    if (accumulate)
+        v = _mm_add_ps(v, _mm_maskz_loadu_ps(m, y));
+    _mm_mask_storeu_ps(y, m, v);
+}
+
+#endif
