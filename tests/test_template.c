@@ -194,6 +194,71 @@ static void test_semantics(void) {
     EXPECT("{{ namespace(a=1).a }} {{ dict(a=1) }} {% set j = joiner(', ') %}{% for x in [1, 2] %}{{ j() }}{{ x }}{% endfor %}", NULL, "1 {'a': 1} 1, 2");
 }
 
+/* More cases with a realistic context, checked the same way (Python jinja2 3.1.6 configured like
+ * transformers produced every expected string): str methods, slicing, filters over messages,
+ * numbers, tests, scoping, whitespace control in multi-line templates. */
+#define CTX \
+    "{\"messages\": [{\"role\": \"system\", \"content\": \"  Sys  prompt\\n\"}, {\"role\": \"user\", \"content\": \"Héllo, wörld! a,b;c  d\"}, {\"role\": \"assistant\", \"content\": \"<think>\\nx\\n</think>\\n\\nAns\"}], \"tools\": null, \"documents\": null, \"add_generation_prompt\": true, \"bos_token\": \"<s>\", \"eos_token\": \"</s>\"}"
+static void test_differential(void) {
+    EXPECT("{% for m in messages %}{{ m.content.split() }}|{{ m.content.split(',') }}|{{ m.content.rsplit(' ', 1) }}|{{ m.content.split(None, 1) }}|{{ m.content.rsplit(None, 2) }}{% endfor %}", CTX, "['Sys', 'prompt']|['  Sys  prompt\\n']|['  Sys ', 'prompt\\n']|['Sys', 'prompt\\n']|['Sys', 'prompt']['Héllo,', 'wörld!', 'a,b;c', 'd']|['Héllo', ' wörld! a', 'b;c  d']|['Héllo, wörld! a,b;c ', 'd']|['Héllo,', 'wörld! a,b;c  d']|['Héllo, wörld!', 'a,b;c', 'd']['<think>', 'x', '</think>', 'Ans']|['<think>\\nx\\n</think>\\n\\nAns']|['<think>\\nx\\n</think>\\n\\nAns']|['<think>', 'x\\n</think>\\n\\nAns']|['<think>\\nx', '</think>', 'Ans']");
+    EXPECT("{% for m in messages %}{{ m.content.strip() }}|{{ m.content.lstrip() }}|{{ m.content.rstrip('\\n') }}|{{ m.content.strip(' S') }}{% endfor %}", CTX, "Sys  prompt|Sys  prompt\n|  Sys  prompt|ys  prompt\nHéllo, wörld! a,b;c  d|Héllo, wörld! a,b;c  d|Héllo, wörld! a,b;c  d|Héllo, wörld! a,b;c  d<think>\nx\n</think>\n\nAns|<think>\nx\n</think>\n\nAns|<think>\nx\n</think>\n\nAns|<think>\nx\n</think>\n\nAns");
+    EXPECT("{% for m in messages %}{{ m.content | trim | upper }}|{{ m.content | title }}|{{ m.content.title() }}|{{ m.content.capitalize() }}|{{ m.content.swapcase() }}{% endfor %}", CTX, "SYS  PROMPT|  Sys  Prompt\n|  Sys  Prompt\n|  sys  prompt\n|  sYS  PROMPT\nHÉLLO, WÖRLD! A,B;C  D|Héllo, Wörld! A,b;c  D|Héllo, Wörld! A,B;C  D|Héllo, wörld! a,b;c  d|hÉLLO, WÖRLD! A,B;C  D<THINK>\nX\n</THINK>\n\nANS|<Think>\nX\n</think>\n\nAns|<Think>\nX\n</Think>\n\nAns|<think>\nx\n</think>\n\nans|<THINK>\nX\n</THINK>\n\naNS");
+    EXPECT("{% for m in messages %}{{ m.content.find('o') }},{{ m.content.rfind('o') }},{{ m.content.count('o') }},{{ m.content.count('') }},{{ m.content.find('zz') }}{% endfor %}", CTX, "9,9,1,15,-14,4,1,23,-1-1,-1,0,24,-1");
+    EXPECT("{% for m in messages %}{{ m.content[2:5] }}|{{ m.content[-3:] }}|{{ m.content[::2] }}|{{ m.content[::-1] }}|{{ m.content[10:2:-2] }}{% endfor %}", CTX, "Sys|pt\n| Ss rmt|\ntpmorp  syS  |mr sllo|  d|Hlo öl!abc |d  c;b,a !dlröw ,olléH|lö ohin|Ans|<hn>x<tik\nAs|snA\n\n>kniht/<\nx\n>kniht<|<x>n");
+    EXPECT("{% for m in messages %}{{ m.content.replace('', '-') }}|{{ m.content.replace('o', 'O', 1) }}{% endfor %}", CTX, "- - -S-y-s- - -p-r-o-m-p-t-\n-|  Sys  prOmpt\n-H-é-l-l-o-,- -w-ö-r-l-d-!- -a-,-b-;-c- - -d-|HéllO, wörld! a,b;c  d-<-t-h-i-n-k->-\n-x-\n-<-/-t-h-i-n-k->-\n-\n-A-n-s-|<think>\nx\n</think>\n\nAns");
+    EXPECT("{{ messages | map(attribute='role') | join(', ') }} {{ messages | tojson }} {{ messages[0] | tojson(indent=2) }} {{ messages | tojson(sort_keys=true) }}", CTX, "system, user, assistant [{\"role\": \"system\", \"content\": \"  Sys  prompt\\n\"}, {\"role\": \"user\", \"content\": \"Héllo, wörld! a,b;c  d\"}, {\"role\": \"assistant\", \"content\": \"<think>\\nx\\n</think>\\n\\nAns\"}] {\n  \"role\": \"system\",\n  \"content\": \"  Sys  prompt\\n\"\n} [{\"content\": \"  Sys  prompt\\n\", \"role\": \"system\"}, {\"content\": \"Héllo, wörld! a,b;c  d\", \"role\": \"user\"}, {\"content\": \"<think>\\nx\\n</think>\\n\\nAns\", \"role\": \"assistant\"}]");
+    EXPECT("{{ messages | selectattr('role', 'in', ['user', 'system']) | list | length }} {{ messages | map(attribute='content') | map('length') | list }} {{ messages | sort(attribute='role') | map(attribute='role') | list }}", CTX, "2 [14, 22, 23] ['assistant', 'system', 'user']");
+    EXPECT("{{ messages | sort(attribute='content', reverse=true) | map(attribute='role') | join }} {{ ['b', 'A', 'a', 'B'] | sort }} {{ ['b', 'A', 'a', 'B'] | sort(case_sensitive=true) }} {{ ['b', 'A', 'a'] | unique | list }} {{ ['b','A','a'] | max }} {{ ['b','A','a'] | min }}", CTX, "userassistantsystem ['A', 'a', 'b', 'B'] ['A', 'B', 'a', 'b'] ['b', 'A'] b A");
+    EXPECT("{{ 7 / 2 }} {{ 7.5 // 2 }} {{ -7.5 % 2 }} {{ 2 ** -1 }} {{ 10 ** 20 if false else 1 }} {{ 1e300 * 1e10 }} {{ -0.0 }} {{ 1/3 }} {{ 2/3*3 }} {{ 100.0 }} {{ 1234567890123456789.0 }} {{ 0.000123 }}", CTX, "3.5 3.0 0.5 0.5 1 inf -0.0 0.3333333333333333 2.0 100.0 1.2345678901234568e+18 0.000123");
+    EXPECT("{{ '%s|%5s|%-5s|%d|%05d|%.3f|%x|%r' % ('a', 'b', 'c', 42, 7, 3.14159, 255, 'q') }}", CTX, "a|    b|c    |42|00007|3.142|ff|'q'");
+    EXPECT("{{ '{0}-{1}-{0}'.format('a', 'b') }} {{ '{{x}}'.format() }} {{ 'a{}b'.format(none) }}", CTX, "a-b-a {x} aNoneb");
+    EXPECT("{% set x = [1, [2, 3], {'k': (4, 5)}] %}{{ x }} {{ x | string }} {{ x[1][0] }} {{ x[2].k[1] }} {{ x | length }} {{ x[5] is defined }}", CTX, "[1, [2, 3], {'k': (4, 5)}] [1, [2, 3], {'k': (4, 5)}] 2 5 3 False");
+    EXPECT("{{ namespace(a=1) }} {{ range(5) | list }} {{ range(5, 0, -2) | list }} {{ range(0) | list }} {{ dict(a=1, b=[2]) | dictsort }}", CTX, "<Namespace {'a': 1}> [0, 1, 2, 3, 4] [5, 3, 1] [] [('a', 1), ('b', [2])]");
+    EXPECT("{{ 'abc' is string }} {{ 1 is number }} {{ true is number }} {{ none is none }} {{ [] is iterable }} {{ {} is sequence }} {{ 'a' is lower }} {{ 'A' is upper }} {{ 3 is gt 2 }} {{ 3 is ge 3 }} {{ 2 is lt 1 }} {{ 2 is in [1, 2] }}", CTX, "True True True True True True True True True True False True");
+    EXPECT("{% for a in messages %}{% for b in messages %}{% if loop.index == 2 %}{% break %}{% endif %}{{ loop.index }}{{ loop.length }}{% endfor %}{{ loop.revindex }}{% endfor %}", CTX, "133132131");
+    EXPECT("{% for k, v in {'a': 1, 'b': 2} | dictsort(reverse=true) %}{{ k }}{{ v }}{% endfor %} {% for k, v in {'b': 1, 'a': 2} | dictsort(by='value') %}{{ k }}{% endfor %}", CTX, "b2a1 ba");
+    EXPECT("{{ '  x\\n\\n  y  ' | indent(3) }}|{{ 'x\\ny\\n' | indent(2, first=true, blank=true) }}|{{ 'x\\n\\ny' | indent('> ') }}", CTX, "  x\n\n     y  |  x\n  y\n  |x\n\n> y");
+    EXPECT("{{ 'x' ~ 1.5 ~ 2 ~ [1] }} {{ 'ab' < 'b' }} {{ [1, 2] < [1, 3] }} {{ (1, 2) == (1, 2) }} {{ [1, 2] == (1, 2) }} {{ 1 == true }} {{ 0 == false }} {{ 'a' == 'a' }}", CTX, "x1.52[1] True True True False True True True");
+    EXPECT("{% if messages[0].role == 'system' %}{% set sys = messages[0].content | trim %}{% set rest = messages[1:] %}{% else %}{% set rest = messages %}{% endif %}{{ sys }}|{{ rest | length }}", CTX, "Sys  prompt|2");
+    EXPECT("{{- \"x\" -}}", CTX, "x");
+    EXPECT("   {{ 'a' }}   {# c #}   {{ 'b' }}", CTX, "   a      b");
+    EXPECT("    {{ i }}", CTX, "    ");
+    EXPECT("{{ messages[0]['content'] | wordcount }} {{ messages[1].content | wordcount }} {{ 'a-b c_d' | wordcount }}", CTX, "2 6 3");
+    EXPECT("{{ 3.7 | int }} {{ '  12  ' | int }} {{ '0x1A' | int(0, 16) }} {{ '1e3' | float }} {{ 'abc' | float(1.5) }} {{ true | int }} {{ 2.675 | round(2) }} {{ 0.5 | round }} {{ 1.5 | round }} {{ -2.5 | round }} {{ 5 | round(1) }}", CTX, "3 12 26 1000.0 1.5 1 2.67 0.0 2.0 -2.0 5");
+    EXPECT("{{ messages.0.role }} {{ messages[0]['role'] }} {{ messages[-1]['content'][:4] }} {{ (messages | last).role }} {{ (messages | first)['role'] }}", CTX, "system system <thi assistant system");
+    EXPECT("{% set ns = namespace(found=false, n=0) %}{% for m in messages %}{% if m.role == 'user' %}{% set ns.found = true %}{% endif %}{% set ns.n = ns.n + 1 %}{% endfor %}{{ ns.found }}{{ ns.n }}", CTX, "True3");
+    EXPECT("{% for m in messages if m.role != 'system' %}{{ loop.index }}:{{ m.role }}{{ ', ' if not loop.last }}{% else %}none{% endfor %}", CTX, "1:user, 2:assistant");
+    EXPECT("{% for m in messages %}{{ loop.previtem.role if loop.previtem is defined else '-' }}>{{ loop.nextitem.role if loop.nextitem else '-' }} {% endfor %}", CTX, "->user system>assistant user>- ");
+    EXPECT("{{ messages | selectattr('role', 'equalto', 'assistant') | map(attribute='content') | first | truncate if false else 'ok' }}", CTX, "ok");
+    EXPECT("{{ messages | rejectattr('content', 'string') | list }} {{ messages | selectattr('tool_calls', 'defined') | list }} {{ messages | map(attribute='missing', default='d') | list }}", CTX, "[] [] ['d', 'd', 'd']");
+    EXPECT("{% if messages[1].content is not none and messages[1].content.startswith('Hé') %}yes{% endif %} {{ 'Hé' in messages[1].content }} {{ messages[1].content.endswith(('d', 'x')) }}", CTX, "yes True True");
+    EXPECT("{{ messages[2].content.split('</think>')[0].rstrip('\\n').split('<think>')[-1].lstrip('\\n') }}|{{ messages[2].content.split('</think>')[-1].lstrip('\\n') }}", CTX, "x|Ans");
+    EXPECT("{{ 'a' * 0 }}|{{ [0] * 3 }}|{{ 3 * 'ab' }}|{{ -1 * 'x' }}|{{ 1 + 2.0 }}|{{ true + 1 }}|{{ 5 % 3 }}|{{ -5 % 3 }}|{{ 5 % -3 }}|{{ 5.5 % 2 }}", CTX, "|[0, 0, 0]|ababab||3.0|2|2|1|-1|1.5");
+    EXPECT("{{ none is not none }} {{ not none }} {{ none == none }} {{ [] == [] }} {{ {} is mapping }} {{ messages is sequence }} {{ messages[0] is mapping }} {{ 'x' is sequence }}", CTX, "False True True True True True True True");
+    EXPECT("{%- set d = {'b': 1, 'a': 2, 'c': {'z': [1, 'two']}} -%}{{ d | tojson }} {{ d | tojson(sort_keys=true) }} {{ d | tojson(indent=1) }} {{ d | tojson(separators=(',', ':')) }} {{ d.items() | list }}", CTX, "{\"b\": 1, \"a\": 2, \"c\": {\"z\": [1, \"two\"]}} {\"a\": 2, \"b\": 1, \"c\": {\"z\": [1, \"two\"]}} {\n \"b\": 1,\n \"a\": 2,\n \"c\": {\n  \"z\": [\n   1,\n   \"two\"\n  ]\n }\n} {\"b\":1,\"a\":2,\"c\":{\"z\":[1,\"two\"]}} [('b', 1), ('a', 2), ('c', {'z': [1, 'two']})]");
+    EXPECT("{{ \"tab\\there\" }} {{ 'quote\"s' | tojson }} {{ '\\u0001\\u001f' | tojson }} {{ 'ü€😀' | tojson }} {{ 'ü€😀' | length }} {{ 'ü€😀'[1:] }} {{ 'ü€😀' | reverse }} {{ 'ü€😀'.upper() }}", CTX, "tab\there \"quote\\\"s\" \"\\u0001\\u001f\" \"ü€😀\" 3 €😀 😀€ü Ü€😀");
+    EXPECT("{{ \"%s and %s\" | format(\"a\", \"b\") }} {{ \"%(x)s!\" | format(x=1) }} {{ '%c' if false else '%%' % () }}", CTX, "a and b 1! %");
+    EXPECT("{{ (1, 2, 3)[1:] }} {{ [1, 2, 3][-1:] }} {{ [1, 2, 3][5:] }} {{ 'abc'[-10:2] }} {{ 'abc'[1:-1] }} {{ [1,2,3,4][::-2] }}", CTX, "(2, 3) [3] [] ab b [4, 2]");
+    EXPECT("{{ 1 if messages else 0 }} {{ messages and 'y' }} {{ [] or 'empty' }} {{ not messages }} {{ messages | length > 2 }} {{ messages | count == 3 and messages[0].role == 'system' }}", CTX, "1 y empty False True True");
+    EXPECT("{% set a = 1 %}{% if true %}{% set a = 2 %}{% endif %}{{ a }}{% for i in [1] %}{% set a = 3 %}{{ a }}{% endfor %}{{ a }}{% with %}{% set a = 4 %}{{ a }}{% endwith %}{{ a }}", CTX, "23242");
+    EXPECT("{% set out %}{% for m in messages %}{{ m.role[0] }}{% endfor %}{% endset %}{{ out | upper }}{{ out | length }}", CTX, "SUA3");
+    EXPECT("{{ ['a', 'b'] | join }} {{ [1, 2] | join('+') }} {{ messages | join(',', attribute='role') }} {{ [none, true, 1.0] | join(' ') }}", CTX, "ab 1+2 system,user,assistant None True 1.0");
+    EXPECT("{{ 'Hello World' | lower | replace('world', 'there') | capitalize | center(15) }}|{{ 'ab' | center(7) }}|{{ 'abc' | center(2) }}", CTX, "  Hello there  |   ab  |abc");
+    EXPECT("{{ '1,2,3'.split(',') | map('int') | sum }} {{ ['3', '1', '2'] | map('int') | sort | list }} {{ [1.5, 2.25] | sum }} {{ [1, 2, 3] | map('string') | join('-') }}", CTX, "6 [1, 2, 3] 3.75 1-2-3");
+    EXPECT("{{ range(3) | reverse | list }} {{ 'abc' | list | reverse | join }} {{ [3, 1, 2] | sort | first }} {{ [] | first is defined }} {{ [] | max is defined }}", CTX, "[2, 1, 0] cba 1 False False");
+    EXPECT("{{ '  '.join(['a', 'b']) }} {{ ''.join([]) }} {{ '-'.join('abc') }} {{ 'a b'.split(' ') }} {{ ''.split() }} {{ ''.split(',') }} {{ 'a  b'.split(' ') }}", CTX, "a  b  a-b-c ['a', 'b'] [] [''] ['a', '', 'b']");
+    EXPECT("{{ 'abc'.startswith('') }} {{ 'abc'.endswith('bc', 1) }} {{ 'abc'.startswith('b', 1) }} {{ 'abcabc'.find('c', 3) }} {{ 'abcabc'.rfind('a', 0, 3) }} {{ 'abc'.index('c') }}", CTX, "True True True 5 0 2");
+    EXPECT("{{ 'a\\nb\\r\\nc'.splitlines() }} {{ 'x'.zfill(3) }} {{ 'abc'.removeprefix('a') }} {{ 'abc'.removesuffix('bc') }} {{ 'ABC'.isupper() }} {{ '123'.isdigit() }} {{ ' '.isspace() }} {{ 'a1'.isalnum() }}", CTX, "['a', 'b', 'c'] 00x bc a True True True True");
+    EXPECT("{{ {'a': 1}.get('a') }} {{ {'a': 1}.get('b', 'dflt') }} {{ {'a': 1}.keys() | list }} {{ {'a': 1}['a'] }} {{ {'a': {'b': 2}}.a.b }} {{ {1: 'int key'}[1] }} {{ {'x': 1} | length }}", CTX, "1 dflt ['a'] 1 2 int key 1");
+    EXPECT("{{ [1, 2, 2, 3].count(2) }} {{ [1, 2, 3].index(3) }} {{ (1, 2).count(1) }}", CTX, "2 2 1");
+    EXPECT("{{ messages | selectattr('role', 'equalto', 'assistant') | map(attribute='content') | first | truncate if false else 'ok' }}", CTX, "ok");
+    EXPECT("{{ 'Hello wonderful world of templates' | truncate(20) }}|{{ 'Hello wonderful world of templates' | truncate(20, true) }}|{{ 'short' | truncate(3, leeway=0, end='') }}|{{ 'abcdefghijkl' | truncate(9, end='..') }}|{{ ('x' * 300) | truncate | length }}|{% if false %}{{ 300 | truncate }}{% endif %}", CTX, "Hello wonderful...|Hello wonderful w...|sho|abcdefghijkl|255|");
+    EXPECT("{%- for message in messages -%}\n    {%- if loop.first %}[{{ message.role }}]{% endif -%}\n    {{ message.content | trim }}\n{% endfor -%}\n{{- \"x\" -}}\n   {{ 'a' }}   {# c #}   {{ 'b' }}\n  {% for i in [1,2] %}\n    {{ i }}\n  {% endfor %}", CTX, "[system]Sys  prompt\nHéllo, wörld! a,b;c  d\n<think>\nx\n</think>\n\nAns\nxa      b\n    1\n    2\n");
+    EXPECT("{% macro render(m, prefix='') -%}\n{{ prefix }}{{ m.role | upper }}: {{ m.content | trim }}\n{%- endmacro %}\n{% for m in messages %}\n  {{ render(m, prefix='* ') }}\n{% endfor %}", CTX, "  * SYSTEM: Sys  prompt\n  * USER: Héllo, wörld! a,b;c  d\n  * ASSISTANT: <think>\nx\n</think>\n\nAns\n");
+    EXPECT("{{ bos_token }}{% for m in messages %}\n  {%- if m.role == 'system' %}\n    <<SYS>>{{ m.content }}<</SYS>>\n  {%+ elif m.role == 'user' -%}\n    [INST] {{ m.content }} [/INST]\n  {% else %}\n {{ m.content }}{{ eos_token }}\n  {% endif %}\n{% endfor %}\n{% if add_generation_prompt %}  ASSISTANT:{% endif %}\n", CTX, "<s>    <<SYS>>  Sys  prompt\n<</SYS>>\n  [INST] Héllo, wörld! a,b;c  d [/INST]\n <think>\nx\n</think>\n\nAns</s>\n  ASSISTANT:");
+}
+#undef CTX
+
 /* Syntax errors, unknown filters and tests, raise_exception and runtime errors: a status and one
  * message with the line and column of the offending tag or expression. */
 static void test_errors(void) {
@@ -234,6 +299,10 @@ static void test_errors(void) {
                  "line 1, column 13: for: 'NoneType' object is not iterable");
     EXPECT_ERROR("{% set x.y = 1 %}", NULL, NPG_ERR_INVALID_ARGUMENT,
                  "line 1, column 4: cannot assign attribute 'y' on non-namespace object 'x'");
+    EXPECT_ERROR("{{ ['a'] | sum(start='') }}", NULL, NPG_ERR_INVALID_ARGUMENT,
+                 "line 1, column 12: sum() can't sum strings [use ''.join(seq) instead]");
+    EXPECT_ERROR("{{ 300 | truncate }}", NULL, NPG_ERR_INVALID_ARGUMENT,
+                 "line 1, column 10: filter 'truncate': object of type 'int' has no len()");
     EXPECT_ERROR("{{ x | tojson }}", NULL, NPG_ERR_INVALID_ARGUMENT,
                  "line 1, column 8: tojson: Object of type Undefined is not JSON serializable");
 }
@@ -340,6 +409,7 @@ int main(void) {
     setenv("TZ", "UTC", 1);
     RUN(test_goldens);
     RUN(test_semantics);
+    RUN(test_differential);
     RUN(test_errors);
     RUN(test_mutations);
     RUN(test_limits_and_options);

@@ -109,6 +109,42 @@ static npg_status f_center(npg_trender *r, npg_tval in, const npg_targs *a, npg_
     return via_method(r, "center", in, &b, out);
 }
 
+/* jinja2's truncate(s, length=255, killwords=False, end='...', leeway=5), lengths in code points. */
+static npg_status f_truncate(npg_trender *r, npg_tval in, const npg_targs *a, npg_tval *out) {
+    static const char *const params[] = {"length", "killwords", "end", "leeway"};
+    npg_tval p[4];
+    npg_tstr s, end = {"...", 3};
+    NPG_TRY(bind(r, "truncate", a, params, 4, p));
+    if (in.kind != NPG_TV_STRING && in.kind != NPG_TV_UNDEFINED) /* jinja2 takes len() of the value as it is */
+        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "filter 'truncate': object of type '%s' has no len()",
+                           npg_tv_type_name(in));
+    NPG_TRY(npg_tstring(r, in, &s));
+    int64_t length = p[0].kind == NPG_TV_INT ? p[0].u.i : 255, leeway = p[3].kind == NPG_TV_INT ? p[3].u.i : 5;
+    if (p[2].kind == NPG_TV_STRING)
+        end = p[2].u.s;
+    int64_t end_len = (int64_t)npg_utf8_len(end.p, end.n), n = (int64_t)npg_utf8_len(s.p, s.n);
+    if (length < end_len || leeway < 0)
+        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "filter 'truncate': length must be at least len(end), leeway >= 0");
+    if (n <= length + leeway) {
+        *out = npg_tv_str(s.p, s.n);
+        return NPG_OK;
+    }
+    npg_tstr head = {s.p, npg_utf8_offset(s.p, s.n, (size_t)(length - end_len))};
+    if (!npg_tv_truthy(p[1])) { /* drop the last partial word: s[:k].rsplit(" ", 1)[0] */
+        int64_t sp = npg_bytes_find(head, (npg_tstr){" ", 1}, 0, head.n, true);
+        if (sp >= 0)
+            head.n = (size_t)sp;
+    }
+    npg_strbuf sb = {0};
+    npg_status st = npg_strbuf_append(&sb, head.p, head.n);
+    if (st == NPG_OK)
+        st = npg_strbuf_append(&sb, end.p, end.n);
+    if (st == NPG_OK)
+        st = npg_tstr_from_sb(r, &sb, out);
+    npg_strbuf_free(&sb);
+    return st;
+}
+
 static npg_status f_length(npg_trender *r, npg_tval in, const npg_targs *a, npg_tval *out) {
     int64_t n;
     NPG_TRY(no_args(r, "length", a));
@@ -311,6 +347,14 @@ static npg_status f_round(npg_trender *r, npg_tval in, const npg_targs *a, npg_t
     if (prec > 300 || prec < -300)
         prec = prec > 0 ? 300 : -300;
     double x = npg_tv_to_double(in), scale = pow(10.0, (double)prec), y = x * scale;
+    if (method == 'c' && prec >= 0 && isfinite(x)) {
+        /* Python's round(): correctly rounded from the exact binary value, ties to even —
+         * what printf's %.Nf does (round(2.675, 2) is 2.67, not 2.68) */
+        char buf[512];
+        snprintf(buf, sizeof buf, "%.*f", (int)(prec > 100 ? 100 : prec), x);
+        *out = npg_tv_float(strtod(buf, NULL));
+        return NPG_OK;
+    }
     y = method == 'c' ? nearbyint(y) : method == 'u' ? ceil(y) : floor(y);
     *out = npg_tv_float(y / scale);
     return NPG_OK;
@@ -370,10 +414,10 @@ static npg_status f_indent(npg_trender *r, npg_tval in, const npg_targs *a, npg_
     bool first = npg_tv_truthy(p[1]), blank = npg_tv_truthy(p[2]);
     if (first && st == NPG_OK)
         st = npg_strbuf_append(&sb, ind.p, ind.n);
-    /* lines as str.splitlines() on s + "\n": a trailing newline does not make an extra line */
+    /* lines as str.splitlines() on s + "\n": the segments between line breaks of s, the last one
+     * included even when empty (so a trailing newline survives) */
     size_t b = 0;
-    bool line0 = true;
-    while (b < s.n && st == NPG_OK) {
+    for (bool line0 = true; st == NPG_OK; line0 = false) {
         size_t e = b;
         while (e < s.n && s.p[e] != '\n' && s.p[e] != '\r')
             e++;
@@ -384,8 +428,9 @@ static npg_status f_indent(npg_trender *r, npg_tval in, const npg_targs *a, npg_
         }
         if (st == NPG_OK)
             st = npg_strbuf_append(&sb, s.p + b, e - b);
-        line0 = false;
-        b = e < s.n ? e + 1 + (s.p[e] == '\r' && e + 1 < s.n && s.p[e + 1] == '\n') : e;
+        if (e >= s.n)
+            break;
+        b = e + 1 + (s.p[e] == '\r' && e + 1 < s.n && s.p[e + 1] == '\n');
     }
     if (st == NPG_OK)
         st = npg_tstr_from_sb(r, &sb, out);
@@ -582,6 +627,7 @@ static const struct {
     {"title", f_title},
     {"tojson", f_tojson},
     {"trim", f_trim},
+    {"truncate", f_truncate},
     {"unique", npg_tf_unique},
     {"upper", f_upper},
     {"wordcount", f_wordcount},

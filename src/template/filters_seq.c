@@ -345,6 +345,8 @@ npg_status npg_tf_sum(npg_trender *r, npg_tval in, const npg_targs *a, npg_tval 
     NPG_TRY(npg_tf_bind(r, "sum", a, params, 2, p));
     NPG_TRY(npg_titerate(r, in, "sum", &items));
     npg_tval acc = npg_targ_given(p[1]) ? p[1] : npg_tv_int(0);
+    if (acc.kind == NPG_TV_STRING)
+        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "sum() can't sum strings [use ''.join(seq) instead]");
     for (size_t i = 0; i < items.u.list->n; i++) {
         npg_tval v;
         NPG_TRY(npg_tf_attr(r, items.u.list->v[i], p[0], &v));
