@@ -1,16 +1,19 @@
 /* test_tokenizer_stream.c — streaming detokenization against the full decode.
  *
  * For every golden case of every tokenizer, the ids (with specials) are split at every position k:
- * ids[0 .. k) is the prompt, the rest is pushed one id at a time. The pieces must each be valid UTF-8
- * and concatenate to decode(all) minus decode(prompt) — checked wherever decode(prompt) is a prefix of
- * decode(all) (it is not when the prompt ends inside a multi-byte character). Both with and without
- * skipping special tokens. */
+ * ids[0 .. k) is the prompt, and the next (up to) GEN ids are pushed one at a time, then flushed. The
+ * pieces must each be valid UTF-8 and concatenate to decode(prompt + generated) minus decode(prompt)
+ * — checked wherever decode(prompt) is a prefix of it (it is not when the prompt ends inside a
+ * multi-byte character). Both with and without skipping special tokens. GEN bounds the cost of the
+ * few 700-1900-token cases (quadratic otherwise) while still splitting them at every position. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
 #include "tokenizer/tokenizer.h"
+
+#define GEN 48
 
 static const char *const GOLDENS[] = {"gemma3",  "gpt2",       "llama3_2",       "mistral_nemo", "qwen2_5",
                                       "qwen3",   "stories260K_hf", "tinyllama-chat", "whisper_en",
@@ -28,6 +31,11 @@ static bool valid_utf8(const char *s) {
                 return false;
     }
     return true;
+}
+
+static bool ends_unfinished(const char *s) {
+    size_t n = strlen(s);
+    return n >= 3 && memcmp(s + n - 3, "\xEF\xBF\xBD", 3) == 0;
 }
 
 static char *decode(const npg_tokenizer *tok, const int32_t *ids, size_t n, bool skip) {
@@ -91,18 +99,22 @@ static void stream_file(const char *name) {
         const cJSON *it;
         cJSON_ArrayForEach(it, arr) ids[i++] = (int32_t)it->valuedouble;
         for (int skip = 0; skip < 2; skip++) {
-            char *full = decode(tok, ids, n, skip);
-            for (size_t k = 0; k <= n && full; k++) {
+            for (size_t k = 0; k <= n; k++) {
+                size_t stop = k + GEN < n ? k + GEN : n;
+                char *full = decode(tok, ids, stop, skip);
                 char *pre = decode(tok, ids, k, skip);
                 bool bad_piece = false;
-                char *got = stream(tok, ids, n, k, skip, &bad_piece);
+                char *got = full ? stream(tok, ids, stop, k, skip, &bad_piece) : NULL;
                 size_t pl = pre ? strlen(pre) : 0;
                 if (!pre || !got || bad_piece) {
                     n_bad++;
                     if (n_bad < 5)
                         fprintf(stderr, "  %s case %zu split %zu skip %d: %s\n", name, ci, k, skip,
                                 !got ? npg_last_error() : "a piece is not valid UTF-8");
-                } else if (strncmp(full, pre, pl) != 0) {
+                } else if (strncmp(full, pre, pl) != 0 || ends_unfinished(full)) {
+                    /* a cut inside a character: the prompt's decode is not a prefix, or (ByteFallback)
+                     * the whole byte run of the end decodes to U+FFFDs while the stream already emitted
+                     * its complete characters; the flush is tested in test_sentencepiece_space */
                     n_skipped++;
                 } else if (strcmp(got, full + pl) != 0) {
                     n_bad++;
@@ -113,14 +125,14 @@ static void stream_file(const char *name) {
                     n_checked++;
                 }
                 npg_free(pre);
+                npg_free(full);
                 free(got);
             }
-            npg_free(full);
         }
         free(ids);
         ci++;
     }
-    fprintf(stderr, "  %s: %zu splits agree, %zu differ, %zu not comparable (prompt decode not a prefix)\n", name,
+    fprintf(stderr, "  %s: %zu splits agree, %zu differ, %zu not comparable (cut inside a character)\n", name,
             n_checked, n_bad, n_skipped);
     CHECK(n_checked > 1000);
     CHECK(n_bad == 0);

@@ -37,7 +37,10 @@ const char *npg_tokenizer_dir(const npg_tokenizer *tok);
  * pieces equals decode(prefix + generated) minus decode(prefix) — so SentencePiece leading-space
  * handling (the Strip decoder that drops the first space of a sequence) matches a prompt-relative
  * decode. `prefix` is the prompt's ids (may be empty). The stream never allocates in _push once
- * created with capacity for max_tokens ids (NPU plans rely on this). */
+ * created with capacity for max_tokens ids (NPU plans rely on this). One difference from a full decode
+ * is unavoidable: when generation stops inside a ByteFallback run of "<0xXX>" tokens, the complete
+ * characters of the run were already emitted and stay, and the flush adds U+FFFD for the unfinished
+ * bytes, where a full decode turns the whole invalid run into U+FFFDs. */
 typedef struct npg_detok_stream npg_detok_stream;
 
 npg_status npg_detok_stream_create(const npg_tokenizer *tok, const int32_t *prefix, size_t n_prefix,
