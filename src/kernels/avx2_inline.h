@@ -8,8 +8,15 @@
 #define AVX2_FN __attribute__((target("avx2,fma,f16c")))
 #define AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma,f16c")))
 
-/* Fully unrolls the MR / NR loops so the accumulator arrays live in registers. */
+/* Fully unrolls the MR / NR loops so the accumulator arrays live in registers. (Unoptimized builds
+ * drop it: gcc -O0 warns that it ignores the annotation.) */
+#ifndef UNROLL
+#if defined(__OPTIMIZE__)
 #define UNROLL _Pragma("GCC unroll 8")
+#else
+#define UNROLL
+#endif
+#endif
 
 /* {Σa, Σb, Σc, Σd} */
 AVX2_INLINE __m128 npg_hsum4_256(__m256 a, __m256 b, __m256 c, __m256 d) {

@@ -9,8 +9,15 @@
 #define AVX512_FN __attribute__((target(AVX512_TARGET)))
 #define AVX512_INLINE static inline __attribute__((always_inline, target(AVX512_TARGET)))
 
-/* Fully unrolls the MR / NR loops so the accumulator arrays live in registers. */
+/* Fully unrolls the MR / NR loops so the accumulator arrays live in registers. (Unoptimized builds
+ * drop it: gcc -O0 warns that it ignores the annotation.) */
+#ifndef UNROLL
+#if defined(__OPTIMIZE__)
 #define UNROLL _Pragma("GCC unroll 8")
+#else
+#define UNROLL
+#endif
+#endif
 
 /* {Σa, Σb, Σc, Σd} */
 AVX512_INLINE __m128 npg_hsum4_512(__m512 a, __m512 b, __m512 c, __m512 d) {
