@@ -99,7 +99,8 @@ static npg_status add_dec(npg_tokenizer *tok, const cJSON *node) {
 npg_status npg_tok_dec_load(npg_tokenizer *tok, const cJSON *decoder) {
     tok->has_decoder = decoder && !cJSON_IsNull(decoder);
     NPG_TRY(add_dec(tok, decoder));
-    /* Bytes out per byte in, worst case, over the whole chain (see npg_tok_dec_growth). */
+    /* Bytes out per byte in, worst case, over the whole chain (npg_tok_decoder_reserve sizes with it;
+     * past the cap, decoding still works but may allocate). */
     size_t g = 1;
     for (size_t i = 0; i < tok->n_dec; i++) {
         const npg_tok_dec *d = &tok->dec[i];
@@ -335,8 +336,6 @@ static npg_status run_step(const npg_tok_dec *d, pcre2_match_data *md, const npg
 
 /* ---------------------------------------------------------------------------------------------- */
 
-size_t npg_tok_dec_growth(const npg_tokenizer *tok) { return tok->dec_growth; }
-
 npg_status npg_tok_decode_run(const npg_tokenizer *tok, npg_tok_decoder *dc, const int32_t *ids, size_t n_ids,
                               bool skip_special, const char **text, size_t *len) {
     npg_tok_declist *cur = &dc->a, *nxt = &dc->b;
@@ -392,7 +391,9 @@ npg_status npg_tok_decoder_init(npg_tok_decoder *dc) {
 }
 
 npg_status npg_tok_decoder_reserve(const npg_tokenizer *tok, npg_tok_decoder *dc, size_t n_tokens) {
-    size_t bytes = n_tokens * (tok->max_token_len + 1) * tok->dec_growth * 2 + 64;
+    /* every step keeps within dec_growth bytes per input byte; +1 per token covers the spaces of
+     * the no-decoder join */
+    size_t bytes = n_tokens * (tok->max_token_len + 1) * tok->dec_growth + 64;
     NPG_TRY(npg_tok_declist_reserve(&dc->a, n_tokens + 1, bytes));
     NPG_TRY(npg_tok_declist_reserve(&dc->b, n_tokens + 1, bytes));
     if (bytes + 1 > dc->tmp.cap) {

@@ -76,7 +76,7 @@ static npg_status reserve(npg_detok_stream *s, size_t n) {
     s->win = w;
     s->cap_win = n;
     NPG_TRY(npg_tok_decoder_reserve(s->tok, &s->dc, n));
-    size_t bytes = s->dc.out.cap;
+    size_t bytes = s->dc.out.cap > s->bytes_cap ? s->dc.out.cap : s->bytes_cap;
     char *a = realloc(s->acc, bytes);
     NPG_CHECK_ALLOC(a);
     s->acc = a;
@@ -87,9 +87,23 @@ static npg_status reserve(npg_detok_stream *s, size_t n) {
     return NPG_OK;
 }
 
+/* Only a decoder chain that grows text beyond dec_growth's cap gets here with more bytes than
+ * reserved; it then allocates rather than fails. */
+static npg_status fit(npg_detok_stream *s, size_t len) {
+    if (len + 1 <= s->bytes_cap)
+        return NPG_OK;
+    char *a = realloc(s->acc, len + 1);
+    NPG_CHECK_ALLOC(a);
+    s->acc = a;
+    char *p = realloc(s->piece, len + 1);
+    NPG_CHECK_ALLOC(p);
+    s->piece = p;
+    s->bytes_cap = len + 1;
+    return NPG_OK;
+}
+
 static npg_status set_acc(npg_detok_stream *s, const char *text, size_t len) {
-    if (len + 1 > s->bytes_cap)
-        return npg_fail(NPG_ERR_INTERNAL, "detokenizer: %zu bytes exceed the reserved %zu", len, s->bytes_cap);
+    NPG_TRY(fit(s, len));
     memmove(s->acc, text, len);
     s->acc[len] = '\0';
     s->acc_len = len;
@@ -97,8 +111,7 @@ static npg_status set_acc(npg_detok_stream *s, const char *text, size_t len) {
 }
 
 static npg_status emit(npg_detok_stream *s, const char *text, size_t from, size_t len, const char **piece) {
-    if (len - from + 1 > s->bytes_cap)
-        return npg_fail(NPG_ERR_INTERNAL, "detokenizer: %zu bytes exceed the reserved %zu", len - from, s->bytes_cap);
+    NPG_TRY(fit(s, len - from));
     memcpy(s->piece, text + from, len - from);
     s->piece[len - from] = '\0';
     *piece = s->piece;
@@ -121,7 +134,8 @@ npg_status npg_detok_stream_reset(npg_detok_stream *s, const int32_t *prefix, si
         start--;
     size_t tail = n_prefix - start;
     NPG_TRY(reserve(s, tail + s->max_tokens + 1));
-    memcpy(s->win, prefix + start, tail * sizeof *s->win);
+    if (tail)
+        memcpy(s->win, prefix + start, tail * sizeof *s->win);
     s->n_win = s->ready = tail;
     s->acc_len = 0;
     s->acc[0] = '\0';

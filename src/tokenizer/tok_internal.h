@@ -416,6 +416,5 @@ void npg_tok_decoder_free(npg_tok_decoder *dc);
 /* Decodes ids; *text (NUL-terminated, *len bytes) points into dc->out, valid until the next run. */
 npg_status npg_tok_decode_run(const npg_tokenizer *tok, npg_tok_decoder *dc, const int32_t *ids, size_t n_ids,
                               bool skip_special, const char **text, size_t *len);
-size_t npg_tok_dec_growth(const npg_tokenizer *tok);
 
 #endif
