@@ -82,6 +82,9 @@ void npg_kernels_avx512(npg_kernel_set *out);
 void npg_kernels_avx2_int(npg_kernel_set *out);
 void npg_kernels_avx512_int(npg_kernel_set *out);
 
+/* Whether the CPU has AVX-512 VNNI (detected once, like npg_isa_detect). */
+bool npg_cpu_has_vnni(void);
+
 /* Rounds to the nearest integer, ties to even (the SIMD conversions' default), for |v| < 2^22. */
 static inline float npg_round_even(float v) { return (v + 12582912.0f) - 12582912.0f; }
 

@@ -8,6 +8,7 @@
  * row kernels stream every weight row once, split across threads by output rows. */
 #include "kernels/matmul.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -35,18 +36,37 @@ static bool cpu_has_f16c(void) {
 }
 #endif
 
-npg_isa npg_isa_detect(void) {
+/* bits 0-3: the best npg_isa; bit 4: AVX-512 VNNI */
+static int detect_uncached(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
     if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl"))
-        return NPG_ISA_AVX512;
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return NPG_ISA_AVX512 | (__builtin_cpu_supports("avx512vnni") ? 16 : 0);
     if (avx2)
         return NPG_ISA_AVX2;
 #endif
     return NPG_ISA_SCALAR;
 }
+
+/* The once-detected CPU features (-1 until the first call). A cpuid instruction traps to the
+ * hypervisor in a virtual machine — 30 µs on the machine the benchmarks ran on, more than a whole
+ * decode matmul — so it must not run per call. Racing first calls store the same value. */
+static atomic_int detected_features = -1;
+
+static int cpu_features(void) {
+    int v = atomic_load_explicit(&detected_features, memory_order_relaxed);
+    if (v < 0) {
+        v = detect_uncached();
+        atomic_store_explicit(&detected_features, v, memory_order_relaxed);
+    }
+    return v;
+}
+
+npg_isa npg_isa_detect(void) { return (npg_isa)(cpu_features() & 15); }
+
+bool npg_cpu_has_vnni(void) { return (cpu_features() & 16) != 0; }
 
 const char *npg_isa_name(npg_isa isa) {
     switch (isa) {

@@ -20,10 +20,10 @@
 typedef enum npg_isa {
     NPG_ISA_SCALAR = 0,
     NPG_ISA_AVX2 = 1,   /* AVX2 + FMA + F16C */
-    NPG_ISA_AVX512 = 2, /* AVX-512 F/BW/VL (+ VNNI / BF16 used when cpuid has them) */
+    NPG_ISA_AVX512 = 2, /* AVX-512 F/BW/VL/DQ (+ VNNI used when cpuid has it) */
 } npg_isa;
 
-/* The best ISA this CPU supports (cpuid, once per call; no global state). */
+/* The best ISA this CPU supports (cpuid once per process: it traps to the hypervisor in a VM). */
 npg_isa npg_isa_detect(void);
 const char *npg_isa_name(npg_isa isa);
 /* "scalar" | "avx2" | "avx512" | "auto"; NPG_ERR_INVALID_ARGUMENT otherwise, or when the CPU lacks it. */

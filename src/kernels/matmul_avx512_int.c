@@ -233,8 +233,7 @@ AVX512_FN static void quantize_act(const float *x, int64_t k, const npg_qact *qa
 }
 
 void npg_kernels_avx512_int(npg_kernel_set *out) {
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx512vnni"))
+    if (!npg_cpu_has_vnni())
         return; /* keep the AVX2 integer kernels */
     out->tile[NPG_W_Q8_CW] = (npg_tile_kernel){q8_tile, TILE_MR, TILE_NR};
     out->tile[NPG_W_Q4_CW] = (npg_tile_kernel){q4_tile, TILE_MR, TILE_NR};
