@@ -4,6 +4,7 @@
  * and extra-context paths. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "core/json.h"
@@ -136,9 +137,54 @@ static void test_apply_edges(void) {
     npg_tokenizer_free(tok);
 }
 
+/* A folder whose template lives in chat_template.jinja (newer transformers) or chat_template.json
+ * (processor folders): the tokenizer files are links to gpt2's, which has no chat_template. */
+static void test_template_files(void) {
+    char *dir = make_temp_dir();
+    REQUIRE(dir);
+    char a[1024], b[1024];
+    const char *files[] = {"tokenizer.json", "tokenizer_config.json"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(a, sizeof a, "tokenizers/gpt2/%s", files[i]);
+        snprintf(b, sizeof b, "%s/%s", dir, files[i]);
+        CHECK(symlink(shared_path(a), b) == 0);
+    }
+    npg_chat_history *h = NULL;
+    REQUIRE_OK(npg_chat_history_create(&h));
+    REQUIRE_OK(npg_chat_history_push(h, "user", "Hi"));
+    snprintf(b, sizeof b, "%s/chat_template.json", dir);
+    const char *json = "{\"chat_template\": \"{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}\"}";
+    write_file(b, json, strlen(json));
+    npg_tokenizer *tok = NULL;
+    char *out = NULL;
+    REQUIRE_OK(npg_tokenizer_create(dir, &tok));
+    REQUIRE_OK(npg_tokenizer_apply_chat_template(tok, h, true, NULL, &out));
+    CHECK(strcmp(out, "<user>Hi") == 0);
+    npg_free(out);
+    out = NULL;
+    /* chat_template.jinja wins, and its errors name the file */
+    snprintf(b, sizeof b, "%s/chat_template.jinja", dir);
+    const char *jinja = "{{ eos_token }}|{% for m in messages %}{{ m.content | upper }}{% endfor %}\n";
+    write_file(b, jinja, strlen(jinja));
+    REQUIRE_OK(npg_tokenizer_apply_chat_template(tok, h, true, NULL, &out));
+    CHECK(strcmp(out, "<|endoftext|>|HI") == 0);
+    npg_free(out);
+    out = NULL;
+    const char *bad = "{% for m in messages %}";
+    write_file(b, bad, strlen(bad));
+    CHECK(npg_tokenizer_apply_chat_template(tok, h, true, NULL, &out) == NPG_ERR_FORMAT);
+    CHECK(strstr(npg_last_error(), "/chat_template.jinja: line 1, column 24: unexpected end of template") != NULL);
+    CHECK(out == NULL);
+    npg_tokenizer_free(tok);
+    npg_chat_history_free(h);
+    rm_rf(dir);
+    free(dir);
+}
+
 int main(void) {
     RUN(test_history_basics);
     RUN(test_apply_goldens);
     RUN(test_apply_edges);
+    RUN(test_template_files);
     return npg_test_summary();
 }

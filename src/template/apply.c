@@ -6,14 +6,61 @@
  *   add_generation_prompt  the argument
  *   bos_token, eos_token,  the special-token strings the tokenizer has (absent ones stay undefined,
  *   pad_token              as transformers passes only the tokens that are set)
- *   ...                    then every member of extra_context_json, overriding the above. */
+ *   ...                    then every member of extra_context_json, overriding the above.
+ *
+ * The template is the folder's chat_template.jinja when there is one (newer transformers save it
+ * there and it wins over tokenizer_config.json, as in transformers), else tokenizer_config.json's
+ * chat_template, else the "chat_template" of chat_template.json (processor folders). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "core/file.h"
 #include "core/json.h"
 #include "template/template.h"
 #include "tokenizer/tokenizer.h"
+
+/* The template source (see the top of the file): *owned is set when it was read from a file. */
+static npg_status find_template(const npg_tokenizer *tok, const char *dir, const char **src, char **owned,
+                                const char **where) {
+    *owned = NULL;
+    char *path = npg_path_join(dir, "chat_template.jinja");
+    NPG_CHECK_ALLOC(path);
+    if (npg_path_exists(path)) {
+        size_t len;
+        npg_status st = npg_read_file(path, owned, &len);
+        free(path);
+        NPG_TRY(st);
+        *src = *owned;
+        *where = "chat_template.jinja";
+        return NPG_OK;
+    }
+    free(path);
+    *src = npg_tokenizer_chat_template(tok);
+    *where = "tokenizer_config.json: chat_template";
+    if (*src)
+        return NPG_OK;
+    path = npg_path_join(dir, "chat_template.json");
+    NPG_CHECK_ALLOC(path);
+    if (npg_path_exists(path)) {
+        cJSON *j = NULL;
+        npg_status st = npg_json_parse_file(path, &j);
+        const char *t = st == NPG_OK ? npg_json_get_string(j, "chat_template") : NULL;
+        if (t && !(*owned = strdup(t)))
+            st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
+        cJSON_Delete(j);
+        free(path);
+        NPG_TRY(st);
+        *src = *owned;
+        *where = "chat_template.json: chat_template";
+        if (*src)
+            return NPG_OK;
+    } else {
+        free(path);
+    }
+    return npg_fail(NPG_ERR_NOT_FOUND, "%s/tokenizer_config.json has no chat_template (and there is no "
+                    "chat_template.jinja)", dir);
+}
 
 static npg_status add_token(cJSON *ctx, const char *key, const char *value) {
     if (!value)
@@ -56,10 +103,8 @@ npg_status npg_tokenizer_apply_chat_template(const npg_tokenizer *tok, const npg
     if (!tok || !history || !prompt)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_tokenizer_apply_chat_template: %s is NULL",
                         !tok ? "tok" : !history ? "history" : "prompt");
-    const char *src = npg_tokenizer_chat_template(tok);
-    const char *dir = npg_tokenizer_dir(tok) ? npg_tokenizer_dir(tok) : ".";
-    if (!src)
-        return npg_fail(NPG_ERR_NOT_FOUND, "%s/tokenizer_config.json has no chat_template", dir);
+    const char *dir = npg_tokenizer_dir(tok) ? npg_tokenizer_dir(tok) : ".", *src = NULL, *where = NULL;
+    char *owned = NULL;
     cJSON *extra = NULL;
     if (extra_context_json) {
         NPG_TRY(npg_json_parse(extra_context_json, strlen(extra_context_json), "extra_context_json", &extra));
@@ -67,6 +112,11 @@ npg_status npg_tokenizer_apply_chat_template(const npg_tokenizer *tok, const npg
             cJSON_Delete(extra);
             return npg_fail(NPG_ERR_INVALID_ARGUMENT, "extra_context_json must be a JSON object");
         }
+    }
+    npg_status fst = find_template(tok, dir, &src, &owned, &where);
+    if (fst != NPG_OK) {
+        cJSON_Delete(extra);
+        return fst;
     }
     cJSON *ctx = cJSON_CreateObject();
     npg_status st = ctx ? build_context(tok, history, add_generation_prompt, extra, ctx)
@@ -76,16 +126,17 @@ npg_status npg_tokenizer_apply_chat_template(const npg_tokenizer *tok, const npg
     if (st == NPG_OK) {
         st = npg_template_compile(src, strlen(src), &t);
         if (st != NPG_OK)
-            npg_fail_context(st, "%s/tokenizer_config.json: chat_template", dir);
+            npg_fail_context(st, "%s/%s", dir, where);
     }
     char *out = NULL;
     if (st == NPG_OK) {
         st = npg_template_render(t, ctx, NULL, &out);
         if (st != NPG_OK)
-            npg_fail_context(st, "%s/tokenizer_config.json: chat_template", dir);
+            npg_fail_context(st, "%s/%s", dir, where);
     }
     npg_template_free(t);
     cJSON_Delete(ctx);
+    free(owned);
     if (st == NPG_OK)
         *prompt = out;
     return st;
