@@ -15,8 +15,8 @@
  * pieces concatenate to decode(prefix + generated) minus decode(prefix). Invariant: acc ==
  * decode(win[0 .. ready)), and ready == n_win right after an emission.
  *
- * Capacity: the window is at most (prompt tail + max_tokens + 1) ids, and every buffer is reserved
- * for that many at creation, so push never allocates. */
+ * Capacity: the window is at most (prompt tail + max_tokens + 1) ids, and the buffers are reserved
+ * at creation (see TEXT_WINDOW), so push does not allocate. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +25,11 @@
 
 /* The prompt's tail that seeds the window: a few ids, and at least one that is not skipped. */
 #define TAIL_MIN 4
+/* Text buffers are reserved for at most this many generated ids in the window (the ids themselves for
+ * all max_tokens): the window only grows while no text becomes final, so a longer window means over a
+ * thousand ids in a row ending inside a character, which no real text does; decoding then still
+ * works, allocating. This keeps a 128k-token budget from reserving gigabytes of text. */
+#define TEXT_WINDOW 1024
 
 struct npg_detok_stream {
     const npg_tokenizer *tok;
@@ -67,15 +72,16 @@ static bool is_byte_token(const npg_tokenizer *tok, int32_t id) {
     return tok->id_str[id] && npg_tok_byte_token(tok->id_str[id], tok->id_len[id], &b);
 }
 
-/* Grows every buffer for a window of n ids (the only place that allocates). */
-static npg_status reserve(npg_detok_stream *s, size_t n) {
+/* Grows the window to n ids and the text buffers to n_text ids' worth (the only place that
+ * allocates, besides the degenerate cases noted at TEXT_WINDOW). */
+static npg_status reserve(npg_detok_stream *s, size_t n, size_t n_text) {
     if (n <= s->cap_win && s->acc)
         return NPG_OK;
     int32_t *w = realloc(s->win, n * sizeof *w);
     NPG_CHECK_ALLOC(w);
     s->win = w;
     s->cap_win = n;
-    NPG_TRY(npg_tok_decoder_reserve(s->tok, &s->dc, n));
+    NPG_TRY(npg_tok_decoder_reserve(s->tok, &s->dc, n_text < n ? n_text : n));
     size_t bytes = s->dc.out.cap > s->bytes_cap ? s->dc.out.cap : s->bytes_cap;
     char *a = realloc(s->acc, bytes);
     NPG_CHECK_ALLOC(a);
@@ -133,7 +139,8 @@ npg_status npg_detok_stream_reset(npg_detok_stream *s, const int32_t *prefix, si
     while (start > 0 && is_byte_token(s->tok, prefix[start]) && is_byte_token(s->tok, prefix[start - 1]))
         start--;
     size_t tail = n_prefix - start;
-    NPG_TRY(reserve(s, tail + s->max_tokens + 1));
+    size_t gen = s->max_tokens + 1 < TEXT_WINDOW ? s->max_tokens + 1 : TEXT_WINDOW;
+    NPG_TRY(reserve(s, tail + s->max_tokens + 1, tail + gen));
     if (tail)
         memcpy(s->win, prefix + start, tail * sizeof *s->win);
     s->n_win = s->ready = tail;
@@ -184,7 +191,7 @@ npg_status npg_detok_stream_push(npg_detok_stream *s, int32_t id, const char **p
     *piece = "";
     NPG_TRY(check_ids(s->tok, &id, 1, "npg_detok_stream_push"));
     if (s->n_win == s->cap_win) /* more ids than max_tokens without any text: grow */
-        NPG_TRY(reserve(s, 2 * s->cap_win));
+        NPG_TRY(reserve(s, 2 * s->cap_win, 2 * s->cap_win));
     s->win[s->n_win++] = id;
     const char *text;
     size_t len;

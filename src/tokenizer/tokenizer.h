@@ -36,8 +36,9 @@ const char *npg_tokenizer_dir(const npg_tokenizer *tok);
  * Emits text as soon as it is final: never a partial UTF-8 character, and the concatenation of all
  * pieces equals decode(prefix + generated) minus decode(prefix) — so SentencePiece leading-space
  * handling (the Strip decoder that drops the first space of a sequence) matches a prompt-relative
- * decode. `prefix` is the prompt's ids (may be empty). The stream never allocates in _push once
- * created with capacity for max_tokens ids (NPU plans rely on this). One difference from a full decode
+ * decode. `prefix` is the prompt's ids (may be empty). The stream does not allocate in _push once
+ * created with capacity for max_tokens ids (NPU plans rely on this); the only exception is over 1024
+ * ids in a row that leave the text inside an unfinished character, which real text never produces. One difference from a full decode
  * is unavoidable: when generation stops inside a ByteFallback run of "<0xXX>" tokens, the complete
  * characters of the run were already emitted and stay, and the flush adds U+FFFD for the unfinished
  * bytes, where a full decode turns the whole invalid run into U+FFFDs. */
