@@ -82,8 +82,8 @@ static void test_goldens(void) {
         else
             ok = rc == 0 && out && rendered && strcmp(out, rendered) == 0;
         if (!ok) {
-            fprintf(stderr, "%s: rc %d\n  want [%s]\n  got  [%s]\n  stderr [%s]\n", id, rc,
-                    rendered ? rendered : error, out ? out : "", err ? err : "");
+            fprintf(stderr, "%s: rc %d\n  want [%s]\n  got  [%s]\n  stderr [%s]\n", id, rc, rendered ? rendered : error,
+                    out ? out : "", err ? err : "");
             npg_test_failures++;
         }
         total++;
@@ -110,7 +110,8 @@ static void test_usage_errors(void) {
         {"--template x.jinja", "npugen template: missing --messages FILE.json\n"},
         {"--frob", "npugen template: unknown option '--frob' (see npugen template --help)\n"},
         {"a b --messages m.json", "npugen template: unexpected argument 'b'\n"},
-        {"dir --template x.jinja --messages m.json", "npugen template: give either MODEL_DIR or --template, not both\n"},
+        {"dir --template x.jinja --messages m.json",
+         "npugen template: give either MODEL_DIR or --template, not both\n"},
         {"dir --bos-token x --messages m.json",
          "npugen template: --bos-token / --eos-token go with --template; MODEL_DIR supplies its own tokens\n"},
         {"--template x.jinja --messages", "npugen template: option --messages needs a value\n"},
@@ -130,7 +131,8 @@ static void test_usage_errors(void) {
     snprintf(args, sizeof args, "--template %s --messages %s --kwargs '[1, 2]'",
              shared_path("chat-templates/Qwen-Qwen3-0.6B.jinja"), msgs);
     CHECK(run_template(args, &out, &err) == 2);
-    CHECK(err && strcmp(err, "npugen template: --kwargs must be a JSON object, e.g. '{\"enable_thinking\": false}'\n") == 0);
+    CHECK(err &&
+          strcmp(err, "npugen template: --kwargs must be a JSON object, e.g. '{\"enable_thinking\": false}'\n") == 0);
     free(out);
     free(err);
     CHECK(run_template("--help", &out, &err) == 0);

@@ -112,8 +112,7 @@ static void test_goldens(void) {
                  strncmp(msg, "line ", 5) == 0 && strncmp(msg + ml - el - 2, ": ", 2) == 0;
             errors += ok;
             if (!ok)
-                fprintf(stderr, "%s: want error [%s], got %s [%s]\n", id, error, npg_status_name(st),
-                        st ? msg : out);
+                fprintf(stderr, "%s: want error [%s], got %s [%s]\n", id, error, npg_status_name(st), st ? msg : out);
         } else {
             ok = st == NPG_OK && rendered && strcmp(out, rendered) == 0;
             if (!ok)
@@ -140,122 +139,334 @@ static void test_semantics(void) {
     EXPECT("", NULL, "");
     EXPECT("a\r\nb\rc\n", NULL, "a\nb\nc"); /* newlines normalized, one trailing newline dropped */
     EXPECT("{% for i in [1,2,3] %}{{ x }}{% set x = i %}{% endfor %}|{{ x }}", "{\"x\": \"o\"}", "ooo|o");
-    EXPECT("{% set x = 5 %}{% for i in [1,2] %}{{ x }}{% if i == 1 %}{% set x = 9 %}{% endif %}{{ x }}{% endfor %}{{ x }}", NULL, "59555");
+    EXPECT(
+        "{% set x = 5 %}{% for i in [1,2] %}{{ x }}{% if i == 1 %}{% set x = 9 %}{% endif %}{{ x }}{% endfor %}{{ x }}",
+        NULL, "59555");
     EXPECT("{% for a in [] %}x{% else %}empty{% endfor %}", NULL, "empty");
-    EXPECT("{% for x in 'abc' %}{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}{{ loop.revindex0 }}{{ loop.first }}{{ loop.last }}{{ loop.length }};{% endfor %}", NULL, "1032TrueFalse3;2121FalseFalse3;3210FalseTrue3;");
-    EXPECT("{% for x in [1,2,3] %}{{ loop.previtem is defined }}{{ loop.previtem }}-{{ loop.nextitem }}|{% endfor %}", NULL, "False-2|True1-3|True2-|");
+    EXPECT("{% for x in 'abc' %}{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}{{ loop.revindex0 }}{{ loop.first "
+           "}}{{ loop.last }}{{ loop.length }};{% endfor %}",
+           NULL, "1032TrueFalse3;2121FalseFalse3;3210FalseTrue3;");
+    EXPECT("{% for x in [1,2,3] %}{{ loop.previtem is defined }}{{ loop.previtem }}-{{ loop.nextitem }}|{% endfor %}",
+           NULL, "False-2|True1-3|True2-|");
     EXPECT("{% for x in range(10) if x is odd %}{{ x }}{{ ',' if not loop.last }}{% endfor %}", NULL, "1,3,5,7,9");
-    EXPECT("{% for x in range(10) %}{% if x == 2 %}{% continue %}{% endif %}{% if x == 5 %}{% break %}{% endif %}{{ x }}{% endfor %}", NULL, "0134");
-    EXPECT("{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}{% for k in d %}{{ k }}{% endfor %}", "{\"d\": {\"b\": 1, \"a\": [1, 2]}}", "b=1;a=[1, 2];ba");
-    EXPECT("{% set ns = namespace(n=0, s='') %}{% for i in range(4) %}{% set ns.n = ns.n + i %}{% set ns.s = ns.s ~ i %}{% endfor %}{{ ns.n }} {{ ns.s }}", NULL, "6 0123");
+    EXPECT("{% for x in range(10) %}{% if x == 2 %}{% continue %}{% endif %}{% if x == 5 %}{% break %}{% endif %}{{ x "
+           "}}{% endfor %}",
+           NULL, "0134");
+    EXPECT("{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}{% for k in d %}{{ k }}{% endfor %}",
+           "{\"d\": {\"b\": 1, \"a\": [1, 2]}}", "b=1;a=[1, 2];ba");
+    EXPECT("{% set ns = namespace(n=0, s='') %}{% for i in range(4) %}{% set ns.n = ns.n + i %}{% set ns.s = ns.s ~ i "
+           "%}{% endfor %}{{ ns.n }} {{ ns.s }}",
+           NULL, "6 0123");
     EXPECT("{% set a, b = [1, 2] %}{{ b }}{{ a }}", NULL, "21");
     EXPECT("{% set t %}  inner {{ 1 + 1 }} {% endset %}[{{ t }}]", NULL, "[  inner 2 ]");
     EXPECT("{% set t | upper %}abc{% endset %}{{ t }}", NULL, "ABC");
-    EXPECT("{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}{{ greet('Bo') }} {{ greet('Al', punct='?') }} {{ greet(name='Cy') }}", NULL, "Hi Bo! Hi Al? Hi Cy!");
+    EXPECT("{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}{{ greet('Bo') }} {{ greet('Al', "
+           "punct='?') }} {{ greet(name='Cy') }}",
+           NULL, "Hi Bo! Hi Al? Hi Cy!");
     EXPECT("{% macro wrap() %}<{{ caller() }}>{% endmacro %}{% call wrap() %}body{% endcall %}", NULL, "<body>");
     EXPECT("{% filter upper %}shout {{ 'it' }}{% endfilter %}", NULL, "SHOUT IT");
     EXPECT("{% with a = 1, b = 2 %}{{ a + b }}{% endwith %}{{ a is defined }}", NULL, "3False");
     EXPECT("{% if false %}a{% elif 0 %}b{% elif [] %}c{% elif 'x' %}d{% else %}e{% endif %}", NULL, "d");
-    EXPECT("{{ [1,2,3,4,5][1:3] }} {{ [1,2,3,4,5][::-1] }} {{ 'hello'[1:] }} {{ 'hello'[-3:-1] }} {{ [1,2,3][::2] }} {{ 'héllo'[1] }}", NULL, "[2, 3] [5, 4, 3, 2, 1] ello ll [1, 3] é");
+    EXPECT("{{ [1,2,3,4,5][1:3] }} {{ [1,2,3,4,5][::-1] }} {{ 'hello'[1:] }} {{ 'hello'[-3:-1] }} {{ [1,2,3][::2] }} "
+           "{{ 'héllo'[1] }}",
+           NULL, "[2, 3] [5, 4, 3, 2, 1] ello ll [1, 3] é");
     EXPECT("{{ 'b' in 'abc' }} {{ 1 in [1,2] }} {{ 'k' in {'k': 1} }} {{ 3 not in [1] }}", NULL, "True True True True");
-    EXPECT("{{ 1 ~ 2 ~ 'x' ~ none ~ true }} {{ 'a' + 'b' }} {{ [1] + [2] }} {{ 'ab' * 3 }}", NULL, "12xNoneTrue ab [1, 2] ababab");
-    EXPECT("{{ 1/2 }} {{ 7//2 }} {{ -7 // 2 }} {{ -7 % 3 }} {{ 2**10 }} {{ 3.0 }} {{ 1e20 }} {{ 1e-5 }} {{ 0.1+0.2 }} {{ 10/5 }} {{ 2.5 * 2 }} {{ 1e16 }} {{ 123456789.123 }}", NULL, "0.5 3 -4 2 1024 3.0 1e+20 1e-05 0.30000000000000004 2.0 5.0 1e+16 123456789.123");
-    EXPECT("{{ x is defined }} {{ y is defined }} {{ y is undefined }} {{ n is none }} {{ x is string }} {{ i is number }} {{ f is float }} {{ i is integer }} {{ b is boolean }} {{ b is true }} {{ 1 is true }} {{ d is mapping }} {{ l is iterable }} {{ x is iterable }} {{ l is sequence }} {{ i is odd }} {{ i is even }} {{ 9 is divisibleby 3 }} {{ x is equalto 'x' }} {{ x is eq 'y' }} {{ i is ne 3 }} {{ y is iterable }}", "{\"x\": \"x\", \"n\": null, \"i\": 3, \"f\": 1.5, \"b\": true, \"d\": {}, \"l\": [1]}", "True False True True True True True True True True False True True True True True False True True False False True");
-    EXPECT("{{ '  a b  ' | trim }}|{{ 'xxaxx' | trim('x') }}|{{ 'Hello' | upper }}{{ 'Hello' | lower }}|{{ 'hello world' | title }}|{{ 'hELLO' | capitalize }}", NULL, "a b|a|HELLOhello|Hello World|Hello");
-    EXPECT("{{ [3,1,2] | length }} {{ 'abc' | count }} {{ [3,1,2] | first }} {{ [3,1,2] | last }} {{ [3,1,2] | join('-') }} {{ [3,1,2] | sort }} {{ [3,1,2] | sort(reverse=true) }} {{ [1,2,2,1] | unique | list }} {{ [1,2] | reverse | list }} {{ [1,2,3] | sum }} {{ [4,2,8] | min }} {{ [4,2,8] | max }}", NULL, "3 3 3 2 3-1-2 [1, 2, 3] [3, 2, 1] [1, 2] [2, 1] 6 2 8");
-    EXPECT("{{ d | dictsort }} {{ d | items | list }} {{ d.keys() | list }} {{ d.values() | list }} {{ d.get('a') }} {{ d.get('z', 0) }} {{ d.get('z') }}", "{\"d\": {\"b\": 2, \"a\": 1}}", "[('a', 1), ('b', 2)] [('b', 2), ('a', 1)] ['b', 'a'] [2, 1] 1 0 None");
-    EXPECT("{{ u | default('dflt') }} {{ '' | default('e', true) }} {{ 'v' | d('x') }} {{ none | default('n') }}", NULL, "dflt e v None");
-    EXPECT("{{ ms | selectattr('role', 'equalto', 'user') | map(attribute='c') | join(',') }} {{ ms | rejectattr('role', 'equalto', 'user') | list | length }} {{ ms | map(attribute='role') | unique | list }} {{ ms | selectattr('x', 'undefined') | list | length }}", "{\"ms\": [{\"role\": \"user\", \"c\": \"a\"}, {\"role\": \"bot\", \"c\": \"b\"}, {\"role\": \"user\", \"c\": \"c\"}]}", "a,c 1 ['user', 'bot'] 3");
-    EXPECT("{{ [1, 2, 3, 4] | select('odd') | list }} {{ [1, 0, 2, none] | select | list }} {{ [1, 2, 3] | reject('even') | list }} {{ ['a', 'b'] | map('upper') | list }}", NULL, "[1, 3] [1, 2] [1, 3] ['A', 'B']");
-    EXPECT("{{ 'a-b-c'.replace('-', '+') }} {{ 'a-b-c' | replace('-', '', 1) }} {{ 'Hi There'.startswith('Hi') }} {{ 'x.py'.endswith(('.py', '.c')) }} {{ '  pad '.strip() }}|{{ '\n\nx\n'.lstrip('\n') }}|{{ 'x  '.rstrip() }}|{{ 'abcba'.strip('ab') }}", NULL, "a+b+c ab-c True True pad|x\n|x|c");
-    EXPECT("{{ 'a b  c '.split() }} {{ ' a b c '.rsplit(None, 1) }} {{ 'a,b,,c'.split(',') }} {{ 'a,b,c'.rsplit(',', 1) }} {{ 'a,b,c'.split(',', 1) }} {{ '<t>x</t>y'.split('</t>')[-1] }}", NULL, "['a', 'b', 'c'] [' a b', 'c'] ['a', 'b', '', 'c'] ['a,b', 'c'] ['a', 'b,c'] y");
-    EXPECT("{{ 'abc'.upper() }} {{ 'ABC'.lower() }} {{ 'hello world'.title() }} {{ 'hello'.capitalize() }} {{ 'hello'.find('l') }} {{ 'héllo'.find('l') }} {{ 'hello'.count('l') }} {{ ', '.join(['a', 'b']) }} {{ '{} and {}'.format(1, 'b') }} {{ '{x}!'.format(x=3) }}", NULL, "ABC abc Hello World Hello 2 2 2 a, b 1 and b 3!");
-    EXPECT("{{ x | tojson }} {{ x | tojson(indent=2) }} {{ 'é\"\n' | tojson }} {{ [] | tojson }} {{ {} | tojson(indent=4) }} {{ 1.0 | tojson }}", "{\"x\": {\"a\": [1, 2.5, true, null, \"s\"], \"b\": {}}}", "{\"a\": [1, 2.5, true, null, \"s\"], \"b\": {}} {\n  \"a\": [\n    1,\n    2.5,\n    true,\n    null,\n    \"s\"\n  ],\n  \"b\": {}\n} \"é\\\"\\n\" [] {} 1.0");
-    EXPECT("{{ x | string }} {{ 42 | string }} {{ [1, 'a'] | string }} {{ 'x' ~ {'a': none} }} {{ (1,) }} {{ (1, 2) }}", "{\"x\": {\"k\": \"v\"}}", "{'k': 'v'} 42 [1, 'a'] x{'a': None} (1,) (1, 2)");
-    EXPECT("{{ '3' | int + 1 }} {{ '3.7' | int }} {{ 'z' | int }} {{ '2.5' | float }} {{ 3 | float }} {{ 2.5 | round }} {{ 3.14159 | round(2) }} {{ -3 | abs }} {{ 3.7 | round(0, 'floor') }}", NULL, "4 3 0 2.5 3.0 2.0 3.14 3 3.0");
-    EXPECT("{{ 'a\nb\n\nc' | indent(2) }}|{{ 'a\nb' | indent(2, true) }}|{{ 'one two  three' | wordcount }}|{{ '<a href=\"x\">' | e }}", NULL, "a\n  b\n\n  c|  a\n  b|3|&lt;a href=&#34;x&#34;&gt;");
-    EXPECT("{{ [1,2,3,4,5] | batch(2) | list }} {{ range(3) | list }} {{ range(1, 10, 3) | list }} {{ 'abc' | list }} {{ 'abc' | reverse }}", NULL, "[[1, 2], [3, 4], [5]] [0, 1, 2] [1, 4, 7] ['a', 'b', 'c'] cba");
+    EXPECT("{{ 1 ~ 2 ~ 'x' ~ none ~ true }} {{ 'a' + 'b' }} {{ [1] + [2] }} {{ 'ab' * 3 }}", NULL,
+           "12xNoneTrue ab [1, 2] ababab");
+    EXPECT("{{ 1/2 }} {{ 7//2 }} {{ -7 // 2 }} {{ -7 % 3 }} {{ 2**10 }} {{ 3.0 }} {{ 1e20 }} {{ 1e-5 }} {{ 0.1+0.2 }} "
+           "{{ 10/5 }} {{ 2.5 * 2 }} {{ 1e16 }} {{ 123456789.123 }}",
+           NULL, "0.5 3 -4 2 1024 3.0 1e+20 1e-05 0.30000000000000004 2.0 5.0 1e+16 123456789.123");
+    EXPECT("{{ x is defined }} {{ y is defined }} {{ y is undefined }} {{ n is none }} {{ x is string }} {{ i is "
+           "number }} {{ f is float }} {{ i is integer }} {{ b is boolean }} {{ b is true }} {{ 1 is true }} {{ d is "
+           "mapping }} {{ l is iterable }} {{ x is iterable }} {{ l is sequence }} {{ i is odd }} {{ i is even }} {{ 9 "
+           "is divisibleby 3 }} {{ x is equalto 'x' }} {{ x is eq 'y' }} {{ i is ne 3 }} {{ y is iterable }}",
+           "{\"x\": \"x\", \"n\": null, \"i\": 3, \"f\": 1.5, \"b\": true, \"d\": {}, \"l\": [1]}",
+           "True False True True True True True True True True False True True True True True False True True False "
+           "False True");
+    EXPECT("{{ '  a b  ' | trim }}|{{ 'xxaxx' | trim('x') }}|{{ 'Hello' | upper }}{{ 'Hello' | lower }}|{{ 'hello "
+           "world' | title }}|{{ 'hELLO' | capitalize }}",
+           NULL, "a b|a|HELLOhello|Hello World|Hello");
+    EXPECT("{{ [3,1,2] | length }} {{ 'abc' | count }} {{ [3,1,2] | first }} {{ [3,1,2] | last }} {{ [3,1,2] | "
+           "join('-') }} {{ [3,1,2] | sort }} {{ [3,1,2] | sort(reverse=true) }} {{ [1,2,2,1] | unique | list }} {{ "
+           "[1,2] | reverse | list }} {{ [1,2,3] | sum }} {{ [4,2,8] | min }} {{ [4,2,8] | max }}",
+           NULL, "3 3 3 2 3-1-2 [1, 2, 3] [3, 2, 1] [1, 2] [2, 1] 6 2 8");
+    EXPECT("{{ d | dictsort }} {{ d | items | list }} {{ d.keys() | list }} {{ d.values() | list }} {{ d.get('a') }} "
+           "{{ d.get('z', 0) }} {{ d.get('z') }}",
+           "{\"d\": {\"b\": 2, \"a\": 1}}", "[('a', 1), ('b', 2)] [('b', 2), ('a', 1)] ['b', 'a'] [2, 1] 1 0 None");
+    EXPECT("{{ u | default('dflt') }} {{ '' | default('e', true) }} {{ 'v' | d('x') }} {{ none | default('n') }}", NULL,
+           "dflt e v None");
+    EXPECT("{{ ms | selectattr('role', 'equalto', 'user') | map(attribute='c') | join(',') }} {{ ms | "
+           "rejectattr('role', 'equalto', 'user') | list | length }} {{ ms | map(attribute='role') | unique | list }} "
+           "{{ ms | selectattr('x', 'undefined') | list | length }}",
+           "{\"ms\": [{\"role\": \"user\", \"c\": \"a\"}, {\"role\": \"bot\", \"c\": \"b\"}, {\"role\": \"user\", "
+           "\"c\": \"c\"}]}",
+           "a,c 1 ['user', 'bot'] 3");
+    EXPECT("{{ [1, 2, 3, 4] | select('odd') | list }} {{ [1, 0, 2, none] | select | list }} {{ [1, 2, 3] | "
+           "reject('even') | list }} {{ ['a', 'b'] | map('upper') | list }}",
+           NULL, "[1, 3] [1, 2] [1, 3] ['A', 'B']");
+    EXPECT("{{ 'a-b-c'.replace('-', '+') }} {{ 'a-b-c' | replace('-', '', 1) }} {{ 'Hi There'.startswith('Hi') }} {{ "
+           "'x.py'.endswith(('.py', '.c')) }} {{ '  pad '.strip() }}|{{ '\n\nx\n'.lstrip('\n') }}|{{ 'x  '.rstrip() "
+           "}}|{{ 'abcba'.strip('ab') }}",
+           NULL, "a+b+c ab-c True True pad|x\n|x|c");
+    EXPECT("{{ 'a b  c '.split() }} {{ ' a b c '.rsplit(None, 1) }} {{ 'a,b,,c'.split(',') }} {{ 'a,b,c'.rsplit(',', "
+           "1) }} {{ 'a,b,c'.split(',', 1) }} {{ '<t>x</t>y'.split('</t>')[-1] }}",
+           NULL, "['a', 'b', 'c'] [' a b', 'c'] ['a', 'b', '', 'c'] ['a,b', 'c'] ['a', 'b,c'] y");
+    EXPECT("{{ 'abc'.upper() }} {{ 'ABC'.lower() }} {{ 'hello world'.title() }} {{ 'hello'.capitalize() }} {{ "
+           "'hello'.find('l') }} {{ 'héllo'.find('l') }} {{ 'hello'.count('l') }} {{ ', '.join(['a', 'b']) }} {{ '{} "
+           "and {}'.format(1, 'b') }} {{ '{x}!'.format(x=3) }}",
+           NULL, "ABC abc Hello World Hello 2 2 2 a, b 1 and b 3!");
+    EXPECT("{{ x | tojson }} {{ x | tojson(indent=2) }} {{ 'é\"\n' | tojson }} {{ [] | tojson }} {{ {} | "
+           "tojson(indent=4) }} {{ 1.0 | tojson }}",
+           "{\"x\": {\"a\": [1, 2.5, true, null, \"s\"], \"b\": {}}}",
+           "{\"a\": [1, 2.5, true, null, \"s\"], \"b\": {}} {\n  \"a\": [\n    1,\n    2.5,\n    true,\n    null,\n    "
+           "\"s\"\n  ],\n  \"b\": {}\n} \"é\\\"\\n\" [] {} 1.0");
+    EXPECT("{{ x | string }} {{ 42 | string }} {{ [1, 'a'] | string }} {{ 'x' ~ {'a': none} }} {{ (1,) }} {{ (1, 2) }}",
+           "{\"x\": {\"k\": \"v\"}}", "{'k': 'v'} 42 [1, 'a'] x{'a': None} (1,) (1, 2)");
+    EXPECT("{{ '3' | int + 1 }} {{ '3.7' | int }} {{ 'z' | int }} {{ '2.5' | float }} {{ 3 | float }} {{ 2.5 | round "
+           "}} {{ 3.14159 | round(2) }} {{ -3 | abs }} {{ 3.7 | round(0, 'floor') }}",
+           NULL, "4 3 0 2.5 3.0 2.0 3.14 3 3.0");
+    EXPECT("{{ 'a\nb\n\nc' | indent(2) }}|{{ 'a\nb' | indent(2, true) }}|{{ 'one two  three' | wordcount }}|{{ '<a "
+           "href=\"x\">' | e }}",
+           NULL, "a\n  b\n\n  c|  a\n  b|3|&lt;a href=&#34;x&#34;&gt;");
+    EXPECT("{{ [1,2,3,4,5] | batch(2) | list }} {{ range(3) | list }} {{ range(1, 10, 3) | list }} {{ 'abc' | list }} "
+           "{{ 'abc' | reverse }}",
+           NULL, "[[1, 2], [3, 4], [5]] [0, 1, 2] [1, 4, 7] ['a', 'b', 'c'] cba");
     EXPECT("line1\n  {% if true %}\n  x\n  {% endif %}\nend", NULL, "line1\n  x\nend");
     EXPECT("a\n{%- if true %}\n   b\n{% endif -%}\n  c", NULL, "a   b\nc");
     EXPECT("  {# comment #}\nx {#- trimmed -#}  y", NULL, "xy");
     EXPECT("{{- ' a ' -}}  |  {{ 'b' }}  {%+ if true %}k{% endif %}", NULL, " a |  b  k");
     EXPECT("{% raw %}{{ not evaluated }}{% endraw %}", NULL, "{{ not evaluated }}");
     EXPECT("{%- set x = 1 -%}\n\n  {{ x }}  \n{%- for i in [1] %}\n    {{ i }}\n{% endfor %}", NULL, "1    1\n");
-    EXPECT("{% for m in ms %}{% for n in [1, 2] %}{{ loop.index }}{% endfor %}{{ loop.index }};{% endfor %}", "{\"ms\": [1, 2]}", "121;122;");
-    EXPECT("{{ none }} {{ true }} {{ 1 == 1.0 }} {{ [1, 2] == [1, 2] }} {{ {'a': 1} == {'a': 1} }} {{ 'a' < 'b' }} {{ 1 < 2 < 3 }} {{ not 1 }} {{ 1 and 'x' }} {{ 0 or 'y' }} {{ 'x' if false }}|{{ 'x' if false else 'z' }}", NULL, "None True True True True True True False x y |z");
-    EXPECT("{{ foo }}|{{ foo | length }}|{{ foo | trim }}|{{ foo ~ 'x' }}|{% for a in foo %}z{% endfor %}|{{ foo is iterable }}|{{ d.missing }}|{{ d.missing is defined }}", "{\"d\": {}}", "|0||x||True||False");
+    EXPECT("{% for m in ms %}{% for n in [1, 2] %}{{ loop.index }}{% endfor %}{{ loop.index }};{% endfor %}",
+           "{\"ms\": [1, 2]}", "121;122;");
+    EXPECT("{{ none }} {{ true }} {{ 1 == 1.0 }} {{ [1, 2] == [1, 2] }} {{ {'a': 1} == {'a': 1} }} {{ 'a' < 'b' }} {{ "
+           "1 < 2 < 3 }} {{ not 1 }} {{ 1 and 'x' }} {{ 0 or 'y' }} {{ 'x' if false }}|{{ 'x' if false else 'z' }}",
+           NULL, "None True True True True True True False x y |z");
+    EXPECT("{{ foo }}|{{ foo | length }}|{{ foo | trim }}|{{ foo ~ 'x' }}|{% for a in foo %}z{% endfor %}|{{ foo is "
+           "iterable }}|{{ d.missing }}|{{ d.missing is defined }}",
+           "{\"d\": {}}", "|0||x||True||False");
     EXPECT("{{ \"\\u00e9\\x41\\t|\\101\" }} {{ 'it\\'s' }} {{ \"a\" 'b' }}", NULL, "éA\t|A it's ab");
     EXPECT("{% for x in [[1, 2], [3, 4]] %}{% for y in x %}{{ y }}{% endfor %}{% endfor %}", NULL, "1234");
     EXPECT("{% for a, b in [[1, 2], [3, 4]] %}{{ a }}{{ b }},{% endfor %}", NULL, "12,34,");
-    EXPECT("{{ messages[0]['role'] }} {{ messages[0].content }} {{ messages[-1].role }} {{ messages | length - 1 }}", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"yo\"}]}", "user hi assistant 1");
-    EXPECT("{%- for item in tree recursive %}[{{ item.name }}{% if item.kids %}{{ loop(item.kids) }}{% endif %}]{% endfor %}", "{\"tree\": [{\"name\": \"a\", \"kids\": [{\"name\": \"b\", \"kids\": []}]}, {\"name\": \"c\"}]}", "[a[b]][c]");
+    EXPECT(
+        "{{ messages[0]['role'] }} {{ messages[0].content }} {{ messages[-1].role }} {{ messages | length - 1 }}",
+        "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"yo\"}]}",
+        "user hi assistant 1");
+    EXPECT("{%- for item in tree recursive %}[{{ item.name }}{% if item.kids %}{{ loop(item.kids) }}{% endif %}]{% "
+           "endfor %}",
+           "{\"tree\": [{\"name\": \"a\", \"kids\": [{\"name\": \"b\", \"kids\": []}]}, {\"name\": \"c\"}]}",
+           "[a[b]][c]");
     EXPECT("{% for x in [1, 2, 3] %}{{ loop.cycle('odd', 'even') }}{% endfor %}", NULL, "oddevenodd");
-    EXPECT("{{ 'x' | center(5) }}|{{ 'ab' | format }}|{{ '%s-%d' | format('a', 3) }}|{{ '%s!' % 'hi' }}|{{ '%.2f' % 1.5 }}", NULL, "  x  |ab|a-3|hi!|1.50");
-    EXPECT("{{ namespace(a=1).a }} {{ dict(a=1) }} {% set j = joiner(', ') %}{% for x in [1, 2] %}{{ j() }}{{ x }}{% endfor %}", NULL, "1 {'a': 1} 1, 2");
+    EXPECT("{{ 'x' | center(5) }}|{{ 'ab' | format }}|{{ '%s-%d' | format('a', 3) }}|{{ '%s!' % 'hi' }}|{{ '%.2f' % "
+           "1.5 }}",
+           NULL, "  x  |ab|a-3|hi!|1.50");
+    EXPECT("{{ namespace(a=1).a }} {{ dict(a=1) }} {% set j = joiner(', ') %}{% for x in [1, 2] %}{{ j() }}{{ x }}{% "
+           "endfor %}",
+           NULL, "1 {'a': 1} 1, 2");
 }
 
 /* More cases with a realistic context, checked the same way (Python jinja2 3.1.6 configured like
  * transformers produced every expected string): str methods, slicing, filters over messages,
  * numbers, tests, scoping, whitespace control in multi-line templates. */
-#define CTX \
-    "{\"messages\": [{\"role\": \"system\", \"content\": \"  Sys  prompt\\n\"}, {\"role\": \"user\", \"content\": \"Héllo, wörld! a,b;c  d\"}, {\"role\": \"assistant\", \"content\": \"<think>\\nx\\n</think>\\n\\nAns\"}], \"tools\": null, \"documents\": null, \"add_generation_prompt\": true, \"bos_token\": \"<s>\", \"eos_token\": \"</s>\"}"
+#define CTX                                                                                                          \
+    "{\"messages\": [{\"role\": \"system\", \"content\": \"  Sys  prompt\\n\"}, {\"role\": \"user\", \"content\": "  \
+    "\"Héllo, wörld! a,b;c  d\"}, {\"role\": \"assistant\", \"content\": \"<think>\\nx\\n</think>\\n\\nAns\"}], "  \
+    "\"tools\": null, \"documents\": null, \"add_generation_prompt\": true, \"bos_token\": \"<s>\", \"eos_token\": " \
+    "\"</s>\"}"
 static void test_differential(void) {
-    EXPECT("{% for m in messages %}{{ m.content.split() }}|{{ m.content.split(',') }}|{{ m.content.rsplit(' ', 1) }}|{{ m.content.split(None, 1) }}|{{ m.content.rsplit(None, 2) }}{% endfor %}", CTX, "['Sys', 'prompt']|['  Sys  prompt\\n']|['  Sys ', 'prompt\\n']|['Sys', 'prompt\\n']|['Sys', 'prompt']['Héllo,', 'wörld!', 'a,b;c', 'd']|['Héllo', ' wörld! a', 'b;c  d']|['Héllo, wörld! a,b;c ', 'd']|['Héllo,', 'wörld! a,b;c  d']|['Héllo, wörld!', 'a,b;c', 'd']['<think>', 'x', '</think>', 'Ans']|['<think>\\nx\\n</think>\\n\\nAns']|['<think>\\nx\\n</think>\\n\\nAns']|['<think>', 'x\\n</think>\\n\\nAns']|['<think>\\nx', '</think>', 'Ans']");
-    EXPECT("{% for m in messages %}{{ m.content.strip() }}|{{ m.content.lstrip() }}|{{ m.content.rstrip('\\n') }}|{{ m.content.strip(' S') }}{% endfor %}", CTX, "Sys  prompt|Sys  prompt\n|  Sys  prompt|ys  prompt\nHéllo, wörld! a,b;c  d|Héllo, wörld! a,b;c  d|Héllo, wörld! a,b;c  d|Héllo, wörld! a,b;c  d<think>\nx\n</think>\n\nAns|<think>\nx\n</think>\n\nAns|<think>\nx\n</think>\n\nAns|<think>\nx\n</think>\n\nAns");
-    EXPECT("{% for m in messages %}{{ m.content | trim | upper }}|{{ m.content | title }}|{{ m.content.title() }}|{{ m.content.capitalize() }}|{{ m.content.swapcase() }}{% endfor %}", CTX, "SYS  PROMPT|  Sys  Prompt\n|  Sys  Prompt\n|  sys  prompt\n|  sYS  PROMPT\nHÉLLO, WÖRLD! A,B;C  D|Héllo, Wörld! A,b;c  D|Héllo, Wörld! A,B;C  D|Héllo, wörld! a,b;c  d|hÉLLO, WÖRLD! A,B;C  D<THINK>\nX\n</THINK>\n\nANS|<Think>\nX\n</think>\n\nAns|<Think>\nX\n</Think>\n\nAns|<think>\nx\n</think>\n\nans|<THINK>\nX\n</THINK>\n\naNS");
-    EXPECT("{% for m in messages %}{{ m.content.find('o') }},{{ m.content.rfind('o') }},{{ m.content.count('o') }},{{ m.content.count('') }},{{ m.content.find('zz') }}{% endfor %}", CTX, "9,9,1,15,-14,4,1,23,-1-1,-1,0,24,-1");
-    EXPECT("{% for m in messages %}{{ m.content[2:5] }}|{{ m.content[-3:] }}|{{ m.content[::2] }}|{{ m.content[::-1] }}|{{ m.content[10:2:-2] }}{% endfor %}", CTX, "Sys|pt\n| Ss rmt|\ntpmorp  syS  |mr sllo|  d|Hlo öl!abc |d  c;b,a !dlröw ,olléH|lö ohin|Ans|<hn>x<tik\nAs|snA\n\n>kniht/<\nx\n>kniht<|<x>n");
-    EXPECT("{% for m in messages %}{{ m.content.replace('', '-') }}|{{ m.content.replace('o', 'O', 1) }}{% endfor %}", CTX, "- - -S-y-s- - -p-r-o-m-p-t-\n-|  Sys  prOmpt\n-H-é-l-l-o-,- -w-ö-r-l-d-!- -a-,-b-;-c- - -d-|HéllO, wörld! a,b;c  d-<-t-h-i-n-k->-\n-x-\n-<-/-t-h-i-n-k->-\n-\n-A-n-s-|<think>\nx\n</think>\n\nAns");
-    EXPECT("{{ messages | map(attribute='role') | join(', ') }} {{ messages | tojson }} {{ messages[0] | tojson(indent=2) }} {{ messages | tojson(sort_keys=true) }}", CTX, "system, user, assistant [{\"role\": \"system\", \"content\": \"  Sys  prompt\\n\"}, {\"role\": \"user\", \"content\": \"Héllo, wörld! a,b;c  d\"}, {\"role\": \"assistant\", \"content\": \"<think>\\nx\\n</think>\\n\\nAns\"}] {\n  \"role\": \"system\",\n  \"content\": \"  Sys  prompt\\n\"\n} [{\"content\": \"  Sys  prompt\\n\", \"role\": \"system\"}, {\"content\": \"Héllo, wörld! a,b;c  d\", \"role\": \"user\"}, {\"content\": \"<think>\\nx\\n</think>\\n\\nAns\", \"role\": \"assistant\"}]");
-    EXPECT("{{ messages | selectattr('role', 'in', ['user', 'system']) | list | length }} {{ messages | map(attribute='content') | map('length') | list }} {{ messages | sort(attribute='role') | map(attribute='role') | list }}", CTX, "2 [14, 22, 23] ['assistant', 'system', 'user']");
-    EXPECT("{{ messages | sort(attribute='content', reverse=true) | map(attribute='role') | join }} {{ ['b', 'A', 'a', 'B'] | sort }} {{ ['b', 'A', 'a', 'B'] | sort(case_sensitive=true) }} {{ ['b', 'A', 'a'] | unique | list }} {{ ['b','A','a'] | max }} {{ ['b','A','a'] | min }}", CTX, "userassistantsystem ['A', 'a', 'b', 'B'] ['A', 'B', 'a', 'b'] ['b', 'A'] b A");
-    EXPECT("{{ 7 / 2 }} {{ 7.5 // 2 }} {{ -7.5 % 2 }} {{ 2 ** -1 }} {{ 10 ** 20 if false else 1 }} {{ 1e300 * 1e10 }} {{ -0.0 }} {{ 1/3 }} {{ 2/3*3 }} {{ 100.0 }} {{ 1234567890123456789.0 }} {{ 0.000123 }}", CTX, "3.5 3.0 0.5 0.5 1 inf -0.0 0.3333333333333333 2.0 100.0 1.2345678901234568e+18 0.000123");
-    EXPECT("{{ '%s|%5s|%-5s|%d|%05d|%.3f|%x|%r' % ('a', 'b', 'c', 42, 7, 3.14159, 255, 'q') }}", CTX, "a|    b|c    |42|00007|3.142|ff|'q'");
-    EXPECT("{{ '{0}-{1}-{0}'.format('a', 'b') }} {{ '{{x}}'.format() }} {{ 'a{}b'.format(none) }}", CTX, "a-b-a {x} aNoneb");
-    EXPECT("{% set x = [1, [2, 3], {'k': (4, 5)}] %}{{ x }} {{ x | string }} {{ x[1][0] }} {{ x[2].k[1] }} {{ x | length }} {{ x[5] is defined }}", CTX, "[1, [2, 3], {'k': (4, 5)}] [1, [2, 3], {'k': (4, 5)}] 2 5 3 False");
-    EXPECT("{{ namespace(a=1) }} {{ range(5) | list }} {{ range(5, 0, -2) | list }} {{ range(0) | list }} {{ dict(a=1, b=[2]) | dictsort }}", CTX, "<Namespace {'a': 1}> [0, 1, 2, 3, 4] [5, 3, 1] [] [('a', 1), ('b', [2])]");
-    EXPECT("{{ 'abc' is string }} {{ 1 is number }} {{ true is number }} {{ none is none }} {{ [] is iterable }} {{ {} is sequence }} {{ 'a' is lower }} {{ 'A' is upper }} {{ 3 is gt 2 }} {{ 3 is ge 3 }} {{ 2 is lt 1 }} {{ 2 is in [1, 2] }}", CTX, "True True True True True True True True True True False True");
-    EXPECT("{% for a in messages %}{% for b in messages %}{% if loop.index == 2 %}{% break %}{% endif %}{{ loop.index }}{{ loop.length }}{% endfor %}{{ loop.revindex }}{% endfor %}", CTX, "133132131");
-    EXPECT("{% for k, v in {'a': 1, 'b': 2} | dictsort(reverse=true) %}{{ k }}{{ v }}{% endfor %} {% for k, v in {'b': 1, 'a': 2} | dictsort(by='value') %}{{ k }}{% endfor %}", CTX, "b2a1 ba");
-    EXPECT("{{ '  x\\n\\n  y  ' | indent(3) }}|{{ 'x\\ny\\n' | indent(2, first=true, blank=true) }}|{{ 'x\\n\\ny' | indent('> ') }}", CTX, "  x\n\n     y  |  x\n  y\n  |x\n\n> y");
-    EXPECT("{{ 'x' ~ 1.5 ~ 2 ~ [1] }} {{ 'ab' < 'b' }} {{ [1, 2] < [1, 3] }} {{ (1, 2) == (1, 2) }} {{ [1, 2] == (1, 2) }} {{ 1 == true }} {{ 0 == false }} {{ 'a' == 'a' }}", CTX, "x1.52[1] True True True False True True True");
-    EXPECT("{% if messages[0].role == 'system' %}{% set sys = messages[0].content | trim %}{% set rest = messages[1:] %}{% else %}{% set rest = messages %}{% endif %}{{ sys }}|{{ rest | length }}", CTX, "Sys  prompt|2");
+    EXPECT("{% for m in messages %}{{ m.content.split() }}|{{ m.content.split(',') }}|{{ m.content.rsplit(' ', 1) "
+           "}}|{{ m.content.split(None, 1) }}|{{ m.content.rsplit(None, 2) }}{% endfor %}",
+           CTX,
+           "['Sys', 'prompt']|['  Sys  prompt\\n']|['  Sys ', 'prompt\\n']|['Sys', 'prompt\\n']|['Sys', "
+           "'prompt']['Héllo,', 'wörld!', 'a,b;c', 'd']|['Héllo', ' wörld! a', 'b;c  d']|['Héllo, wörld! a,b;c ', "
+           "'d']|['Héllo,', 'wörld! a,b;c  d']|['Héllo, wörld!', 'a,b;c', 'd']['<think>', 'x', '</think>', "
+           "'Ans']|['<think>\\nx\\n</think>\\n\\nAns']|['<think>\\nx\\n</think>\\n\\nAns']|['<think>', "
+           "'x\\n</think>\\n\\nAns']|['<think>\\nx', '</think>', 'Ans']");
+    EXPECT("{% for m in messages %}{{ m.content.strip() }}|{{ m.content.lstrip() }}|{{ m.content.rstrip('\\n') }}|{{ "
+           "m.content.strip(' S') }}{% endfor %}",
+           CTX,
+           "Sys  prompt|Sys  prompt\n|  Sys  prompt|ys  prompt\nHéllo, wörld! a,b;c  d|Héllo, wörld! a,b;c  d|Héllo, "
+           "wörld! a,b;c  d|Héllo, wörld! a,b;c  "
+           "d<think>\nx\n</think>\n\nAns|<think>\nx\n</think>\n\nAns|<think>\nx\n</think>\n\nAns|<think>\nx\n</"
+           "think>\n\nAns");
+    EXPECT("{% for m in messages %}{{ m.content | trim | upper }}|{{ m.content | title }}|{{ m.content.title() }}|{{ "
+           "m.content.capitalize() }}|{{ m.content.swapcase() }}{% endfor %}",
+           CTX,
+           "SYS  PROMPT|  Sys  Prompt\n|  Sys  Prompt\n|  sys  prompt\n|  sYS  PROMPT\nHÉLLO, WÖRLD! A,B;C  D|Héllo, "
+           "Wörld! A,b;c  D|Héllo, Wörld! A,B;C  D|Héllo, wörld! a,b;c  d|hÉLLO, WÖRLD! A,B;C  "
+           "D<THINK>\nX\n</THINK>\n\nANS|<Think>\nX\n</think>\n\nAns|<Think>\nX\n</Think>\n\nAns|<think>\nx\n</"
+           "think>\n\nans|<THINK>\nX\n</THINK>\n\naNS");
+    EXPECT("{% for m in messages %}{{ m.content.find('o') }},{{ m.content.rfind('o') }},{{ m.content.count('o') }},{{ "
+           "m.content.count('') }},{{ m.content.find('zz') }}{% endfor %}",
+           CTX, "9,9,1,15,-14,4,1,23,-1-1,-1,0,24,-1");
+    EXPECT("{% for m in messages %}{{ m.content[2:5] }}|{{ m.content[-3:] }}|{{ m.content[::2] }}|{{ m.content[::-1] "
+           "}}|{{ m.content[10:2:-2] }}{% endfor %}",
+           CTX,
+           "Sys|pt\n| Ss rmt|\ntpmorp  syS  |mr sllo|  d|Hlo öl!abc |d  c;b,a !dlröw ,olléH|lö "
+           "ohin|Ans|<hn>x<tik\nAs|snA\n\n>kniht/<\nx\n>kniht<|<x>n");
+    EXPECT("{% for m in messages %}{{ m.content.replace('', '-') }}|{{ m.content.replace('o', 'O', 1) }}{% endfor %}",
+           CTX,
+           "- - -S-y-s- - -p-r-o-m-p-t-\n-|  Sys  prOmpt\n-H-é-l-l-o-,- -w-ö-r-l-d-!- -a-,-b-;-c- - -d-|HéllO, wörld! "
+           "a,b;c  d-<-t-h-i-n-k->-\n-x-\n-<-/-t-h-i-n-k->-\n-\n-A-n-s-|<think>\nx\n</think>\n\nAns");
+    EXPECT("{{ messages | map(attribute='role') | join(', ') }} {{ messages | tojson }} {{ messages[0] | "
+           "tojson(indent=2) }} {{ messages | tojson(sort_keys=true) }}",
+           CTX,
+           "system, user, assistant [{\"role\": \"system\", \"content\": \"  Sys  prompt\\n\"}, {\"role\": \"user\", "
+           "\"content\": \"Héllo, wörld! a,b;c  d\"}, {\"role\": \"assistant\", \"content\": "
+           "\"<think>\\nx\\n</think>\\n\\nAns\"}] {\n  \"role\": \"system\",\n  \"content\": \"  Sys  prompt\\n\"\n} "
+           "[{\"content\": \"  Sys  prompt\\n\", \"role\": \"system\"}, {\"content\": \"Héllo, wörld! a,b;c  d\", "
+           "\"role\": \"user\"}, {\"content\": \"<think>\\nx\\n</think>\\n\\nAns\", \"role\": \"assistant\"}]");
+    EXPECT("{{ messages | selectattr('role', 'in', ['user', 'system']) | list | length }} {{ messages | "
+           "map(attribute='content') | map('length') | list }} {{ messages | sort(attribute='role') | "
+           "map(attribute='role') | list }}",
+           CTX, "2 [14, 22, 23] ['assistant', 'system', 'user']");
+    EXPECT("{{ messages | sort(attribute='content', reverse=true) | map(attribute='role') | join }} {{ ['b', 'A', 'a', "
+           "'B'] | sort }} {{ ['b', 'A', 'a', 'B'] | sort(case_sensitive=true) }} {{ ['b', 'A', 'a'] | unique | list "
+           "}} {{ ['b','A','a'] | max }} {{ ['b','A','a'] | min }}",
+           CTX, "userassistantsystem ['A', 'a', 'b', 'B'] ['A', 'B', 'a', 'b'] ['b', 'A'] b A");
+    EXPECT("{{ 7 / 2 }} {{ 7.5 // 2 }} {{ -7.5 % 2 }} {{ 2 ** -1 }} {{ 10 ** 20 if false else 1 }} {{ 1e300 * 1e10 }} "
+           "{{ -0.0 }} {{ 1/3 }} {{ 2/3*3 }} {{ 100.0 }} {{ 1234567890123456789.0 }} {{ 0.000123 }}",
+           CTX, "3.5 3.0 0.5 0.5 1 inf -0.0 0.3333333333333333 2.0 100.0 1.2345678901234568e+18 0.000123");
+    EXPECT("{{ '%s|%5s|%-5s|%d|%05d|%.3f|%x|%r' % ('a', 'b', 'c', 42, 7, 3.14159, 255, 'q') }}", CTX,
+           "a|    b|c    |42|00007|3.142|ff|'q'");
+    EXPECT("{{ '{0}-{1}-{0}'.format('a', 'b') }} {{ '{{x}}'.format() }} {{ 'a{}b'.format(none) }}", CTX,
+           "a-b-a {x} aNoneb");
+    EXPECT("{% set x = [1, [2, 3], {'k': (4, 5)}] %}{{ x }} {{ x | string }} {{ x[1][0] }} {{ x[2].k[1] }} {{ x | "
+           "length }} {{ x[5] is defined }}",
+           CTX, "[1, [2, 3], {'k': (4, 5)}] [1, [2, 3], {'k': (4, 5)}] 2 5 3 False");
+    EXPECT("{{ namespace(a=1) }} {{ range(5) | list }} {{ range(5, 0, -2) | list }} {{ range(0) | list }} {{ dict(a=1, "
+           "b=[2]) | dictsort }}",
+           CTX, "<Namespace {'a': 1}> [0, 1, 2, 3, 4] [5, 3, 1] [] [('a', 1), ('b', [2])]");
+    EXPECT("{{ 'abc' is string }} {{ 1 is number }} {{ true is number }} {{ none is none }} {{ [] is iterable }} {{ {} "
+           "is sequence }} {{ 'a' is lower }} {{ 'A' is upper }} {{ 3 is gt 2 }} {{ 3 is ge 3 }} {{ 2 is lt 1 }} {{ 2 "
+           "is in [1, 2] }}",
+           CTX, "True True True True True True True True True True False True");
+    EXPECT("{% for a in messages %}{% for b in messages %}{% if loop.index == 2 %}{% break %}{% endif %}{{ loop.index "
+           "}}{{ loop.length }}{% endfor %}{{ loop.revindex }}{% endfor %}",
+           CTX, "133132131");
+    EXPECT("{% for k, v in {'a': 1, 'b': 2} | dictsort(reverse=true) %}{{ k }}{{ v }}{% endfor %} {% for k, v in {'b': "
+           "1, 'a': 2} | dictsort(by='value') %}{{ k }}{% endfor %}",
+           CTX, "b2a1 ba");
+    EXPECT("{{ '  x\\n\\n  y  ' | indent(3) }}|{{ 'x\\ny\\n' | indent(2, first=true, blank=true) }}|{{ 'x\\n\\ny' | "
+           "indent('> ') }}",
+           CTX, "  x\n\n     y  |  x\n  y\n  |x\n\n> y");
+    EXPECT("{{ 'x' ~ 1.5 ~ 2 ~ [1] }} {{ 'ab' < 'b' }} {{ [1, 2] < [1, 3] }} {{ (1, 2) == (1, 2) }} {{ [1, 2] == (1, "
+           "2) }} {{ 1 == true }} {{ 0 == false }} {{ 'a' == 'a' }}",
+           CTX, "x1.52[1] True True True False True True True");
+    EXPECT("{% if messages[0].role == 'system' %}{% set sys = messages[0].content | trim %}{% set rest = messages[1:] "
+           "%}{% else %}{% set rest = messages %}{% endif %}{{ sys }}|{{ rest | length }}",
+           CTX, "Sys  prompt|2");
     EXPECT("{{- \"x\" -}}", CTX, "x");
     EXPECT("   {{ 'a' }}   {# c #}   {{ 'b' }}", CTX, "   a      b");
     EXPECT("    {{ i }}", CTX, "    ");
-    EXPECT("{{ messages[0]['content'] | wordcount }} {{ messages[1].content | wordcount }} {{ 'a-b c_d' | wordcount }}", CTX, "2 6 3");
-    EXPECT("{{ 3.7 | int }} {{ '  12  ' | int }} {{ '0x1A' | int(0, 16) }} {{ '1e3' | float }} {{ 'abc' | float(1.5) }} {{ true | int }} {{ 2.675 | round(2) }} {{ 0.5 | round }} {{ 1.5 | round }} {{ -2.5 | round }} {{ 5 | round(1) }}", CTX, "3 12 26 1000.0 1.5 1 2.67 0.0 2.0 -2.0 5");
-    EXPECT("{{ messages.0.role }} {{ messages[0]['role'] }} {{ messages[-1]['content'][:4] }} {{ (messages | last).role }} {{ (messages | first)['role'] }}", CTX, "system system <thi assistant system");
-    EXPECT("{% set ns = namespace(found=false, n=0) %}{% for m in messages %}{% if m.role == 'user' %}{% set ns.found = true %}{% endif %}{% set ns.n = ns.n + 1 %}{% endfor %}{{ ns.found }}{{ ns.n }}", CTX, "True3");
-    EXPECT("{% for m in messages if m.role != 'system' %}{{ loop.index }}:{{ m.role }}{{ ', ' if not loop.last }}{% else %}none{% endfor %}", CTX, "1:user, 2:assistant");
-    EXPECT("{% for m in messages %}{{ loop.previtem.role if loop.previtem is defined else '-' }}>{{ loop.nextitem.role if loop.nextitem else '-' }} {% endfor %}", CTX, "->user system>assistant user>- ");
-    EXPECT("{{ messages | selectattr('role', 'equalto', 'assistant') | map(attribute='content') | first | truncate if false else 'ok' }}", CTX, "ok");
-    EXPECT("{{ messages | rejectattr('content', 'string') | list }} {{ messages | selectattr('tool_calls', 'defined') | list }} {{ messages | map(attribute='missing', default='d') | list }}", CTX, "[] [] ['d', 'd', 'd']");
-    EXPECT("{% if messages[1].content is not none and messages[1].content.startswith('Hé') %}yes{% endif %} {{ 'Hé' in messages[1].content }} {{ messages[1].content.endswith(('d', 'x')) }}", CTX, "yes True True");
-    EXPECT("{{ messages[2].content.split('</think>')[0].rstrip('\\n').split('<think>')[-1].lstrip('\\n') }}|{{ messages[2].content.split('</think>')[-1].lstrip('\\n') }}", CTX, "x|Ans");
-    EXPECT("{{ 'a' * 0 }}|{{ [0] * 3 }}|{{ 3 * 'ab' }}|{{ -1 * 'x' }}|{{ 1 + 2.0 }}|{{ true + 1 }}|{{ 5 % 3 }}|{{ -5 % 3 }}|{{ 5 % -3 }}|{{ 5.5 % 2 }}", CTX, "|[0, 0, 0]|ababab||3.0|2|2|1|-1|1.5");
-    EXPECT("{{ none is not none }} {{ not none }} {{ none == none }} {{ [] == [] }} {{ {} is mapping }} {{ messages is sequence }} {{ messages[0] is mapping }} {{ 'x' is sequence }}", CTX, "False True True True True True True True");
-    EXPECT("{%- set d = {'b': 1, 'a': 2, 'c': {'z': [1, 'two']}} -%}{{ d | tojson }} {{ d | tojson(sort_keys=true) }} {{ d | tojson(indent=1) }} {{ d | tojson(separators=(',', ':')) }} {{ d.items() | list }}", CTX, "{\"b\": 1, \"a\": 2, \"c\": {\"z\": [1, \"two\"]}} {\"a\": 2, \"b\": 1, \"c\": {\"z\": [1, \"two\"]}} {\n \"b\": 1,\n \"a\": 2,\n \"c\": {\n  \"z\": [\n   1,\n   \"two\"\n  ]\n }\n} {\"b\":1,\"a\":2,\"c\":{\"z\":[1,\"two\"]}} [('b', 1), ('a', 2), ('c', {'z': [1, 'two']})]");
-    EXPECT("{{ \"tab\\there\" }} {{ 'quote\"s' | tojson }} {{ '\\u0001\\u001f' | tojson }} {{ 'ü€😀' | tojson }} {{ 'ü€😀' | length }} {{ 'ü€😀'[1:] }} {{ 'ü€😀' | reverse }} {{ 'ü€😀'.upper() }}", CTX, "tab\there \"quote\\\"s\" \"\\u0001\\u001f\" \"ü€😀\" 3 €😀 😀€ü Ü€😀");
-    EXPECT("{{ \"%s and %s\" | format(\"a\", \"b\") }} {{ \"%(x)s!\" | format(x=1) }} {{ '%c' if false else '%%' % () }}", CTX, "a and b 1! %");
-    EXPECT("{{ (1, 2, 3)[1:] }} {{ [1, 2, 3][-1:] }} {{ [1, 2, 3][5:] }} {{ 'abc'[-10:2] }} {{ 'abc'[1:-1] }} {{ [1,2,3,4][::-2] }}", CTX, "(2, 3) [3] [] ab b [4, 2]");
-    EXPECT("{{ 1 if messages else 0 }} {{ messages and 'y' }} {{ [] or 'empty' }} {{ not messages }} {{ messages | length > 2 }} {{ messages | count == 3 and messages[0].role == 'system' }}", CTX, "1 y empty False True True");
-    EXPECT("{% set a = 1 %}{% if true %}{% set a = 2 %}{% endif %}{{ a }}{% for i in [1] %}{% set a = 3 %}{{ a }}{% endfor %}{{ a }}{% with %}{% set a = 4 %}{{ a }}{% endwith %}{{ a }}", CTX, "23242");
-    EXPECT("{% set out %}{% for m in messages %}{{ m.role[0] }}{% endfor %}{% endset %}{{ out | upper }}{{ out | length }}", CTX, "SUA3");
-    EXPECT("{{ ['a', 'b'] | join }} {{ [1, 2] | join('+') }} {{ messages | join(',', attribute='role') }} {{ [none, true, 1.0] | join(' ') }}", CTX, "ab 1+2 system,user,assistant None True 1.0");
-    EXPECT("{{ 'Hello World' | lower | replace('world', 'there') | capitalize | center(15) }}|{{ 'ab' | center(7) }}|{{ 'abc' | center(2) }}", CTX, "  Hello there  |   ab  |abc");
-    EXPECT("{{ '1,2,3'.split(',') | map('int') | sum }} {{ ['3', '1', '2'] | map('int') | sort | list }} {{ [1.5, 2.25] | sum }} {{ [1, 2, 3] | map('string') | join('-') }}", CTX, "6 [1, 2, 3] 3.75 1-2-3");
-    EXPECT("{{ range(3) | reverse | list }} {{ 'abc' | list | reverse | join }} {{ [3, 1, 2] | sort | first }} {{ [] | first is defined }} {{ [] | max is defined }}", CTX, "[2, 1, 0] cba 1 False False");
-    EXPECT("{{ '  '.join(['a', 'b']) }} {{ ''.join([]) }} {{ '-'.join('abc') }} {{ 'a b'.split(' ') }} {{ ''.split() }} {{ ''.split(',') }} {{ 'a  b'.split(' ') }}", CTX, "a  b  a-b-c ['a', 'b'] [] [''] ['a', '', 'b']");
-    EXPECT("{{ 'abc'.startswith('') }} {{ 'abc'.endswith('bc', 1) }} {{ 'abc'.startswith('b', 1) }} {{ 'abcabc'.find('c', 3) }} {{ 'abcabc'.rfind('a', 0, 3) }} {{ 'abc'.index('c') }}", CTX, "True True True 5 0 2");
-    EXPECT("{{ 'a\\nb\\r\\nc'.splitlines() }} {{ 'x'.zfill(3) }} {{ 'abc'.removeprefix('a') }} {{ 'abc'.removesuffix('bc') }} {{ 'ABC'.isupper() }} {{ '123'.isdigit() }} {{ ' '.isspace() }} {{ 'a1'.isalnum() }}", CTX, "['a', 'b', 'c'] 00x bc a True True True True");
-    EXPECT("{{ {'a': 1}.get('a') }} {{ {'a': 1}.get('b', 'dflt') }} {{ {'a': 1}.keys() | list }} {{ {'a': 1}['a'] }} {{ {'a': {'b': 2}}.a.b }} {{ {1: 'int key'}[1] }} {{ {'x': 1} | length }}", CTX, "1 dflt ['a'] 1 2 int key 1");
+    EXPECT("{{ messages[0]['content'] | wordcount }} {{ messages[1].content | wordcount }} {{ 'a-b c_d' | wordcount }}",
+           CTX, "2 6 3");
+    EXPECT("{{ 3.7 | int }} {{ '  12  ' | int }} {{ '0x1A' | int(0, 16) }} {{ '1e3' | float }} {{ 'abc' | float(1.5) "
+           "}} {{ true | int }} {{ 2.675 | round(2) }} {{ 0.5 | round }} {{ 1.5 | round }} {{ -2.5 | round }} {{ 5 | "
+           "round(1) }}",
+           CTX, "3 12 26 1000.0 1.5 1 2.67 0.0 2.0 -2.0 5");
+    EXPECT("{{ messages.0.role }} {{ messages[0]['role'] }} {{ messages[-1]['content'][:4] }} {{ (messages | "
+           "last).role }} {{ (messages | first)['role'] }}",
+           CTX, "system system <thi assistant system");
+    EXPECT("{% set ns = namespace(found=false, n=0) %}{% for m in messages %}{% if m.role == 'user' %}{% set ns.found "
+           "= true %}{% endif %}{% set ns.n = ns.n + 1 %}{% endfor %}{{ ns.found }}{{ ns.n }}",
+           CTX, "True3");
+    EXPECT("{% for m in messages if m.role != 'system' %}{{ loop.index }}:{{ m.role }}{{ ', ' if not loop.last }}{% "
+           "else %}none{% endfor %}",
+           CTX, "1:user, 2:assistant");
+    EXPECT("{% for m in messages %}{{ loop.previtem.role if loop.previtem is defined else '-' }}>{{ loop.nextitem.role "
+           "if loop.nextitem else '-' }} {% endfor %}",
+           CTX, "->user system>assistant user>- ");
+    EXPECT("{{ messages | selectattr('role', 'equalto', 'assistant') | map(attribute='content') | first | truncate if "
+           "false else 'ok' }}",
+           CTX, "ok");
+    EXPECT("{{ messages | rejectattr('content', 'string') | list }} {{ messages | selectattr('tool_calls', 'defined') "
+           "| list }} {{ messages | map(attribute='missing', default='d') | list }}",
+           CTX, "[] [] ['d', 'd', 'd']");
+    EXPECT("{% if messages[1].content is not none and messages[1].content.startswith('Hé') %}yes{% endif %} {{ 'Hé' in "
+           "messages[1].content }} {{ messages[1].content.endswith(('d', 'x')) }}",
+           CTX, "yes True True");
+    EXPECT("{{ messages[2].content.split('</think>')[0].rstrip('\\n').split('<think>')[-1].lstrip('\\n') }}|{{ "
+           "messages[2].content.split('</think>')[-1].lstrip('\\n') }}",
+           CTX, "x|Ans");
+    EXPECT("{{ 'a' * 0 }}|{{ [0] * 3 }}|{{ 3 * 'ab' }}|{{ -1 * 'x' }}|{{ 1 + 2.0 }}|{{ true + 1 }}|{{ 5 % 3 }}|{{ -5 % "
+           "3 }}|{{ 5 % -3 }}|{{ 5.5 % 2 }}",
+           CTX, "|[0, 0, 0]|ababab||3.0|2|2|1|-1|1.5");
+    EXPECT("{{ none is not none }} {{ not none }} {{ none == none }} {{ [] == [] }} {{ {} is mapping }} {{ messages is "
+           "sequence }} {{ messages[0] is mapping }} {{ 'x' is sequence }}",
+           CTX, "False True True True True True True True");
+    EXPECT("{%- set d = {'b': 1, 'a': 2, 'c': {'z': [1, 'two']}} -%}{{ d | tojson }} {{ d | tojson(sort_keys=true) }} "
+           "{{ d | tojson(indent=1) }} {{ d | tojson(separators=(',', ':')) }} {{ d.items() | list }}",
+           CTX,
+           "{\"b\": 1, \"a\": 2, \"c\": {\"z\": [1, \"two\"]}} {\"a\": 2, \"b\": 1, \"c\": {\"z\": [1, \"two\"]}} {\n "
+           "\"b\": 1,\n \"a\": 2,\n \"c\": {\n  \"z\": [\n   1,\n   \"two\"\n  ]\n }\n} "
+           "{\"b\":1,\"a\":2,\"c\":{\"z\":[1,\"two\"]}} [('b', 1), ('a', 2), ('c', {'z': [1, 'two']})]");
+    EXPECT("{{ \"tab\\there\" }} {{ 'quote\"s' | tojson }} {{ '\\u0001\\u001f' | tojson }} {{ 'ü€😀' | tojson }} {{ "
+           "'ü€😀' | length }} {{ 'ü€😀'[1:] }} {{ 'ü€😀' | reverse }} {{ 'ü€😀'.upper() }}",
+           CTX, "tab\there \"quote\\\"s\" \"\\u0001\\u001f\" \"ü€😀\" 3 €😀 😀€ü Ü€😀");
+    EXPECT(
+        "{{ \"%s and %s\" | format(\"a\", \"b\") }} {{ \"%(x)s!\" | format(x=1) }} {{ '%c' if false else '%%' % () }}",
+        CTX, "a and b 1! %");
+    EXPECT("{{ (1, 2, 3)[1:] }} {{ [1, 2, 3][-1:] }} {{ [1, 2, 3][5:] }} {{ 'abc'[-10:2] }} {{ 'abc'[1:-1] }} {{ "
+           "[1,2,3,4][::-2] }}",
+           CTX, "(2, 3) [3] [] ab b [4, 2]");
+    EXPECT("{{ 1 if messages else 0 }} {{ messages and 'y' }} {{ [] or 'empty' }} {{ not messages }} {{ messages | "
+           "length > 2 }} {{ messages | count == 3 and messages[0].role == 'system' }}",
+           CTX, "1 y empty False True True");
+    EXPECT("{% set a = 1 %}{% if true %}{% set a = 2 %}{% endif %}{{ a }}{% for i in [1] %}{% set a = 3 %}{{ a }}{% "
+           "endfor %}{{ a }}{% with %}{% set a = 4 %}{{ a }}{% endwith %}{{ a }}",
+           CTX, "23242");
+    EXPECT("{% set out %}{% for m in messages %}{{ m.role[0] }}{% endfor %}{% endset %}{{ out | upper }}{{ out | "
+           "length }}",
+           CTX, "SUA3");
+    EXPECT("{{ ['a', 'b'] | join }} {{ [1, 2] | join('+') }} {{ messages | join(',', attribute='role') }} {{ [none, "
+           "true, 1.0] | join(' ') }}",
+           CTX, "ab 1+2 system,user,assistant None True 1.0");
+    EXPECT("{{ 'Hello World' | lower | replace('world', 'there') | capitalize | center(15) }}|{{ 'ab' | center(7) "
+           "}}|{{ 'abc' | center(2) }}",
+           CTX, "  Hello there  |   ab  |abc");
+    EXPECT("{{ '1,2,3'.split(',') | map('int') | sum }} {{ ['3', '1', '2'] | map('int') | sort | list }} {{ [1.5, "
+           "2.25] | sum }} {{ [1, 2, 3] | map('string') | join('-') }}",
+           CTX, "6 [1, 2, 3] 3.75 1-2-3");
+    EXPECT("{{ range(3) | reverse | list }} {{ 'abc' | list | reverse | join }} {{ [3, 1, 2] | sort | first }} {{ [] | "
+           "first is defined }} {{ [] | max is defined }}",
+           CTX, "[2, 1, 0] cba 1 False False");
+    EXPECT("{{ '  '.join(['a', 'b']) }} {{ ''.join([]) }} {{ '-'.join('abc') }} {{ 'a b'.split(' ') }} {{ ''.split() "
+           "}} {{ ''.split(',') }} {{ 'a  b'.split(' ') }}",
+           CTX, "a  b  a-b-c ['a', 'b'] [] [''] ['a', '', 'b']");
+    EXPECT("{{ 'abc'.startswith('') }} {{ 'abc'.endswith('bc', 1) }} {{ 'abc'.startswith('b', 1) }} {{ "
+           "'abcabc'.find('c', 3) }} {{ 'abcabc'.rfind('a', 0, 3) }} {{ 'abc'.index('c') }}",
+           CTX, "True True True 5 0 2");
+    EXPECT("{{ 'a\\nb\\r\\nc'.splitlines() }} {{ 'x'.zfill(3) }} {{ 'abc'.removeprefix('a') }} {{ "
+           "'abc'.removesuffix('bc') }} {{ 'ABC'.isupper() }} {{ '123'.isdigit() }} {{ ' '.isspace() }} {{ "
+           "'a1'.isalnum() }}",
+           CTX, "['a', 'b', 'c'] 00x bc a True True True True");
+    EXPECT("{{ {'a': 1}.get('a') }} {{ {'a': 1}.get('b', 'dflt') }} {{ {'a': 1}.keys() | list }} {{ {'a': 1}['a'] }} "
+           "{{ {'a': {'b': 2}}.a.b }} {{ {1: 'int key'}[1] }} {{ {'x': 1} | length }}",
+           CTX, "1 dflt ['a'] 1 2 int key 1");
     EXPECT("{{ [1, 2, 2, 3].count(2) }} {{ [1, 2, 3].index(3) }} {{ (1, 2).count(1) }}", CTX, "2 2 1");
-    EXPECT("{{ messages | selectattr('role', 'equalto', 'assistant') | map(attribute='content') | first | truncate if false else 'ok' }}", CTX, "ok");
-    EXPECT("{{ 'Hello wonderful world of templates' | truncate(20) }}|{{ 'Hello wonderful world of templates' | truncate(20, true) }}|{{ 'short' | truncate(3, leeway=0, end='') }}|{{ 'abcdefghijkl' | truncate(9, end='..') }}|{{ ('x' * 300) | truncate | length }}|{% if false %}{{ 300 | truncate }}{% endif %}", CTX, "Hello wonderful...|Hello wonderful w...|sho|abcdefghijkl|255|");
-    EXPECT("{%- for message in messages -%}\n    {%- if loop.first %}[{{ message.role }}]{% endif -%}\n    {{ message.content | trim }}\n{% endfor -%}\n{{- \"x\" -}}\n   {{ 'a' }}   {# c #}   {{ 'b' }}\n  {% for i in [1,2] %}\n    {{ i }}\n  {% endfor %}", CTX, "[system]Sys  prompt\nHéllo, wörld! a,b;c  d\n<think>\nx\n</think>\n\nAns\nxa      b\n    1\n    2\n");
-    EXPECT("{% macro render(m, prefix='') -%}\n{{ prefix }}{{ m.role | upper }}: {{ m.content | trim }}\n{%- endmacro %}\n{% for m in messages %}\n  {{ render(m, prefix='* ') }}\n{% endfor %}", CTX, "  * SYSTEM: Sys  prompt\n  * USER: Héllo, wörld! a,b;c  d\n  * ASSISTANT: <think>\nx\n</think>\n\nAns\n");
-    EXPECT("{{ bos_token }}{% for m in messages %}\n  {%- if m.role == 'system' %}\n    <<SYS>>{{ m.content }}<</SYS>>\n  {%+ elif m.role == 'user' -%}\n    [INST] {{ m.content }} [/INST]\n  {% else %}\n {{ m.content }}{{ eos_token }}\n  {% endif %}\n{% endfor %}\n{% if add_generation_prompt %}  ASSISTANT:{% endif %}\n", CTX, "<s>    <<SYS>>  Sys  prompt\n<</SYS>>\n  [INST] Héllo, wörld! a,b;c  d [/INST]\n <think>\nx\n</think>\n\nAns</s>\n  ASSISTANT:");
+    EXPECT("{{ messages | selectattr('role', 'equalto', 'assistant') | map(attribute='content') | first | truncate if "
+           "false else 'ok' }}",
+           CTX, "ok");
+    EXPECT("{{ 'Hello wonderful world of templates' | truncate(20) }}|{{ 'Hello wonderful world of templates' | "
+           "truncate(20, true) }}|{{ 'short' | truncate(3, leeway=0, end='') }}|{{ 'abcdefghijkl' | truncate(9, "
+           "end='..') }}|{{ ('x' * 300) | truncate | length }}|{% if false %}{{ 300 | truncate }}{% endif %}",
+           CTX, "Hello wonderful...|Hello wonderful w...|sho|abcdefghijkl|255|");
+    EXPECT("{%- for message in messages -%}\n    {%- if loop.first %}[{{ message.role }}]{% endif -%}\n    {{ "
+           "message.content | trim }}\n{% endfor -%}\n{{- \"x\" -}}\n   {{ 'a' }}   {# c #}   {{ 'b' }}\n  {% for i in "
+           "[1,2] %}\n    {{ i }}\n  {% endfor %}",
+           CTX, "[system]Sys  prompt\nHéllo, wörld! a,b;c  d\n<think>\nx\n</think>\n\nAns\nxa      b\n    1\n    2\n");
+    EXPECT("{% macro render(m, prefix='') -%}\n{{ prefix }}{{ m.role | upper }}: {{ m.content | trim }}\n{%- endmacro "
+           "%}\n{% for m in messages %}\n  {{ render(m, prefix='* ') }}\n{% endfor %}",
+           CTX,
+           "  * SYSTEM: Sys  prompt\n  * USER: Héllo, wörld! a,b;c  d\n  * ASSISTANT: <think>\nx\n</think>\n\nAns\n");
+    EXPECT(
+        "{{ bos_token }}{% for m in messages %}\n  {%- if m.role == 'system' %}\n    <<SYS>>{{ m.content }}<</SYS>>\n  "
+        "{%+ elif m.role == 'user' -%}\n    [INST] {{ m.content }} [/INST]\n  {% else %}\n {{ m.content }}{{ eos_token "
+        "}}\n  {% endif %}\n{% endfor %}\n{% if add_generation_prompt %}  ASSISTANT:{% endif %}\n",
+        CTX,
+        "<s>    <<SYS>>  Sys  prompt\n<</SYS>>\n  [INST] Héllo, wörld! a,b;c  d [/INST]\n "
+        "<think>\nx\n</think>\n\nAns</s>\n  ASSISTANT:");
 }
 #undef CTX
 
@@ -268,11 +479,14 @@ static void test_errors(void) {
                  "line 2, column 10: no filter named 'bogus'");
     EXPECT_ERROR("{% if x is nosuchtest %}{% endif %}", NULL, NPG_ERR_FORMAT,
                  "line 1, column 12: no test named 'nosuchtest'");
-    EXPECT_ERROR("{{ [1] | select('nosuch') | list }}", NULL, NPG_ERR_FORMAT, "line 1, column 10: no test named 'nosuch'");
-    EXPECT_ERROR("a\n{% for x in y %}\n{{ x }}", NULL, NPG_ERR_FORMAT,
-                 "line 3, column 8: unexpected end of template; expected 'endfor' or 'else' to close the tag at line 2, "
-                 "column 4");
-    EXPECT_ERROR("{{ 1 + }}", NULL, NPG_ERR_FORMAT, "line 1, column 8: expected an expression, got end of print statement");
+    EXPECT_ERROR("{{ [1] | select('nosuch') | list }}", NULL, NPG_ERR_FORMAT,
+                 "line 1, column 10: no test named 'nosuch'");
+    EXPECT_ERROR(
+        "a\n{% for x in y %}\n{{ x }}", NULL, NPG_ERR_FORMAT,
+        "line 3, column 8: unexpected end of template; expected 'endfor' or 'else' to close the tag at line 2, "
+        "column 4");
+    EXPECT_ERROR("{{ 1 + }}", NULL, NPG_ERR_FORMAT,
+                 "line 1, column 8: expected an expression, got end of print statement");
     EXPECT_ERROR("x\n  {% endif %}", NULL, NPG_ERR_FORMAT, "line 2, column 6: unexpected 'endif' with no open block");
     EXPECT_ERROR("{% if x %}{% endfor %}", NULL, NPG_ERR_FORMAT,
                  "line 1, column 14: unexpected 'endfor'; expected 'elif' or 'else' or 'endif' to close the tag at "
@@ -312,10 +526,14 @@ static void test_errors(void) {
  * (this test runs under ASan+UBSan in CI). A fixed xorshift seed keeps it deterministic. */
 static void test_mutations(void) {
     static const char *const sources[] = {
-        "chat-templates/HuggingFaceTB-SmolLM3-3B.jinja",       "chat-templates/Qwen-Qwen2.5-7B-Instruct.jinja",
-        "chat-templates/Qwen-Qwen3-0.6B.jinja",                "chat-templates/google-gemma-2-2b-it.jinja",
-        "chat-templates/meta-llama-Llama-3.1-8B-Instruct.jinja", "chat-templates/microsoft-Phi-3.5-mini-instruct.jinja",
-        "chat-templates/mistralai-Mistral-Nemo-Instruct-2407.jinja", "tokenizers/gemma3/tokenizer_config.json",
+        "chat-templates/HuggingFaceTB-SmolLM3-3B.jinja",
+        "chat-templates/Qwen-Qwen2.5-7B-Instruct.jinja",
+        "chat-templates/Qwen-Qwen3-0.6B.jinja",
+        "chat-templates/google-gemma-2-2b-it.jinja",
+        "chat-templates/meta-llama-Llama-3.1-8B-Instruct.jinja",
+        "chat-templates/microsoft-Phi-3.5-mini-instruct.jinja",
+        "chat-templates/mistralai-Mistral-Nemo-Instruct-2407.jinja",
+        "tokenizers/gemma3/tokenizer_config.json",
         "tokenizers/llama3_2/tokenizer_config.json",
     };
     static const char alphabet[] = "{}%#-+()[]'\".|~=!<>,:*/ \nabcdefinorstux0123456789";

@@ -21,22 +21,21 @@
 static const char *const CMD = "template";
 
 static void usage(FILE *fp) {
-    fprintf(fp,
-            "usage: npugen template MODEL_DIR --messages FILE.json [--add-generation-prompt] [--kwargs JSON]\n"
-            "       npugen template --template FILE.jinja [--bos-token S] [--eos-token S] --messages FILE.json\n"
-            "                       [--add-generation-prompt] [--kwargs JSON]\n\n"
-            "Prints the chat template rendered exactly as Hugging Face transformers renders it (nothing added,\n"
-            "no trailing newline).\n\n"
-            "  MODEL_DIR                a folder with tokenizer.json and tokenizer_config.json (chat_template)\n"
-            "  --template FILE          a Jinja chat template file instead of a model folder\n"
-            "  --bos-token S, --eos-token S\n"
-            "                           the bos_token / eos_token variables in --template mode\n"
-            "  --messages FILE          a JSON array of {\"role\": ..., \"content\": ...} objects\n"
-            "  --add-generation-prompt  end with the assistant turn's header\n"
-            "  --kwargs JSON            a JSON object of extra template variables, e.g.\n"
-            "                           '{\"date_string\": \"26 Jul 2024\", \"enable_thinking\": false}'\n"
-            "  --help                   show this help\n\n"
-            "exit status: 0 rendered, 1 the template or an input file failed, 2 usage error\n");
+    fprintf(fp, "usage: npugen template MODEL_DIR --messages FILE.json [--add-generation-prompt] [--kwargs JSON]\n"
+                "       npugen template --template FILE.jinja [--bos-token S] [--eos-token S] --messages FILE.json\n"
+                "                       [--add-generation-prompt] [--kwargs JSON]\n\n"
+                "Prints the chat template rendered exactly as Hugging Face transformers renders it (nothing added,\n"
+                "no trailing newline).\n\n"
+                "  MODEL_DIR                a folder with tokenizer.json and tokenizer_config.json (chat_template)\n"
+                "  --template FILE          a Jinja chat template file instead of a model folder\n"
+                "  --bos-token S, --eos-token S\n"
+                "                           the bos_token / eos_token variables in --template mode\n"
+                "  --messages FILE          a JSON array of {\"role\": ..., \"content\": ...} objects\n"
+                "  --add-generation-prompt  end with the assistant turn's header\n"
+                "  --kwargs JSON            a JSON object of extra template variables, e.g.\n"
+                "                           '{\"date_string\": \"26 Jul 2024\", \"enable_thinking\": false}'\n"
+                "  --help                   show this help\n\n"
+                "exit status: 0 rendered, 1 the template or an input file failed, 2 usage error\n");
 }
 
 typedef struct args {
@@ -78,8 +77,8 @@ static int parse_args(int argc, char **argv, args *a) {
             return 2;
     }
     if (!a->model_dir == !a->template_path) {
-        cli_error(CMD, a->model_dir ? "give either MODEL_DIR or --template, not both" :
-                                      "missing MODEL_DIR or --template FILE.jinja (see npugen template --help)");
+        cli_error(CMD, a->model_dir ? "give either MODEL_DIR or --template, not both"
+                                    : "missing MODEL_DIR or --template FILE.jinja (see npugen template --help)");
         return 2;
     }
     if (a->model_dir && (a->bos || a->eos)) {

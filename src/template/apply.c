@@ -58,8 +58,10 @@ static npg_status find_template(const npg_tokenizer *tok, const char *dir, const
     } else {
         free(path);
     }
-    return npg_fail(NPG_ERR_NOT_FOUND, "%s/tokenizer_config.json has no chat_template (and there is no "
-                    "chat_template.jinja)", dir);
+    return npg_fail(NPG_ERR_NOT_FOUND,
+                    "%s/tokenizer_config.json has no chat_template (and there is no "
+                    "chat_template.jinja)",
+                    dir);
 }
 
 static npg_status add_token(cJSON *ctx, const char *key, const char *value) {
@@ -102,7 +104,9 @@ npg_status npg_tokenizer_apply_chat_template(const npg_tokenizer *tok, const npg
                                              char **prompt) {
     if (!tok || !history || !prompt)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_tokenizer_apply_chat_template: %s is NULL",
-                        !tok ? "tok" : !history ? "history" : "prompt");
+                        !tok       ? "tok"
+                        : !history ? "history"
+                                   : "prompt");
     const char *dir = npg_tokenizer_dir(tok) ? npg_tokenizer_dir(tok) : ".", *src = NULL, *where = NULL;
     char *owned = NULL;
     cJSON *extra = NULL;

@@ -46,7 +46,9 @@ void npg_chat_history_free(npg_chat_history *h) {
 npg_status npg_chat_history_push(npg_chat_history *h, const char *role, const char *content) {
     if (!h || !role || !content)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_chat_history_push: %s is NULL",
-                        !h ? "history" : !role ? "role" : "content");
+                        !h      ? "history"
+                        : !role ? "role"
+                                : "content");
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 8;
         chat_message *m = realloc(h->msgs, cap * sizeof *m);
@@ -71,7 +73,9 @@ size_t npg_chat_history_size(const npg_chat_history *h) { return h ? h->n : 0; }
 npg_status npg_chat_history_at(const npg_chat_history *h, size_t i, const char **role, const char **content) {
     if (!h || !role || !content)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_chat_history_at: %s is NULL",
-                        !h ? "history" : !role ? "role" : "content");
+                        !h      ? "history"
+                        : !role ? "role"
+                                : "content");
     if (i >= h->n)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_chat_history_at: index %zu out of range (history holds %zu)", i,
                         h->n);

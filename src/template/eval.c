@@ -37,8 +37,8 @@ npg_status npg_targs_bind(const npg_trender *r, const char *what, const npg_targ
         out[i] = a->pos[i];
     for (size_t k = 0; k < a->n_kw; k++) {
         size_t i = 0;
-        while (i < n_params && !(strlen(params[i]) == a->kw_names[k].n &&
-                                 memcmp(params[i], a->kw_names[k].p, a->kw_names[k].n) == 0))
+        while (i < n_params &&
+               !(strlen(params[i]) == a->kw_names[k].n && memcmp(params[i], a->kw_names[k].p, a->kw_names[k].n) == 0))
             i++;
         if (i == n_params)
             return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "%s got an unexpected keyword argument '%.*s'", what,
@@ -143,8 +143,7 @@ npg_status npg_tcall(npg_trender *r, npg_tval callee, const npg_targs *args, npg
         return npg_tglobal_call(r, fn, args, out);
     }
     case NPG_TV_UNDEFINED: return npg_tr_undefined_error(r, callee);
-    default:
-        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "'%s' object is not callable", npg_tv_type_name(callee));
+    default: return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "'%s' object is not callable", npg_tv_type_name(callee));
     }
 }
 

@@ -23,9 +23,9 @@ typedef struct npg_tscope {
 } npg_tscope;
 
 struct npg_tmacro {
-    const npg_tnode *def;  /* S_MACRO, or S_CALL_BLOCK for `caller` */
-    npg_tscope *closure;   /* the scope the macro was defined in */
-    npg_tval caller;       /* for S_CALL_BLOCK invocations: UNDEFINED otherwise */
+    const npg_tnode *def; /* S_MACRO, or S_CALL_BLOCK for `caller` */
+    npg_tscope *closure;  /* the scope the macro was defined in */
+    npg_tval caller;      /* for S_CALL_BLOCK invocations: UNDEFINED otherwise */
 };
 
 typedef enum npg_tfn_kind {
@@ -34,10 +34,8 @@ typedef enum npg_tfn_kind {
     NPG_FN_DICT,
     NPG_FN_RAISE_EXCEPTION,
     NPG_FN_STRFTIME_NOW,
-    NPG_FN_JOINER,     /* joiner(sep): returns a callable giving "" the first time, sep after */
+    NPG_FN_JOINER, /* joiner(sep): returns a callable giving "" the first time, sep after */
     NPG_FN_JOINER_CALL,
-    NPG_FN_CYCLER,
-    NPG_FN_CYCLER_NEXT,
     NPG_FN_METHOD,     /* self.name(...) */
     NPG_FN_LOOP_CYCLE, /* loop.cycle(...) */
     NPG_FN_LOOP_CHANGED,
@@ -53,23 +51,23 @@ struct npg_tfunc {
 struct npg_tloop {
     const npg_tlist *items;
     size_t index0;
-    int depth0;                /* 0 for the outermost loop of a recursive for */
-    const npg_tnode *node;     /* the S_FOR, for recursive loop(...) calls */
-    npg_tval last_changed;     /* loop.changed() memory */
+    int depth0;            /* 0 for the outermost loop of a recursive for */
+    const npg_tnode *node; /* the S_FOR, for recursive loop(...) calls */
+    npg_tval last_changed; /* loop.changed() memory */
     bool changed_called;
 };
 
 typedef struct npg_trender {
     npg_tarena *arena;
-    npg_strbuf *out;      /* where text goes (swapped while capturing macro / block-set output) */
-    npg_tscope *scope;    /* innermost scope */
-    const npg_tnode *at;  /* innermost node being evaluated (error positions) */
+    npg_strbuf *out;     /* where text goes (swapped while capturing macro / block-set output) */
+    npg_tscope *scope;   /* innermost scope */
+    const npg_tnode *at; /* innermost node being evaluated (error positions) */
     bool has_now;
-    int64_t now;          /* seconds since the epoch for strftime_now, when has_now */
-    int depth;            /* macro / recursive-loop nesting */
-    int ctl;              /* pending loop control: 0, NPG_CTL_BREAK or NPG_CTL_CONTINUE */
-    int64_t steps;        /* statements, loop iterations and calls so far */
-    int64_t max_steps;    /* their bound (npg_template_options.max_steps or NPG_MAX_STEPS) */
+    int64_t now;       /* seconds since the epoch for strftime_now, when has_now */
+    int depth;         /* macro / recursive-loop nesting */
+    int ctl;           /* pending loop control: 0, NPG_CTL_BREAK or NPG_CTL_CONTINUE */
+    int64_t steps;     /* statements, loop iterations and calls so far */
+    int64_t max_steps; /* their bound (npg_template_options.max_steps or NPG_MAX_STEPS) */
 } npg_trender;
 
 /* A template is code from a model folder: bound its work and output so a hostile or broken one

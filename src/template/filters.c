@@ -124,7 +124,8 @@ static npg_status f_truncate(npg_trender *r, npg_tval in, const npg_targs *a, np
         end = p[2].u.s;
     int64_t end_len = (int64_t)npg_utf8_len(end.p, end.n), n = (int64_t)npg_utf8_len(s.p, s.n);
     if (length < end_len || leeway < 0)
-        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "filter 'truncate': length must be at least len(end), leeway >= 0");
+        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT,
+                           "filter 'truncate': length must be at least len(end), leeway >= 0");
     if (n <= length + leeway) {
         *out = npg_tv_str(s.p, s.n);
         return NPG_OK;
@@ -214,8 +215,8 @@ static npg_status f_items(npg_trender *r, npg_tval in, const npg_targs *a, npg_t
     if (in.kind == NPG_TV_UNDEFINED)
         return npg_tv_new_list(r->arena, NPG_TV_LIST, 0, out);
     if (in.kind != NPG_TV_DICT && in.kind != NPG_TV_NAMESPACE)
-        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "filter 'items': can only get item pairs from a mapping, not %s",
-                           npg_tv_type_name(in));
+        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT,
+                           "filter 'items': can only get item pairs from a mapping, not %s", npg_tv_type_name(in));
     npg_tval d = in;
     d.kind = NPG_TV_DICT;
     npg_tfunc fn = {.kind = NPG_FN_METHOD, .name = {"items", 5}, .self = d};
@@ -252,8 +253,7 @@ static npg_status f_abs(npg_trender *r, npg_tval in, const npg_targs *a, npg_tva
         return NPG_OK;
     case NPG_TV_FLOAT: *out = npg_tv_float(fabs(in.u.f)); return NPG_OK;
     case NPG_TV_UNDEFINED: return npg_tr_undefined_error(r, in);
-    default:
-        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "bad operand type for abs(): '%s'", npg_tv_type_name(in));
+    default: return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "bad operand type for abs(): '%s'", npg_tv_type_name(in));
     }
 }
 
@@ -333,13 +333,16 @@ static npg_status f_round(npg_trender *r, npg_tval in, const npg_targs *a, npg_t
     char method = 'c';
     if (npg_targ_given(p[1])) {
         npg_tstr m = p[1].kind == NPG_TV_STRING ? p[1].u.s : (npg_tstr){"", 0};
-        method = (m.n == 6 && memcmp(m.p, "common", 6) == 0) ? 'c' : (m.n == 4 && memcmp(m.p, "ceil", 4) == 0) ? 'u' :
-                 (m.n == 5 && memcmp(m.p, "floor", 5) == 0) ? 'd' : 0;
+        method = (m.n == 6 && memcmp(m.p, "common", 6) == 0)  ? 'c'
+                 : (m.n == 4 && memcmp(m.p, "ceil", 4) == 0)  ? 'u'
+                 : (m.n == 5 && memcmp(m.p, "floor", 5) == 0) ? 'd'
+                                                              : 0;
         if (!method)
             return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "filter 'round': method must be common, ceil or floor");
     }
     if (!npg_tv_is_number(in))
-        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "filter 'round' needs a number, got '%s'", npg_tv_type_name(in));
+        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "filter 'round' needs a number, got '%s'",
+                           npg_tv_type_name(in));
     if (method == 'c' && in.kind != NPG_TV_FLOAT && prec >= 0) { /* round(int, n) stays an int */
         *out = npg_tv_int(in.kind == NPG_TV_BOOL ? in.u.b : in.u.i);
         return NPG_OK;
@@ -367,8 +370,12 @@ static npg_status f_escape(npg_trender *r, npg_tval in, const npg_targs *a, npg_
     npg_strbuf sb = {0};
     npg_status st = NPG_OK;
     for (size_t i = 0; i < s.n && st == NPG_OK; i++) {
-        const char *e = s.p[i] == '&' ? "&amp;" : s.p[i] == '<' ? "&lt;" : s.p[i] == '>' ? "&gt;" :
-                        s.p[i] == '"' ? "&#34;" : s.p[i] == '\'' ? "&#39;" : NULL;
+        const char *e = s.p[i] == '&'    ? "&amp;"
+                        : s.p[i] == '<'  ? "&lt;"
+                        : s.p[i] == '>'  ? "&gt;"
+                        : s.p[i] == '"'  ? "&#34;"
+                        : s.p[i] == '\'' ? "&#39;"
+                                         : NULL;
         st = e ? npg_strbuf_append_str(&sb, e) : npg_strbuf_append_char(&sb, s.p[i]);
     }
     if (st == NPG_OK)
@@ -547,8 +554,10 @@ static npg_status percent_format(npg_trender *r, npg_tstr f, const npg_targs *a,
             spec[k++] = 'l';
             spec[k++] = conv == 'i' ? 'd' : conv;
             spec[k] = '\0';
-            st = npg_strbuf_printf(&sb, spec, (long long)(v.kind == NPG_TV_FLOAT ? (int64_t)v.u.f :
-                                                          v.kind == NPG_TV_BOOL ? v.u.b : v.u.i));
+            st = npg_strbuf_printf(&sb, spec,
+                                   (long long)(v.kind == NPG_TV_FLOAT  ? (int64_t)v.u.f
+                                               : v.kind == NPG_TV_BOOL ? v.u.b
+                                                                       : v.u.i));
         } else if (strchr("eEfFgG", conv) && npg_tv_is_number(v)) {
             spec[k++] = conv;
             spec[k] = '\0';
@@ -572,7 +581,8 @@ static npg_status f_format(npg_trender *r, npg_tval in, const npg_targs *a, npg_
     npg_tstr s;
     NPG_TRY(npg_tstring(r, in, &s));
     if (a->n_pos && a->n_kw)
-        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "filter 'format': can't handle positional and keyword arguments");
+        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT,
+                           "filter 'format': can't handle positional and keyword arguments");
     if (a->n_kw) {
         npg_tval d;
         NPG_TRY(npg_tv_new_dict(r->arena, NPG_TV_DICT, a->n_kw, &d));

@@ -135,7 +135,8 @@ npg_status npg_tf_dictsort(npg_trender *r, npg_tval in, const npg_targs *a, npg_
         if (p[1].kind == NPG_TV_STRING && p[1].u.s.n == 5 && memcmp(p[1].u.s.p, "value", 5) == 0)
             by_value = true;
         else if (!(p[1].kind == NPG_TV_STRING && p[1].u.s.n == 3 && memcmp(p[1].u.s.p, "key", 3) == 0))
-            return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "filter 'dictsort': you can only sort by either 'key' or 'value'");
+            return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT,
+                               "filter 'dictsort': you can only sort by either 'key' or 'value'");
     }
     const npg_tdict *d = in.u.dict;
     npg_tval items;

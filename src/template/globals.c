@@ -149,7 +149,6 @@ npg_status npg_tglobal_call(npg_trender *r, const npg_tfunc *fn, const npg_targs
         return NPG_OK;
     case NPG_FN_LOOP_CYCLE: return call_loop_cycle(r, fn, a, out);
     case NPG_FN_LOOP_CHANGED: return call_loop_changed(r, fn, a, out);
-    default:
-        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "'%.*s' is not callable", (int)fn->name.n, fn->name.p);
+    default: return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "'%.*s' is not callable", (int)fn->name.n, fn->name.p);
     }
 }

@@ -30,8 +30,8 @@ typedef struct lexer {
 } lexer;
 
 static const char *const op_names[] = {
-    "+", "-", "/", "//", "*", "%", "**", "~", "[", "]", "(", ")", "{", "}",
-    "==", "!=", ">", ">=", "<", "<=", "=", ".", ":", "|", ",", ";",
+    "+", "-",  "/",  "//", "*",  "%", "**", "~", "[", "]", "(", ")", "{",
+    "}", "==", "!=", ">",  ">=", "<", "<=", "=", ".", ":", "|", ",", ";",
 };
 
 const char *npg_top_name(npg_top op) { return op_names[op]; }
@@ -276,7 +276,10 @@ static npg_status lex_number(lexer *lx, size_t p) {
             if (r >= lx->n)
                 break;
             char c = lx->s[r];
-            int d = is_digit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : 99;
+            int d = is_digit(c)              ? c - '0'
+                    : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                    : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                             : 99;
             if (d >= base)
                 break;
             if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
@@ -391,12 +394,13 @@ static npg_status lex_operator(lexer *lx, size_t p) {
         const char *s;
         npg_top op;
     } ops[] = {
-        {"//", NPG_OP_FLOORDIV}, {"**", NPG_OP_POW}, {"==", NPG_OP_EQ}, {"!=", NPG_OP_NE}, {">=", NPG_OP_GTEQ},
-        {"<=", NPG_OP_LTEQ},     {"+", NPG_OP_ADD},  {"-", NPG_OP_SUB}, {"/", NPG_OP_DIV}, {"*", NPG_OP_MUL},
-        {"%", NPG_OP_MOD},       {"~", NPG_OP_TILDE}, {"[", NPG_OP_LBRACKET}, {"]", NPG_OP_RBRACKET},
-        {"(", NPG_OP_LPAREN},    {")", NPG_OP_RPAREN}, {"{", NPG_OP_LBRACE}, {"}", NPG_OP_RBRACE},
-        {">", NPG_OP_GT},        {"<", NPG_OP_LT},   {"=", NPG_OP_ASSIGN}, {".", NPG_OP_DOT}, {":", NPG_OP_COLON},
-        {"|", NPG_OP_PIPE},      {",", NPG_OP_COMMA}, {";", NPG_OP_SEMICOLON},
+        {"//", NPG_OP_FLOORDIV}, {"**", NPG_OP_POW},      {"==", NPG_OP_EQ},    {"!=", NPG_OP_NE},
+        {">=", NPG_OP_GTEQ},     {"<=", NPG_OP_LTEQ},     {"+", NPG_OP_ADD},    {"-", NPG_OP_SUB},
+        {"/", NPG_OP_DIV},       {"*", NPG_OP_MUL},       {"%", NPG_OP_MOD},    {"~", NPG_OP_TILDE},
+        {"[", NPG_OP_LBRACKET},  {"]", NPG_OP_RBRACKET},  {"(", NPG_OP_LPAREN}, {")", NPG_OP_RPAREN},
+        {"{", NPG_OP_LBRACE},    {"}", NPG_OP_RBRACE},    {">", NPG_OP_GT},     {"<", NPG_OP_LT},
+        {"=", NPG_OP_ASSIGN},    {".", NPG_OP_DOT},       {":", NPG_OP_COLON},  {"|", NPG_OP_PIPE},
+        {",", NPG_OP_COMMA},     {";", NPG_OP_SEMICOLON},
     };
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
         if (!starts(lx, p, ops[k].s))
@@ -409,7 +413,10 @@ static npg_status lex_operator(lexer *lx, size_t p) {
         } else if (op == NPG_OP_RBRACE || op == NPG_OP_RBRACKET || op == NPG_OP_RPAREN) {
             char c = ops[k].s[0];
             if (lx->depth == 0)
-                return lex_error(lx, p, "unexpected ", op == NPG_OP_RBRACE ? "'}'" : op == NPG_OP_RBRACKET ? "']'" : "')'");
+                return lex_error(lx, p, "unexpected ",
+                                 op == NPG_OP_RBRACE     ? "'}'"
+                                 : op == NPG_OP_RBRACKET ? "']'"
+                                                         : "')'");
             if (lx->brackets[lx->depth - 1] != c) {
                 char detail[32] = "'x', expected 'y'";
                 detail[1] = c;
@@ -435,8 +442,10 @@ static npg_status lex_tag(lexer *lx, bool block, size_t open_pos) {
     for (;;) {
         size_t p = lx->pos;
         if (p >= lx->n)
-            return lex_error(lx, open_pos, block ? "unexpected end of template: '{%' is never closed" :
-                                                   "unexpected end of template: '{{' is never closed", NULL);
+            return lex_error(lx, open_pos,
+                             block ? "unexpected end of template: '{%' is never closed"
+                                   : "unexpected end of template: '{{' is never closed",
+                             NULL);
         if (lx->depth == 0) {
             size_t end = 0;
             if (block && starts(lx, p, "+%}"))

@@ -11,10 +11,10 @@
 #include "template/text.h"
 
 static const char *const str_methods[] = {
-    "upper",   "lower",    "title",    "capitalize", "swapcase", "strip",   "lstrip",  "rstrip",
-    "split",   "rsplit",   "replace",  "startswith", "endswith", "find",    "rfind",   "index",
-    "rindex",  "count",    "join",     "format",     "isalpha",  "isdigit", "isalnum", "isupper",
-    "islower", "isspace",  "splitlines", "center",   "zfill",    "removeprefix", "removesuffix", NULL,
+    "upper",   "lower",   "title",      "capitalize", "swapcase", "strip",        "lstrip",       "rstrip",
+    "split",   "rsplit",  "replace",    "startswith", "endswith", "find",         "rfind",        "index",
+    "rindex",  "count",   "join",       "format",     "isalpha",  "isdigit",      "isalnum",      "isupper",
+    "islower", "isspace", "splitlines", "center",     "zfill",    "removeprefix", "removesuffix", NULL,
 };
 static const char *const dict_methods[] = {"items", "keys", "values", "get", NULL};
 static const char *const list_methods[] = {"index", "count", NULL};
@@ -360,8 +360,8 @@ static npg_status do_format(const mcall *m, npg_tstr s, npg_tval *out) {
                 }
         }
         if (!found) {
-            st = npg_tr_fail(m->r, NPG_ERR_INVALID_ARGUMENT, "format(): no argument for field '{%.*s}'",
-                             (int)field.n, field.p);
+            st = npg_tr_fail(m->r, NPG_ERR_INVALID_ARGUMENT, "format(): no argument for field '{%.*s}'", (int)field.n,
+                             field.p);
             break;
         }
         st = npg_tv_append_str(&sb, v);
@@ -375,12 +375,14 @@ static npg_status do_format(const mcall *m, npg_tstr s, npg_tval *out) {
 
 static npg_status str_method(const mcall *m, npg_tstr s, npg_tstr name, npg_tval *out) {
     npg_trender *r = m->r;
-    if (is(name, "upper") || is(name, "lower") || is(name, "title") || is(name, "capitalize") ||
-        is(name, "swapcase")) {
+    if (is(name, "upper") || is(name, "lower") || is(name, "title") || is(name, "capitalize") || is(name, "swapcase")) {
         NPG_TRY(nargs(m, 0, 0));
         npg_strbuf sb = {0};
-        char mode = is(name, "upper") ? 'u' : is(name, "lower") ? 'l' : is(name, "title") ? 't' :
-                    is(name, "capitalize") ? 'c' : 's';
+        char mode = is(name, "upper")        ? 'u'
+                    : is(name, "lower")      ? 'l'
+                    : is(name, "title")      ? 't'
+                    : is(name, "capitalize") ? 'c'
+                                             : 's';
         npg_status st = npg_py_case(&sb, s, mode);
         if (st == NPG_OK)
             st = npg_tstr_from_sb(r, &sb, out);
@@ -468,8 +470,12 @@ static npg_status str_method(const mcall *m, npg_tstr s, npg_tstr name, npg_tval
     }
     /* isalpha / isdigit / isalnum / isupper / islower / isspace */
     NPG_TRY(nargs(m, 0, 0));
-    char mode = is(name, "isalpha") ? 'a' : is(name, "isdigit") ? 'd' : is(name, "isalnum") ? 'n' :
-                is(name, "isupper") ? 'u' : is(name, "islower") ? 'l' : 's';
+    char mode = is(name, "isalpha")   ? 'a'
+                : is(name, "isdigit") ? 'd'
+                : is(name, "isalnum") ? 'n'
+                : is(name, "isupper") ? 'u'
+                : is(name, "islower") ? 'l'
+                                      : 's';
     *out = npg_tv_bool(npg_py_is(s, mode));
     return NPG_OK;
 }
@@ -524,7 +530,7 @@ npg_status npg_tmethod_call(npg_trender *r, const npg_tfunc *fn, const npg_targs
     case NPG_TV_LIST:
     case NPG_TV_TUPLE: return list_method(&m, fn->self.u.list, fn->name, out);
     default:
-        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "'%s' object has no method '%s'",
-                           npg_tv_type_name(fn->self), name);
+        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "'%s' object has no method '%s'", npg_tv_type_name(fn->self),
+                           name);
     }
 }

@@ -483,7 +483,10 @@ npg_status npg_tslice(npg_trender *r, npg_tval obj, npg_tval start, npg_tval sto
 npg_status npg_titerate(npg_trender *r, npg_tval v, const char *what, npg_tval *out) {
     switch (v.kind) {
     case NPG_TV_LIST:
-    case NPG_TV_TUPLE: *out = v; out->kind = NPG_TV_LIST; return NPG_OK;
+    case NPG_TV_TUPLE:
+        *out = v;
+        out->kind = NPG_TV_LIST;
+        return NPG_OK;
     case NPG_TV_UNDEFINED: return npg_tv_new_list(r->arena, NPG_TV_LIST, 0, out);
     case NPG_TV_DICT:
         NPG_TRY(npg_tv_new_list(r->arena, NPG_TV_LIST, v.u.dict->n, out));
@@ -501,8 +504,7 @@ npg_status npg_titerate(npg_trender *r, npg_tval v, const char *what, npg_tval *
         return NPG_OK;
     }
     default:
-        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "%s: '%s' object is not iterable", what,
-                           npg_tv_type_name(v));
+        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "%s: '%s' object is not iterable", what, npg_tv_type_name(v));
     }
 }
 
@@ -513,7 +515,6 @@ npg_status npg_tlength(npg_trender *r, npg_tval v, int64_t *out) {
     case NPG_TV_LIST:
     case NPG_TV_TUPLE: *out = (int64_t)v.u.list->n; return NPG_OK;
     case NPG_TV_DICT: *out = (int64_t)v.u.dict->n; return NPG_OK;
-    default:
-        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "object of type '%s' has no len()", npg_tv_type_name(v));
+    default: return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "object of type '%s' has no len()", npg_tv_type_name(v));
     }
 }

@@ -13,8 +13,8 @@ typedef struct npg_tparser {
     const npg_ttoken *toks;
     size_t n, pos; /* toks[n - 1] is NPG_TK_EOF; pos never passes it */
     npg_tarena *arena;
-    int depth;      /* expression nesting, bounded so hostile input cannot exhaust the stack */
-    int loop_depth; /* enclosing for-loops (break/continue are only valid inside one) */
+    int depth;       /* expression nesting, bounded so hostile input cannot exhaust the stack */
+    int loop_depth;  /* enclosing for-loops (break/continue are only valid inside one) */
     int block_depth; /* nested block tags, bounded like `depth` */
 } npg_tparser;
 

@@ -30,8 +30,8 @@ npg_status npg_template_compile(const char *src, size_t len, npg_template **out)
 void npg_template_free(npg_template *t);
 
 typedef struct npg_template_options {
-    bool pin_time;   /* strftime_now() formats `now` instead of the current time */
-    int64_t now;     /* seconds since the epoch, formatted in local time */
+    bool pin_time;     /* strftime_now() formats `now` instead of the current time */
+    int64_t now;       /* seconds since the epoch, formatted in local time */
     int64_t max_steps; /* bound on statements + loop iterations + calls; 0 = 1,000,000 (NPG_ERR_LIMIT) */
 } npg_template_options;
 

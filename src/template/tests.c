@@ -18,11 +18,11 @@ static npg_status need_args(npg_trender *r, const char *name, const npg_targs *a
 
 static npg_tval arg0(const npg_targs *a) { return a->n_pos ? a->pos[0] : a->kw[0]; }
 
-#define KIND_TEST(fname, cond)                                                     \
+#define KIND_TEST(fname, cond)                                                           \
     static npg_status fname(npg_trender *r, npg_tval v, const npg_targs *a, bool *out) { \
-        NPG_TRY(need_args(r, &#fname[2], a, 0));                                   \
-        *out = (cond);                                                             \
-        return NPG_OK;                                                             \
+        NPG_TRY(need_args(r, &#fname[2], a, 0));                                         \
+        *out = (cond);                                                                   \
+        return NPG_OK;                                                                   \
     }
 
 KIND_TEST(t_defined, v.kind != NPG_TV_UNDEFINED)
@@ -87,9 +87,9 @@ static npg_status cmp_test(npg_trender *r, const char *name, int op, npg_tval v,
     return npg_tcompare(r, op, v, arg0(a), out);
 }
 
-#define CMP_TEST(fname, op)                                                        \
+#define CMP_TEST(fname, op)                                                              \
     static npg_status fname(npg_trender *r, npg_tval v, const npg_targs *a, bool *out) { \
-        return cmp_test(r, &#fname[2], op, v, a, out);                             \
+        return cmp_test(r, &#fname[2], op, v, a, out);                                   \
     }
 CMP_TEST(t_eq, NPG_CMP_EQ)
 CMP_TEST(t_ne, NPG_CMP_NE)
@@ -122,15 +122,42 @@ static const struct {
     const char *name;
     test_fn fn;
 } tests[] = {
-    {"defined", t_defined},   {"undefined", t_undefined}, {"none", t_none},        {"boolean", t_boolean},
-    {"true", t_true},         {"false", t_false},         {"integer", t_integer},  {"float", t_float},
-    {"number", t_number},     {"string", t_string},       {"mapping", t_mapping},  {"iterable", t_iterable},
-    {"sequence", t_sequence}, {"callable", t_callable},   {"escaped", t_escaped},  {"lower", t_lower},
-    {"upper", t_upper},       {"odd", t_odd},             {"even", t_even},        {"divisibleby", t_divisibleby},
-    {"eq", t_eq},             {"equalto", t_eq},          {"==", t_eq},            {"ne", t_ne},
-    {"!=", t_ne},             {"lt", t_lt},               {"lessthan", t_lt},      {"<", t_lt},
-    {"le", t_le},             {"<=", t_le},               {"gt", t_gt},            {"greaterthan", t_gt},
-    {">", t_gt},              {"ge", t_ge},               {">=", t_ge},            {"in", t_in},
+    {"defined", t_defined},
+    {"undefined", t_undefined},
+    {"none", t_none},
+    {"boolean", t_boolean},
+    {"true", t_true},
+    {"false", t_false},
+    {"integer", t_integer},
+    {"float", t_float},
+    {"number", t_number},
+    {"string", t_string},
+    {"mapping", t_mapping},
+    {"iterable", t_iterable},
+    {"sequence", t_sequence},
+    {"callable", t_callable},
+    {"escaped", t_escaped},
+    {"lower", t_lower},
+    {"upper", t_upper},
+    {"odd", t_odd},
+    {"even", t_even},
+    {"divisibleby", t_divisibleby},
+    {"eq", t_eq},
+    {"equalto", t_eq},
+    {"==", t_eq},
+    {"ne", t_ne},
+    {"!=", t_ne},
+    {"lt", t_lt},
+    {"lessthan", t_lt},
+    {"<", t_lt},
+    {"le", t_le},
+    {"<=", t_le},
+    {"gt", t_gt},
+    {"greaterthan", t_gt},
+    {">", t_gt},
+    {"ge", t_ge},
+    {">=", t_ge},
+    {"in", t_in},
     {"sameas", t_sameas},
 };
 

@@ -194,9 +194,7 @@ bool npg_tv_truthy(npg_tval v) {
     }
 }
 
-bool npg_tv_is_number(npg_tval v) {
-    return v.kind == NPG_TV_BOOL || v.kind == NPG_TV_INT || v.kind == NPG_TV_FLOAT;
-}
+bool npg_tv_is_number(npg_tval v) { return v.kind == NPG_TV_BOOL || v.kind == NPG_TV_INT || v.kind == NPG_TV_FLOAT; }
 
 double npg_tv_to_double(npg_tval v) {
     switch (v.kind) {

@@ -144,7 +144,7 @@ bool npg_tv_truthy(npg_tval v);
 /* Python ==: numbers across int/float/bool, strings by bytes, lists/tuples/dicts structurally,
  * Undefined equals Undefined, everything else by identity. */
 bool npg_tv_eq(npg_tval a, npg_tval b);
-bool npg_tv_is_number(npg_tval v); /* bool, int or float */
+bool npg_tv_is_number(npg_tval v);   /* bool, int or float */
 double npg_tv_to_double(npg_tval v); /* for numbers */
 /* Python's type name of a value, as its error messages print it ('str', 'int', 'NoneType'). */
 const char *npg_tv_type_name(npg_tval v);
