@@ -138,6 +138,10 @@ static void test_semantics(void) {
     EXPECT("{% if false %}x{% endif %}", NULL, ""); /* an empty result is "", not NULL */
     EXPECT("", NULL, "");
     EXPECT("a\r\nb\rc\n", NULL, "a\nb\nc"); /* newlines normalized, one trailing newline dropped */
+    /* invalid UTF-8 passes through str methods byte by byte (never a hang or an overread) */
+    EXPECT("{{ s.rsplit() | length }}|{{ s.split() | length }}|{{ s.strip() | length }}|{{ s[::-1] | length }}",
+           "{\"s\": \"a \x80\"}", "2|2|3|3");
+    EXPECT("{{ '%5s|%-3d|' % ('ab', 7) }}", NULL, "   ab|7  |");
     EXPECT("{% for i in [1,2,3] %}{{ x }}{% set x = i %}{% endfor %}|{{ x }}", "{\"x\": \"o\"}", "ooo|o");
     EXPECT(
         "{% set x = 5 %}{% for i in [1,2] %}{{ x }}{% if i == 1 %}{% set x = 9 %}{% endif %}{{ x }}{% endfor %}{{ x }}",
@@ -517,6 +521,8 @@ static void test_errors(void) {
                  "line 1, column 12: sum() can't sum strings [use ''.join(seq) instead]");
     EXPECT_ERROR("{{ 300 | truncate }}", NULL, NPG_ERR_INVALID_ARGUMENT,
                  "line 1, column 10: filter 'truncate': object of type 'int' has no len()");
+    EXPECT_ERROR("{{ '%99999d' % 1 }}", NULL, NPG_ERR_LIMIT,
+                 "line 1, column 14: format: width or precision above 4096");
     EXPECT_ERROR("{{ x | tojson }}", NULL, NPG_ERR_INVALID_ARGUMENT,
                  "line 1, column 8: tojson: Object of type Undefined is not JSON serializable");
 }

@@ -520,8 +520,16 @@ static npg_status percent_format(npg_trender *r, npg_tstr f, const npg_targs *a,
         }
         char spec[32] = "%";
         size_t k = 1;
-        while (j < f.n && strchr("-+ #0123456789.", f.p[j]) && k + 2 < sizeof spec)
+        long num = 0, widest = 0; /* a width or precision; bounded so '%999999999d' cannot allocate GBs */
+        while (j < f.n && f.p[j] && strchr("-+ #0123456789.", f.p[j]) && k + 5 < sizeof spec) {
+            num = (f.p[j] >= '0' && f.p[j] <= '9') ? num * 10 + (f.p[j] - '0') : 0;
+            widest = num > widest ? num : widest;
             spec[k++] = f.p[j++];
+        }
+        if (widest > 4096) {
+            st = npg_tr_fail(r, NPG_ERR_LIMIT, "format: width or precision above 4096");
+            break;
+        }
         if (j >= f.n) {
             st = npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "format: incomplete format");
             break;

@@ -123,7 +123,7 @@ static npg_status do_split(const mcall *m, npg_tstr s, bool reverse, npg_tval *o
                 break;
             }
             /* find the first (or last) whitespace run */
-            size_t i = 0, ws_b = rest.n, ws_e = rest.n;
+            size_t i = 0;
             uint32_t cp;
             if (!reverse) {
                 while (i < rest.n) {
@@ -132,9 +132,8 @@ static npg_status do_split(const mcall *m, npg_tstr s, bool reverse, npg_tval *o
                         break;
                     i += k;
                 }
-                ws_b = i;
-                NPG_TRY(push_str(m->r, ranges, rest.p, ws_b));
-                npg_tstr tail = {rest.p + ws_b, rest.n - ws_b};
+                NPG_TRY(push_str(m->r, ranges, rest.p, i));
+                npg_tstr tail = {rest.p + i, rest.n - i};
                 rest = npg_py_strip(tail, NULL, true, false);
             } else {
                 npg_tstr head = rest;
@@ -142,14 +141,17 @@ static npg_status do_split(const mcall *m, npg_tstr s, bool reverse, npg_tval *o
                 /* scan backwards by stripping non-space from the right */
                 while (e > 0) {
                     size_t st = e - 1;
-                    while (st > 0 && ((unsigned char)rest.p[st] & 0xC0) == 0x80)
+                    while (st > 0 && e - st < 4 && ((unsigned char)rest.p[st] & 0xC0) == 0x80)
                         st--;
-                    npg_utf8_next(rest.p + st, e - st, &cp);
+                    /* a lead byte counts only if its sequence ends exactly at e; else one invalid byte */
+                    if (npg_utf8_next(rest.p + st, e - st, &cp) != e - st) {
+                        st = e - 1;
+                        npg_utf8_next(rest.p + st, 1, &cp);
+                    }
                     if (npg_py_isspace(cp))
                         break;
                     e = st;
                 }
-                (void)ws_e;
                 NPG_TRY(push_str(m->r, ranges, rest.p + e, rest.n - e));
                 head.n = e;
                 rest = npg_py_strip(head, NULL, false, true);
