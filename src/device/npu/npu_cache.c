@@ -40,7 +40,8 @@ npg_status npu_cache_key(const char *model_dir, const npu_config *cfg, bool encr
                         strerror(errno));
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        if (!ends_with(de->d_name, ".json") && !ends_with(de->d_name, ".safetensors"))
+        if (!ends_with(de->d_name, ".json") && !ends_with(de->d_name, ".safetensors") &&
+            !ends_with(de->d_name, ".npgw"))
             continue;
         char *path = npg_path_join(model_dir, de->d_name);
         struct stat st;

@@ -1,7 +1,7 @@
 /* npu_cache.h — CACHE_DIR: where a compiled plan is cached and under which key.
  *
  * The key (16 hex digits, the entry's file name "<key>.npuplan") hashes:
- *   - the model's identity: for every *.json (config.json included) and *.safetensors file in the
+ *   - the model's identity: for every *.json (config.json included), *.safetensors and *.npgw file in the
  *     model folder, its name, size and modification time (ns). Touching
  *     or replacing a weights file changes the key; the content is not read (that would cost what the
  *     cache saves). A weightless entry additionally checks the weights' content fingerprint on import;

@@ -5,14 +5,18 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "device/npu/npu_hash.h"
 #include "quant/quant.h"
 
-/* F16/BF16 weights whose F32 copy stays under this size are converted by BEST_PERF: for models this
- * small decode is bound by the conversion in the kernels' inner loop, not by memory bandwidth
- * (measured in docs/npu.md). Larger models keep their 2-byte layout, which halves the bytes read per
- * token. */
-#define NPU_F32_REPACK_MAX_BYTES ((size_t)256 << 20)
+/* F16/BF16 weights whose whole F32 copy stays under this size are converted by BEST_PERF: a model
+ * that small stays in the last-level cache from one token to the next, and decode is then bound by
+ * the conversion in the kernels' inner loop, not by memory (npg-kernels, m = 1, 2 threads: a
+ * 2048×2048 matrix takes 0.9 ms in F32 against 2.9 ms in BF16, but 5632×2048 takes 11.3 ms in F32
+ * against 6.6 ms in BF16 once it no longer fits; docs/npu.md). Larger models keep their 2-byte
+ * layout, which halves the bytes read per token. 16 MiB is half of one 32 MiB L3 slice; the L3 size
+ * a VM reports (socket-wide) is not what one core sees, so it is not asked. */
+#define NPU_F32_REPACK_MAX_BYTES ((size_t)16 << 20)
 
 static void add_matrix(npu_slot *out, size_t cap, size_t *n, bool present_only, int id, int64_t layer,
                        npg_weight *w) {
@@ -224,9 +228,16 @@ static npg_status stack(const npg_weight *const *parts, int count, bool to_f32, 
     int64_t row = 0;
     for (int i = 0; i < count; i++) {
         const npg_weight *p = parts[i];
-        if (convert) {
-            for (int64_t r = 0; r < p->n; r++) /* exact: every half value is an f32 */
-                npg_dequantize_row(p, r, (float *)data + (row + r) * w.k);
+        if (convert) { /* exact: every half value is an f32 */
+            const uint16_t *h = p->data;
+            float *o = (float *)data + row * w.k;
+            size_t cnt = (size_t)(p->n * p->k);
+            if (p->type == NPG_W_BF16)
+                for (size_t j = 0; j < cnt; j++)
+                    o[j] = npg_bf16_to_f32(h[j]);
+            else
+                for (size_t j = 0; j < cnt; j++)
+                    o[j] = npg_f16_to_f32(h[j]);
         } else {
             size_t b = npu_weight_data_bytes(p), s = npu_weight_scale_count(p);
             memcpy(data + at, p->data, b);
