@@ -564,7 +564,9 @@ static void test_mutations(void) {
                 rng ^= rng << 17;
                 size_t at = (size_t)(rng % (len ? len : 1));
                 switch ((rng >> 32) % 3) {
-                case 0: buf[at] = alphabet[(rng >> 40) % (sizeof alphabet - 1)]; break;
+                case 0: /* template punctuation, now and then any byte (NUL, invalid UTF-8) */
+                    buf[at] = ((rng >> 50) & 7) ? alphabet[(rng >> 40) % (sizeof alphabet - 1)] : (char)(rng >> 56);
+                    break;
                 case 1: len = at; break;
                 default: { /* duplicate a short span */
                     size_t span = (size_t)((rng >> 20) % 16);
