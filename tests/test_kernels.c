@@ -1,5 +1,8 @@
-/* test_kernels.c — every weight type × every ISA this CPU has × m in {1, 3, 17, 64} × odd shapes,
- * against npg_matmul_ref, plus the workspace and threading edges of npg_matmul.
+/* test_kernels.c — every weight type × every ISA this CPU has (forced through npg_compute.isa) ×
+ * m in {1, 3, 17, 64} (decode row kernels and prefill tiles, short tiles) × n in {1, 7, 512} (not a
+ * multiple of any NR) × k in {64, 172, 2048} (k not a multiple of 128 pads the last block), Q4_G
+ * with group sizes 16, 32, 43, 48, 64, 96, 128, 160, 172, 256, against npg_matmul_ref; the SIMD
+ * activation quantizers byte for byte against the scalar one; the workspace and threading edges.
  *
  * Tolerances (named, per type):
  *  - Float weights: the kernels only reorder an f32 sum, so |y - ref| <= TOL_FLOAT · Σ|x·w|.
@@ -14,6 +17,7 @@
 #include <string.h>
 
 #include "core/threadpool.h"
+#include "kernels/kernel_set.h"
 #include "kernels/matmul.h"
 #include "quant/quant.h"
 #include "testutil.h"
@@ -178,7 +182,7 @@ static void check_shape(const ctx *cx, npg_wtype type, int64_t n, int64_t k, int
                 y[e] = NAN; /* every output must be written */
             npg_matmul(&c, x, m, &tw.w, y);
             CHECK(compare(what, ad, m, n, y, want, t));
-            bool int_path = type >= NPG_W_Q8_CW && !(type == NPG_W_Q4_G && gs != 32 && gs != 64 && gs % 128 != 0);
+            bool int_path = type >= NPG_W_Q8_CW && !(type == NPG_W_Q4_G && gs % 32 != 0);
             if (int_path && isa == NPG_ISA_SCALAR)
                 memcpy(yscalar, y, (size_t)(m * n) * sizeof(float));
             else if (int_path) {
@@ -225,10 +229,15 @@ static void test_nf4_cw(void) { check_type(NPG_W_NF4_CW); }
 
 static void test_q4_g(void) {
     ctx cx = make_ctx();
-    /* fast group sizes, and odd ones that take the dequantizing path */
+    /* Group sizes the integer kernels take (multiples of 32: 32 and 64 inside a block, multiples of 128
+     * covering blocks, others such as 96 and 160 straddling blocks), with k a multiple of 128 or not
+     * (the last block then holds fewer groups than it has room for); and sizes that take the
+     * dequantizing path (16, 43, 48, 172). */
     static const struct {
         int64_t k, gs;
-    } cases[] = {{64, 32}, {64, 64}, {64, 16}, {172, 43}, {172, 172}, {2048, 32}, {2048, 64}, {2048, 128}, {2048, 256}, {2048, 16}, {384, 96}};
+    } cases[] = {{64, 32},    {64, 64},    {160, 32},   {192, 64},  {2048, 32}, {2048, 64},  {2048, 128},
+                 {2048, 256}, {384, 96},   {288, 96},   {320, 160}, {64, 16},   {172, 43},   {172, 172},
+                 {480, 48},   {2048, 16}};
     uint64_t seed = 77;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
         for (size_t a = 0; a < 3; a++)
@@ -293,6 +302,50 @@ static void test_workspace_edges(void) {
     free(y);
 }
 
+/* Every ISA's activation quantizer writes the same bytes as the scalar one (q, sum4, scale): the
+ * SIMD integer kernels are checked against the scalar ones on that premise. Rows include an all-zero
+ * block, a lone large value, negative zeros and k that is not a multiple of 128. */
+static void test_quantize_act_identical(void) {
+    static const int64_t ks[] = {1, 5, 64, 128, 200, 300, 2048};
+    rng r = {99};
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+        int64_t k = ks[ki], kp = (k + NPG_QBLOCK - 1) / NPG_QBLOCK * NPG_QBLOCK;
+        size_t rb = npg_qact_row_bytes(kp);
+        float *x = malloc((size_t)k * sizeof(float));
+        uint8_t *want = aligned_alloc(64, rb), *got = aligned_alloc(64, rb);
+        REQUIRE(x && want && got);
+        fill(&r, x, k, 3.0f);
+        for (int64_t c = 0; c < k && c < 128 && k > 200; c++)
+            x[c] = c % 2 ? 0.0f : -0.0f; /* first block all zero */
+        if (k > 150)
+            x[150] = 1e6f;
+        memset(want, 0xAB, rb);
+        npg_qact qa = {.base = want, .stride = rb, .kp = kp};
+        npg_kernel_set ks_scalar;
+        npg_kernels_scalar(&ks_scalar);
+        ks_scalar.quantize_act(x, k, &qa, 0);
+        for (int isa = NPG_ISA_AVX2; isa <= (int)npg_isa_detect(); isa++) {
+            npg_kernel_set set;
+            if (isa == NPG_ISA_AVX2)
+                npg_kernels_avx2(&set);
+            else
+                npg_kernels_avx512(&set);
+            memset(got, 0xAB, rb);
+            qa.base = got;
+            set.quantize_act(x, k, &qa, 0);
+            size_t used = (size_t)kp + (size_t)kp / 2 + 4 * (size_t)(kp / 128);
+            bool same = memcmp(want, got, used) == 0;
+            if (!same)
+                fprintf(stderr, "quantize_act %s k=%lld differs from scalar\n", npg_isa_name((npg_isa)isa), (long long)k);
+            CHECK(same);
+            qa.base = want;
+        }
+        free(x);
+        free(want);
+        free(got);
+    }
+}
+
 static void test_isa_parse(void) {
     npg_isa isa;
     REQUIRE_OK(npg_isa_parse("scalar", &isa));
@@ -309,6 +362,7 @@ static void test_isa_parse(void) {
 
 int main(void) {
     RUN(test_isa_parse);
+    RUN(test_quantize_act_identical);
     RUN(test_f32);
     RUN(test_f16);
     RUN(test_bf16);

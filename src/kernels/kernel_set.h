@@ -8,7 +8,7 @@
  *
  * Float weights (F32/F16/BF16) read f32 activations `x`; k0 and k1 are any input positions.
  * Integer weights read activations quantized to int8 (npg_qact below); k0 and k1 are multiples of
- * NPG_QBLOCK (k1 <= kp) and, for Q4_G with group size > 128, multiples of the group size. */
+ * NPG_QBLOCK (k1 <= kp). */
 #ifndef NPG_KERNELS_KERNEL_SET_H
 #define NPG_KERNELS_KERNEL_SET_H
 
@@ -88,10 +88,9 @@ bool npg_cpu_has_vnni(void);
 /* Rounds to the nearest integer, ties to even (the SIMD conversions' default), for |v| < 2^22. */
 static inline float npg_round_even(float v) { return (v + 12582912.0f) - 12582912.0f; }
 
-/* Whether the integer kernels take Q4_G with this group size (else matmul.c dequantizes rows). */
-static inline bool npg_q4g_fast(int64_t group_size) {
-    return group_size == 32 || group_size == 64 || (group_size > 0 && group_size % 128 == 0);
-}
+/* Whether the integer kernels take Q4_G with this group size (else matmul.c dequantizes rows): any
+ * multiple of 32, so every 32-input part of a 128-input block lies in one group. */
+static inline bool npg_q4g_fast(int64_t group_size) { return group_size > 0 && group_size % 32 == 0; }
 
 /* int8 value an NF4 code takes in the integer kernels: round(127 * npg_nf4_values[code]). The
  * kernels see NF4 through this 8-bit code book (max error 0.5/127 of the row scale, far below the

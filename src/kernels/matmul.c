@@ -300,9 +300,7 @@ void npg_matmul(const npg_compute *c, const float *x, int64_t m, const npg_weigh
     jb.klen = kp;
     jb.kc = kp;
     if (m > 1) {
-        int64_t unit = w->type == NPG_W_Q4_G && w->group_size > NPG_QBLOCK ? w->group_size : NPG_QBLOCK;
-        jb.kc = CHUNK_Q / unit * unit;
-        jb.kc = jb.kc < unit ? unit : jb.kc;
+        jb.kc = CHUNK_Q; /* a multiple of NPG_QBLOCK; kernels find each block's group themselves */
     }
     for (int64_t r0 = 0; r0 < m; r0 += fit) {
         int64_t rows = min64(fit, m - r0);

@@ -12,7 +12,7 @@
  * 1 are the low nibbles of the block's two 32-byte halves, parts 2 and 3 the high nibbles. After
  * vpmaddwd, int32 lane l of part t holds inputs 32t + 4l .. 32t + 4l + 3 (sum4 index 8t + l).
  * Q4_G: parts with a common group scale are added in int16 first (all four for a multiple of 128,
- * pairs for 64, none for 32). */
+ * pairs for 64, none for other multiples of 32). */
 #include <immintrin.h>
 #include <string.h>
 
@@ -95,21 +95,22 @@ AVX2_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
                 for (int u = 0; u < 4 / PARTS; u++)
                     nb[i][u] = neg_bias(s4[i], b, u * PARTS, u * PARTS + PARTS);
         }
+        /* Q4_G: the group of each scale slot, once per block; slots past k (zero activations, zero
+         * codes) take the last group so every read stays inside the row */
+        int64_t pg[NS] = {0, 0, 0, 0};
+        if (WT == NPG_W_Q4_G)
+            for (int u = 0; u < 4 / PARTS; u++) {
+                pg[u] = (b * NPG_QBLOCK + u * 32 * PARTS) / gs;
+                pg[u] = pg[u] < ng ? pg[u] : ng - 1;
+            }
         UNROLL
         for (int j = 0; j < NR; j++) {
             __m256i p[4];
             load_parts(wr[j], b, WT, lut, p);
             float gsc[NS] = {1.0f, 1.0f, 1.0f, 1.0f};
-            if (WT == NPG_W_Q4_G) {
-                if (PARTS == 4) {
-                    gsc[0] = wg[j][b * NPG_QBLOCK / gs];
-                } else {
-                    for (int u = 0; u < 4 / PARTS; u++) {
-                        int64_t g = (b * NPG_QBLOCK + u * 32 * PARTS) / gs;
-                        gsc[u] = g < ng ? wg[j][g] : 0.0f; /* past k: zero padding */
-                    }
-                }
-            }
+            if (WT == NPG_W_Q4_G)
+                for (int u = 0; u < 4 / PARTS; u++)
+                    gsc[u] = wg[j][pg[u]];
             UNROLL
             for (int i = 0; i < MR; i++) {
                 const int8_t *qb = q[i] + b * 128;
@@ -171,12 +172,12 @@ AVX2_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
 #define Q4G_KERNEL(name, MR, NR)                                                                                     \
     AVX2_FN static void name(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1, \
                              int accumulate) {                                                                     \
-        if (a->w->group_size == 32)                                                                                \
-            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 1);                           \
+        if (a->w->group_size % 128 == 0)                                                                           \
+            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 4);                           \
         else if (a->w->group_size == 64)                                                                           \
             int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 2);                           \
-        else                                                                                                       \
-            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 4);                           \
+        else /* 32, 96, 160, ...: a scale per 32-input part */                                                     \
+            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 1);                           \
     }
 
 enum { TILE_MR = 2, TILE_NR = 4, ROW_NR = 4 };

@@ -17,7 +17,8 @@
  *
  * Group scales (Q4_G): with a group of 128·t inputs one scale covers the block; with 64 the lo and
  * hi halves each have one; with 32 lanes 0..7 and 8..15 of each half differ, so the scales are
- * spread over the lanes with one permute. Other group sizes are handled by matmul.c's fallback. */
+ * spread over the lanes with one permute (other multiples of 32 look up each 32-input part's group).
+ * Group sizes that are not multiples of 32 are handled by matmul.c's fallback. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -55,7 +56,8 @@ VNNI_INLINE __m512i neg_bias(const int16_t *sum4, int64_t b, int half, int shift
     return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(s, (unsigned)shift));
 }
 
-/* GM: 0 = one scale per block (channel-wise, or Q4_G with a multiple of 128), 64 or 32 (Q4_G). */
+/* GM: 0 = one scale per block (channel-wise, or Q4_G with a multiple of 128); Q4_G 64 or 32; 1 = Q4_G
+ * with another multiple of 32 (each 32-input part's group looked up). */
 VNNI_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1,
                                int accumulate, const int MR, const int NR, const npg_wtype WT, const int GM) {
     const npg_weight *w = a->w;
@@ -106,8 +108,16 @@ VNNI_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
                 bl[i] = _mm512_add_epi32(bl[i], bh[i]);
         }
         /* groups of this block that exist (the last block may run past k into zero padding) */
-        int64_t g0 = GM ? b * NPG_QBLOCK / GM : 0;
-        int gcount = GM ? (int)(ng - g0 < NPG_QBLOCK / GM ? ng - g0 : NPG_QBLOCK / GM) : 0;
+        int64_t g0 = GM > 1 ? b * NPG_QBLOCK / GM : 0;
+        int gcount = GM > 1 ? (int)(ng - g0 < NPG_QBLOCK / GM ? ng - g0 : NPG_QBLOCK / GM) : 0;
+        /* GM 1: the group of each 32-input part, once per block; parts past k (zero activations, zero
+         * codes) take the last group so every read stays inside the row */
+        int64_t pg[4] = {0, 0, 0, 0};
+        if (GM == 1)
+            for (int u = 0; u < 4; u++) {
+                pg[u] = (b * NPG_QBLOCK + 32 * u) / gs;
+                pg[u] = pg[u] < ng ? pg[u] : ng - 1;
+            }
         UNROLL
         for (int j = 0; j < NR; j++) {
             __m512i lo, hi;
@@ -119,8 +129,14 @@ VNNI_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
                 glo = _mm512_set1_ps(wg[j][g0]);
                 ghi = gcount > 1 ? _mm512_set1_ps(wg[j][g0 + 1]) : glo;
             }
-            if (GM == 32) {
-                __m512 g4 = _mm512_castps128_ps512(_mm_maskz_loadu_ps((__mmask8)((1u << gcount) - 1u), wg[j] + g0));
+            if (GM == 32 || GM == 1) {
+                __m512 g4;
+                if (GM == 32) {
+                    g4 = _mm512_castps128_ps512(_mm_maskz_loadu_ps((__mmask8)((1u << gcount) - 1u), wg[j] + g0));
+                } else { /* the group of each 32-input part */
+                    g4 = _mm512_castps128_ps512(
+                        _mm_setr_ps(wg[j][pg[0]], wg[j][pg[1]], wg[j][pg[2]], wg[j][pg[3]]));
+                }
                 glo = _mm512_permutexvar_ps(lanes_lo, g4);
                 ghi = _mm512_permutexvar_ps(lanes_hi, g4);
             }
@@ -176,12 +192,14 @@ VNNI_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
 #define Q4G_KERNEL(name, MR, NR)                                                                                     \
     VNNI_FN static void name(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1, \
                              int accumulate) {                                                                     \
-        if (a->w->group_size == 32)                                                                                \
-            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 32);                          \
+        if (a->w->group_size % 128 == 0)                                                                           \
+            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 0);                           \
         else if (a->w->group_size == 64)                                                                           \
             int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 64);                          \
-        else                                                                                                       \
-            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 0);                           \
+        else if (a->w->group_size == 32)                                                                           \
+            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 32);                          \
+        else /* 96, 160, ...: the group of each 32-input part looked up */                                        \
+            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 1);                           \
     }
 
 enum { TILE_MR = 4, TILE_NR = 4, ROW_NR = 4 };

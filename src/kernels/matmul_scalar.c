@@ -63,14 +63,14 @@ static int32_t int_dot(npg_wtype type, const uint8_t *row, const int8_t *q, int6
 }
 
 /* Per output: F = Σ_blocks float(int dot of the block) · activation scale (· group scale for Q4_G,
- * one term per group part of a block when groups are smaller than a block); y = F · row scale for
- * the channel-wise types. */
+ * one term per 32-input part of a block when the group size is not a multiple of 128); y = F · row
+ * scale for the channel-wise types. */
 static void int_tile(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1,
                      int accumulate) {
     const npg_weight *w = a->w;
     size_t rb = npg_quant_row_bytes(w->type, w->k);
     int64_t gs = w->type == NPG_W_Q4_G ? w->group_size : 0;
-    int64_t part = gs > 0 && gs < NPG_QBLOCK ? gs : NPG_QBLOCK;
+    int64_t part = gs > 0 && gs % NPG_QBLOCK != 0 ? 32 : NPG_QBLOCK; /* npg_q4g_fast: gs % 32 == 0 */
     for (int i = 0; i < mr; i++) {
         const int8_t *q = npg_qact_q(&a->qa, i0 + i);
         const float *sx = npg_qact_scale(&a->qa, i0 + i);
