@@ -17,6 +17,10 @@
  * layout, which halves the bytes read per token. 16 MiB is half of one 32 MiB L3 slice; the L3 size
  * a VM reports (socket-wide) is not what one core sees, so it is not asked. */
 #define NPU_F32_REPACK_MAX_BYTES ((size_t)16 << 20)
+/* q/k/v and gate/up are stacked while the stacked copies stay under this size. Beyond it each matmul
+ * is long enough that the saved pool barriers do not matter, and the copy costs memory and compile
+ * time (on the measurement VM fresh memory faults in at ~30 MB/s: 12 s for TinyLlama-1.1B int4). */
+#define NPU_STACK_MAX_BYTES ((size_t)64 << 20)
 
 static void add_matrix(npu_slot *out, size_t cap, size_t *n, bool present_only, int id, int64_t layer,
                        npg_weight *w) {
@@ -172,6 +176,19 @@ void npu_layout_choose(const npg_model *src, bool best_perf, npu_layout *out) {
         if (out->fuse_gate_up && (L->w_gate.type != L->w_up.type || L->w_gate.group_size != L->w_up.group_size))
             out->fuse_gate_up = false;
     }
+    /* stacking copies q/k/v and gate/up: worth it while the copy is small (the barrier saved per
+     * matmul matters for small matrices; for large ones the copy only costs memory and time) */
+    size_t stacked = 0;
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        const npg_layer_weights *L = &src->layers[l];
+        const npg_weight *qkv[] = {&L->wq, &L->wk, &L->wv}, *gu[] = {&L->w_gate, &L->w_up};
+        for (int i = 0; out->fuse_qkv && i < 3; i++)
+            stacked += npu_weight_data_bytes(qkv[i]) + npu_weight_scale_count(qkv[i]) * sizeof(float);
+        for (int i = 0; out->fuse_gate_up && i < 2; i++)
+            stacked += npu_weight_data_bytes(gu[i]) + npu_weight_scale_count(gu[i]) * sizeof(float);
+    }
+    if (stacked > NPU_STACK_MAX_BYTES)
+        out->fuse_qkv = out->fuse_gate_up = false;
     /* F32 conversion: every matmul weight a half type and the F32 copy small */
     size_t f32_bytes = 0;
     bool all_half = is_half(src->lm_head.type);
