@@ -263,6 +263,13 @@ static void test_metadata(void) {
     CHECK(npg_tokenizer_chat_template(tok) != NULL);
     npg_tokenizer_free(tok);
 
+    /* a model folder whose tokenizer files are links stored as text (relative target paths) */
+    REQUIRE_OK(npg_tokenizer_create(shared_path("models/random-whisper"), &tok));
+    CHECK(npg_tokenizer_vocab_size(tok) == 51865);
+    CHECK(npg_tokenizer_token_to_id(tok, "<|startoftranscript|>") == 50258);
+    CHECK(npg_tokenizer_eos_token_id(tok) == 50257);
+    npg_tokenizer_free(tok);
+
     REQUIRE_OK(npg_tokenizer_create(shared_path("tokenizers/gpt2"), &tok));
     CHECK(npg_tokenizer_chat_template(tok) == NULL);
     CHECK(npg_tokenizer_bos_token_id(tok) == 50256);

@@ -4,9 +4,10 @@
  * A 262k-token vocabulary with 500k merges (Gemma-3, 33 MB) makes several million cJSON nodes, and
  * allocating them costs seconds. These two parts have a fixed shape ({"token": id, ...} and
  * ["a b", ...] or [["a", "b"], ...]), so they are read here straight from the text into the hash
- * tables, then overwritten with spaces ("{}" / "[]" stay) so that cJSON parses only the small rest.
+ * tables, and cJSON parses only a copy of the small rest, where they are replaced by {} and [].
  * Anything unexpected leaves the text alone and the ordinary cJSON path (bpe.c) reads it, with its
- * error messages. */
+ * error messages. Passes over the text: one to find the values (skip_value), one memchr count to
+ * size the tables, one to read them. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -27,6 +27,48 @@ static bool file_exists(const char *path) {
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* "dir/name", or the file it names when it is a symbolic link stored as text: git checks links out
+ * as small files holding the relative target where links are not kept (the shared model folders
+ * link their tokenizer files this way). Followed only when the target exists; up to 4 levels. */
+static npg_status tokenizer_file(const char *dir, const char *name, char **out) {
+    NPG_TRY(join_path(dir, name, out));
+    for (int level = 0; level < 4; level++) {
+        struct stat st;
+        if (stat(*out, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0 || st.st_size > 1024)
+            return NPG_OK;
+        char buf[1025];
+        FILE *fp = fopen(*out, "rb");
+        if (!fp)
+            return NPG_OK;
+        size_t n = fread(buf, 1, sizeof buf - 1, fp);
+        fclose(fp);
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+            n--;
+        buf[n] = '\0';
+        if (n == 0 || buf[0] == '{' || buf[0] == '[' || strlen(buf) != n || strchr(buf, '\n'))
+            return NPG_OK; /* JSON (or anything else): the file itself */
+        const char *slash = strrchr(*out, '/');
+        size_t dlen = slash ? (size_t)(slash - *out) : 1;
+        char *target = malloc(dlen + n + 2);
+        if (!target) {
+            free(*out);
+            *out = NULL;
+            return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory in %s", __func__);
+        }
+        if (buf[0] == '/')
+            memcpy(target, buf, n + 1);
+        else
+            snprintf(target, dlen + n + 2, "%.*s/%s", (int)dlen, slash ? *out : ".", buf);
+        if (!file_exists(target)) {
+            free(target);
+            return NPG_OK;
+        }
+        free(*out);
+        *out = target;
+    }
+    return NPG_OK;
+}
+
 /* Builds id -> token string and flags over vocab and added tokens. */
 static npg_status build_id_table(npg_tokenizer *tok) {
     const npg_tok_dict *v = &tok->bpe.vocab;
@@ -146,7 +188,7 @@ static npg_status read_chat_template(npg_tokenizer *tok, const cJSON *cfg, const
 
 static npg_status load_config(npg_tokenizer *tok) {
     char *path = NULL;
-    NPG_TRY(join_path(tok->dir, "tokenizer_config.json", &path));
+    NPG_TRY(tokenizer_file(tok->dir, "tokenizer_config.json", &path));
     npg_status st = NPG_OK;
     bool add_bos = false, add_eos = false, has_add_bos = false, has_add_eos = false;
     if (file_exists(path)) {
@@ -168,7 +210,7 @@ static npg_status load_config(npg_tokenizer *tok) {
     NPG_TRY(st);
 
     /* special_tokens_map.json fills what tokenizer_config.json left out */
-    NPG_TRY(join_path(tok->dir, "special_tokens_map.json", &path));
+    NPG_TRY(tokenizer_file(tok->dir, "special_tokens_map.json", &path));
     if (file_exists(path)) {
         cJSON *map = NULL;
         st = npg_json_parse_file(path, &map);
@@ -215,7 +257,7 @@ npg_status npg_tokenizer_create(const char *dir, npg_tokenizer **out) {
     if (!tok->dir)
         st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory in npg_tokenizer_create");
     if (st == NPG_OK)
-        st = join_path(dir, "tokenizer.json", &tok->json_path);
+        st = tokenizer_file(dir, "tokenizer.json", &tok->json_path);
     for (int b = 0; b < 256; b++) {
         char buf[4];
         size_t n = npg_utf8_encode(npg_bytelevel_char((uint8_t)b), buf);
