@@ -222,6 +222,41 @@ static void test_cli_compile(void) {
     CHECK(!blob_imported(blob, NULL, NULL, &st) && st == NPG_ERR_INVALID_ARGUMENT);
     CHECK(!blob_imported(blob, cli_aes_gcm_decrypt, &other, &st) && st == NPG_ERR_CHECKSUM);
     CHECK(blob_imported(blob, cli_aes_gcm_decrypt, &key, &st) && st == NPG_OK);
+    /* a full blob needs no weights or config.json: a folder with only the tokenizer files suffices */
+    char tokdir[1024], src[1024], dst[1100];
+    snprintf(tokdir, sizeof tokdir, "%s/tok", tmp);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", tokdir);
+    CHECK(run_cmd(cmd, NULL, NULL) == 0);
+    const char *files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                           "generation_config.json"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(src, sizeof src, "%s/%s", model_dir("stories260K"), files[i]);
+        snprintf(dst, sizeof dst, "%s/%s", tokdir, files[i]);
+        size_t n = 0;
+        char *data = read_all(src, &n);
+        if (data)
+            write_file(dst, data, n);
+        free(data);
+    }
+    npg_properties *props = props_of("BLOB_PATH", blob, NULL);
+    npg_properties_set_encryption_callbacks(props, NULL, cli_aes_gcm_decrypt, &key);
+    npg_llm_pipeline *p = NULL;
+    CHECK(npg_llm_pipeline_create_with_properties(tokdir, "NPU", props, &p) == NPG_OK);
+    npg_generation_config *cfg = config_of(8, true);
+    npg_decoded_results *r = NULL;
+    if (p)
+        CHECK(npg_llm_pipeline_generate(p, "Once upon a time", cfg, NULL, &r) == NPG_OK);
+    if (r) {
+        const npg_perf_metrics *pm = NULL;
+        bool imported = false;
+        npg_decoded_results_get_perf_metrics(r, &pm);
+        npg_perf_metrics_get_plan_imported(pm, &imported);
+        CHECK(imported);
+    }
+    npg_decoded_results_free(r);
+    npg_generation_config_free(cfg);
+    npg_llm_pipeline_free(p);
+    npg_properties_free(props);
     /* usage errors exit 2 with one line; runtime failures exit 1 */
     const char *bad[] = {"compile", "compile MODEL", "--device CPU -o x", "-o x --bogus", "-o x -c BLOB_PATH=y",
                          "-o x --encrypt-key-file "};

@@ -47,6 +47,11 @@ npg_status npg_cpu_engine_create(const npg_model *model, const npg_properties *p
 npg_status npg_npu_engine_create(const npg_model *model, const char *model_dir, const npg_properties *props,
                                  npg_engine **out);
 
+/* With BLOB_PATH naming a blob with weights (and no EXPORT_BLOB): a model built from the blob alone
+ * (config and mapped weights; no model files needed), for the NPU engine to import without a second
+ * read. NPG_ERR_NOT_FOUND when the properties name no such blob (the model folder is loaded instead). */
+npg_status npg_npu_blob_model(const npg_properties *props, npg_model **out);
+
 /* Property keys each device understands (NULL-terminated), for validation messages. */
 extern const char *const npg_cpu_property_keys[];
 extern const char *const npg_npu_property_keys[];

@@ -77,8 +77,11 @@ npg_status npg_llm_pipeline_create_with_properties(const char *models_path, cons
         st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory");
     if (st == NPG_OK)
         st = npg_properties_clone(properties, &p->props);
-    if (st == NPG_OK)
-        st = npg_model_load(models_path, &p->model);
+    if (st == NPG_OK) { /* NPU with a full blob: the model comes from the blob, not the folder */
+        st = strcmp(device, "NPU") == 0 ? npg_npu_blob_model(p->props, &p->model) : NPG_ERR_NOT_FOUND;
+        if (st == NPG_ERR_NOT_FOUND)
+            st = npg_model_load(models_path, &p->model);
+    }
     if (st == NPG_OK)
         st = npg_tokenizer_create(models_path, &p->tokenizer);
     if (st == NPG_OK)

@@ -97,6 +97,9 @@ typedef struct npu_blob {
 npg_status npu_blob_open(const char *path, const npg_properties *props, npu_blob *out);
 void npu_blob_close(npu_blob *b); /* safe on a zeroed struct */
 
+/* The blob behind a model built by npg_npu_blob_model, or NULL. */
+const npu_blob *npu_blob_of_model(const npg_model *m);
+
 /* The plan the blob describes, with `base` supplying the run-time choices (threads). Weights come
  * from the blob's weights section (full blob) or are bound later with npu_plan_bind_model. */
 npg_status npu_blob_plan(const npu_blob *b, const npu_config *base, npu_plan **out);

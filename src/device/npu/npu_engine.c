@@ -158,12 +158,17 @@ static npg_status load_weights_path(const char *weights_path, npg_model **out) {
 
 static npg_status import_plan(npu_engine *e, const npu_config *cfg, const npg_properties *props,
                               const npg_model *model, const char *path, bool strict) {
-    NPG_TRY(npu_blob_open(path, props, &e->blob));
-    const npu_blob_meta *m = e->blob.m;
+    /* a model the pipeline built from this very blob: its mapping is already open and verified */
+    const npu_blob *b = npu_blob_of_model(model);
+    if (!b) {
+        NPG_TRY(npu_blob_open(path, props, &e->blob));
+        b = &e->blob;
+    }
+    const npu_blob_meta *m = b->m;
     if (strict)
         NPG_TRY(check_explicit(props, cfg, m, path));
-    NPG_TRY(check_same_model(&e->blob.config, &model->cfg, path));
-    NPG_TRY(npu_blob_plan(&e->blob, cfg, &e->plan));
+    NPG_TRY(check_same_model(&b->config, &model->cfg, path));
+    NPG_TRY(npu_blob_plan(b, cfg, &e->plan));
     if (!m->with_weights) {
         const npg_model *src = model;
         if (cfg->weights_path) {
