@@ -25,7 +25,7 @@ static void *alloc_floats(int64_t n) {
 
 static void free_floats(void *p) {
     if (p)
-        free_floats(((void **)p)[-1]);
+        free(((void **)p)[-1]);
 }
 
 /* inv_freq[i] for i < rot/2 at absolute position pos, following transformers' float32 arithmetic:
