@@ -30,6 +30,23 @@ static npg_status run_crypt(npg_crypt_callback fn, void *user, const uint8_t *in
 
 /* ---- writing ---------------------------------------------------------------------------------- */
 
+static uint64_t tensor_hash(const void *data, uint64_t bytes, const float *scales, uint64_t n_scales) {
+    npu_hash h;
+    npu_hash_init(&h, 0);
+    npu_hash_update(&h, data, bytes);
+    if (n_scales)
+        npu_hash_update(&h, scales, n_scales * sizeof(float));
+    return npu_hash_final(&h);
+}
+
+static uint64_t weights_table_hash(const npu_blob_tensor *t, size_t n) {
+    npu_hash h;
+    npu_hash_init(&h, 0);
+    for (size_t i = 0; i < n; i++)
+        npu_hash_update(&h, &t[i].hash, sizeof t[i].hash);
+    return npu_hash_final(&h);
+}
+
 typedef struct tensor_src {
     const void *data;
     const float *scales;
@@ -106,6 +123,8 @@ npg_status npu_blob_write(const char *path, const npu_plan *p, const npu_blob_in
             off = align_up(off + t->scales_count * sizeof(float));
         }
     }
+    for (size_t i = 0; i < n_slots; i++)
+        tens[i].hash = tensor_hash(src[i].data, tens[i].data_bytes, src[i].scales, tens[i].scales_count);
     m->plain_hash = npu_hash64(meta + 8, meta_plain - 8, 0);
 
     npg_status st = NPG_OK;
@@ -125,24 +144,8 @@ npg_status npu_blob_write(const char *path, const npu_plan *p, const npu_blob_in
     h.weights_size = info->with_weights ? off : 0;
     if (st == NPG_OK) {
         h.meta_hash = npu_hash64(stored, stored_n, 0);
-        if (info->with_weights) { /* the weights section's checksum, streamed in file order */
-            npu_hash wh;
-            npu_hash_init(&wh, 0);
-            static const uint8_t zeros[ALIGN];
-            uint64_t at = 0;
-            for (size_t i = 0; i < n_slots; i++) {
-                npu_hash_update(&wh, zeros, tens[i].data_offset - at);
-                npu_hash_update(&wh, src[i].data, tens[i].data_bytes);
-                at = tens[i].data_offset + tens[i].data_bytes;
-                if (tens[i].scales_count) {
-                    npu_hash_update(&wh, zeros, tens[i].scales_offset - at);
-                    npu_hash_update(&wh, src[i].scales, tens[i].scales_count * sizeof(float));
-                    at = tens[i].scales_offset + tens[i].scales_count * sizeof(float);
-                }
-            }
-            npu_hash_update(&wh, zeros, off - at);
-            h.weights_hash = npu_hash_final(&wh);
-        }
+        if (info->with_weights)
+            h.weights_hash = weights_table_hash(tens, n_slots);
         h.header_hash = npu_hash64(&h, offsetof(npu_blob_header, header_hash), 0);
     }
 
@@ -214,7 +217,39 @@ static npg_status check_tensor(const npu_blob *b, const npu_blob_tensor *t, cons
     return NPG_OK;
 }
 
-npg_status npu_blob_open(const char *path, const npg_properties *props, npu_blob *out) {
+/* Every tensor's bytes against its hash, one tensor per task. */
+typedef struct verify_job {
+    const npu_blob *b;
+    const uint8_t *ws;
+    _Atomic int bad; /* 1 + index of a tensor that does not match, 0 if none */
+} verify_job;
+
+static void verify_task(void *ctx, int task, int thread) {
+    (void)thread;
+    verify_job *j = ctx;
+    const npu_blob_tensor *t = &j->b->tensors[task];
+    uint64_t got = tensor_hash(j->ws + t->data_offset, t->data_bytes,
+                               t->scales_count ? (const float *)(j->ws + t->scales_offset) : NULL, t->scales_count);
+    if (got != t->hash)
+        j->bad = task + 1;
+}
+
+static npg_status verify_weights(const npu_blob *b, int threads, const char *path) {
+    npg_threadpool *pool = NULL;
+    NPG_TRY(npg_threadpool_create(threads, &pool));
+    verify_job job = {.b = b, .ws = b->map.data + b->header.weights_offset};
+    job.bad = 0;
+    npg_threadpool_run(pool, (int)b->m->n_tensors, verify_task, &job);
+    npg_threadpool_free(pool);
+    int bad = job.bad;
+    if (bad)
+        return npg_fail(NPG_ERR_CHECKSUM, "%s: tensor %d (slot %d, layer %lld) of the weights section does not match "
+                        "its checksum (corrupted)",
+                        path, bad - 1, b->tensors[bad - 1].slot, (long long)b->tensors[bad - 1].layer);
+    return NPG_OK;
+}
+
+npg_status npu_blob_open(const char *path, const npg_properties *props, int threads, npu_blob *out) {
     npu_blob b;
     memset(&b, 0, sizeof b);
     NPG_TRY(npg_map_file(path, &b.map));
@@ -238,10 +273,6 @@ npg_status npu_blob_open(const char *path, const npg_properties *props, npu_blob
                           path, (unsigned long long)end, b.map.size);
         else if (npu_hash64(b.map.data + sizeof *h, h->meta_size, 0) != h->meta_hash)
             st = npg_fail(NPG_ERR_CHECKSUM, "%s: the blob's plan section does not match its checksum (corrupted)", path);
-        else if ((h->flags & NPU_BLOB_WEIGHTS) &&
-                 npu_hash64(b.map.data + h->weights_offset, h->weights_size, 0) != h->weights_hash)
-            st = npg_fail(NPG_ERR_CHECKSUM, "%s: the blob's weights section does not match its checksum (corrupted)",
-                          path);
     }
     if (st == NPG_OK) {
         const uint8_t *stored = b.map.data + sizeof *h;
@@ -291,6 +322,10 @@ npg_status npu_blob_open(const char *path, const npg_properties *props, npu_blob
             st = npg_fail(NPG_ERR_FORMAT, "%s: the blob's plan has impossible shapes", path);
         for (uint32_t i = 0; i < m->n_tensors && st == NPG_OK; i++)
             st = check_tensor(&b, &b.tensors[i], path);
+        if (st == NPG_OK && m->n_tensors && weights_table_hash(b.tensors, m->n_tensors) != h->weights_hash)
+            st = npg_fail(NPG_ERR_CHECKSUM, "%s: the blob's tensor table does not match its header (corrupted)", path);
+        if (st == NPG_OK && m->n_tensors)
+            st = verify_weights(&b, threads, path);
     }
     if (st != NPG_OK) {
         npu_blob_close(&b);

@@ -15,8 +15,9 @@
  *
  * Checks on import, in order: size and magic (NPG_ERR_FORMAT), header checksum (NPG_ERR_CHECKSUM),
  * version (NPG_ERR_UNSUPPORTED), section bounds against the file size (NPG_ERR_FORMAT: truncated),
- * meta and weights checksums (NPG_ERR_CHECKSUM), decryption, the plain meta's own checksum
- * (NPG_ERR_CHECKSUM: corrupted or a wrong key), then every tensor's slot, shape and bounds. */
+ * the stored meta's checksum (NPG_ERR_CHECKSUM), decryption, the plain meta's own checksum
+ * (NPG_ERR_CHECKSUM: corrupted or a wrong key), every tensor's slot, shape and bounds, then every
+ * tensor's bytes against its hash (NPG_ERR_CHECKSUM), one tensor per task on a thread pool. */
 #ifndef NPG_DEVICE_NPU_BLOB_H
 #define NPG_DEVICE_NPU_BLOB_H
 
@@ -40,7 +41,7 @@ typedef struct npu_blob_header {
     uint64_t weights_offset; /* 0 when weightless */
     uint64_t weights_size;
     uint64_t meta_hash;      /* npu_hash64 of the stored meta bytes */
-    uint64_t weights_hash;   /* npu_hash64 of the weights section (0 when weightless) */
+    uint64_t weights_hash;   /* npu_hash64 of the tensors' hashes in table order (0 when weightless) */
     uint64_t header_hash;    /* npu_hash64 of the 56 bytes above */
 } npu_blob_header;
 
@@ -66,11 +67,12 @@ typedef struct npu_blob_tensor {
     int64_t group_size;
     uint64_t data_offset, data_bytes;     /* within the weights section */
     uint64_t scales_offset, scales_count; /* f32 scales (quantized types) */
+    uint64_t hash;         /* npu_hash64 of the data bytes followed by the scale bytes */
 } npu_blob_tensor;
 
 _Static_assert(sizeof(npu_blob_header) == 64, "npu_blob_header is 64 bytes on disk");
 _Static_assert(sizeof(npu_blob_meta) == 112, "npu_blob_meta layout is part of the blob format");
-_Static_assert(sizeof(npu_blob_tensor) == 72, "npu_blob_tensor layout is part of the blob format");
+_Static_assert(sizeof(npu_blob_tensor) == 80, "npu_blob_tensor layout is part of the blob format");
 
 /* What an export records besides the plan. */
 typedef struct npu_blob_info {
@@ -94,7 +96,8 @@ typedef struct npu_blob {
     const npu_blob_tensor *tensors; /* [m->n_tensors], inside meta */
 } npu_blob;
 
-npg_status npu_blob_open(const char *path, const npg_properties *props, npu_blob *out);
+/* threads: for verifying the weights (0 = all cores). */
+npg_status npu_blob_open(const char *path, const npg_properties *props, int threads, npu_blob *out);
 void npu_blob_close(npu_blob *b); /* safe on a zeroed struct */
 
 /* The blob behind a model built by npg_npu_blob_model, or NULL. */

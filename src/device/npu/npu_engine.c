@@ -161,7 +161,7 @@ static npg_status import_plan(npu_engine *e, const npu_config *cfg, const npg_pr
     /* a model the pipeline built from this very blob: its mapping is already open and verified */
     const npu_blob *b = npu_blob_of_model(model);
     if (!b) {
-        NPG_TRY(npu_blob_open(path, props, &e->blob));
+        NPG_TRY(npu_blob_open(path, props, cfg->threads, &e->blob));
         b = &e->blob;
     }
     const npu_blob_meta *m = b->m;
