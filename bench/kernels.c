@@ -4,9 +4,13 @@
  *
  * First a streaming read of a 1 GiB buffer (in 64 MiB slices) measures what memory delivers to these
  * threads (the ceiling for decode). Then, per type and shape (n, k) in {(2048, 2048), (5632, 2048), (2048, 5632)}:
- *  - m = 1 (decode): weight bytes read per second, and that as a share of the measured bandwidth.
- *    Enough copies of the weight are cycled through (> 256 MiB in all) that every call reads from
- *    memory, not from the last level cache.
+ *  - m = 1 (decode): weight bytes read per second, and that as a share of the measured bandwidth
+ *    ("of bw") and of a plain parallel read of as many bytes timed between the calls ("of read": the
+ *    same thread pool, the same moment's load — the fairer ratio on a shared machine). Enough copies
+ *    of the weight are cycled through (> 256 MiB in all) that every call reads from memory, not from
+ *    the last level cache.
+ *    "core": the kernel's ceiling, one thread streaming one weight from cache, in CPU time (what a
+ *    core could consume if memory kept up; decode is memory-bound when core × threads > bandwidth).
  *  - m = 128 and m = 512 (prefill): GFLOP/s, 2·m·n·k per call.
  * Each number is the fastest single call (or slice) of several rounds after a warm-up call: the
  * machine may be shared, and the fastest call is the one no other process preempted. */
@@ -15,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "core/threadpool.h"
@@ -78,33 +83,29 @@ static void stream_task(void *ctx, int task, int thread) {
     j->sums[task % 64] += sum_words(j->buf + (size_t)task * j->words_per_task, j->words_per_task);
 }
 
+enum { STREAM_BYTES = 1 << 30 };
+
+/* Milliseconds of one parallel read of `bytes` (split between the threads) at `p`. */
+static double stream_once(npg_threadpool *pool, stream_job *j, const uint64_t *p, size_t bytes) {
+    int threads = npg_threadpool_size(pool);
+    j->buf = p;
+    j->words_per_task = bytes / 8 / (size_t)threads;
+    double t0 = npg_now_ms();
+    npg_threadpool_run(pool, threads, stream_task, j);
+    return npg_now_ms() - t0;
+}
+
 /* GB/s (1e9 bytes) of a parallel streaming read: the 1 GiB buffer is read in 64 MiB slices, each
  * slice split between the threads; the fastest slice counts (the machine is shared: a slice that ran
  * without being preempted shows what memory delivers, and decode calls are timed the same way). */
-static double measure_bandwidth(npg_threadpool *pool, int reps) {
-    size_t bytes = (size_t)1 << 30, slice = (size_t)64 << 20;
-    uint64_t *buf = aligned_alloc(64, bytes);
-    if (!buf)
-        return 0;
-    for (size_t i = 0; i < bytes / 8; i++)
-        buf[i] = i;
-    int threads = npg_threadpool_size(pool);
-    stream_job j = {.words_per_task = slice / 8 / (size_t)threads};
+static double measure_bandwidth(npg_threadpool *pool, const uint64_t *buf, stream_job *j, int reps) {
+    size_t slice = (size_t)64 << 20;
     double best = 1e30;
     for (int r = 0; r < reps; r++)
-        for (size_t off = 0; off < bytes; off += slice) {
-            j.buf = buf + off / 8;
-            double t0 = npg_now_ms();
-            npg_threadpool_run(pool, threads, stream_task, &j);
-            double t = npg_now_ms() - t0;
+        for (size_t off = 0; off < STREAM_BYTES; off += slice) {
+            double t = stream_once(pool, j, buf + off / 8, slice);
             best = t < best ? t : best;
         }
-    uint64_t check = 0;
-    for (int t = 0; t < 64; t++)
-        check += j.sums[t];
-    free(buf);
-    if (check == 42) /* keeps the sums alive */
-        fputs("", stderr);
     return (double)slice / (best * 1e-3) / 1e9;
 }
 
@@ -159,19 +160,53 @@ static npg_status make_copies(npg_wtype type, shape s, int64_t gs, const float *
 }
 
 /* Best milliseconds of one call over `reps` rounds through every copy (each call timed alone: on a
- * shared machine the fastest call is the one nobody preempted). */
+ * shared machine the fastest call is the one nobody preempted). With `sj`, each decode call is
+ * followed by a parallel read of as many bytes elsewhere in the stream buffer, and *read_ms gets the
+ * fastest of those: a roofline for this call size measured under the same load, moment by moment. */
 static double time_matmul(const npg_compute *c, const float *x, int64_t m, const weight_copies *wc, float *y,
-                          int reps) {
+                          int reps, stream_job *sj, const uint64_t *sbuf, double *read_ms) {
     npg_matmul(c, x, m, &wc->w[0], y); /* warm-up */
-    double best = 1e30;
+    double best = 1e30, best_read = 1e30;
+    size_t rbytes = wc->bytes / 4096 * 4096, off = 0;
     for (int r = 0; r < reps; r++)
         for (int i = 0; i < wc->count; i++) {
             double t0 = npg_now_ms();
             npg_matmul(c, x, m, &wc->w[i], y);
             double t = npg_now_ms() - t0;
             best = t < best ? t : best;
+            if (sj) {
+                if (off + rbytes > STREAM_BYTES)
+                    off = 0;
+                t = stream_once(c->pool, sj, sbuf + off / 8, rbytes);
+                best_read = t < best_read ? t : best_read;
+                off += rbytes;
+            }
         }
+    if (read_ms)
+        *read_ms = best_read * (double)wc->bytes / (double)rbytes;
     return best;
+}
+
+/* The kernel's own speed, memory aside: one thread, the same weight over and over (from cache),
+ * timed in CPU time of the calling thread (preemption does not count), best call. GB/s of weight
+ * bytes: what one core could stream if memory kept up. */
+static double core_ceiling_gbs(npg_isa isa, const float *x, const npg_weight *w, size_t bytes, int reps) {
+    npg_compute c1 = {.pool = NULL, .isa = isa};
+    if (npg_compute_reserve(&c1, 1, w->k) != NPG_OK)
+        return 0;
+    float *y = malloc((size_t)w->n * sizeof(float));
+    double best = 1e30;
+    for (int r = 0; y && r < reps; r++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+        npg_matmul(&c1, x, 1, w, y);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+        double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-6;
+        best = ms < best ? ms : best;
+    }
+    free(y);
+    npg_compute_release(&c1);
+    return (double)bytes / (best * 1e-3) / 1e9;
 }
 
 typedef struct options {
@@ -246,7 +281,15 @@ int main(int argc, char **argv) {
     }
     int threads = npg_threadpool_size(pool);
     int reps = o.quick ? 2 : 5;
-    double bw = measure_bandwidth(pool, reps);
+    uint64_t *sbuf = aligned_alloc(64, STREAM_BYTES);
+    if (!sbuf) {
+        fprintf(stderr, PROG ": out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < STREAM_BYTES / 8; i++)
+        sbuf[i] = i;
+    stream_job sj = {0};
+    double bw = measure_bandwidth(pool, sbuf, &sj, reps);
     npg_compute c = {.pool = pool, .isa = o.isa};
     const int64_t ms[] = {1, 128, 512};
     int64_t kmax = 5632, nmax = 5632;
@@ -271,8 +314,9 @@ int main(int argc, char **argv) {
                npg_isa_name(o.isa), bw);
     else {
         printf("npg-kernels: %d threads, isa %s, streaming read %.1f GB/s\n", threads, npg_isa_name(o.isa), bw);
-        printf("%-8s %11s | %8s %8s %6s | %9s %9s\n", "type", "n x k", "m=1 ms", "GB/s", "of bw", "m=128", "m=512");
-        printf("%-8s %11s | %8s %8s %6s | %9s %9s\n", "", "", "", "", "", "GFLOP/s", "GFLOP/s");
+        printf("%-8s %11s | %8s %8s %6s %7s %7s | %9s %9s\n", "type", "n x k", "m=1 ms", "GB/s", "of bw", "of read",
+               "core", "m=128", "m=512");
+        printf("%-8s %11s | %8s %8s %6s %7s %7s | %9s %9s\n", "", "", "", "", "", "", "GB/s", "GFLOP/s", "GFLOP/s");
     }
     int status = 0;
     bool first = true;
@@ -288,25 +332,28 @@ int main(int argc, char **argv) {
                 status = 1;
                 continue;
             }
-            double ms1 = time_matmul(&c, x, 1, &wc, y, reps);
+            double read_ms = 0;
+            double ms1 = time_matmul(&c, x, 1, &wc, y, reps, &sj, sbuf, &read_ms);
             double gbs = (double)wc.bytes / (ms1 * 1e-3) / 1e9;
+            double core = core_ceiling_gbs(o.isa, x, &wc.w[0], wc.bytes, o.quick ? 20 : 60);
             weight_copies one = wc;
             one.count = 1; /* prefill reuses one copy: it is compute-bound */
             double gf[2];
             for (int mi = 1; mi < 3; mi++) {
-                double tms = time_matmul(&c, x, ms[mi], &one, y, o.quick ? 2 : 6);
+                double tms = time_matmul(&c, x, ms[mi], &one, y, o.quick ? 2 : 6, NULL, NULL, NULL);
                 gf[mi - 1] = 2.0 * (double)ms[mi] * (double)sh.n * (double)sh.k / (tms * 1e-3) / 1e9;
             }
             if (o.json) {
                 printf("%s\n  {\"type\": \"%s\", \"n\": %lld, \"k\": %lld, \"group_size\": %lld, \"m1_ms\": %.4f, "
-                       "\"m1_gbs\": %.2f, \"m1_of_bandwidth\": %.3f, \"m128_gflops\": %.1f, \"m512_gflops\": %.1f}",
+                       "\"m1_gbs\": %.2f, \"m1_of_bandwidth\": %.3f, \"m1_of_same_read\": %.3f, \"m1_core_ceiling_gbs\": %.2f, \"m128_gflops\": %.1f, "
+                       "\"m512_gflops\": %.1f}",
                        first ? "" : ",", npg_wtype_name((npg_wtype)t), (long long)sh.n, (long long)sh.k,
-                       (long long)gs, ms1, gbs, gbs / bw, gf[0], gf[1]);
+                       (long long)gs, ms1, gbs, gbs / bw, read_ms / ms1, core, gf[0], gf[1]);
             } else {
                 char dims[32];
                 snprintf(dims, sizeof dims, "%lldx%lld", (long long)sh.n, (long long)sh.k);
-                printf("%-8s %11s | %8.3f %8.1f %5.0f%% | %9.1f %9.1f\n", npg_wtype_name((npg_wtype)t), dims, ms1,
-                       gbs, 100.0 * gbs / bw, gf[0], gf[1]);
+                printf("%-8s %11s | %8.3f %8.1f %5.0f%% %6.0f%% %7.1f | %9.1f %9.1f\n", npg_wtype_name((npg_wtype)t),
+                       dims, ms1, gbs, 100.0 * gbs / bw, 100.0 * read_ms / ms1, core, gf[0], gf[1]);
             }
             fflush(stdout);
             first = false;
@@ -320,5 +367,6 @@ int main(int argc, char **argv) {
     free(x);
     free(y);
     free(src);
+    free(sbuf);
     return status;
 }

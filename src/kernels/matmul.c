@@ -165,6 +165,13 @@ static void plan_blocks(mm_job *jb, int threads) {
     int64_t mr = jb->kern.mr, nr = jb->kern.nr;
     jb->mb = jb->m == 1 ? 1 : round_up(min64(jb->m, BLOCK_M), mr);
     jb->nb = round_up(BLOCK_N, nr);
+    /* Decode: about 4 contiguous stretches of rows per thread — enough to even out the threads, few
+     * enough that the kernels' prefetch past a task's last row (into the next task) rarely fetches
+     * rows another thread will read. */
+    if (jb->m == 1) {
+        int64_t per = round_up((jb->n + 4 * (int64_t)threads - 1) / (4 * (int64_t)threads), nr);
+        jb->nb = per > jb->nb ? per : jb->nb;
+    }
     /* enough tasks for dynamic scheduling to even out the threads */
     for (;;) {
         int64_t tasks = ((jb->m + jb->mb - 1) / jb->mb) * ((jb->n + jb->nb - 1) / jb->nb);

@@ -19,7 +19,7 @@
 #include "kernels/avx2_inline.h"
 #include "kernels/kernel_set.h"
 
-enum { I_MR_MAX = 4, I_NR_MAX = 4 };
+enum { I_MR_MAX = 4, I_NR_MAX = 4, PF_TILES = 2 };
 
 /* The four 32-byte parts of block b of a row: int4 types give nibbles 0..15; Q8 and NF4 give
  * signed codes. */
@@ -86,7 +86,14 @@ AVX2_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
         for (int j = 0; j < NR; j++)
             acc[i][j] = _mm256_setzero_ps();
     enum { NS = 4 }; /* scale slots per block: 4 / PARTS used */
+    /* Decode: prefetch the rows of the tiles PF_TILES ahead, spread over this tile's blocks (short
+     * rows read side by side defeat the hardware prefetchers; see matmul_avx512_int.c). */
+    const size_t bb = WT == NPG_W_Q8_CW ? 128 : 64; /* weight bytes per block per row */
+    const uint8_t *pf = (const uint8_t *)w->data + (size_t)(j0 + PF_TILES * NR) * rb - (size_t)(k0 / NPG_QBLOCK) * NR * bb;
     for (int64_t b = k0 / NPG_QBLOCK; b < k1 / NPG_QBLOCK; b++) {
+        if (MR == 1)
+            for (size_t l = 0; l < NR * bb; l += 64)
+                _mm_prefetch((const char *)(pf + (size_t)b * NR * bb + l), _MM_HINT_T0);
         __m256i nb[I_MR_MAX][NS];
         if (int4) {
             UNROLL

@@ -29,7 +29,7 @@
 #define VNNI_FN __attribute__((target(VNNI_TARGET)))
 #define VNNI_INLINE static inline __attribute__((always_inline, target(VNNI_TARGET)))
 
-enum { I_MR_MAX = 4, I_NR_MAX = 8 };
+enum { I_MR_MAX = 4, I_NR_MAX = 8, PF_TILES = 2 };
 
 /* Weight bytes of block b of a row, biased to unsigned: lo = inputs 0..63, hi = 64..127. */
 VNNI_INLINE void load_block(const uint8_t *row, int64_t b, npg_wtype WT, __m512i nf4_lut, __m512i *lo,
@@ -98,7 +98,15 @@ VNNI_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
         UNROLL
         for (int j = 0; j < NR; j++)
             acc[i][j] = _mm512_setzero_ps();
+    /* Decode streams each weight row once; rows are short (1 KiB for int4 at k = 2048) and a tile
+     * reads NR of them side by side, which the hardware prefetchers follow poorly. The rows of the
+     * tiles PF_TILES ahead are contiguous: spread their prefetch over this tile's blocks. */
+    const size_t bb = WT == NPG_W_Q8_CW ? 128 : 64; /* weight bytes per block per row */
+    const uint8_t *pf = (const uint8_t *)w->data + (size_t)(j0 + PF_TILES * NR) * rb - (size_t)(k0 / NPG_QBLOCK) * NR * bb;
     for (int64_t b = k0 / NPG_QBLOCK; b < k1 / NPG_QBLOCK; b++) {
+        if (MR == 1)
+            for (size_t l = 0; l < NR * bb; l += 64)
+                _mm_prefetch((const char *)(pf + (size_t)b * NR * bb + l), _MM_HINT_T0);
         __m512i bl[I_MR_MAX], bh[I_MR_MAX];
         UNROLL
         for (int i = 0; i < MR; i++) {
