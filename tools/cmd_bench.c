@@ -82,10 +82,10 @@ static npg_status measure(const char *model_dir, const gen_options *o, size_t n_
         npg_perf_metrics_get_compile_time(m, &comp);
         npg_perf_metrics_get_num_generated_tokens(m, &n_gen);
         r->gen_tokens = n_gen;
-        r->compile_ms = comp;
-        r->ttft_ms = ttft;
+        r->compile_ms = (double)comp;
+        r->ttft_ms = (double)ttft;
         r->prefill_tok_s = ttft > 0 ? (double)n_prompt * 1000.0 / (double)ttft : 0;
-        r->decode_tok_s = thr;
+        r->decode_tok_s = (double)thr;
         r->weights_mb = (double)pipe->model->weight_bytes / 1e6;
         r->peak_rss_mb = (double)npg_peak_rss_bytes() / 1e6;
     }
@@ -151,15 +151,8 @@ int npg_cmd_bench(int argc, char **argv) {
                 goto done;
             if (res > 0)
                 continue;
-            if (a[0] == '-' && a[1] != '\0') {
-                cli_error(CMD, "unknown option '%s' (see npugen bench --help)", a);
+            if (!gen_positional(CMD, a, &model_dir))
                 goto done;
-            }
-            if (model_dir) {
-                cli_error(CMD, "unexpected argument '%s'", a);
-                goto done;
-            }
-            model_dir = a;
         }
     }
     if (!model_dir) {

@@ -26,13 +26,6 @@ static void usage(FILE *fp) {
             gen_options_help);
 }
 
-static npg_streaming_status stream_stdout(const char *text, void *user_data) {
-    (void)user_data;
-    fputs(text, stdout);
-    fflush(stdout);
-    return NPG_STREAMING_RUNNING;
-}
-
 /* Reads one line (without its newline) into *buf; false at end of input. */
 static bool read_line(char **buf, size_t *cap) {
     size_t n = 0;
@@ -64,7 +57,7 @@ static bool read_line(char **buf, size_t *cap) {
 
 static int converse(npg_llm_pipeline *pipe, const npg_generation_config *cfg, const char *system, bool perf) {
     bool tty = isatty(STDIN_FILENO) != 0;
-    npg_streamer streamer = {stream_stdout, NULL};
+    npg_streamer streamer = {gen_stream_stdout, NULL};
     char *line = NULL;
     size_t cap = 0;
     int rc = 0;
@@ -105,11 +98,8 @@ static int converse(npg_llm_pipeline *pipe, const npg_generation_config *cfg, co
         }
         putchar('\n');
         fflush(stdout);
-        if (perf) {
-            const npg_perf_metrics *m = NULL;
-            if (npg_decoded_results_get_perf_metrics(res, &m) == NPG_OK)
-                perf_print(stderr, m);
-        }
+        if (perf)
+            perf_print_results(stderr, res);
         npg_decoded_results_free(res);
     }
     free(line);
@@ -144,15 +134,8 @@ int npg_cmd_chat(int argc, char **argv) {
             goto done;
         if (r > 0)
             continue;
-        if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            cli_error(CMD, "unknown option '%s' (see npugen chat --help)", argv[i]);
+        if (!gen_positional(CMD, argv[i], &model_dir))
             goto done;
-        }
-        if (model_dir) {
-            cli_error(CMD, "unexpected argument '%s' (user turns are read from stdin)", argv[i]);
-            goto done;
-        }
-        model_dir = argv[i];
     }
     if (!model_dir) {
         cli_error(CMD, "missing MODEL_DIR (see npugen chat --help)");

@@ -26,13 +26,6 @@ static void usage(FILE *fp) {
             gen_options_help);
 }
 
-static npg_streaming_status stream_stdout(const char *text, void *user_data) {
-    (void)user_data;
-    fputs(text, stdout);
-    fflush(stdout);
-    return NPG_STREAMING_RUNNING;
-}
-
 typedef struct gen_args {
     const char *model_dir, *prompt, *file, *ids_arg, *system;
     bool chat, print_ids, perf;
@@ -66,7 +59,7 @@ static int run(const gen_args *g, const gen_options *o, const char *prompt_text,
     npg_status st = gen_options_pipeline(o, g->model_dir, &pipe);
     if (st == NPG_OK)
         st = gen_options_config(o, pipe, &cfg);
-    npg_streamer streamer = {stream_stdout, NULL};
+    npg_streamer streamer = {gen_stream_stdout, NULL};
     const npg_streamer *sp = g->print_ids ? NULL : &streamer;
     if (st == NPG_OK) {
         if (ids) {
@@ -97,11 +90,8 @@ static int run(const gen_args *g, const gen_options *o, const char *prompt_text,
         }
         putchar('\n');
         fflush(stdout);
-        if (g->perf) {
-            const npg_perf_metrics *m = NULL;
-            if (npg_decoded_results_get_perf_metrics(res, &m) == NPG_OK)
-                perf_print(stderr, m);
-        }
+        if (g->perf)
+            perf_print_results(stderr, res);
     }
     npg_chat_history_free(hist);
     npg_decoded_results_free(res);
@@ -129,15 +119,8 @@ int npg_cmd_generate(int argc, char **argv) {
             goto done;
         if (r > 0)
             continue;
-        if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            cli_error(CMD, "unknown option '%s' (see npugen generate --help)", argv[i]);
+        if (!gen_positional(CMD, argv[i], &g.model_dir))
             goto done;
-        }
-        if (g.model_dir) {
-            cli_error(CMD, "unexpected argument '%s' (quote a prompt and pass it with -p)", argv[i]);
-            goto done;
-        }
-        g.model_dir = argv[i];
     }
     if (!g.model_dir) {
         cli_error(CMD, "missing MODEL_DIR (see npugen generate --help)");

@@ -145,3 +145,23 @@ npg_status gen_options_config(const gen_options *o, const npg_llm_pipeline *pipe
 npg_status gen_options_pipeline(const gen_options *o, const char *model_dir, npg_llm_pipeline **pipe) {
     return npg_llm_pipeline_create_with_properties(model_dir, o->device, o->props, pipe);
 }
+
+npg_streaming_status gen_stream_stdout(const char *text, void *user_data) {
+    (void)user_data;
+    fputs(text, stdout);
+    fflush(stdout);
+    return NPG_STREAMING_RUNNING;
+}
+
+bool gen_positional(const char *cmd, const char *arg, const char **model_dir) {
+    if (arg[0] == '-' && arg[1] != '\0') {
+        cli_error(cmd, "unknown option '%s' (see npugen %s --help)", arg, cmd);
+        return false;
+    }
+    if (*model_dir) {
+        cli_error(cmd, "unexpected argument '%s' (see npugen %s --help)", arg, cmd);
+        return false;
+    }
+    *model_dir = arg;
+    return true;
+}

@@ -39,6 +39,13 @@ extern const char gen_options_help[];
 /* A copy of the pipeline's config with the flags applied (caller frees). */
 npg_status gen_options_config(const gen_options *o, const npg_llm_pipeline *pipe, npg_generation_config **out);
 
+/* The streamer of generate and chat: each piece to stdout, flushed. */
+npg_streaming_status gen_stream_stdout(const char *text, void *user_data);
+
+/* A non-option argument: the first is MODEL_DIR, anything else (or an unknown option) is a usage
+ * error, printed. Returns false on error. */
+bool gen_positional(const char *cmd, const char *arg, const char **model_dir);
+
 /* Creates the pipeline for MODEL_DIR with the device and properties. */
 npg_status gen_options_pipeline(const gen_options *o, const char *model_dir, npg_llm_pipeline **pipe);
 

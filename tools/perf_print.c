@@ -25,3 +25,9 @@ void perf_print(FILE *fp, const npg_perf_metrics *m) {
     fprintf(fp, "tokenization:         %10.2f ms\n", (double)tokz);
     fprintf(fp, "detokenization:       %10.2f ms\n", (double)detok);
 }
+
+void perf_print_results(FILE *fp, const npg_decoded_results *res) {
+    const npg_perf_metrics *m = NULL;
+    if (npg_decoded_results_get_perf_metrics(res, &m) == NPG_OK)
+        perf_print(fp, m);
+}

@@ -7,5 +7,7 @@
 #include "npugen.h"
 
 void perf_print(FILE *fp, const npg_perf_metrics *m);
+/* The metrics of one generation (nothing when it has none). */
+void perf_print_results(FILE *fp, const npg_decoded_results *res);
 
 #endif
