@@ -12,11 +12,12 @@ static const char *const CMD = "eval";
 
 static void usage(FILE *fp) {
     fprintf(fp,
-            "usage: npugen eval MODEL_DIR --text FILE [--reference REF_DIR] [--ctx N] [--threads N] [--json]\n\n"
+            "usage: npugen eval MODEL_DIR --text FILE [--reference REF_DIR] [--ctx N] [--chunks N] [--threads N] [--json]\n\n"
             "Perplexity of MODEL_DIR (Hugging Face or exported folder) over the text; with --reference, the mean\n"
             "KL divergence KL(reference || model) and the top-1 agreement of the next-token distributions.\n"
             "llama.cpp's convention: non-overlapping windows of N tokens (default min(max positions, 512)),\n"
-            "BOS first, the second half of each window scored. --json prints one object: perplexity, tokens,\n"
+            "BOS first, the second half of each window scored; --chunks N stops after N windows.\n"
+            "--json prints one object: perplexity, tokens,\n"
             "and with a reference kl_divergence and top1_agreement (plus ctx and windows).\n");
 }
 
@@ -41,6 +42,10 @@ int npg_cmd_eval(int argc, char **argv) {
             if (!cli_value(CMD, argc, argv, &i, &v) || !cli_parse_long(CMD, a, v, 2, 1 << 20, &x))
                 return 2;
             o.ctx = x;
+        } else if (strcmp(a, "--chunks") == 0) {
+            if (!cli_value(CMD, argc, argv, &i, &v) || !cli_parse_long(CMD, a, v, 1, 1 << 30, &x))
+                return 2;
+            o.chunks = (size_t)x;
         } else if (strcmp(a, "--threads") == 0) {
             if (!cli_value(CMD, argc, argv, &i, &v) || !cli_parse_long(CMD, a, v, 0, 256, &x))
                 return 2;

@@ -102,6 +102,8 @@ static npg_status evaluate(const char *model_dir, const char *ref_dir, const int
         st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for eval buffers");
     sums s = {0};
     size_t windows = n_ids / (size_t)ctx;
+    if (o->chunks > 0 && o->chunks < windows)
+        windows = o->chunks;
     for (size_t w = 0; w < windows && st == NPG_OK; w++) {
         memcpy(win, ids + w * (size_t)ctx, (size_t)ctx * sizeof *win);
         if (bos >= 0)

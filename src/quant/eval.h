@@ -26,6 +26,7 @@
 
 typedef struct npg_eval_options {
     int64_t ctx;   /* window; 0 = min(max_position_embeddings, 512) */
+    size_t chunks; /* at most this many windows (llama.cpp's --chunks); 0 = all */
     int threads;   /* 0 = all cores */
     npg_isa isa;   /* kernels */
 } npg_eval_options;
