@@ -245,9 +245,9 @@ AVX512_FN static void quantize_act(const float *x, int64_t k, const npg_qact *qa
         for (int t = 0; t < 8; t++) {
             __m512i r = _mm512_cvtps_epi32(_mm512_mul_ps(v[t], vinv));
             _mm_store_si128((__m128i *)(q + b0 + 16 * t), _mm512_cvtsepi32_epi8(r));
-            /* Σ of each 4 inputs: pairwise adds inside 32-bit groups are not available for int32 -> use
-             * the 4-byte groups of the packed int8 values below */
         }
+        /* sum4: each 4 consecutive int8 values, through the same byte-pair and word-pair adds the
+         * kernels' lanes use */
         const __m512i ones = _mm512_set1_epi8(1);
         for (int h = 0; h < 2; h++) {
             __m512i qv = _mm512_load_si512((const void *)(q + b0 + 64 * h));
