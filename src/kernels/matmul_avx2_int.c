@@ -89,11 +89,12 @@ AVX2_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
     /* Decode: prefetch the rows of the tiles PF_TILES ahead, spread over this tile's blocks (short
      * rows read side by side defeat the hardware prefetchers; see matmul_avx512_int.c). */
     const size_t bb = WT == NPG_W_Q8_CW ? 128 : 64; /* weight bytes per block per row */
-    const uint8_t *pf = (const uint8_t *)w->data + (size_t)(j0 + PF_TILES * NR) * rb - (size_t)(k0 / NPG_QBLOCK) * NR * bb;
+    /* an address, not a pointer: it may lie past the weight (prefetches never fault) */
+    const uintptr_t pf = (uintptr_t)w->data + (size_t)(j0 + PF_TILES * NR) * rb - (size_t)(k0 / NPG_QBLOCK) * NR * bb;
     for (int64_t b = k0 / NPG_QBLOCK; b < k1 / NPG_QBLOCK; b++) {
         if (MR == 1)
             for (size_t l = 0; l < NR * bb; l += 64)
-                _mm_prefetch((const char *)(pf + (size_t)b * NR * bb + l), _MM_HINT_T0);
+                _mm_prefetch((const char *)(pf + (uintptr_t)b * NR * bb + l), _MM_HINT_T0);
         __m256i nb[I_MR_MAX][NS];
         if (int4) {
             UNROLL
