@@ -314,12 +314,23 @@ npg_status npu_blob_open(const char *path, const npg_properties *props, int thre
     }
     if (st == NPG_OK) {
         memcpy(&b.config, b.meta + sizeof *b.m, sizeof b.config);
+        b.config.arch_name[sizeof b.config.arch_name - 1] = '\0'; /* printed in messages */
+        b.config.tensor_prefix[sizeof b.config.tensor_prefix - 1] = '\0';
+        b.config.lm_head_name[sizeof b.config.lm_head_name - 1] = '\0';
         b.tensors = (const npu_blob_tensor *)(b.meta + sizeof *b.m + config_bytes());
         const npg_model_config *c = &b.config;
         const npu_blob_meta *m = b.m;
-        if (c->n_layers < 1 || c->n_layers > NPG_MAX_LAYERS || c->hidden < 1 || c->vocab < 1 || m->prefill_rows < 1 ||
-            m->context < m->max_prompt || m->prefill_rows > m->max_prompt || m->context > (1 << 21))
-            st = npg_fail(NPG_ERR_FORMAT, "%s: the blob's plan has impossible shapes", path);
+        /* the checksum is not a signature: a crafted plan must still not drive the forward pass out of bounds */
+        bool cfg_ok = c->n_layers >= 1 && c->n_layers <= NPG_MAX_LAYERS && c->hidden >= 1 && c->vocab >= 1 &&
+                      c->n_heads >= 1 && c->n_kv_heads >= 1 && c->n_heads % c->n_kv_heads == 0 && c->head_dim >= 1 &&
+                      c->ffn >= 1 && c->rotary_dim >= 0 && c->rotary_dim <= c->head_dim && c->rotary_dim % 2 == 0 &&
+                      c->rope.n_factors >= 0 && c->rope.n_factors <= NPG_MAX_ROPE_FACTORS &&
+                      c->rope_local.n_factors >= 0 && c->rope_local.n_factors <= NPG_MAX_ROPE_FACTORS &&
+                      c->rotary_dim / 2 <= NPG_MAX_ROPE_FACTORS * 2 && c->sliding_window >= 0 && c->n_eos >= 0 &&
+                      c->n_eos <= 8 && (int)c->arch >= 0 && c->arch < NPG_ARCH_COUNT;
+        if (!cfg_ok || m->prefill_rows < 1 || m->max_prompt < 1 || m->min_response < 1 ||
+            m->context != m->max_prompt + m->min_response || m->prefill_rows > m->max_prompt || m->context > (1 << 21))
+            st = npg_fail(NPG_ERR_FORMAT, "%s: the blob's plan has impossible shapes or model config", path);
         for (uint32_t i = 0; i < m->n_tensors && st == NPG_OK; i++)
             st = check_tensor(&b, &b.tensors[i], path);
         if (st == NPG_OK && m->n_tensors && weights_table_hash(b.tensors, m->n_tensors) != h->weights_hash)
