@@ -44,8 +44,8 @@ static void runner_free(runner *r) {
     npg_model_free(r->m);
 }
 
-static npg_status runner_open(const char *dir, int64_t ctx, npg_threadpool *pool, npg_isa isa, runner *r) {
-    NPG_TRY(npg_model_load(dir, &r->m));
+/* Creates the forward state once the window is known. */
+static npg_status runner_state(const char *dir, runner *r, int64_t ctx, npg_threadpool *pool, npg_isa isa) {
     if (ctx > r->m->cfg.max_pos)
         return npg_fail(NPG_ERR_LIMIT, "%s: --ctx %lld exceeds the model's max_position_embeddings %lld", dir,
                         (long long)ctx, (long long)r->m->cfg.max_pos);
@@ -77,30 +77,43 @@ static void score_window(const float *a, const float *b, const int32_t *ids, int
     }
 }
 
-static npg_status evaluate(const char *model_dir, const char *ref_dir, const int32_t *ids, size_t n_ids,
-                           int32_t bos, const npg_eval_options *o, npg_threadpool *pool, npg_eval_result *out) {
-    runner a = {0}, b = {0};
-    npg_model *probe = NULL;
-    NPG_TRY(npg_model_load(model_dir, &probe));
-    int64_t max_pos = probe->cfg.max_pos, V = probe->cfg.vocab;
-    npg_model_free(probe);
+/* Evaluates models[0..n) against the optional reference on the same windows; the reference runs once
+ * per window whatever n is (the quantization table evaluates seven exports against one fp32 model). */
+static npg_status evaluate(const char *const *dirs, size_t n_models, const char *ref_dir, const int32_t *ids,
+                           size_t n_ids, int32_t bos, const npg_eval_options *o, npg_threadpool *pool,
+                           npg_eval_result *out) {
+    runner *a = calloc(n_models, sizeof *a);
+    sums *s = calloc(n_models, sizeof *s);
+    runner b = {0};
+    npg_status st = a && s ? NPG_OK : npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for eval state");
+    for (size_t i = 0; i < n_models && st == NPG_OK; i++)
+        st = npg_model_load(dirs[i], &a[i].m);
+    if (st == NPG_OK && ref_dir)
+        st = npg_model_load(ref_dir, &b.m);
+    int64_t V = st == NPG_OK ? a[0].m->cfg.vocab : 0, max_pos = st == NPG_OK ? a[0].m->cfg.max_pos : 0;
     int64_t ctx = o->ctx > 0 ? o->ctx : (max_pos < 512 ? max_pos : 512);
     if ((int64_t)n_ids < ctx)
         ctx = (int64_t)n_ids;
-    if (ctx < 2)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--text: %zu token(s) are too few to score (need at least 2)", n_ids);
-    npg_status st = runner_open(model_dir, ctx, pool, o->isa, &a);
+    if (st == NPG_OK && ctx < 2)
+        st = npg_fail(NPG_ERR_INVALID_ARGUMENT, "--text: %zu token(s) are too few to score (need at least 2)", n_ids);
+    for (size_t i = 0; i < n_models && st == NPG_OK; i++) {
+        if (a[i].m->cfg.vocab != V)
+            st = npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: vocab size %lld differs from %s's %lld", dirs[i],
+                          (long long)a[i].m->cfg.vocab, dirs[0], (long long)V);
+        else
+            st = runner_state(dirs[i], &a[i], ctx, pool, o->isa);
+    }
     if (st == NPG_OK && ref_dir) {
-        st = runner_open(ref_dir, ctx, pool, o->isa, &b);
-        if (st == NPG_OK && b.m->cfg.vocab != V)
+        if (b.m->cfg.vocab != V)
             st = npg_fail(NPG_ERR_INVALID_ARGUMENT, "--reference %s: vocab size %lld differs from the model's %lld", ref_dir,
                           (long long)b.m->cfg.vocab, (long long)V);
+        else
+            st = runner_state(ref_dir, &b, ctx, pool, o->isa);
     }
     int32_t *win = malloc((size_t)ctx * sizeof *win);
     double *la = malloc((size_t)V * sizeof *la), *lb = malloc((size_t)V * sizeof *lb);
     if (st == NPG_OK && (!win || !la || !lb))
         st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for eval buffers");
-    sums s = {0};
     size_t windows = n_ids / (size_t)ctx;
     if (o->chunks > 0 && o->chunks < windows)
         windows = o->chunks;
@@ -108,38 +121,47 @@ static npg_status evaluate(const char *model_dir, const char *ref_dir, const int
         memcpy(win, ids + w * (size_t)ctx, (size_t)ctx * sizeof *win);
         if (bos >= 0)
             win[0] = bos;
-        st = npg_model_forward(a.m, a.s, win, ctx, 0, true);
-        if (st == NPG_OK && ref_dir)
+        if (ref_dir)
             st = npg_model_forward(b.m, b.s, win, ctx, 0, true);
-        if (st == NPG_OK)
-            score_window(a.s->logits, ref_dir ? b.s->logits : NULL, win, ctx, V, la, lb, &s);
+        for (size_t i = 0; i < n_models && st == NPG_OK; i++) {
+            st = npg_model_forward(a[i].m, a[i].s, win, ctx, 0, true);
+            if (st == NPG_OK)
+                score_window(a[i].s->logits, ref_dir ? b.s->logits : NULL, win, ctx, V, la, lb, &s[i]);
+        }
     }
     free(win);
     free(la);
     free(lb);
-    runner_free(&a);
+    for (size_t i = 0; a && i < n_models; i++)
+        runner_free(&a[i]);
     runner_free(&b);
-    if (st != NPG_OK)
-        return st;
-    out->ctx = ctx;
-    out->windows = windows;
-    out->tokens = s.count;
-    out->text_tokens = n_ids;
-    out->perplexity = exp(s.nll / (double)s.count);
-    out->has_reference = ref_dir != NULL;
-    out->kl_divergence = ref_dir ? s.kl / (double)s.count : 0.0;
-    out->top1_agreement = ref_dir ? (double)s.agree / (double)s.count : 0.0;
-    return NPG_OK;
+    for (size_t i = 0; st == NPG_OK && i < n_models; i++) {
+        npg_eval_result *r = &out[i];
+        r->ctx = ctx;
+        r->windows = windows;
+        r->tokens = s[i].count;
+        r->text_tokens = n_ids;
+        r->perplexity = exp(s[i].nll / (double)s[i].count);
+        r->has_reference = ref_dir != NULL;
+        r->kl_divergence = ref_dir ? s[i].kl / (double)s[i].count : 0.0;
+        r->top1_agreement = ref_dir ? (double)s[i].agree / (double)s[i].count : 0.0;
+    }
+    free(a);
+    free(s);
+    return st;
 }
 
-npg_status npg_eval_text(const char *model_dir, const char *ref_dir, const char *text, const npg_eval_options *o,
-                         npg_eval_result *out) {
-    if (!model_dir || !text || !o || !out)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_eval_text: NULL argument");
+npg_status npg_eval_text_many(const char *const *model_dirs, size_t n_models, const char *ref_dir, const char *text,
+                              const npg_eval_options *o, npg_eval_result *out) {
+    if (!model_dirs || n_models == 0 || !text || !o || !out)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_eval_text: NULL argument or no model");
+    for (size_t i = 0; i < n_models; i++)
+        if (!model_dirs[i])
+            return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_eval_text: model %zu is NULL", i);
     if (o->ctx < 0)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--ctx %lld: must be >= 2 (or 0 for the default)", (long long)o->ctx);
     npg_tokenizer *tok = NULL;
-    NPG_TRY(npg_tokenizer_create(model_dir, &tok));
+    NPG_TRY(npg_tokenizer_create(model_dirs[0], &tok));
     int32_t *ids = NULL;
     size_t n = 0;
     npg_status st = npg_tokenizer_encode(tok, text, false, &ids, &n);
@@ -150,8 +172,13 @@ npg_status npg_eval_text(const char *model_dir, const char *ref_dir, const char 
     npg_threadpool *pool = NULL;
     st = npg_threadpool_create(o->threads, &pool);
     if (st == NPG_OK)
-        st = evaluate(model_dir, ref_dir, ids, n, bos, o, pool, out);
+        st = evaluate(model_dirs, n_models, ref_dir, ids, n, bos, o, pool, out);
     npg_threadpool_free(pool);
     npg_free(ids);
     return st;
+}
+
+npg_status npg_eval_text(const char *model_dir, const char *ref_dir, const char *text, const npg_eval_options *o,
+                         npg_eval_result *out) {
+    return npg_eval_text_many(&model_dir, 1, ref_dir, text, o, out);
 }

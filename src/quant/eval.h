@@ -48,5 +48,9 @@ void npg_eval_options_init(npg_eval_options *o);
  * ref_dir may be NULL. */
 npg_status npg_eval_text(const char *model_dir, const char *ref_dir, const char *text, const npg_eval_options *o,
                          npg_eval_result *out);
+/* Several models (same vocab; the first one's tokenizer) on the same windows, out[n_models]; the
+ * reference runs once per window. */
+npg_status npg_eval_text_many(const char *const *model_dirs, size_t n_models, const char *ref_dir, const char *text,
+                              const npg_eval_options *o, npg_eval_result *out);
 
 #endif
