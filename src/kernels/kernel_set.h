@@ -24,11 +24,15 @@
  *   q     int8  [kp]        x[c] ≈ q[c] * scale[c / 128]; q in [-127, 127]; zero past k
  *   sum4  int16 [kp / 4]    Σ q over each 4 consecutive inputs (|sum4| <= 508)
  *   scale f32   [kp / 128]  max |x| of the block / 127 (0 for an all-zero block)
- * every part 64-byte aligned (kp is a multiple of 128).
+ *   bsum  int32 [kp / 128]  Σ q over the block
+ * q and sum4 64-byte aligned (kp is a multiple of 128).
  * The AVX-512 kernels multiply unsigned weight bytes (true code + bias B: 128 for Q8 and NF4, 8 for
  * the int4 types) with the signed activations (vpdpbusd), so each int32 lane — 4 consecutive inputs —
- * carries B · sum4 too; they start every lane at -B · sum4, which keeps each block's integer dot
- * product exact. (The AVX2 kernels use the same bias for int4 and sign tricks for Q8/NF4.) */
+ * carries B · sum4 too. Where the group scale varies inside a block's lanes (Q4_G) they start every
+ * lane at -B · sum4, which keeps each block's integer dot product exact; the channel-wise types
+ * instead subtract B · Σ_b scale[b] · bsum[b] once per output (f32; the biased sums are at most a
+ * few times the true ones, so this costs ~1e-7 relative). The AVX2 kernels do the same for int4 and
+ * use sign tricks (no bias) for Q8/NF4. */
 typedef struct npg_qact {
     uint8_t *base;  /* row i at base + i * stride; 64-byte aligned */
     size_t stride;  /* npg_qact_row_bytes(kp) */
@@ -36,7 +40,7 @@ typedef struct npg_qact {
 } npg_qact;
 
 static inline size_t npg_qact_row_bytes(int64_t kp) {
-    size_t b = (size_t)kp + 2 * (size_t)(kp / 4) + 4 * (size_t)(kp / 128);
+    size_t b = (size_t)kp + 2 * (size_t)(kp / 4) + 8 * (size_t)(kp / 128);
     return (b + 63) / 64 * 64;
 }
 static inline int8_t *npg_qact_q(const npg_qact *a, int64_t i) { return (int8_t *)(a->base + (size_t)i * a->stride); }
@@ -45,6 +49,9 @@ static inline int16_t *npg_qact_sum4(const npg_qact *a, int64_t i) {
 }
 static inline float *npg_qact_scale(const npg_qact *a, int64_t i) {
     return (float *)(a->base + (size_t)i * a->stride + (size_t)a->kp + (size_t)(a->kp / 2));
+}
+static inline int32_t *npg_qact_bsum(const npg_qact *a, int64_t i) {
+    return (int32_t *)(npg_qact_scale(a, i) + a->kp / 128);
 }
 
 /* Everything a tile kernel reads. */

@@ -4,8 +4,8 @@
  *
  * vpmaddubsw multiplies unsigned bytes with signed bytes into int16 pairs (saturating), so:
  *  - int4 (Q4_CW, Q4_G): the nibble itself (0..15, bias B = 8) against the activations; pairs stay
- *    below 2 · 15 · 127, four products add up in int16 without saturating; lanes start at -8 · Σ q
- *    (sum4, kernel_set.h).
+ *    below 2 · 15 · 127, four products add up in int16 without saturating; Q4_G lanes start at
+ *    -8 · Σ q (sum4, kernel_set.h), Q4_CW subtracts 8 · Σ_b scale_x · Σq_b once per output.
  *  - Q8 and NF4 (through a vpshufb code book): the signed code w, as |w| against sign(w) · q — no bias,
  *    and |w| <= 128 keeps every pair <= 2 · 128 · 127 < 32768.
  * A 128-input block is four 32-input parts t = 0..3 (inputs 32t .. 32t+31); for 4-bit rows part 0 and
@@ -49,6 +49,24 @@ AVX2_INLINE __m256i neg_bias(const int16_t *sum4, int64_t b, int t0, int t1) {
     return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_cvtepi16_epi32(s), 3));
 }
 
+/* 8 · Σ_b scale[b] · bsum[b] over the blocks [k0, k1) of activation row r, 8 blocks per step (a
+ * scalar loop costs as much as a short tile's integer work). */
+AVX2_INLINE float bias_term(const npg_qact *qa, int64_t r, int64_t k0, int64_t k1) {
+    const float *sx = npg_qact_scale(qa, r);
+    const int32_t *bs = npg_qact_bsum(qa, r);
+    __m256 t = _mm256_setzero_ps();
+    int64_t b = k0 / NPG_QBLOCK, b1 = k1 / NPG_QBLOCK;
+    for (; b + 8 <= b1; b += 8)
+        t = _mm256_fmadd_ps(_mm256_loadu_ps(sx + b), _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(bs + b))), t);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    float s = _mm_cvtss_f32(h);
+    for (; b < b1; b++)
+        s += sx[b] * (float)bs[b];
+    return 8.0f * s;
+}
+
 /* PARTS: parts per scale — 4 (channel-wise, or Q4_G with a multiple of 128), 2 (group 64), 1 (32). */
 AVX2_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1,
                                int accumulate, const int MR, const int NR, const npg_wtype WT, const int PARTS) {
@@ -57,6 +75,7 @@ AVX2_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
     const bool int4 = WT == NPG_W_Q4_CW || WT == NPG_W_Q4_G;
     const int64_t gs = WT == NPG_W_Q4_G ? w->group_size : 0;
     const int64_t ng = gs > 0 ? w->k / gs : 0;
+    const bool FOLD = WT == NPG_W_Q4_CW; /* channel-wise int4: the bias comes off once per output */
     const int8_t *q[I_MR_MAX];
     const int16_t *s4[I_MR_MAX];
     const float *sx[I_MR_MAX];
@@ -96,7 +115,7 @@ AVX2_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
             for (size_t l = 0; l < NR * bb; l += 64)
                 _mm_prefetch((const char *)(pf + (uintptr_t)b * NR * bb + l), _MM_HINT_T0);
         __m256i nb[I_MR_MAX][NS];
-        if (int4) {
+        if (int4 && !FOLD) {
             UNROLL
             for (int i = 0; i < MR; i++)
                 UNROLL
@@ -132,7 +151,9 @@ AVX2_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
                         for (int t = u * PARTS; t < u * PARTS + PARTS; t++)
                             s16 = _mm256_add_epi16(
                                 s16, _mm256_maddubs_epi16(p[t], _mm256_load_si256((const __m256i *)(qb + 32 * t))));
-                        d = _mm256_add_epi32(_mm256_madd_epi16(s16, ones16), nb[i][u]);
+                        d = _mm256_madd_epi16(s16, ones16);
+                        if (!FOLD)
+                            d = _mm256_add_epi32(d, nb[i][u]);
                     } else {
                         d = _mm256_setzero_si256();
                         UNROLL
@@ -166,6 +187,8 @@ AVX2_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
             if (i >= mr)
                 break;
             __m128 v = npg_hsum4_256(acc[i][j], acc[i][j + 1], acc[i][j + 2], acc[i][j + 3]);
+            if (FOLD)
+                v = _mm_sub_ps(v, _mm_set1_ps(bias_term(&a->qa, i0 + i, k0, k1)));
             npg_store4_256(a->y + (i0 + i) * a->ldy + j0 + j, _mm_mul_ps(v, rs), cnt, accumulate);
         }
     }
@@ -239,13 +262,19 @@ AVX2_FN static void quantize_act(const float *x, int64_t k, const npg_qact *qa, 
             _mm256_store_si256((__m256i *)(q + b0 + 8 * t), p);
         }
         const __m256i ones8 = _mm256_set1_epi8(1);
+        __m256i tot = _mm256_setzero_si256();
         for (int h = 0; h < 4; h++) {
             __m256i qv = _mm256_load_si256((const __m256i *)(q + b0 + 32 * h));
             __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, qv), _mm256_set1_epi16(1));
+            tot = _mm256_add_epi32(tot, s);
             /* int32 -> int16 (|s| <= 508): packs per lane, then put the two halves in order */
             __m256i pk = _mm256_permute4x64_epi64(_mm256_packs_epi32(s, s), 0x08);
             _mm_store_si128((__m128i *)(sum4 + b0 / 4 + 8 * h), _mm256_castsi256_si128(pk));
         }
+        __m128i t4 = _mm_add_epi32(_mm256_castsi256_si128(tot), _mm256_extracti128_si256(tot, 1));
+        t4 = _mm_add_epi32(t4, _mm_shuffle_epi32(t4, 0x4e));
+        t4 = _mm_add_epi32(t4, _mm_shuffle_epi32(t4, 0xb1));
+        npg_qact_bsum(qa, i)[b0 / NPG_QBLOCK] = _mm_cvtsi128_si32(t4);
     }
 }
 

@@ -11,7 +11,8 @@
  *   Q8     byte ^ 0x80                      (B = 128)
  *   Q4     the nibble itself, 0..15         (B = 8)
  *   NF4    nibble -> 128 + npg_nf4_i8[code] (B = 128, one vpshufb)
- * and every lane starts at -B · sum4 of its 4 inputs, so no lane ever mixes in the bias. A block is
+ * and every lane starts at -B · sum4 of its 4 inputs (Q4_G), or the channel-wise types subtract
+ * B · Σ_b scale_x[b] · Σq_b once per output, so the bias never reaches the result. A block is
  * 128 inputs = 2 vpdpbusd: "lo" (inputs 0..63 of the block) and "hi" (64..127); for 4-bit rows that
  * is exactly one 64-byte load, low nibbles and high nibbles (quant.h's packing).
  *
@@ -56,6 +57,22 @@ VNNI_INLINE __m512i neg_bias(const int16_t *sum4, int64_t b, int half, int shift
     return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(s, (unsigned)shift));
 }
 
+/* B · Σ_b scale[b] · bsum[b] over the blocks [k0, k1) of activation row r (B = 1 << shift), 16 blocks
+ * per step: a tile call is short (MR × NR rows over one 2048-input chunk), and a scalar loop here
+ * cost as much as the tile's vpdpbusd work. */
+VNNI_INLINE float bias_term(const npg_qact *qa, int64_t r, int64_t k0, int64_t k1, int shift) {
+    const float *sx = npg_qact_scale(qa, r);
+    const int32_t *bs = npg_qact_bsum(qa, r);
+    __m512 t = _mm512_setzero_ps();
+    for (int64_t b = k0 / NPG_QBLOCK; b < k1 / NPG_QBLOCK; b += 16) {
+        int64_t left = k1 / NPG_QBLOCK - b;
+        __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+        __m512 c = _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(m, bs + b));
+        t = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, sx + b), c, t);
+    }
+    return _mm512_reduce_add_ps(t) * (float)(1 << shift);
+}
+
 /* GM: 0 = one scale per block (channel-wise, or Q4_G with a multiple of 128); Q4_G 64 or 32; 1 = Q4_G
  * with another multiple of 32 (each 32-input part's group looked up). */
 VNNI_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1,
@@ -65,6 +82,7 @@ VNNI_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
     const int shift = WT == NPG_W_Q8_CW || WT == NPG_W_NF4_CW ? 7 : 3;
     const int64_t gs = WT == NPG_W_Q4_G ? w->group_size : 0;
     const int64_t ng = gs > 0 ? w->k / gs : 0; /* groups per row */
+    const bool FOLD = GM == 0 && WT != NPG_W_Q4_G;  /* channel-wise: bias subtracted per output */
     const int8_t *q[I_MR_MAX];
     const int16_t *s4[I_MR_MAX];
     const float *sx[I_MR_MAX];
@@ -111,6 +129,10 @@ VNNI_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
         __m512i bl[I_MR_MAX], bh[I_MR_MAX];
         UNROLL
         for (int i = 0; i < MR; i++) {
+            if (FOLD) { /* the bias comes off once per output, below */
+                bl[i] = bh[i] = _mm512_setzero_si512();
+                continue;
+            }
             bl[i] = neg_bias(s4[i], b, 0, shift);
             bh[i] = neg_bias(s4[i], b, 1, shift);
             if (GM == 0)
@@ -186,6 +208,8 @@ VNNI_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
             if (i >= mr)
                 break;
             __m128 v = npg_hsum4_512(acc[i][j], acc[i][j + 1], acc[i][j + 2], acc[i][j + 3]);
+            if (FOLD)
+                v = _mm_sub_ps(v, _mm_set1_ps(bias_term(&a->qa, i0 + i, k0, k1, shift)));
             npg_store4_512(a->y + (i0 + i) * a->ldy + j0 + j, _mm_mul_ps(v, rs), cnt, accumulate);
         }
     }
@@ -250,12 +274,15 @@ AVX512_FN static void quantize_act(const float *x, int64_t k, const npg_qact *qa
         /* sum4: each 4 consecutive int8 values, through the same byte-pair and word-pair adds the
          * kernels' lanes use */
         const __m512i ones = _mm512_set1_epi8(1);
+        __m512i tot = _mm512_setzero_si512();
         for (int h = 0; h < 2; h++) {
             __m512i qv = _mm512_load_si512((const void *)(q + b0 + 64 * h));
             __m512i s = _mm512_maddubs_epi16(ones, qv);                 /* pairs -> int16 */
             s = _mm512_madd_epi16(s, _mm512_set1_epi16(1));              /* 4 -> int32 */
             _mm256_store_si256((__m256i *)(sum4 + b0 / 4 + 16 * h), _mm512_cvtepi32_epi16(s));
+            tot = _mm512_add_epi32(tot, s);
         }
+        npg_qact_bsum(qa, i)[b0 / NPG_QBLOCK] = _mm512_reduce_add_epi32(tot);
     }
 }
 

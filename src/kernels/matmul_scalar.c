@@ -113,6 +113,13 @@ static void quantize_act(const float *x, int64_t k, const npg_qact *qa, int64_t 
     }
     for (int64_t s = 0; s < qa->kp / 4; s++)
         sum4[s] = (int16_t)(q[4 * s] + q[4 * s + 1] + q[4 * s + 2] + q[4 * s + 3]);
+    int32_t *bsum = npg_qact_bsum(qa, i);
+    for (int64_t b = 0; b < qa->kp / NPG_QBLOCK; b++) {
+        int32_t t = 0;
+        for (int c = 0; c < NPG_QBLOCK / 4; c++)
+            t += sum4[b * (NPG_QBLOCK / 4) + c];
+        bsum[b] = t;
+    }
 }
 
 void npg_kernels_scalar(npg_kernel_set *out) {
