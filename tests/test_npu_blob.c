@@ -6,7 +6,10 @@
  * are refused with the documented status, and a bad CACHE_DIR entry is recompiled. */
 #include <sys/stat.h>
 
+#include <stddef.h>
+
 #include "device/npu/npu_blob.h"
+#include "device/npu/npu_hash.h"
 #include "test_npu_util.h"
 
 enum { N_PROMPT = 19, N_GEN = 16 };
@@ -282,10 +285,60 @@ static void test_encryption(void) {
     teardown(&f);
 }
 
+/* Re-seals a plain blob after editing its meta section, so the edit passes every checksum. */
+static void reseal(char *bytes) {
+    npu_blob_header *h = (npu_blob_header *)bytes;
+    uint8_t *meta = (uint8_t *)bytes + sizeof *h;
+    ((npu_blob_meta *)meta)->plain_hash = npu_hash64(meta + 8, h->meta_size - 8, 0);
+    h->meta_hash = npu_hash64(meta, h->meta_size, 0);
+    h->header_hash = npu_hash64(h, offsetof(npu_blob_header, header_hash), 0);
+}
+
+/* A crafted plan with valid checksums (the hash is not a signature) is still refused, never run. */
+static void test_crafted_plan(void) {
+    fixture f;
+    REQUIRE(setup(&f, "random-qwen2"));
+    REQUIRE_OK(run(&f, "random-qwen2",
+                   props_of("MAX_PROMPT_LEN", "64", "MIN_RESPONSE_LEN", "64", "EXPORT_BLOB", "YES", "BLOB_PATH", f.blob,
+                            "CACHE_MODE", "OPTIMIZE_SPEED", NULL),
+                   NULL));
+    size_t size = 0;
+    char *orig = read_all(f.blob, &size);
+    REQUIRE(orig);
+    char *bytes = malloc(size);
+    size_t cfg_at = sizeof(npu_blob_header) + sizeof(npu_blob_meta);
+    size_t fields[] = {offsetof(npg_model_config, n_heads), offsetof(npg_model_config, head_dim),
+                       offsetof(npg_model_config, n_kv_heads), offsetof(npg_model_config, rotary_dim)};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        memcpy(bytes, orig, size);
+        int64_t bad = i == 3 ? 1 << 20 : 0;
+        memcpy(bytes + cfg_at + fields[i], &bad, sizeof bad);
+        reseal(bytes);
+        write_file(f.blob, bytes, size);
+        CHECK(run(&f, "random-qwen2", props_of("BLOB_PATH", f.blob, NULL), NULL) == NPG_ERR_FORMAT);
+    }
+    /* the context shape disagreeing with its parts; a tensor pointing past the weights */
+    memcpy(bytes, orig, size);
+    ((npu_blob_meta *)(bytes + sizeof(npu_blob_header)))->context = 1 << 20;
+    reseal(bytes);
+    write_file(f.blob, bytes, size);
+    CHECK(run(&f, "random-qwen2", props_of("BLOB_PATH", f.blob, NULL), NULL) == NPG_ERR_FORMAT);
+    memcpy(bytes, orig, size);
+    npu_blob_tensor *t = (npu_blob_tensor *)(bytes + cfg_at + (sizeof(npg_model_config) + 7) / 8 * 8);
+    t[1].data_offset = (uint64_t)1 << 40;
+    reseal(bytes);
+    write_file(f.blob, bytes, size);
+    CHECK(run(&f, "random-qwen2", props_of("BLOB_PATH", f.blob, NULL), NULL) == NPG_ERR_FORMAT);
+    free(bytes);
+    free(orig);
+    teardown(&f);
+}
+
 int main(void) {
     RUN(test_full_blob);
     RUN(test_weightless_blob);
     RUN(test_cache_dir);
     RUN(test_encryption);
+    RUN(test_crafted_plan);
     return npg_test_summary();
 }
