@@ -44,7 +44,7 @@ static void test_convention_by_hand(void) {
         REQUIRE_OK(npg_model_forward(m, s, win, ctx, 0, true));
         for (int64_t i = ctx / 2; i < ctx - 1; i++) {
             const float *l = s->logits + i * m->cfg.vocab;
-            double mx = -INFINITY, sum = 0;
+            double mx = -HUGE_VAL, sum = 0;
             for (int64_t v = 0; v < m->cfg.vocab; v++)
                 mx = fmax(mx, (double)l[v]);
             for (int64_t v = 0; v < m->cfg.vocab; v++)

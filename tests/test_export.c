@@ -285,7 +285,7 @@ static void test_ratio_and_layers(void) {
     REQUIRE_OK(npg_model_load(src, &m));
     cJSON *j = settings(out);
     REQUIRE(j);
-    double min4 = INFINITY, max8 = 0.0;
+    double min4 = HUGE_VAL, max8 = 0.0;
     for (int64_t l = 0; l < 5; l++) {
         const char *parts[] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
                                "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"};

@@ -16,7 +16,7 @@ void npg_eval_options_init(npg_eval_options *o) {
 
 /* log-softmax of logits[V] into out[V] (double). */
 static void log_softmax(const float *logits, int64_t V, double *out) {
-    double mx = logits[0];
+    double mx = (double)logits[0];
     for (int64_t v = 1; v < V; v++)
         mx = (double)logits[v] > mx ? (double)logits[v] : mx;
     double sum = 0.0;
