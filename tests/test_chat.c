@@ -160,6 +160,25 @@ static void chat_three_turns(const char *model_dir, const char *system, const ch
         }
         if (t > 0)
             CHECK(input_tokens(res) < n); /* a later turn reuses the cache */
+        /* reusing the cache changes nothing: a fresh pipeline given the whole history from scratch
+         * generates the same ids */
+        {
+            npg_llm_pipeline *fresh = NULL;
+            npg_decoded_results *ref = NULL;
+            REQUIRE_OK(npg_llm_pipeline_create(model_dir, "CPU", 0, &fresh));
+            REQUIRE_OK(npg_llm_pipeline_generate_with_history(fresh, mirror, cfg, NULL, &ref));
+            CHECK(input_tokens(ref) == n);
+            const int32_t *a = NULL, *b = NULL;
+            size_t na = 0, nb = 0;
+            npg_decoded_results_get_ids(res, &a, &na);
+            npg_decoded_results_get_ids(ref, &b, &nb);
+            if (na != nb || memcmp(a, b, na * sizeof *a) != 0) {
+                fprintf(stderr, "  %s turn %d: cached and from-scratch generations differ\n", label, t + 1);
+                CHECK(false);
+            }
+            npg_decoded_results_free(ref);
+            npg_llm_pipeline_free(fresh);
+        }
         size_t size = 0;
         npg_decoded_results_get_string(res, NULL, &size);
         char *reply = malloc(size);

@@ -175,6 +175,30 @@ static void test_chat_script(void) {
     free(out), free(err);
 }
 
+/* A turn with invalid UTF-8 is refused (one stderr line naming it) and the conversation goes on. */
+static void test_chat_bad_turn(void) {
+    char args[1024], *out = NULL, *err = NULL;
+    snprintf(args, sizeof args, "sh -c \"printf 'Hello\\nab\\377\\nAgain\\n' | %s chat %s -n 4 --ignore-eos\"", NPG_CLI,
+             shared_path("models/random-llama-chat"));
+    CHECK(run_cmd(args, &out, &err) == 1);
+    CHECK(count_lines(out) == 3);
+    CHECK(err && count_lines(err) == 1 && strstr(err, "UTF-8") && strstr(err, "byte 3 of 3"));
+    free(out), free(err);
+}
+
+/* Output that cannot be written is an error, not a silent success. */
+static void test_unwritable_stdout(void) {
+    char args[1024], *err = NULL;
+    snprintf(args, sizeof args, "sh -c \"%s generate %s -p Once -n 4 > /dev/full\"", NPG_CLI,
+             shared_path("models/stories260K"));
+    CHECK(run_cmd(args, NULL, &err) == 1);
+    CHECK(err && count_lines(err) == 1 && strstr(err, "cannot write"));
+    free(err);
+    char ids[512];
+    snprintf(ids, sizeof ids, "generate %s --prompt-ids ''", shared_path("models/stories260K"));
+    expect_error(ids, 2, "empty");
+}
+
 int main(void) {
     RUN(test_help_and_version);
     RUN(test_generate_golden);
@@ -182,5 +206,7 @@ int main(void) {
     RUN(test_generate_errors);
     RUN(test_bench_json);
     RUN(test_chat_script);
+    RUN(test_chat_bad_turn);
+    RUN(test_unwritable_stdout);
     return npg_test_summary();
 }

@@ -103,6 +103,11 @@ bool cli_parse_ids(const char *cmd, const char *s, int32_t **ids, size_t *n) {
         v[count++] = (int32_t)x;
         p = *end ? end + 1 : end;
     }
+    if (count == 0) {
+        cli_error(cmd, "--prompt-ids: the list is empty (give at least one token id)");
+        free(v);
+        return false;
+    }
     *ids = v;
     *n = count;
     return true;

@@ -28,6 +28,9 @@ static void usage(FILE *fp) {
             "machine's measured memory read bandwidth and the fraction of it decode achieves.\n\n"
             "  --json                     print one JSON object instead of a table\n"
             "  --no-bandwidth             skip the bandwidth measurement (mem_bw_gbs = 0)\n"
+            "  -n N                       tokens to generate (default 64 here)\n\n"
+            "decode_bw_fraction above 1 means the weights fit in the CPU caches (tiny models): decode is\n"
+            "then not bound by memory bandwidth and the fraction says nothing.\n"
             "%s",
             gen_options_help);
 }

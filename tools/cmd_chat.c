@@ -19,7 +19,8 @@ static void usage(FILE *fp) {
             "Talks with a chat model. Each line on stdin is one user turn; the reply is streamed to\n"
             "stdout and ends with a newline. Commands: /reset starts a new conversation, /exit quits\n"
             "(so does end of input). The history stays in the KV cache: a turn prefills only its own\n"
-            "tokens.\n\n"
+            "tokens. A turn that is refused (invalid UTF-8, context full: /reset) gets an error on\n"
+            "stderr and an empty reply line; the conversation goes on and the exit status is 1.\n\n"
             "  --system TEXT              a system message at the start of every conversation\n"
             "  --perf                     print each turn's performance metrics to stderr\n"
             "%s",
@@ -91,6 +92,16 @@ static int converse(npg_llm_pipeline *pipe, const npg_generation_config *cfg, co
         }
         npg_decoded_results *res = NULL;
         st = npg_llm_pipeline_generate(pipe, line, cfg, &streamer, &res);
+        if (st == NPG_ERR_INVALID_ARGUMENT || st == NPG_ERR_LIMIT) {
+            /* A turn refused before any work (bad text, history past the context) leaves the
+             * conversation as it was: report it, answer with an empty line (one line per turn) and
+             * go on; the exit status says something failed. */
+            fflush(stdout);
+            rc = cli_fail(CMD, st);
+            putchar('\n');
+            fflush(stdout);
+            continue;
+        }
         if (st != NPG_OK) {
             fflush(stdout);
             rc = cli_fail(CMD, st);

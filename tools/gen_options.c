@@ -9,7 +9,7 @@ const char gen_options_help[] =
     "  -n, --max-new-tokens N     tokens to generate at most (default: the model's, else 256)\n"
     "  --device D                 CPU (default) or NPU\n"
     "  -c, --config KEY=VALUE     a pipeline property (NUM_THREADS=2, MAX_PROMPT_LEN=256, ...); repeatable\n"
-    "  -t, --threads N            same as -c NUM_THREADS=N\n"
+    "  -t, --threads N            same as -c NUM_THREADS=N (0 = one per core)\n"
     "  --greedy                   greedy decoding (the default unless the model's config samples)\n"
     "  --temperature T            sample with temperature T (> 0 turns sampling on)\n"
     "  --top-k K, --top-p P, --min-p P   sampling filters\n"
@@ -48,7 +48,7 @@ int gen_options_parse(gen_options *o, const char *cmd, int argc, char **argv, in
         if (!cli_value(cmd, argc, argv, i, &v) || !cli_parse_property(cmd, v, o->props))
             return -1;
     } else if (is_opt(a, "-t", "--threads")) {
-        if (!cli_value(cmd, argc, argv, i, &v) || !cli_parse_long(cmd, a, v, 1, 1024, &n))
+        if (!cli_value(cmd, argc, argv, i, &v) || !cli_parse_long(cmd, a, v, 0, 256, &n))
             return -1;
         if (npg_properties_set(o->props, "NUM_THREADS", v) != NPG_OK) {
             cli_fail(cmd, NPG_ERR_OUT_OF_MEMORY);

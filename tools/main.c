@@ -1,4 +1,5 @@
 /* main.c — the npugen command-line tool: dispatch to one subcommand per file (tools/cmd_*.c). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,8 +40,17 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            int rc = commands[i].run(argc - 1, argv + 1);
+            /* Output that could not be written (a full disk, a closed pipe) is a failure, not a
+             * silent success. */
+            if (fflush(stdout) != 0 || ferror(stdout)) {
+                if (rc == 0 || rc == 1)
+                    fprintf(stderr, "npugen %s: cannot write the output: %s\n", argv[1], strerror(errno));
+                return rc ? rc : 1;
+            }
+            return rc;
+        }
     fprintf(stderr, "npugen: unknown command '%s' (see npugen --help)\n", argv[1]);
     return 2;
 }

@@ -99,7 +99,8 @@ npg_status npg_pipeline_run(npg_llm_pipeline *p, const int32_t *ids, size_t n_id
     NPG_TRY(npg_generation_config_validate(cfg));
     if (n_ids == 0)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT,
-                        "prompt is empty and the tokenizer adds no BOS token: nothing to generate from");
+                        "the prompt has no tokens (an empty text prompt needs a tokenizer that adds BOS; "
+                        "an id prompt needs at least one id): nothing to generate from");
     const npg_model_config *mc = &p->model->cfg;
     for (size_t i = 0; i < n_ids; i++)
         if (ids[i] < 0 || ids[i] >= mc->vocab)

@@ -13,6 +13,8 @@
 #include "pipeline/results.h"
 #include "tokenizer/tokenizer.h"
 
+#include <utf8proc.h>
+
 static bool key_in(const char *const *keys, const char *key) {
     for (size_t i = 0; keys[i]; i++)
         if (strcmp(keys[i], key) == 0)
@@ -150,6 +152,20 @@ void npg_llm_pipeline_free(npg_llm_pipeline *p) {
     free(p);
 }
 
+/* NPG_ERR_INVALID_ARGUMENT naming the first byte that is not valid UTF-8. */
+static npg_status check_utf8(const char *text) {
+    const utf8proc_uint8_t *s = (const utf8proc_uint8_t *)text;
+    size_t len = strlen(text), i = 0;
+    while (i < len) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &cp);
+        if (n <= 0)
+            return npg_fail(NPG_ERR_INVALID_ARGUMENT, "prompt is not valid UTF-8 (byte %zu of %zu)", i + 1, len);
+        i += (size_t)n;
+    }
+    return NPG_OK;
+}
+
 static npg_status encode_prompt(npg_llm_pipeline *p, const char *text, bool add_special, int32_t **ids, size_t *n,
                                 double *ms) {
     double t0 = npg_now_ms();
@@ -161,7 +177,7 @@ static npg_status encode_prompt(npg_llm_pipeline *p, const char *text, bool add_
 /* Renders `history` with the chat template and tokenizes it. The rendered text is encoded with the
  * tokenizer's special tokens (BOS) unless it already starts with the BOS string, so templates that
  * write {{ bos_token }} themselves do not get two. A tokenizer without a chat template gets the
- * messages' contents joined by newlines (documented in docs/chat.md). */
+ * messages' contents joined by newlines (documented in docs/templates.md). */
 static npg_status render_history(npg_llm_pipeline *p, const npg_chat_history *h, int32_t **ids, size_t *n,
                                  double *ms) {
     char *text = NULL;
@@ -204,7 +220,9 @@ npg_status npg_llm_pipeline_generate(npg_llm_pipeline *p, const char *prompt, co
         free(ids);
         return st;
     }
-    /* chat: the prompt is the next user turn; on failure the history is left as it was */
+    /* chat: the prompt is the next user turn; on failure the history is left as it was. Its UTF-8 is
+     * checked here so the message counts bytes of the user's text, not of the rendered template. */
+    NPG_TRY(check_utf8(prompt));
     size_t before = npg_chat_history_size(p->history);
     NPG_TRY(npg_chat_history_push(p->history, "user", prompt));
     st = render_history(p, p->history, &ids, &n, &ms);
