@@ -1,6 +1,7 @@
 /* test_kernels.c — every weight type × every ISA this CPU has (forced through npg_compute.isa) ×
  * m in {1, 3, 17, 64} (decode row kernels and prefill tiles, short tiles) × n in {1, 7, 512} (not a
- * multiple of any NR) × k in {64, 172, 2048} (k not a multiple of 128 pads the last block), Q4_G
+ * multiple of any NR) × k in {64, 172, 2048} (k not a multiple of 128 pads the last block) and
+ * k = 4224 (several input chunks, the last one short), Q4_G
  * with group sizes 16, 32, 43, 48, 64, 96, 128, 160, 172, 256, against npg_matmul_ref; the SIMD
  * activation quantizers byte for byte against the scalar one; the workspace and threading edges.
  *
@@ -217,6 +218,8 @@ static void check_type(npg_wtype type) {
     for (size_t a = 0; a < 3; a++)
         for (size_t b = 0; b < 3; b++)
             check_shape(&cx, type, shapes_n[a], shapes_k[b], 0, seed++);
+    /* k over several prefill chunks of the input dimension, the last one short (4224 = 2·2048 + 128) */
+    check_shape(&cx, type, 7, 4224, 0, seed++);
     npg_threadpool_free(cx.pool);
 }
 

@@ -12,6 +12,7 @@
 #ifndef NPG_KERNELS_KERNEL_SET_H
 #define NPG_KERNELS_KERNEL_SET_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,12 +20,18 @@
 #include "kernels/matmul.h"
 #include "quant/quant.h"
 
+/* Inputs per chunk of the input dimension for integer weights with m > 1 (matmul.c); a multiple of
+ * NPG_QBLOCK. */
+#define NPG_QCHUNK 2048
+
 /* Activations quantized for the integer kernels, one row per row of x (dynamic, per 128-input
  * block, like llama.cpp's q8 blocks). Row i at base + i * stride holds, in this order:
  *   q     int8  [kp]        x[c] ≈ q[c] * scale[c / 128]; q in [-127, 127]; zero past k
  *   sum4  int16 [kp / 4]    Σ q over each 4 consecutive inputs (|sum4| <= 508)
  *   scale f32   [kp / 128]  max |x| of the block / 127 (0 for an all-zero block)
  *   bsum  int32 [kp / 128]  Σ q over the block
+ *   cbias f32   [kp / NPG_QCHUNK + 2]  Σ scale[b] · bsum[b] over each NPG_QCHUNK-input chunk (the
+ *                           last one possibly short), then over the whole row (npg_qact_finish_row)
  * q and sum4 64-byte aligned (kp is a multiple of 128).
  * The AVX-512 kernels multiply unsigned weight bytes (true code + bias B: 128 for Q8 and NF4, 8 for
  * the int4 types) with the signed activations (vpdpbusd), so each int32 lane — 4 consecutive inputs —
@@ -40,7 +47,7 @@ typedef struct npg_qact {
 } npg_qact;
 
 static inline size_t npg_qact_row_bytes(int64_t kp) {
-    size_t b = (size_t)kp + 2 * (size_t)(kp / 4) + 8 * (size_t)(kp / 128);
+    size_t b = (size_t)kp + 2 * (size_t)(kp / 4) + 8 * (size_t)(kp / 128) + 4 * (size_t)(kp / NPG_QCHUNK + 2);
     return (b + 63) / 64 * 64;
 }
 static inline int8_t *npg_qact_q(const npg_qact *a, int64_t i) { return (int8_t *)(a->base + (size_t)i * a->stride); }
@@ -52,6 +59,23 @@ static inline float *npg_qact_scale(const npg_qact *a, int64_t i) {
 }
 static inline int32_t *npg_qact_bsum(const npg_qact *a, int64_t i) {
     return (int32_t *)(npg_qact_scale(a, i) + a->kp / 128);
+}
+static inline float *npg_qact_cbias(const npg_qact *a, int64_t i) {
+    return (float *)(npg_qact_bsum(a, i) + a->kp / 128);
+}
+
+/* Fills cbias of row i from its scale and bsum (one scalar order for every ISA). */
+void npg_qact_finish_row(const npg_qact *a, int64_t i);
+
+/* Σ_b scale[b] · bsum[b] over the blocks [k0, k1) of row i: from cbias when [k0, k1) is the whole
+ * row or one chunk (what matmul.c asks for), else NAN (the caller sums itself). */
+static inline float npg_qact_bias_lookup(const npg_qact *a, int64_t i, int64_t k0, int64_t k1) {
+    const float *cb = npg_qact_cbias(a, i);
+    if (k0 == 0 && k1 == a->kp)
+        return cb[(a->kp + NPG_QCHUNK - 1) / NPG_QCHUNK];
+    if (k0 % NPG_QCHUNK == 0 && (k1 - k0 == NPG_QCHUNK || k1 == a->kp))
+        return cb[k0 / NPG_QCHUNK];
+    return NAN;
 }
 
 /* Everything a tile kernel reads. */

@@ -23,7 +23,7 @@ enum {
     BLOCK_M = 64,      /* activation rows per task */
     BLOCK_N = 64,      /* weight rows per task (before splitting for threads) */
     CHUNK_F = 1024,    /* inputs per chunk, float weights, m > 1 */
-    CHUNK_Q = 2048,    /* inputs per chunk, integer weights, m > 1 */
+    CHUNK_Q = NPG_QCHUNK, /* inputs per chunk, integer weights, m > 1 */
     DEQ_ROWS = 8,      /* weight rows dequantized at a time by the fallback (>= every float kernel's nr) */
     WS_ALIGN = 64,
 };
@@ -137,6 +137,22 @@ void npg_compute_release(npg_compute *c) {
     c->workspace_size = 0;
 }
 
+void npg_qact_finish_row(const npg_qact *a, int64_t i) {
+    const float *sx = npg_qact_scale(a, i);
+    const int32_t *bs = npg_qact_bsum(a, i);
+    float *cb = npg_qact_cbias(a, i);
+    int64_t nb = a->kp / NPG_QBLOCK, per = NPG_QCHUNK / NPG_QBLOCK;
+    float total = 0.0f;
+    for (int64_t c = 0; c * per < nb; c++) {
+        float t = 0.0f;
+        for (int64_t b = c * per; b < nb && b < (c + 1) * per; b++)
+            t += sx[b] * (float)bs[b];
+        cb[c] = t;
+        total += t;
+    }
+    cb[(nb + per - 1) / per] = total;
+}
+
 void npg_weight_get_row(const npg_weight *w, int64_t row, float *out) { npg_dequantize_row(w, row, out); }
 
 static void kernel_set_for(npg_isa isa, npg_kernel_set *ks) {
@@ -234,8 +250,10 @@ static void qact_task(void *ctx, int task, int thread) {
     (void)thread;
     const qact_job *q = ctx;
     int64_t r1 = min64((int64_t)(task + 1) * q->rows_per_task, q->m);
-    for (int64_t r = (int64_t)task * q->rows_per_task; r < r1; r++)
+    for (int64_t r = (int64_t)task * q->rows_per_task; r < r1; r++) {
         q->fn(q->x + r * q->k, q->k, q->qa, r);
+        npg_qact_finish_row(q->qa, r);
+    }
 }
 
 static uint8_t *aligned_workspace(const npg_compute *c, size_t *usable) {

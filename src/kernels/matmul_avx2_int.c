@@ -52,6 +52,9 @@ AVX2_INLINE __m256i neg_bias(const int16_t *sum4, int64_t b, int t0, int t1) {
 /* 8 · Σ_b scale[b] · bsum[b] over the blocks [k0, k1) of activation row r, 8 blocks per step (a
  * scalar loop costs as much as a short tile's integer work). */
 AVX2_INLINE float bias_term(const npg_qact *qa, int64_t r, int64_t k0, int64_t k1) {
+    float known = npg_qact_bias_lookup(qa, r, k0, k1); /* the whole row or one chunk: precomputed */
+    if (!isnan(known))
+        return 8.0f * known;
     const float *sx = npg_qact_scale(qa, r);
     const int32_t *bs = npg_qact_bsum(qa, r);
     __m256 t = _mm256_setzero_ps();

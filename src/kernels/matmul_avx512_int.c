@@ -61,6 +61,9 @@ VNNI_INLINE __m512i neg_bias(const int16_t *sum4, int64_t b, int half, int shift
  * per step: a tile call is short (MR × NR rows over one 2048-input chunk), and a scalar loop here
  * cost as much as the tile's vpdpbusd work. */
 VNNI_INLINE float bias_term(const npg_qact *qa, int64_t r, int64_t k0, int64_t k1, int shift) {
+    float known = npg_qact_bias_lookup(qa, r, k0, k1); /* the whole row or one chunk: precomputed */
+    if (!isnan(known))
+        return known * (float)(1 << shift);
     const float *sx = npg_qact_scale(qa, r);
     const int32_t *bs = npg_qact_bsum(qa, r);
     __m512 t = _mm512_setzero_ps();
