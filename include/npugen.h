@@ -114,7 +114,8 @@ NPG_API npg_status npg_properties_set_encryption_callbacks(npg_properties *props
 typedef struct npg_generation_config npg_generation_config;
 
 NPG_API npg_status npg_generation_config_create(npg_generation_config **out);
-/* Reads a generation_config.json (the fields above that it carries; eos_token_id may be a list). */
+/* Reads a generation_config.json (the fields above that it carries; eos_token_id may be a list).
+ * Statuses: NPG_ERR_IO, NPG_ERR_FORMAT (malformed JSON, a field of the wrong type). */
 NPG_API npg_status npg_generation_config_create_from_json(const char *json_path, npg_generation_config **out);
 NPG_API npg_status npg_generation_config_clone(const npg_generation_config *config, npg_generation_config **out);
 NPG_API void npg_generation_config_free(npg_generation_config *config);
@@ -177,7 +178,10 @@ typedef struct npg_streamer {
 
 typedef struct npg_tokenizer npg_tokenizer;
 
-/* Loads tokenizer.json (+ tokenizer_config.json, special_tokens_map.json) from a folder. */
+/* Loads tokenizer.json (+ tokenizer_config.json, special_tokens_map.json) from a folder.
+ * Statuses: NPG_ERR_IO (folder or file unreadable), NPG_ERR_FORMAT (malformed JSON or vocabulary),
+ * NPG_ERR_UNSUPPORTED (a model, normalizer, pre-tokenizer or decoder type npugen does not handle,
+ * e.g. WordPiece or Unigram), NPG_ERR_OUT_OF_MEMORY. */
 NPG_API npg_status npg_tokenizer_create(const char *dir, npg_tokenizer **out);
 NPG_API void npg_tokenizer_free(npg_tokenizer *tok);
 /* text: NUL-terminated UTF-8 (invalid UTF-8 is NPG_ERR_INVALID_ARGUMENT). *ids freed with npg_free. */
@@ -267,10 +271,16 @@ NPG_API npg_status npg_perf_metrics_get_num_generated_tokens(const npg_perf_metr
 
 typedef struct npg_llm_pipeline npg_llm_pipeline;
 
-/* models_path: a Hugging Face folder or an `npugen export` folder. device: "CPU" or "NPU".
+/* models_path: a Hugging Face folder or an `npugen export` folder (for NPU with a full BLOB_PATH,
+ * a folder holding only the tokenizer files is enough). device: "CPU" or "NPU".
  * property_args_size: the number of variadic const char * arguments that follow `pipe`, in
  * KEY, VALUE pairs (so it must be even): npg_llm_pipeline_create(path, "CPU", 2, &pipe,
- * "NUM_THREADS", "2"). Unknown keys and bad values are NPG_ERR_INVALID_ARGUMENT naming the key. */
+ * "NUM_THREADS", "2"). Unknown keys and bad values are NPG_ERR_INVALID_ARGUMENT naming the key.
+ * Statuses: NPG_ERR_INVALID_ARGUMENT (NULL argument, odd property count, unknown device or key, bad
+ * value), NPG_ERR_IO / NPG_ERR_FORMAT (missing or malformed config.json, safetensors, tokenizer,
+ * container, blob), NPG_ERR_UNSUPPORTED (architecture, weight type, asymmetric 4-bit weights on
+ * NPU), NPG_ERR_NOT_FOUND (a tensor the architecture needs), NPG_ERR_CHECKSUM (corrupted container or
+ * blob, wrong decryption key), NPG_ERR_OUT_OF_MEMORY. */
 NPG_API npg_status npg_llm_pipeline_create(const char *models_path, const char *device,
                                            size_t property_args_size, npg_llm_pipeline **pipe, ...);
 /* The same with a property map (may be NULL). The map is read during the call only. */
@@ -282,7 +292,14 @@ NPG_API void npg_llm_pipeline_free(npg_llm_pipeline *pipe);
 /* Generates a continuation of `prompt`. config NULL = the pipeline's config (from
  * generation_config.json); streamer NULL = none. *results is written on NPG_OK and freed by the
  * caller. In chat mode (start_chat) the prompt is one user turn, wrapped in the chat template, and
- * the KV cache is kept across turns. */
+ * the KV cache is kept across turns.
+ * Empty prompt: generation starts from BOS when the tokenizer adds one (as llama2.c does); otherwise
+ * NPG_ERR_INVALID_ARGUMENT. Reaching the model's (or NPU plan's) context is not an error: the result's
+ * finish reason is NPG_FINISH_CONTEXT.
+ * Statuses: NPG_ERR_INVALID_ARGUMENT (NULL argument, prompt not valid UTF-8, config out of range
+ * naming the field, sampling mode the device refuses), NPG_ERR_LIMIT (prompt longer than NPU's
+ * MAX_PROMPT_LEN, naming the property; chat history past the context), NPG_ERR_CANCELLED (the
+ * streamer returned NPG_STREAMING_CANCEL; *results is not written), NPG_ERR_OUT_OF_MEMORY. */
 NPG_API npg_status npg_llm_pipeline_generate(npg_llm_pipeline *pipe, const char *prompt,
                                              const npg_generation_config *config, const npg_streamer *streamer,
                                              npg_decoded_results **results);
