@@ -107,10 +107,20 @@ static npg_status parse_rope_scaling(const cJSON *root, const char *path, npg_mo
                             (long long)c->rotary_dim);
         NPG_TRY(parse_factors(rs, "short_factor", path, r->short_factor, r->n_factors));
         NPG_TRY(parse_factors(rs, "long_factor", path, r->long_factor, r->n_factors));
-        r->original_max_pos = c->max_pos;
+        /* transformers' _compute_longrope_parameters: with a top-level original_max_position_embeddings
+         * (Phi3Config always has one, default 4096) the scale is max_position_embeddings / original;
+         * without it, original = max_position_embeddings and the scale is rope_scaling.factor. The
+         * default attention_factor (mscale, multiplying cos and sin) is sqrt(1 + ln(scale) / ln(original)),
+         * 1 when scale <= 1. */
+        double scale = r->factor;
+        r->original_max_pos = c->arch == NPG_ARCH_PHI3 ? 4096 : -1;
         NPG_TRY(opt_int(root, "original_max_position_embeddings", path, &r->original_max_pos));
-        /* Phi-3: attention_factor = sqrt(1 + ln(scale) / ln(original)) where scale = max / original */
-        double scale = (double)c->max_pos / (double)r->original_max_pos;
+        if (r->original_max_pos >= 0 && r->original_max_pos < 2)
+            return npg_fail(NPG_ERR_FORMAT, "%s: 'original_max_position_embeddings' must be at least 2", path);
+        if (r->original_max_pos > 0)
+            scale = (double)c->max_pos / (double)r->original_max_pos;
+        else
+            r->original_max_pos = c->max_pos;
         r->attention_factor = scale <= 1.0 ? 1.0f : (float)sqrt(1.0 + log(scale) / log((double)r->original_max_pos));
         NPG_TRY(opt_float(rs, "attention_factor", path, &r->attention_factor));
     } else {

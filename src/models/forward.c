@@ -92,20 +92,30 @@ static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l,
     bool sliding = c->sliding_window > 0 && c->layer_sliding[l];
     const float *cos_tab = sliding ? s->rope_cos_local : s->rope_cos;
     const float *sin_tab = sliding ? s->rope_sin_local : s->rope_sin;
+    /* longrope (transformers' dynamic_rope_update): one factor set per call, long when the call's
+     * sequence end passes original_max_pos; the main table already holds long rows from there on. */
+    const float *cos_low = cos_tab, *sin_low = sin_tab;
+    int64_t seq_end = s->rope_seq_end > pos + n ? s->rope_seq_end : pos + n;
+    if (s->rope_cos_long && cos_tab == s->rope_cos && seq_end > c->rope.original_max_pos) {
+        cos_low = s->rope_cos_long;
+        sin_low = s->rope_sin_long;
+    }
     int64_t half = c->rotary_dim / 2;
     for (int64_t t = 0; t < n; t++) {
         int64_t p = pos + t;
+        const float *cr = (p < c->rope.original_max_pos ? cos_low : cos_tab) + p * half;
+        const float *sr = (p < c->rope.original_max_pos ? sin_low : sin_tab) + p * half;
         for (int64_t h = 0; h < c->n_heads; h++) {
             float *qh = s->q + t * qd + h * D;
             if (L->q_norm)
                 npg_rmsnorm(qh, qh, L->q_norm, D, c->norm_eps, c->norm_plus_one);
-            npg_rope_apply(qh, cos_tab + p * half, sin_tab + p * half, c->rotary_dim);
+            npg_rope_apply(qh, cr, sr, c->rotary_dim);
         }
         for (int64_t h = 0; h < c->n_kv_heads; h++) {
             float *kh = s->k + t * kvd + h * D;
             if (L->k_norm)
                 npg_rmsnorm(kh, kh, L->k_norm, D, c->norm_eps, c->norm_plus_one);
-            npg_rope_apply(kh, cos_tab + p * half, sin_tab + p * half, c->rotary_dim);
+            npg_rope_apply(kh, cr, sr, c->rotary_dim);
         }
         memcpy(s->k_cache[l] + p * kvd, s->k + t * kvd, (size_t)kvd * sizeof(float));
         memcpy(s->v_cache[l] + p * kvd, s->v + t * kvd, (size_t)kvd * sizeof(float));

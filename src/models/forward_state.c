@@ -28,9 +28,10 @@ static void free_floats(void *p) {
         free(((void **)p)[-1]);
 }
 
-/* inv_freq[i] for i < rot/2 at absolute position pos, following transformers' float32 arithmetic:
- * 1 / base^(2i / rot), then the rope_scaling adjustment. */
-static void rope_inv_freq(const npg_rope_config *r, int64_t rot, int64_t pos, float *inv) {
+/* inv_freq[i] for i < rot/2, following transformers' float32 arithmetic (modeling_rope_utils.py):
+ * 1 / base^(2i / rot), then the rope_scaling adjustment. long_factors picks longrope's long_factor
+ * list (ignored by the other types). */
+static void rope_inv_freq(const npg_rope_config *r, int64_t rot, bool long_factors, float *inv) {
     int64_t half = rot / 2;
     for (int64_t i = 0; i < half; i++) {
         float expo = (float)(2 * i) / (float)rot;
@@ -57,9 +58,7 @@ static void rope_inv_freq(const npg_rope_config *r, int64_t rot, int64_t pos, fl
             break;
         }
         case NPG_ROPE_LONGROPE: {
-            /* short factors within the original context, long ones beyond (transformers picks per
-             * forward call by the largest position; per position is the cache-consistent reading) */
-            const float *ext = pos < r->original_max_pos ? r->short_factor : r->long_factor;
+            const float *ext = long_factors ? r->long_factor : r->short_factor;
             inv[i] = 1.0f / (ext[i] * base);
             break;
         }
@@ -67,14 +66,17 @@ static void rope_inv_freq(const npg_rope_config *r, int64_t rot, int64_t pos, fl
     }
 }
 
-static void fill_rope(const npg_rope_config *r, int64_t rot, int64_t from, int64_t to, float *cos_, float *sin_) {
+/* cos/sin rows [from, to) × attention_factor. Longrope: short factors below original_max_pos and long
+ * ones from it on, unless all_long. */
+static void fill_rope(const npg_rope_config *r, int64_t rot, int64_t from, int64_t to, bool all_long, float *cos_,
+                      float *sin_) {
     int64_t half = rot / 2;
     float inv[NPG_MAX_ROPE_FACTORS * 2];
-    int64_t computed_for = -1; /* longrope switches tables at original_max_pos */
+    int computed_for = -1; /* longrope switches factor sets at original_max_pos */
     for (int64_t p = from; p < to; p++) {
-        int64_t key = (r->type == NPG_ROPE_LONGROPE && p >= r->original_max_pos) ? 1 : 0;
+        int key = (r->type == NPG_ROPE_LONGROPE && (all_long || p >= r->original_max_pos)) ? 1 : 0;
         if (computed_for != key) {
-            rope_inv_freq(r, rot, p, inv);
+            rope_inv_freq(r, rot, key == 1, inv);
             computed_for = key;
         }
         for (int64_t i = 0; i < half; i++) {
@@ -122,9 +124,32 @@ npg_status npg_forward_state_reserve_ctx(npg_forward_state *s, const npg_model *
         free_floats(att);
         return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for RoPE tables of %lld positions", (long long)max_ctx);
     }
-    fill_rope(&c->rope, c->rotary_dim, 0, max_ctx, tabs[0], tabs[1]);
+    fill_rope(&c->rope, c->rotary_dim, 0, max_ctx, false, tabs[0], tabs[1]);
     if (separate_local)
-        fill_rope(&c->rope_local, c->rotary_dim, 0, max_ctx, tabs[2], tabs[3]);
+        fill_rope(&c->rope_local, c->rotary_dim, 0, max_ctx, false, tabs[2], tabs[3]);
+    /* longrope: a call reaching past original_max_pos rotates its lower positions with long factors */
+    int64_t long_rows = 0;
+    if (c->rope.type == NPG_ROPE_LONGROPE && max_ctx > c->rope.original_max_pos)
+        long_rows = c->rope.original_max_pos;
+    float *long_tabs[2] = {NULL, NULL};
+    if (long_rows > 0) {
+        long_tabs[0] = alloc_floats(long_rows * half);
+        long_tabs[1] = alloc_floats(long_rows * half);
+        if (!long_tabs[0] || !long_tabs[1]) {
+            for (int i = 0; i < 4; i++)
+                free_floats(tabs[i]);
+            free_floats(long_tabs[0]);
+            free_floats(long_tabs[1]);
+            free_floats(att);
+            return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for longrope tables of %lld positions",
+                            (long long)long_rows);
+        }
+        fill_rope(&c->rope, c->rotary_dim, 0, long_rows, true, long_tabs[0], long_tabs[1]);
+    }
+    free_floats(s->rope_cos_long);
+    free_floats(s->rope_sin_long);
+    s->rope_cos_long = long_tabs[0];
+    s->rope_sin_long = long_tabs[1];
     if (s->rope_cos_local != s->rope_cos) {
         free_floats(s->rope_cos_local);
         free_floats(s->rope_sin_local);
@@ -200,6 +225,8 @@ void npg_forward_state_free(npg_forward_state *s) {
     }
     free_floats(s->rope_cos);
     free_floats(s->rope_sin);
+    free_floats(s->rope_cos_long);
+    free_floats(s->rope_sin_long);
     free_floats(s->att);
     free_floats(s->x);
     free_floats(s->xb);

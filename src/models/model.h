@@ -64,6 +64,18 @@ typedef struct npg_forward_state {
     float *rope_sin;
     float *rope_cos_local; /* sliding layers when their RoPE differs; else == rope_cos */
     float *rope_sin_local;
+    /* longrope only (else NULL): [min(max_ctx, original_max_pos), rotary_dim / 2] rows with the LONG
+     * factors for positions below original_max_pos. rope_cos holds short factors below
+     * original_max_pos and long ones from it on (what token-by-token decoding sees); transformers picks
+     * one factor set per forward call from that call's largest position (dynamic_rope_update), so a
+     * call reaching past original_max_pos rotates its lower positions with these rows instead. */
+    float *rope_cos_long;
+    float *rope_sin_long;
+    /* longrope: when > 0, the sequence end (largest position + 1) that picks short or long factors for
+     * the next calls, instead of pos + n of each call. A caller that splits one logical forward call (a
+     * prompt) into chunks sets it to the prompt's end so every chunk uses the factors transformers would
+     * use for the whole prompt; 0 (the default) = per call. */
+    int64_t rope_seq_end;
     /* activations, [max_batch, ...] */
     float *x;            /* [B, hidden] residual stream */
     float *xb;           /* [B, max(hidden, q_dim)] normed input / attention output */
