@@ -24,9 +24,11 @@ enum { I_MR_MAX = 4, I_NR_MAX = 4, PF_TILES = 2 };
 /* The four 32-byte parts of block b of a row: int4 types give nibbles 0..15; Q8 and NF4 give
  * signed codes. */
 AVX2_INLINE void load_parts(const uint8_t *row, int64_t b, npg_wtype WT, __m256i lut, __m256i p[4]) {
-    if (WT == NPG_W_Q8_CW) {
-        for (int t = 0; t < 4; t++)
-            p[t] = _mm256_loadu_si256((const __m256i *)(row + b * 128 + 32 * t));
+    if (WT == NPG_W_Q8_CW) { /* written out: as a loop gcc copied the block through the stack */
+        p[0] = _mm256_loadu_si256((const __m256i *)(row + b * 128));
+        p[1] = _mm256_loadu_si256((const __m256i *)(row + b * 128 + 32));
+        p[2] = _mm256_loadu_si256((const __m256i *)(row + b * 128 + 64));
+        p[3] = _mm256_loadu_si256((const __m256i *)(row + b * 128 + 96));
         return;
     }
     const __m256i nib = _mm256_set1_epi8(0x0f);
@@ -36,9 +38,12 @@ AVX2_INLINE void load_parts(const uint8_t *row, int64_t b, npg_wtype WT, __m256i
     p[1] = _mm256_and_si256(v1, nib);
     p[2] = _mm256_and_si256(_mm256_srli_epi16(v0, 4), nib);
     p[3] = _mm256_and_si256(_mm256_srli_epi16(v1, 4), nib);
-    if (WT == NPG_W_NF4_CW)
-        for (int t = 0; t < 4; t++)
-            p[t] = _mm256_shuffle_epi8(lut, p[t]);
+    if (WT == NPG_W_NF4_CW) {
+        p[0] = _mm256_shuffle_epi8(lut, p[0]);
+        p[1] = _mm256_shuffle_epi8(lut, p[1]);
+        p[2] = _mm256_shuffle_epi8(lut, p[2]);
+        p[3] = _mm256_shuffle_epi8(lut, p[3]);
+    }
 }
 
 /* -8 · Σ sum4 over parts [t0, t1) of block b: 8 int32 lanes. */
