@@ -5,7 +5,7 @@
 
 #include "core/file.h"
 #include "format/npgw.h"
-#include "format/npgw_hash.h"
+#include "core/hash.h"
 #include "format/npgw_writer.h"
 #include "models/weight_source.h"
 #include "quant/quant.h"

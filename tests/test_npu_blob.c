@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "device/npu/npu_blob.h"
-#include "device/npu/npu_hash.h"
+#include "core/hash.h"
 #include "test_npu_util.h"
 
 enum { N_PROMPT = 19, N_GEN = 16 };
@@ -289,9 +289,9 @@ static void test_encryption(void) {
 static void reseal(char *bytes) {
     npu_blob_header *h = (npu_blob_header *)bytes;
     uint8_t *meta = (uint8_t *)bytes + sizeof *h;
-    ((npu_blob_meta *)meta)->plain_hash = npu_hash64(meta + 8, h->meta_size - 8, 0);
-    h->meta_hash = npu_hash64(meta, h->meta_size, 0);
-    h->header_hash = npu_hash64(h, offsetof(npu_blob_header, header_hash), 0);
+    ((npu_blob_meta *)meta)->plain_hash = npg_hash64(meta + 8, h->meta_size - 8, 0);
+    h->meta_hash = npg_hash64(meta, h->meta_size, 0);
+    h->header_hash = npg_hash64(h, offsetof(npu_blob_header, header_hash), 0);
 }
 
 /* A crafted plan with valid checksums (the hash is not a signature) is still refused, never run. */

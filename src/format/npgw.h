@@ -12,7 +12,7 @@
  *   data_offset  tensor data, 64-byte aligned      per tensor: data, then scales (each 64-aligned)
  *   file_size    end; zero padding between sections
  *
- * Checksums are XXH64 (format/npgw_hash.h): header_hash covers header bytes [0, 120); index_hash
+ * Checksums are XXH64 (core/hash.h): header_hash covers header bytes [0, 120); index_hash
  * covers [table_offset, data_offset) (table + names + metadata + padding); each entry's hash covers
  * its data bytes followed by its scales bytes. npgw_open checks the header, the index and every
  * offset and size (cheap); npgw_verify_data hashes the tensor bytes (one read of the file, a few GB/s)

@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "format/npgw.h"
-#include "format/npgw_hash.h"
+#include "core/hash.h"
 
 struct npgw_file {
     char *path;

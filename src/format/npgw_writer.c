@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
-#include "format/npgw_hash.h"
+#include "core/hash.h"
 
 typedef enum wstate { W_DECLARING, W_WRITING, W_FINISHED, W_FAILED } wstate;
 

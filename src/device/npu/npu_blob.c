@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "device/npu/npu_hash.h"
+#include "core/hash.h"
 #include "quant/quant.h"
 
 enum { ALIGN = 64 };
@@ -31,20 +31,20 @@ static npg_status run_crypt(npg_crypt_callback fn, void *user, const uint8_t *in
 /* ---- writing ---------------------------------------------------------------------------------- */
 
 static uint64_t tensor_hash(const void *data, uint64_t bytes, const float *scales, uint64_t n_scales) {
-    npu_hash h;
-    npu_hash_init(&h, 0);
-    npu_hash_update(&h, data, bytes);
+    npg_hash h;
+    npg_hash_init(&h, 0);
+    npg_hash_update(&h, data, bytes);
     if (n_scales)
-        npu_hash_update(&h, scales, n_scales * sizeof(float));
-    return npu_hash_final(&h);
+        npg_hash_update(&h, scales, n_scales * sizeof(float));
+    return npg_hash_final(&h);
 }
 
 static uint64_t weights_table_hash(const npu_blob_tensor *t, size_t n) {
-    npu_hash h;
-    npu_hash_init(&h, 0);
+    npg_hash h;
+    npg_hash_init(&h, 0);
     for (size_t i = 0; i < n; i++)
-        npu_hash_update(&h, &t[i].hash, sizeof t[i].hash);
-    return npu_hash_final(&h);
+        npg_hash_update(&h, &t[i].hash, sizeof t[i].hash);
+    return npg_hash_final(&h);
 }
 
 typedef struct tensor_src {
@@ -125,7 +125,7 @@ npg_status npu_blob_write(const char *path, const npu_plan *p, const npu_blob_in
     }
     for (size_t i = 0; i < n_slots; i++)
         tens[i].hash = tensor_hash(src[i].data, tens[i].data_bytes, src[i].scales, tens[i].scales_count);
-    m->plain_hash = npu_hash64(meta + 8, meta_plain - 8, 0);
+    m->plain_hash = npg_hash64(meta + 8, meta_plain - 8, 0);
 
     npg_status st = NPG_OK;
     uint8_t *stored = meta;
@@ -143,10 +143,10 @@ npg_status npu_blob_write(const char *path, const npu_plan *p, const npu_blob_in
     h.weights_offset = info->with_weights ? align_up(sizeof h + stored_n) : 0;
     h.weights_size = info->with_weights ? off : 0;
     if (st == NPG_OK) {
-        h.meta_hash = npu_hash64(stored, stored_n, 0);
+        h.meta_hash = npg_hash64(stored, stored_n, 0);
         if (info->with_weights)
             h.weights_hash = weights_table_hash(tens, n_slots);
-        h.header_hash = npu_hash64(&h, offsetof(npu_blob_header, header_hash), 0);
+        h.header_hash = npg_hash64(&h, offsetof(npu_blob_header, header_hash), 0);
     }
 
     npg_atomic_file af;
@@ -258,7 +258,7 @@ npg_status npu_blob_open(const char *path, const npg_properties *props, int thre
     if (b.map.size < sizeof *h || memcmp(h->magic, NPU_BLOB_MAGIC, sizeof NPU_BLOB_MAGIC) != 0)
         st = npg_fail(NPG_ERR_FORMAT, "%s: not an npugen NPU blob (%s)", path,
                       b.map.size < sizeof *h ? "shorter than its 64-byte header" : "bad magic");
-    else if (npu_hash64(h, offsetof(npu_blob_header, header_hash), 0) != h->header_hash)
+    else if (npg_hash64(h, offsetof(npu_blob_header, header_hash), 0) != h->header_hash)
         st = npg_fail(NPG_ERR_CHECKSUM, "%s: the blob header does not match its checksum (corrupted)", path);
     else if (h->version != NPU_BLOB_VERSION)
         st = npg_fail(NPG_ERR_UNSUPPORTED, "%s: blob format version %u, this build reads version %u; export it again",
@@ -271,7 +271,7 @@ npg_status npu_blob_open(const char *path, const npg_properties *props, int thre
             ((h->flags & NPU_BLOB_WEIGHTS) && (h->weights_offset < end_meta || h->weights_offset % ALIGN)))
             st = npg_fail(NPG_ERR_FORMAT, "%s: truncated or malformed blob: its header describes %llu bytes, the file has %zu",
                           path, (unsigned long long)end, b.map.size);
-        else if (npu_hash64(b.map.data + sizeof *h, h->meta_size, 0) != h->meta_hash)
+        else if (npg_hash64(b.map.data + sizeof *h, h->meta_size, 0) != h->meta_hash)
             st = npg_fail(NPG_ERR_CHECKSUM, "%s: the blob's plan section does not match its checksum (corrupted)", path);
     }
     if (st == NPG_OK) {
@@ -296,7 +296,7 @@ npg_status npu_blob_open(const char *path, const npg_properties *props, int thre
     }
     if (st == NPG_OK) {
         b.m = (const npu_blob_meta *)b.meta;
-        if (b.meta_size < sizeof *b.m || npu_hash64(b.meta + 8, b.meta_size - 8, 0) != b.m->plain_hash)
+        if (b.meta_size < sizeof *b.m || npg_hash64(b.meta + 8, b.meta_size - 8, 0) != b.m->plain_hash)
             st = npg_fail(NPG_ERR_CHECKSUM, "%s: the blob's plan does not match its checksum (%s)", path,
                           (h->flags & NPU_BLOB_ENCRYPTED) ? "wrong decryption key, or corrupted" : "corrupted");
         else if (b.m->config_size != sizeof(npg_model_config))

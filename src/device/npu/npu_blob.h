@@ -28,7 +28,7 @@
 #include "core/properties.h"
 #include "device/npu/npu_plan.h"
 
-#define NPU_BLOB_VERSION 1u
+#define NPU_BLOB_VERSION 2u /* 2: XXH3-64 hashes (core/hash.h) */
 #define NPU_BLOB_MAGIC "NPGPLAN"
 
 enum { NPU_BLOB_WEIGHTS = 1u, NPU_BLOB_ENCRYPTED = 2u };
@@ -40,13 +40,13 @@ typedef struct npu_blob_header {
     uint64_t meta_size;      /* bytes of the meta section as stored (ciphertext when encrypted) */
     uint64_t weights_offset; /* 0 when weightless */
     uint64_t weights_size;
-    uint64_t meta_hash;      /* npu_hash64 of the stored meta bytes */
-    uint64_t weights_hash;   /* npu_hash64 of the tensors' hashes in table order (0 when weightless) */
-    uint64_t header_hash;    /* npu_hash64 of the 56 bytes above */
+    uint64_t meta_hash;      /* npg_hash64 of the stored meta bytes */
+    uint64_t weights_hash;   /* npg_hash64 of the tensors' hashes in table order (0 when weightless) */
+    uint64_t header_hash;    /* npg_hash64 of the 56 bytes above */
 } npu_blob_header;
 
 typedef struct npu_blob_meta {
-    uint64_t plain_hash;   /* npu_hash64 of the plain meta after this field: a wrong key shows here */
+    uint64_t plain_hash;   /* npg_hash64 of the plain meta after this field: a wrong key shows here */
     uint64_t cache_key;    /* the CACHE_DIR key it was written under (0 for BLOB_PATH exports) */
     uint64_t source_hash;  /* fingerprint of the original weights (npu_weights_fingerprint) */
     uint64_t source_bytes;
@@ -67,7 +67,7 @@ typedef struct npu_blob_tensor {
     int64_t group_size;
     uint64_t data_offset, data_bytes;     /* within the weights section */
     uint64_t scales_offset, scales_count; /* f32 scales (quantized types) */
-    uint64_t hash;         /* npu_hash64 of the data bytes followed by the scale bytes */
+    uint64_t hash;         /* npg_hash64 of the data bytes followed by the scale bytes */
 } npu_blob_tensor;
 
 _Static_assert(sizeof(npu_blob_header) == 64, "npu_blob_header is 64 bytes on disk");

@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "device/npu/npu_blob.h"
-#include "device/npu/npu_hash.h"
+#include "core/hash.h"
 
 static bool ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
@@ -19,8 +19,8 @@ static bool ends_with(const char *s, const char *suffix) {
 }
 
 npg_status npu_cache_key(const char *model_dir, const npu_config *cfg, bool encrypted, uint64_t *key) {
-    npu_hash h;
-    npu_hash_init(&h, NPU_BLOB_VERSION);
+    npg_hash h;
+    npg_hash_init(&h, NPU_BLOB_VERSION);
     uint64_t plan[10] = {NPU_BLOB_VERSION,
                          sizeof(npg_model_config),
                          (uint64_t)cfg->max_prompt,
@@ -31,7 +31,7 @@ npg_status npu_cache_key(const char *model_dir, const npu_config *cfg, bool encr
                          (uint64_t)cfg->with_weights,
                          (uint64_t)encrypted,
                          (uint64_t)cfg->isa};
-    npu_hash_update(&h, plan, sizeof plan);
+    npg_hash_update(&h, plan, sizeof plan);
     /* model files, order-independent: the sum of per-file hashes */
     uint64_t files = 0;
     DIR *d = opendir(model_dir);
@@ -51,17 +51,17 @@ npg_status npu_cache_key(const char *model_dir, const npu_config *cfg, bool encr
         }
         if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
             uint64_t rec[3] = {(uint64_t)st.st_size, (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec};
-            npu_hash fh;
-            npu_hash_init(&fh, 1);
-            npu_hash_update(&fh, de->d_name, strlen(de->d_name));
-            npu_hash_update(&fh, rec, sizeof rec);
-            files += npu_hash_final(&fh);
+            npg_hash fh;
+            npg_hash_init(&fh, 1);
+            npg_hash_update(&fh, de->d_name, strlen(de->d_name));
+            npg_hash_update(&fh, rec, sizeof rec);
+            files += npg_hash_final(&fh);
         }
         free(path);
     }
     closedir(d);
-    npu_hash_update(&h, &files, sizeof files);
-    *key = npu_hash_final(&h);
+    npg_hash_update(&h, &files, sizeof files);
+    *key = npg_hash_final(&h);
     return NPG_OK;
 }
 

@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
-#include "device/npu/npu_hash.h"
+#include "core/hash.h"
 #include "quant/quant.h"
 
 /* F16/BF16 weights whose whole F32 copy stays under this size are converted by BEST_PERF: a model
@@ -107,8 +107,8 @@ npg_status npu_weights_fingerprint(const npg_model *m, uint64_t *hash, uint64_t 
     npu_slot *slots = malloc(n * sizeof *slots);
     NPG_CHECK_ALLOC(slots);
     npu_model_slots(mm, true, slots, n);
-    npu_hash h;
-    npu_hash_init(&h, 0x4e5055u);
+    npg_hash h;
+    npg_hash_init(&h, 0x4e5055u);
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++) {
         const npu_slot *s = &slots[i];
@@ -118,21 +118,21 @@ npg_status npu_weights_fingerprint(const npg_model *m, uint64_t *hash, uint64_t 
             head[3] = s->w->n;
             head[4] = s->w->k;
             head[5] = s->w->group_size;
-            npu_hash_update(&h, head, sizeof head);
+            npg_hash_update(&h, head, sizeof head);
             size_t db = npu_weight_data_bytes(s->w), sc = npu_weight_scale_count(s->w);
-            npu_hash_update(&h, s->w->data, db);
+            npg_hash_update(&h, s->w->data, db);
             if (sc)
-                npu_hash_update(&h, s->w->scales, sc * sizeof(float));
+                npg_hash_update(&h, s->w->scales, sc * sizeof(float));
             total += db + sc * sizeof(float);
         } else {
             head[3] = s->len;
-            npu_hash_update(&h, head, sizeof head);
-            npu_hash_update(&h, *s->v, (size_t)s->len * sizeof(float));
+            npg_hash_update(&h, head, sizeof head);
+            npg_hash_update(&h, *s->v, (size_t)s->len * sizeof(float));
             total += (size_t)s->len * sizeof(float);
         }
     }
     free(slots);
-    *hash = npu_hash_final(&h);
+    *hash = npg_hash_final(&h);
     *bytes = total;
     return NPG_OK;
 }
