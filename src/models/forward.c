@@ -2,7 +2,7 @@
  *
  * Per layer (Llama order; family switches in npg_model_config):
  *   h = norm(x);  q,k,v = h·Wq, h·Wk, h·Wv (+bias);  qk-norm;  RoPE(q, k);  cache k, v
- *   a = softmax(q·Kᵀ · scale [+ softcap], causal [+ sliding window]) · V;  o = a·Wo
+ *   a = softmax(q·Kᵀ · scale [+ softcap], causal [+ sliding window] [or same image]) · V;  o = a·Wo
  *   x += post_attn_norm(o)                                  (Gemma3 sandwich) or x += o
  *   h = norm(x);  f = (act(h·Wg) ⊙ h·Wu)·Wd;  x += post_ffn_norm(f) or x += f
  * then final norm, lm_head and optional final soft-capping. */
@@ -19,6 +19,7 @@ typedef struct attn_job {
     int64_t layer;
     int64_t n;   /* tokens in this call */
     int64_t pos; /* absolute position of token 0 */
+    const uint8_t *bidir; /* [n] or NULL: contiguous runs of nonzero entries see each other (images) */
 } attn_job;
 
 /* One (token, head) pair: xb[t, h*D:(h+1)*D] = softmax(q k^T) v over the visible cache. */
@@ -30,14 +31,26 @@ static void attn_task(void *ctx, int task, int thread) {
     int64_t D = c->head_dim, kvd = c->n_kv_heads * D;
     int64_t kvh = h / (c->n_heads / c->n_kv_heads);
     int64_t p = j->pos + t;
-    int64_t lo = 0;
+    int64_t lo = 0, hi = p;
     if (c->sliding_window > 0 && c->layer_sliding[j->layer] && p - c->sliding_window + 1 > 0)
         lo = p - c->sliding_window + 1;
+    if (j->bidir && j->bidir[t]) {
+        /* transformers' Gemma-3 mask: (causal [AND window]) OR same image. The run [a, b] holds t, so
+         * its union with [lo, p] is the contiguous range [min(lo, a), b]; its keys are all cached. */
+        int64_t a = t, b = t;
+        while (a > 0 && j->bidir[a - 1])
+            a--;
+        while (b + 1 < j->n && j->bidir[b + 1])
+            b++;
+        if (j->pos + a < lo)
+            lo = j->pos + a;
+        hi = j->pos + b;
+    }
     const float *q = s->q + t * (c->n_heads * D) + h * D;
     const float *kc = s->k_cache[j->layer] + kvh * D;
     const float *vc = s->v_cache[j->layer] + kvh * D;
     float *att = s->att + (int64_t)thread * s->max_ctx;
-    int64_t len = p - lo + 1;
+    int64_t len = hi - lo + 1;
     for (int64_t i = 0; i < len; i++) {
         float score = npg_dot(q, kc + (lo + i) * kvd, D) * c->attn_scale;
         if (c->attn_softcap > 0.0f)
@@ -64,7 +77,8 @@ static void capture(const npg_model_config *c, npg_forward_state *s, int64_t slo
         memcpy(s->hidden_capture + slot * n * c->hidden, s->x, (size_t)(n * c->hidden) * sizeof(float));
 }
 
-static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n, int64_t pos) {
+static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n, int64_t pos,
+                            const uint8_t *bidir) {
     const npg_model_config *c = &m->cfg;
     const npg_layer_weights *L = &m->layers[l];
     int64_t H = c->hidden, D = c->head_dim, qd = c->n_heads * D, kvd = c->n_kv_heads * D;
@@ -120,7 +134,7 @@ static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l,
         memcpy(s->k_cache[l] + p * kvd, s->k + t * kvd, (size_t)kvd * sizeof(float));
         memcpy(s->v_cache[l] + p * kvd, s->v + t * kvd, (size_t)kvd * sizeof(float));
     }
-    attn_job job = {c, s, l, n, pos};
+    attn_job job = {c, s, l, n, pos, bidir};
     npg_threadpool_run(s->compute.pool, (int)(n * c->n_heads), attn_task, &job);
     npg_matmul(&s->compute, s->xb, n, &L->wo, s->proj);
     add_bias(s->proj, L->bo, n, H);
@@ -164,15 +178,50 @@ static void ffn_block(const npg_model *m, npg_forward_state *s, int64_t l, int64
     }
 }
 
-npg_status npg_model_forward(const npg_model *m, npg_forward_state *s, const int32_t *tokens, int64_t n,
-                             int64_t pos, bool all_logits) {
-    const npg_model_config *c = &m->cfg;
+static npg_status check_call(const npg_forward_state *s, int64_t n, int64_t pos) {
     if (n <= 0 || n > s->max_batch)
         return npg_fail(NPG_ERR_INTERNAL, "forward: %lld tokens exceed the planned batch of %lld", (long long)n,
                         (long long)s->max_batch);
     if (pos < 0 || pos + n > s->max_ctx)
         return npg_fail(NPG_ERR_LIMIT, "forward: positions %lld..%lld exceed the context of %lld", (long long)pos,
                         (long long)(pos + n - 1), (long long)s->max_ctx);
+    return NPG_OK;
+}
+
+/* The decoder over s->x [n, hidden] (input embeddings, already scaled), then the logits. */
+static void forward_rows(const npg_model *m, npg_forward_state *s, int64_t n, int64_t pos, bool all_logits,
+                         const uint8_t *bidir) {
+    const npg_model_config *c = &m->cfg;
+    int64_t H = c->hidden;
+    capture(c, s, 0, n);
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        attention_block(m, s, l, n, pos, bidir);
+        ffn_block(m, s, l, n);
+        capture(c, s, l + 1, n);
+    }
+    int64_t first = all_logits ? 0 : n - 1, rows = n - first;
+    for (int64_t t = 0; t < rows; t++)
+        npg_rmsnorm(s->xb + t * H, s->x + (first + t) * H, m->final_norm, H, c->norm_eps, c->norm_plus_one);
+    npg_matmul(&s->compute, s->xb, rows, &m->lm_head, s->logits);
+    if (c->final_softcap > 0.0f)
+        for (int64_t i = 0; i < rows * c->vocab; i++)
+            s->logits[i] = c->final_softcap * tanhf(s->logits[i] / c->final_softcap);
+}
+
+npg_status npg_model_forward_embeds(const npg_model *m, npg_forward_state *s, const float *embeds, int64_t n,
+                                    int64_t pos, bool all_logits, const uint8_t *bidir) {
+    if (!embeds)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "forward: embeddings are NULL");
+    NPG_TRY(check_call(s, n, pos));
+    memcpy(s->x, embeds, (size_t)(n * m->cfg.hidden) * sizeof(float));
+    forward_rows(m, s, n, pos, all_logits, bidir);
+    return NPG_OK;
+}
+
+npg_status npg_model_forward(const npg_model *m, npg_forward_state *s, const int32_t *tokens, int64_t n,
+                             int64_t pos, bool all_logits) {
+    const npg_model_config *c = &m->cfg;
+    NPG_TRY(check_call(s, n, pos));
     int64_t H = c->hidden;
     for (int64_t t = 0; t < n; t++) {
         if (tokens[t] < 0 || tokens[t] >= c->vocab)
@@ -184,18 +233,6 @@ npg_status npg_model_forward(const npg_model *m, npg_forward_state *s, const int
             for (int64_t i = 0; i < H; i++)
                 row[i] *= c->embed_scale;
     }
-    capture(c, s, 0, n);
-    for (int64_t l = 0; l < c->n_layers; l++) {
-        attention_block(m, s, l, n, pos);
-        ffn_block(m, s, l, n);
-        capture(c, s, l + 1, n);
-    }
-    int64_t first = all_logits ? 0 : n - 1, rows = n - first;
-    for (int64_t t = 0; t < rows; t++)
-        npg_rmsnorm(s->xb + t * H, s->x + (first + t) * H, m->final_norm, H, c->norm_eps, c->norm_plus_one);
-    npg_matmul(&s->compute, s->xb, rows, &m->lm_head, s->logits);
-    if (c->final_softcap > 0.0f)
-        for (int64_t i = 0; i < rows * c->vocab; i++)
-            s->logits[i] = c->final_softcap * tanhf(s->logits[i] / c->final_softcap);
+    forward_rows(m, s, n, pos, all_logits, NULL);
     return NPG_OK;
 }

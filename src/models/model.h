@@ -105,4 +105,11 @@ void npg_forward_state_free(npg_forward_state *s);
 npg_status npg_model_forward(const npg_model *m, npg_forward_state *s, const int32_t *tokens, int64_t n,
                              int64_t pos, bool all_logits);
 
+/* The same over input embeddings embeds[n, hidden] (used as given: no embed_scale; a VLM's merged text
+ * and image rows). bidir[n] (NULL = plain causal) marks image tokens: within a contiguous run of nonzero
+ * entries every token also sees the others, later ones included, past any sliding window (transformers'
+ * Gemma-3 mask: causal [AND window] OR same image; token_type_ids == 1). A run must lie within one call. */
+npg_status npg_model_forward_embeds(const npg_model *m, npg_forward_state *s, const float *embeds, int64_t n,
+                                    int64_t pos, bool all_logits, const uint8_t *bidir);
+
 #endif
