@@ -61,7 +61,7 @@ static void check_row(const float *cos_tab, const float *sin_tab, int64_t half, 
                       double mscale, const char *what) {
     double worst = 0.0;
     for (int64_t i = 0; i < half; i++) {
-        double c = cos_tab[p * half + i], s = sin_tab[p * half + i];
+        double c = (double)cos_tab[p * half + i], s = (double)sin_tab[p * half + i];
         double ec = cos((double)p * inv[i]) * mscale, es = sin((double)p * inv[i]) * mscale;
         double d = fabs(c - ec) > fabs(s - es) ? fabs(c - ec) : fabs(s - es);
         if (d > worst)

@@ -112,7 +112,7 @@ static npg_status parse_rope_scaling(const cJSON *root, const char *path, npg_mo
          * without it, original = max_position_embeddings and the scale is rope_scaling.factor. The
          * default attention_factor (mscale, multiplying cos and sin) is sqrt(1 + ln(scale) / ln(original)),
          * 1 when scale <= 1. */
-        double scale = r->factor;
+        double scale = (double)r->factor;
         r->original_max_pos = c->arch == NPG_ARCH_PHI3 ? 4096 : -1;
         NPG_TRY(opt_int(root, "original_max_position_embeddings", path, &r->original_max_pos));
         if (r->original_max_pos >= 0 && r->original_max_pos < 2)
