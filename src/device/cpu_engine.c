@@ -71,11 +71,17 @@ static npg_status cpu_reserve(npg_engine *e, size_t total) {
 static npg_status cpu_prefill(npg_engine *e, const int32_t *ids, size_t n, size_t pos, float **logits) {
     cpu_engine *c = (cpu_engine *)e;
     NPG_TRY(cpu_reserve(e, pos + n));
-    for (size_t done = 0; done < n;) {
+    /* The chunks are one forward call as far as longrope's short/long choice goes (transformers
+     * picks it per call, by the call's last position). */
+    c->state->rope_seq_end = (int64_t)(pos + n);
+    npg_status st = NPG_OK;
+    for (size_t done = 0; done < n && st == NPG_OK;) {
         size_t chunk = n - done < (size_t)c->state->max_batch ? n - done : (size_t)c->state->max_batch;
-        NPG_TRY(npg_model_forward(e->model, c->state, ids + done, (int64_t)chunk, (int64_t)(pos + done), false));
+        st = npg_model_forward(e->model, c->state, ids + done, (int64_t)chunk, (int64_t)(pos + done), false);
         done += chunk;
     }
+    c->state->rope_seq_end = 0;
+    NPG_TRY(st);
     *logits = c->state->logits;
     return NPG_OK;
 }

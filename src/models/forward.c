@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "kernels/attention.h"
 #include "models/model.h"
 #include "models/ops.h"
 
@@ -51,17 +52,13 @@ static void attn_task(void *ctx, int task, int thread) {
     const float *vc = s->v_cache[j->layer] + kvh * D;
     float *att = s->att + (int64_t)thread * s->max_ctx;
     int64_t len = hi - lo + 1;
-    for (int64_t i = 0; i < len; i++) {
-        float score = npg_dot(q, kc + (lo + i) * kvd, D) * c->attn_scale;
-        if (c->attn_softcap > 0.0f)
-            score = c->attn_softcap * tanhf(score / c->attn_softcap);
-        att[i] = score;
-    }
+    npg_attn_scores(s->compute.isa, q, kc + lo * kvd, kvd, len, D, c->attn_scale, att);
+    if (c->attn_softcap > 0.0f)
+        for (int64_t i = 0; i < len; i++)
+            att[i] = c->attn_softcap * tanhf(att[i] / c->attn_softcap);
     npg_softmax(att, len);
     float *out = s->xb + t * (c->n_heads * D) + h * D;
-    memset(out, 0, (size_t)D * sizeof(float));
-    for (int64_t i = 0; i < len; i++)
-        npg_axpy(out, att[i], vc + (lo + i) * kvd, D);
+    npg_attn_weighted_sum(s->compute.isa, att, vc + lo * kvd, kvd, len, D, out);
 }
 
 static void add_bias(float *y, const float *b, int64_t n, int64_t dim) {

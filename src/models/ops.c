@@ -58,14 +58,3 @@ void npg_rope_apply(float *x, const float *cos_, const float *sin_, int64_t rot)
     }
 }
 
-float npg_dot(const float *a, const float *b, int64_t n) {
-    float s = 0.0f;
-    for (int64_t i = 0; i < n; i++)
-        s += a[i] * b[i];
-    return s;
-}
-
-void npg_axpy(float *y, float a, const float *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++)
-        y[i] += a * x[i];
-}

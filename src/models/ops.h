@@ -15,8 +15,5 @@ void npg_gelu_tanh_mul(float *gate, const float *up, int64_t n);
 /* Rotates the first `rot` dims of one head vector x[head_dim] in place, rotate_half convention:
  * pairs (i, i + rot/2) with cos[i], sin[i] for i < rot/2. */
 void npg_rope_apply(float *x, const float *cos_, const float *sin_, int64_t rot);
-float npg_dot(const float *a, const float *b, int64_t n);
-/* y[n] += a * x[n] */
-void npg_axpy(float *y, float a, const float *x, int64_t n);
 
 #endif

@@ -1,0 +1,152 @@
+/* attention.c — scores q·k and the weighted sum of values, the part of attention that grows with
+ * the context. A scalar loop here cost as much as all the int4 matmuls of a decode step at 512
+ * positions; the SIMD paths keep it a small fraction. Summation order differs between paths (the
+ * model goldens' tolerances absorb it). */
+#include "kernels/attention.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+static void scores_scalar(const float *q, const float *k, int64_t stride, int64_t len, int64_t d, float scale,
+                          float *scores) {
+    for (int64_t i = 0; i < len; i++) {
+        const float *ki = k + i * stride;
+        float s = 0.0f;
+        for (int64_t c = 0; c < d; c++)
+            s += q[c] * ki[c];
+        scores[i] = s * scale;
+    }
+}
+
+static void wsum_scalar(const float *w, const float *v, int64_t stride, int64_t len, int64_t d, float *out) {
+    memset(out, 0, (size_t)d * sizeof *out);
+    for (int64_t i = 0; i < len; i++) {
+        const float *vi = v + i * stride;
+        for (int64_t c = 0; c < d; c++)
+            out[c] += w[i] * vi[c];
+    }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#define AVX2_FN __attribute__((target("avx2,fma")))
+#define AVX512_FN __attribute__((target("avx2,fma,avx512f")))
+
+AVX2_FN static float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2_FN static void scores_avx2(const float *q, const float *k, int64_t stride, int64_t len, int64_t d, float scale,
+                                float *scores) {
+    int64_t d8 = d & ~(int64_t)7;
+    for (int64_t i = 0; i < len; i++) {
+        const float *ki = k + i * stride;
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t c = 0; c < d8; c += 8)
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + c), _mm256_loadu_ps(ki + c), acc);
+        float s = hsum256(acc);
+        for (int64_t c = d8; c < d; c++)
+            s += q[c] * ki[c];
+        scores[i] = s * scale;
+    }
+}
+
+/* Columns in blocks of 8, positions inner: each block's sum stays in a register. */
+AVX2_FN static void wsum_avx2(const float *w, const float *v, int64_t stride, int64_t len, int64_t d, float *out) {
+    int64_t c = 0;
+    for (; c + 32 <= d; c += 32) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t i = 0; i < len; i++) {
+            const float *vi = v + i * stride + c;
+            __m256 wi = _mm256_set1_ps(w[i]);
+            a0 = _mm256_fmadd_ps(wi, _mm256_loadu_ps(vi), a0);
+            a1 = _mm256_fmadd_ps(wi, _mm256_loadu_ps(vi + 8), a1);
+            a2 = _mm256_fmadd_ps(wi, _mm256_loadu_ps(vi + 16), a2);
+            a3 = _mm256_fmadd_ps(wi, _mm256_loadu_ps(vi + 24), a3);
+        }
+        _mm256_storeu_ps(out + c, a0);
+        _mm256_storeu_ps(out + c + 8, a1);
+        _mm256_storeu_ps(out + c + 16, a2);
+        _mm256_storeu_ps(out + c + 24, a3);
+    }
+    for (; c + 8 <= d; c += 8) {
+        __m256 a0 = _mm256_setzero_ps();
+        for (int64_t i = 0; i < len; i++)
+            a0 = _mm256_fmadd_ps(_mm256_set1_ps(w[i]), _mm256_loadu_ps(v + i * stride + c), a0);
+        _mm256_storeu_ps(out + c, a0);
+    }
+    for (; c < d; c++) {
+        float s = 0.0f;
+        for (int64_t i = 0; i < len; i++)
+            s += w[i] * v[i * stride + c];
+        out[c] = s;
+    }
+}
+
+AVX512_FN static void scores_avx512(const float *q, const float *k, int64_t stride, int64_t len, int64_t d,
+                                    float scale, float *scores) {
+    int64_t d16 = d & ~(int64_t)15;
+    for (int64_t i = 0; i < len; i++) {
+        const float *ki = k + i * stride;
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t c = 0; c < d16; c += 16)
+            acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + c), _mm512_loadu_ps(ki + c), acc);
+        float s = _mm512_reduce_add_ps(acc);
+        for (int64_t c = d16; c < d; c++)
+            s += q[c] * ki[c];
+        scores[i] = s * scale;
+    }
+}
+
+AVX512_FN static void wsum_avx512(const float *w, const float *v, int64_t stride, int64_t len, int64_t d,
+                                  float *out) {
+    int64_t c = 0;
+    for (; c + 64 <= d; c += 64) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t i = 0; i < len; i++) {
+            const float *vi = v + i * stride + c;
+            __m512 wi = _mm512_set1_ps(w[i]);
+            a0 = _mm512_fmadd_ps(wi, _mm512_loadu_ps(vi), a0);
+            a1 = _mm512_fmadd_ps(wi, _mm512_loadu_ps(vi + 16), a1);
+            a2 = _mm512_fmadd_ps(wi, _mm512_loadu_ps(vi + 32), a2);
+            a3 = _mm512_fmadd_ps(wi, _mm512_loadu_ps(vi + 48), a3);
+        }
+        _mm512_storeu_ps(out + c, a0);
+        _mm512_storeu_ps(out + c + 16, a1);
+        _mm512_storeu_ps(out + c + 32, a2);
+        _mm512_storeu_ps(out + c + 48, a3);
+    }
+    for (; c + 16 <= d; c += 16) {
+        __m512 a0 = _mm512_setzero_ps();
+        for (int64_t i = 0; i < len; i++)
+            a0 = _mm512_fmadd_ps(_mm512_set1_ps(w[i]), _mm512_loadu_ps(v + i * stride + c), a0);
+        _mm512_storeu_ps(out + c, a0);
+    }
+    if (c < d)
+        wsum_avx2(w, v + c, stride, len, d - c, out + c);
+}
+#endif
+
+void npg_attn_scores(npg_isa isa, const float *q, const float *k, int64_t stride, int64_t len, int64_t d,
+                     float scale, float *scores) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (isa == NPG_ISA_AVX512)
+        return scores_avx512(q, k, stride, len, d, scale, scores);
+    if (isa == NPG_ISA_AVX2)
+        return scores_avx2(q, k, stride, len, d, scale, scores);
+#endif
+    scores_scalar(q, k, stride, len, d, scale, scores);
+}
+
+void npg_attn_weighted_sum(npg_isa isa, const float *w, const float *v, int64_t stride, int64_t len, int64_t d,
+                           float *out) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (isa == NPG_ISA_AVX512)
+        return wsum_avx512(w, v, stride, len, d, out);
+    if (isa == NPG_ISA_AVX2)
+        return wsum_avx2(w, v, stride, len, d, out);
+#endif
+    wsum_scalar(w, v, stride, len, d, out);
+}
