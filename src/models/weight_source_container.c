@@ -8,9 +8,9 @@
 
 #include "core/error.h"
 #include "core/file.h"
-#include "core/half.h"
 #include "format/npgw.h"
 #include "models/weight_source.h"
+#include "quant/quant.h"
 
 static bool c_has(void *ctx, const char *name) { return npgw_find(ctx, name) != NULL; }
 
@@ -44,21 +44,12 @@ static npg_status c_get_vector(void *ctx, const char *name, int64_t len, float *
     if (t->n_dims != 1 || t->shape[0] != len)
         return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' has %d dims / first %lld but config.json implies [%lld]",
                         npgw_path(ctx), name, t->n_dims, (long long)t->shape[0], (long long)len);
-    for (int64_t i = 0; i < len; i++) {
-        switch (t->wtype) {
-        case NPG_W_F32: memcpy(&out[i], t->data + 4 * i, 4); break;
-        case NPG_W_F16:
-        case NPG_W_BF16: {
-            uint16_t h;
-            memcpy(&h, t->data + 2 * i, 2);
-            out[i] = t->wtype == NPG_W_F16 ? npg_f16_to_f32(h) : npg_bf16_to_f32(h);
-            break;
-        }
-        default:
-            return npg_fail(NPG_ERR_FORMAT, "%s: vector '%s' is stored as %s; 1-D tensors must be F32, F16 or BF16",
-                            npgw_path(ctx), name, npg_wtype_name(t->wtype));
-        }
-    }
+    if (t->wtype != NPG_W_F32 && t->wtype != NPG_W_F16 && t->wtype != NPG_W_BF16)
+        return npg_fail(NPG_ERR_FORMAT, "%s: vector '%s' is stored as %s; 1-D tensors must be F32, F16 or BF16",
+                        npgw_path(ctx), name, npg_wtype_name(t->wtype));
+    /* a [1, len] float weight: the quantizers' row conversion does the widening */
+    npg_weight row = {.type = t->wtype, .n = 1, .k = len, .data = t->data};
+    npg_dequantize_row(&row, 0, out);
     return NPG_OK;
 }
 

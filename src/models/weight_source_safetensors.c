@@ -5,7 +5,7 @@
 #include "core/error.h"
 #include "format/safetensors.h"
 #include "models/weight_source.h"
-#include "core/half.h"
+#include "quant/quant.h"
 
 static bool st_has(void *ctx, const char *name) { return npg_tensor_store_find(ctx, name) != NULL; }
 
@@ -50,26 +50,18 @@ static npg_status st_get_vector(void *ctx, const char *name, int64_t len, float 
     if (t->n_dims != 1 || t->shape[0] != len)
         return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' has %d dims / %lld elements but config.json implies [%lld]",
                         file, name, t->n_dims, (long long)t->n_elements, (long long)len);
-    for (int64_t i = 0; i < len; i++) {
-        switch (t->dtype) {
-        case NPG_DT_F32: {
-            float f;
-            memcpy(&f, t->data + 4 * i, 4);
-            out[i] = f;
-            break;
-        }
-        case NPG_DT_F16:
-        case NPG_DT_BF16: {
-            uint16_t h;
-            memcpy(&h, t->data + 2 * i, 2);
-            out[i] = t->dtype == NPG_DT_F16 ? npg_f16_to_f32(h) : npg_bf16_to_f32(h);
-            break;
-        }
-        default:
-            return npg_fail(NPG_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s; expected F32, F16 or BF16", file, name,
-                            npg_dtype_name(t->dtype));
-        }
+    npg_wtype type;
+    switch (t->dtype) {
+    case NPG_DT_F32: type = NPG_W_F32; break;
+    case NPG_DT_F16: type = NPG_W_F16; break;
+    case NPG_DT_BF16: type = NPG_W_BF16; break;
+    default:
+        return npg_fail(NPG_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s; expected F32, F16 or BF16", file, name,
+                        npg_dtype_name(t->dtype));
     }
+    /* a [1, len] float weight: the quantizers' row conversion does the widening */
+    npg_weight row = {.type = type, .n = 1, .k = len, .data = t->data};
+    npg_dequantize_row(&row, 0, out);
     return NPG_OK;
 }
 
