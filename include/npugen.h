@@ -25,6 +25,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The version, at compile time (npg_version() gives the library's at run time). The single source:
+ * CMake reads these lines for its project version, the SONAME, npugen.pc and the CMake package. */
+#define NPG_VERSION_MAJOR 0
+#define NPG_VERSION_MINOR 1
+#define NPG_VERSION_PATCH 0
+#define NPG_VERSION_STRING "0.1.0" /* MAJOR.MINOR.PATCH; CMake checks they agree */
+/* One comparable number: #if NPG_VERSION_NUMBER >= 100 for 0.1.0 and later. */
+#define NPG_VERSION_NUMBER (NPG_VERSION_MAJOR * 10000 + NPG_VERSION_MINOR * 100 + NPG_VERSION_PATCH)
+
 #ifdef __cplusplus
 extern "C" {
 #endif
