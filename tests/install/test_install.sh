@@ -110,7 +110,8 @@ cmake --build "$tmp/cmake-app/build" >>"$tmp/cmake-app.log" 2>&1 || { cat "$tmp/
 run_app "CMake find_package, npugen::npugen" "$tmp/cmake-app/build/app_shared"
 run_app "CMake find_package, npugen::npugen_static" "$tmp/cmake-app/build/app_static"
 
-# add_subdirectory(SOURCE_DIR): builds (Debug: quicker to compile) with no tests and no install rules.
+# add_subdirectory(SOURCE_DIR): builds (no build type: -O0 without -g, quickest to compile) with no
+# tests and no install rules.
 mkdir -p "$tmp/subdir-app"
 cat >"$tmp/subdir-app/CMakeLists.txt" <<CMAKE
 cmake_minimum_required(VERSION 3.18)
@@ -120,7 +121,7 @@ add_executable(app $src/tests/install/app.c)
 target_link_libraries(app PRIVATE npugen::npugen)
 CMAKE
 jobs=$(nproc 2>/dev/null || echo 2)
-cmake -S "$tmp/subdir-app" -B "$tmp/subdir-app/build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER="$cc" \
+cmake -S "$tmp/subdir-app" -B "$tmp/subdir-app/build" -DCMAKE_BUILD_TYPE= -DCMAKE_C_COMPILER="$cc" \
   -DNPG_SHARED_DIR="$shared" >"$tmp/subdir-app.log" 2>&1 || { cat "$tmp/subdir-app.log"; fail "add_subdirectory project: configure"; }
 if cmake --build "$tmp/subdir-app/build" --target help | grep -q "test_core"; then fail "add_subdirectory builds the tests"; fi
 cmake --build "$tmp/subdir-app/build" --target app -j "$jobs" >>"$tmp/subdir-app.log" 2>&1 ||
