@@ -195,6 +195,7 @@ static npg_status job_finish(puller *p, job *j) {
     }
     if (fsync(j->fd) != 0)
         return npg_fail(NPG_ERR_IO, "%s: fsync failed: %s", j->part_path, strerror(errno));
+    NPG_TRY(hub_mkdirs_parent(j->final_path)); /* -o: a file in a subfolder */
     if (rename(j->part_path, j->final_path) != 0)
         return npg_fail(NPG_ERR_IO, "%s: cannot rename to %s: %s", j->part_path, j->final_path, strerror(errno));
     job_close(j);
@@ -337,6 +338,8 @@ static npg_status run_jobs(puller *p) {
             curl_easy_cleanup(j->easy);
             j->easy = NULL;
         }
+        if (j->fd >= 0 && j->have == 0) /* nothing worth resuming */
+            unlink(j->part_path);
         job_close(j);
     }
     curl_multi_cleanup(p->multi);
