@@ -151,7 +151,7 @@ static void test_resolve(void) {
              snap, cache, shared_path("models/stories260K"), snap, cache, cache);
     REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
     char *out = NULL;
-    const char *ok[] = {"org/stories", "org/stories@main", "org/stories@" SHA, "org/stories@refs/pr/1"};
+    const char *ok[] = {"org/stories", "org/stories@main", ("org/stories@" SHA), "org/stories@refs/pr/1"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         REQUIRE_OK(npg_hub_resolve_model_dir(ok[i], &out));
         CHECK(strcmp(out, snap) == 0);

@@ -307,7 +307,7 @@ static void test_repo_id_as_model_dir(void) {
     snprintf(args, sizeof args, "generate %s --prompt-ids 1,403 -n 6 --print-ids", shared_path("models/stories260K"));
     REQUIRE(run_env(&h, NULL, args, &want, NULL) == 0);
     CHECK(want && strlen(want) > 4);
-    const char *specs[] = {REPO, REPO "@main", NULL};
+    const char *specs[] = {REPO, (REPO "@main"), NULL};
     char at_commit[128];
     snprintf(at_commit, sizeof at_commit, "%s@%s", REPO, commit);
     specs[2] = at_commit;
