@@ -28,7 +28,8 @@ typedef struct job {
     const npg_hub_file *f;
     size_t n_files; /* selected files this download serves (same content = one blob in the cache) */
     char *url, *final_path, *part_path;
-    int fd; /* the locked .incomplete file; -1 when closed */
+    int fd;      /* the .incomplete file; -1 when closed */
+    bool locked; /* fd holds its lock: this pull owns the part file */
     EVP_MD_CTX *md;
     uint64_t have;     /* bytes in the part file, all fed to md */
     uint64_t have_at_start;
@@ -114,6 +115,7 @@ static void job_close(job *j) {
     if (j->fd >= 0)
         close(j->fd); /* also drops the lock */
     j->fd = -1;
+    j->locked = false;
     EVP_MD_CTX_free(j->md);
     j->md = NULL;
 }
@@ -127,6 +129,7 @@ static npg_status job_open(job *j) {
     if (flock(j->fd, LOCK_EX | LOCK_NB) != 0)
         return npg_fail(NPG_ERR_IO, "%s: another pull is downloading this file (%s)", j->part_path,
                         strerror(errno));
+    j->locked = true;
     NPG_TRY(hub_digest_begin(j->f, &j->md));
     struct stat sb;
     if (fstat(j->fd, &sb) != 0)
@@ -187,8 +190,8 @@ static npg_status job_finish(puller *p, job *j) {
     hub_digest_hex(j->md, hex);
     j->md = NULL;
     if (strcmp(hex, j->f->etag) != 0) {
+        unlink(j->part_path); /* while still holding its lock */
         job_close(j);
-        unlink(j->part_path);
         return npg_fail(NPG_ERR_CHECKSUM,
                         "%s: the downloaded bytes have %s %s, the Hub lists %s; the download was discarded", j->f->name,
                         j->f->lfs ? "sha256" : "git blob sha1", hex, j->f->etag);
@@ -338,7 +341,7 @@ static npg_status run_jobs(puller *p) {
             curl_easy_cleanup(j->easy);
             j->easy = NULL;
         }
-        if (j->fd >= 0 && j->have == 0) /* nothing worth resuming */
+        if (j->locked && j->have == 0) /* nothing worth resuming */
             unlink(j->part_path);
         job_close(j);
     }
