@@ -596,6 +596,17 @@ static void test_endpoint_and_usage(void) {
         free(out);
         free(err);
     }
+    /* on a terminal (script(1) gives it one): a progress line with bytes, rate, ETA and files */
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "script -qec \"env -u HF_TOKEN HF_HOME=%s/home HF_ENDPOINT=http://127.0.0.1:%d timeout 120 %s pull %s -o "
+             "%s/tty\" /dev/null",
+             h.tmp, h.port, NPG_CLI, REPO, h.tmp);
+    CHECK(run_cmd(cmd, &out, &err) == 0);
+    CHECK(out && strstr(out, "100%") && strstr(out, "ETA") && strstr(out, "/s") && strstr(out, "8/8 files"));
+    CHECK(out && strstr(out, "8 files (8 downloaded"));
+    free(out);
+    free(err);
     CHECK(pull(&h, NULL, "--help", &out, &err) == 0);
     CHECK(out && strstr(out, "usage: npugen pull REPO_ID") && strstr(out, "HF_ENDPOINT"));
     free(out);
