@@ -327,6 +327,17 @@ static void test_repo_id_as_model_dir(void) {
     CHECK(out && tok_want && strcmp(out, tok_want) == 0);
     free(out);
     free(tok_want);
+    /* export reads the snapshot (its links are copied as bytes) */
+    char *exp = path2(h.tmp, "exported");
+    snprintf(args, sizeof args, "export -m %s --weight-format fp16 --quiet %s", REPO, exp);
+    CHECK(run_env(&h, NULL, args, &out, &err) == 0);
+    char *cfg = path2(exp, "tokenizer.json");
+    struct stat sb;
+    CHECK(lstat(cfg, &sb) == 0 && S_ISREG(sb.st_mode));
+    free(cfg);
+    free(exp);
+    free(out);
+    free(err);
     /* not cached: an error that says how to fetch it */
     CHECK(run_env(&h, NULL, "generate npugen-test/missing --prompt-ids 1 -n 2", &out, &err) == 1);
     CHECK(err && strstr(err, "npugen pull npugen-test/missing"));
