@@ -55,7 +55,6 @@ typedef struct puller {
     job *jobs;
     size_t n_jobs, running;
     npg_hub_progress prog;
-    uint64_t present_bytes; /* of files already in place before this pull */
     double last_report;
 } puller;
 
@@ -169,7 +168,7 @@ static npg_status job_request(puller *p, job *j) {
     curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(j->easy, CURLOPT_HEADERFUNCTION, hub_http_on_header);
     curl_easy_setopt(j->easy, CURLOPT_HEADERDATA, &j->hd);
-    curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
+    curl_easy_setopt(j->easy, CURLOPT_PRIVATE, (void *)j);
     if (j->have > 0) {
         snprintf(j->range, sizeof j->range, "%llu-", (unsigned long long)j->have);
         curl_easy_setopt(j->easy, CURLOPT_RANGE, j->range);
@@ -247,7 +246,7 @@ static npg_status job_done(puller *p, job *j, CURLcode rc) {
         j->md = NULL;
         j->have = 0;
         NPG_TRY(hub_digest_begin(j->f, &j->md));
-        return job_retry(j, npg_fail(NPG_ERR_IO, "%s: HTTP 416 twice", j->url));
+        return job_retry(j, npg_fail(NPG_ERR_IO, "%s: every Range request was refused (HTTP 416)", j->url));
     }
     if (code != 200 && code != 206) {
         npg_status why = hub_http_fail(code, j->url, p->http.has_token, &j->hd, j->err_body.data, j->err_body.len);
@@ -272,7 +271,7 @@ static void report(puller *p, bool force) {
     if (!force && now - p->last_report < 100.0)
         return;
     p->last_report = now;
-    uint64_t done = p->present_bytes, fetched = 0;
+    uint64_t done = 0, fetched = 0; /* files in place count whole, from before this pull too */
     for (size_t i = 0; i < p->n_jobs; i++) {
         done += p->jobs[i].state == JOB_DONE ? p->jobs[i].f->size : p->jobs[i].have;
         fetched += p->jobs[i].fetched;
@@ -323,9 +322,9 @@ static npg_status run_jobs(puller *p) {
         while (st == NPG_OK && (m = curl_multi_info_read(p->multi, &left)) != NULL) {
             if (m->msg != CURLMSG_DONE)
                 continue;
-            job *j = NULL;
-            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-            st = job_done(p, j, m->data.result);
+            char *priv = NULL;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+            st = job_done(p, (job *)(void *)priv, m->data.result);
         }
         if (st == NPG_OK) {
             report(p, false);
