@@ -14,7 +14,7 @@ _npugen() {
         cword=$COMP_CWORD
     fi
 
-    local commands="generate chat tokenize detokenize template export eval compile bench"
+    local commands="generate chat tokenize detokenize template export eval compile bench pull"
     if ((cword == 1)); then
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
         return
@@ -28,6 +28,7 @@ _npugen() {
     chat) opts="--system $gen" ;;
     tokenize) opts="--add-special-tokens -f" ;;
     detokenize) opts="--skip-special-tokens" ;;
+    pull) opts="--revision --include -o --cache-dir -j -q" ;;
     template) opts="--template --bos-token --eos-token --messages --add-generation-prompt --kwargs" ;;
     export) opts="-m --weight-format --sym --group-size --ratio --all-layers --backup-precision
         --overwrite --quiet" ;;

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "hub/hub.h"
 #include "models/model.h"
 
 typedef struct loader {
@@ -145,9 +146,7 @@ static npg_status load_weights(npg_model *m) {
     return NPG_OK;
 }
 
-npg_status npg_model_load(const char *dir, npg_model **out) {
-    if (!dir)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "model path is NULL");
+static npg_status model_load_dir(const char *dir, npg_model **out) {
     if (!npg_is_dir(dir))
         return npg_fail(NPG_ERR_NOT_FOUND, "%s: not a folder", dir);
     npg_model *m = calloc(1, sizeof *m);
@@ -164,6 +163,16 @@ npg_status npg_model_load(const char *dir, npg_model **out) {
     }
     *out = m;
     return NPG_OK;
+}
+
+npg_status npg_model_load(const char *dir, npg_model **out) {
+    if (!dir)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "model path is NULL");
+    char *resolved = NULL; /* a folder, or a cached Hub repo id ("ORG/NAME") */
+    NPG_TRY(npg_hub_resolve_model_dir(dir, &resolved));
+    npg_status st = model_load_dir(resolved, out);
+    free(resolved);
+    return st;
 }
 
 void npg_model_free(npg_model *m) {

@@ -10,6 +10,7 @@
 #include "core/file.h"
 #include "core/strbuf.h"
 #include "core/timer.h"
+#include "hub/hub.h"
 #include "pipeline/results.h"
 #include "tokenizer/tokenizer.h"
 
@@ -74,18 +75,16 @@ npg_status npg_llm_pipeline_create_with_properties(const char *models_path, cons
     NPG_CHECK_ALLOC(p);
     snprintf(p->device, sizeof p->device, "%s", device);
     npg_status st = NPG_OK;
-    p->model_dir = strdup(models_path);
-    if (!p->model_dir)
-        st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory");
+    st = npg_hub_resolve_model_dir(models_path, &p->model_dir); /* a folder, or a cached Hub repo id */
     if (st == NPG_OK)
         st = npg_properties_clone(properties, &p->props);
     if (st == NPG_OK) { /* NPU with a full blob: the model comes from the blob, not the folder */
         st = strcmp(device, "NPU") == 0 ? npg_npu_blob_model(p->props, &p->model) : NPG_ERR_NOT_FOUND;
         if (st == NPG_ERR_NOT_FOUND)
-            st = npg_model_load(models_path, &p->model);
+            st = npg_model_load(p->model_dir, &p->model);
     }
     if (st == NPG_OK)
-        st = npg_tokenizer_create(models_path, &p->tokenizer);
+        st = npg_tokenizer_create(p->model_dir, &p->tokenizer);
     if (st == NPG_OK)
         st = load_generation_config(p);
     if (st == NPG_OK)
@@ -93,7 +92,7 @@ npg_status npg_llm_pipeline_create_with_properties(const char *models_path, cons
     p->load_ms = npg_now_ms() - t0;
     if (st == NPG_OK) {
         double tc = npg_now_ms();
-        st = strcmp(device, "NPU") == 0 ? npg_npu_engine_create(p->model, models_path, p->props, &p->engine)
+        st = strcmp(device, "NPU") == 0 ? npg_npu_engine_create(p->model, p->model_dir, p->props, &p->engine)
                                         : npg_cpu_engine_create(p->model, p->props, &p->engine);
         if (st == NPG_OK) {
             p->compile_ms = p->engine->compile_ms > 0 ? p->engine->compile_ms : npg_now_ms() - tc;

@@ -22,6 +22,7 @@
 #include "core/strbuf.h"
 #include "format/npgw.h"
 #include "format/npgw_writer.h"
+#include "hub/hub.h"
 #include "models/model.h"
 #include "quant/gptq.h"
 
@@ -386,15 +387,21 @@ npg_status npg_export_model(const char *src_dir, const char *out_dir, const npg_
     if (!src_dir || !out_dir)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "export: %s is NULL", !src_dir ? "source folder" : "output folder");
     NPG_TRY(npg_export_options_check(o));
-    if (!npg_is_dir(src_dir))
+    char *src = NULL; /* a folder, or a cached Hub repo id ("ORG/NAME") */
+    NPG_TRY(npg_hub_resolve_model_dir(src_dir, &src));
+    if (!npg_is_dir(src)) {
+        free(src);
         return npg_fail(NPG_ERR_NOT_FOUND, "%s: not a folder", src_dir);
+    }
     char *tmp = NULL;
-    NPG_TRY(prepare_out(out_dir, o, src_dir, &tmp));
-    npg_status st = export_into(src_dir, tmp, o);
+    npg_status st = prepare_out(out_dir, o, src, &tmp);
+    if (st == NPG_OK)
+        st = export_into(src, tmp, o);
     if (st == NPG_OK)
         st = publish(tmp, out_dir);
-    if (st != NPG_OK)
+    if (st != NPG_OK && tmp)
         remove_tree(tmp);
     free(tmp);
+    free(src);
     return st;
 }

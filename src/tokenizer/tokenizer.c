@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/json.h"
+#include "hub/hub.h"
 #include "tokenizer/tok_internal.h"
 
 static npg_status join_path(const char *dir, const char *name, char **out) {
@@ -253,11 +254,9 @@ npg_status npg_tokenizer_create(const char *dir, npg_tokenizer **out) {
     tok->bos_id = tok->eos_id = -1;
     tok->bpe.unk_id = -1;
     npg_status st = NPG_OK;
-    tok->dir = strdup(dir);
-    if (!tok->dir)
-        st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory in npg_tokenizer_create");
+    st = npg_hub_resolve_model_dir(dir, &tok->dir); /* a folder, or a cached Hub repo id */
     if (st == NPG_OK)
-        st = tokenizer_file(dir, "tokenizer.json", &tok->json_path);
+        st = tokenizer_file(tok->dir, "tokenizer.json", &tok->json_path);
     for (int b = 0; b < 256; b++) {
         char buf[4];
         size_t n = npg_utf8_encode(npg_bytelevel_char((uint8_t)b), buf);
