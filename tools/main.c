@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "npugen.h"
 
 static const npg_cli_command commands[] = {
@@ -51,6 +52,13 @@ int main(int argc, char **argv) {
             }
             return rc;
         }
-    fprintf(stderr, "npugen: unknown command '%s' (see npugen --help)\n", argv[1]);
+    const char *names[sizeof commands / sizeof commands[0]];
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        names[i] = commands[i].name;
+    const char *hint = cli_suggest(argv[1], names, sizeof names / sizeof names[0]);
+    if (hint)
+        fprintf(stderr, "npugen: unknown command '%s' (did you mean %s?) (see npugen --help)\n", argv[1], hint);
+    else
+        fprintf(stderr, "npugen: unknown command '%s' (see npugen --help)\n", argv[1]);
     return 2;
 }
