@@ -278,7 +278,7 @@ NPG_API npg_status npg_perf_metrics_get_num_generated_tokens(const npg_perf_metr
 typedef struct npg_llm_pipeline npg_llm_pipeline;
 
 /* models_path: a Hugging Face folder or an `npugen export` folder (for NPU with a full BLOB_PATH,
- * a folder holding only the tokenizer files is enough). device: "CPU" or "NPU".
+ * a folder holding only the tokenizer files is enough). device: "CPU" or "NPU" (any case).
  * property_args_size: the number of variadic const char * arguments that follow `pipe`, in
  * KEY, VALUE pairs (so it must be even): npg_llm_pipeline_create(path, "CPU", 2, &pipe,
  * "NUM_THREADS", "2"). Unknown keys and bad values are NPG_ERR_INVALID_ARGUMENT naming the key.
