@@ -141,10 +141,12 @@ int npg_cmd_export(int argc, char **argv) {
             o.group_size = -1;
         if (!ratio_given)
             o.ratio = 1.0f;
+        char ratio[32];
+        snprintf(ratio, sizeof ratio, "%g", (double)o.ratio);
         fprintf(stderr,
                 "npugen export: no --weight-format: the guide's NPU defaults, --weight-format int4 --sym "
-                "--group-size %lld --ratio %g (give --weight-format to choose another)\n",
-                (long long)o.group_size, (double)o.ratio);
+                "--group-size %lld --ratio %s%s (give --weight-format to choose another)\n",
+                (long long)o.group_size, ratio, strchr(ratio, '.') ? "" : ".0");
     }
     if (npg_export_options_check(&o) != NPG_OK || (format_given && npg_export_options_check_sym(&o) != NPG_OK)) {
         cli_error(CMD, "%s", npg_last_error());
