@@ -80,8 +80,8 @@ static bool make_scratch(scratch *s) {
     return ok;
 }
 
-/* Runs one block; prints where it comes from and its output when it fails. */
-static void run_block(const scratch *s, const char *doc, int line, const char *lang, const char *body, int index) {
+/* Runs one block; prints where it comes from and its output when it fails. Returns whether it passed. */
+static bool run_block(const scratch *s, const char *doc, int line, const char *lang, const char *body, int index) {
     char file[1200], cmd[8192];
     bool is_c = strcmp(lang, "c") == 0;
     snprintf(file, sizeof file, "%s/block%d.%s", s->dir, index, is_c ? "c" : "sh");
@@ -100,19 +100,19 @@ static void run_block(const scratch *s, const char *doc, int line, const char *l
     if (rc != 0) {
         fprintf(stderr, "----- block -----\n%s----- stdout -----\n%s----- stderr -----\n%s-----\n", body,
                 out ? out : "", err ? err : "");
-        CHECK(rc == 0);
     }
     free(out);
     free(err);
+    return rc == 0;
 }
 
 /* Finds the runnable blocks of the Markdown file at path (rel: its name in messages) and runs them;
- * returns how many. */
-static int run_doc(const scratch *s, const char *path, const char *rel, int *index) {
+ * returns how many; *failures counts the blocks that failed and the mistakes in markers. */
+static int run_doc(const scratch *s, const char *path, const char *rel, int *index, int *failures) {
     char *text = read_all(path, NULL);
     if (!text) {
         fprintf(stderr, "  cannot read %s\n", path);
-        CHECK(false);
+        ++*failures;
         return 0;
     }
     int n = 0, line = 1;
@@ -129,7 +129,7 @@ static int run_doc(const scratch *s, const char *path, const char *rel, int *ind
             bool known = strcmp(lang, "sh") == 0 || strcmp(lang, "bash") == 0 || strcmp(lang, "c") == 0;
             if (!known) {
                 fprintf(stderr, "  %s:%d: <!-- runnable --> must precede a ```sh, ```bash or ```c fence\n", rel, line);
-                CHECK(false);
+                ++*failures;
                 break;
             }
             char *body = fence_end + 1, *close = body;
@@ -141,12 +141,13 @@ static int run_doc(const scratch *s, const char *path, const char *rel, int *ind
             }
             if (!*close) {
                 fprintf(stderr, "  %s:%d: runnable block without a closing fence\n", rel, line);
-                CHECK(false);
+                ++*failures;
                 break;
             }
             char saved = *close;
             *close = '\0';
-            run_block(s, rel, line + 2, lang, body, (*index)++);
+            if (!run_block(s, rel, line + 2, lang, body, (*index)++))
+                ++*failures;
             *close = saved;
             n++;
             line += 2 + body_lines;
@@ -166,7 +167,7 @@ static void test_runnable_blocks(void) {
     REQUIRE(make_scratch(&s));
     char path[2048];
     snprintf(path, sizeof path, "%s/README.md", NPG_SOURCE_DIR);
-    int index = 0, n = run_doc(&s, path, "README.md", &index);
+    int index = 0, failures = 0, n = run_doc(&s, path, "README.md", &index, &failures);
     char docs[2048];
     snprintf(docs, sizeof docs, "%s/docs", NPG_SOURCE_DIR);
     DIR *d = opendir(docs);
@@ -186,10 +187,11 @@ static void test_runnable_blocks(void) {
         char rel[512];
         snprintf(rel, sizeof rel, "docs/%s", names[i]);
         snprintf(path, sizeof path, "%s/%s", NPG_SOURCE_DIR, rel);
-        n += run_doc(&s, path, rel, &index);
+        n += run_doc(&s, path, rel, &index, &failures);
         free(names[i]);
     }
-    fprintf(stderr, "  %d runnable blocks\n", n);
+    fprintf(stderr, "  %d runnable blocks, %d failed\n", n, failures);
+    CHECK(failures == 0);
     /* README's command line and C sample, docs/templates.md's sample and docs/npu.md's examples */
     CHECK(n >= 6);
     rm_rf(s.dir);
@@ -201,29 +203,65 @@ static void test_runnable_blocks(void) {
 static void test_marker_rules(void) {
     scratch s = {0};
     REQUIRE(make_scratch(&s));
-    int before = npg_test_failures, index = 0;
+    int index = 0, failures = 0;
     char path[2048];
     snprintf(path, sizeof path, "%s/bad.md", s.dir);
     const char *bad = "text\n<!-- runnable -->\n```python\nprint(1)\n```\n";
     write_file(path, bad, strlen(bad));
-    CHECK(run_doc(&s, path, "bad.md (expected to be reported)", &index) == 0);
-    bool reported = npg_test_failures == before + 1;
-    npg_test_failures = before;
-    CHECK(reported);
+    CHECK(run_doc(&s, path, "bad.md (expected to be reported)", &index, &failures) == 0 && failures == 1);
     const char *failing = "<!-- runnable -->\n```sh\ntrue\nfalse\necho not reached\n```\n";
     write_file(path, failing, strlen(failing));
-    CHECK(run_doc(&s, path, "bad.md (expected to fail)", &index) == 1);
-    reported = npg_test_failures == before + 1;
-    npg_test_failures = before;
-    CHECK(reported);
-    const char *passing = "<!-- runnable -->\n```sh\ntest -x build/npugen && test -d ../shared/models\n```\n";
+    failures = 0;
+    CHECK(run_doc(&s, path, "bad.md (expected to fail)", &index, &failures) == 1 && failures == 1);
+    const char *passing = "<!-- runnable -->\n```sh\ntest -x build/npugen && test -d ../shared/models\n```\n\n"
+                          "<!-- runnable -->\n```c\n#include \"npugen.h\"\nint main(void) { return *npg_version() ? 0 : 1; }\n```\n";
     write_file(path, passing, strlen(passing));
-    CHECK(run_doc(&s, path, "good.md", &index) == 1);
+    failures = 0;
+    CHECK(run_doc(&s, path, "good.md", &index, &failures) == 2 && failures == 0);
     rm_rf(s.dir);
     free(s.dir);
 }
 
+/* bench/benchmarks.sh (docs/benchmarks.md) says what it writes, asks first, and an interrupted run
+ * leaves no half-written folder. A stub npg-random-model stands in for the 12 GB of models. */
+static void test_benchmarks_script(void) {
+    char *tmp = make_temp_dir();
+    REQUIRE(tmp);
+    char cmd[8192], *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "bash '%s/bench/benchmarks.sh' --help", NPG_SOURCE_DIR);
+    CHECK(run_cmd(cmd, &out, &err) == 0 && out && strstr(out, "usage:") && strstr(out, "12 GB") &&
+          strstr(out, "--yes"));
+    free(out), free(err);
+    /* no terminal, no --yes: refused before anything is written */
+    snprintf(cmd, sizeof cmd, "bash '%s/bench/benchmarks.sh' '%s' '%s/work' '%s' </dev/null", NPG_SOURCE_DIR,
+             NPG_BUILD_DIR, tmp, NPG_SHARED_DIR);
+    CHECK(run_cmd(cmd, &out, &err) == 2 && err && strstr(err, "12 GB") && strstr(err, "--yes"));
+    free(out), free(err);
+    snprintf(cmd, sizeof cmd, "%s/work", tmp);
+    CHECK(access(cmd, F_OK) != 0);
+    /* interrupted while a model is half-written: the trap removes it */
+    char stub[1200];
+    snprintf(stub, sizeof stub, "%s/fakebuild/npg-random-model", tmp);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/fakebuild'", tmp);
+    CHECK(run_cmd(cmd, NULL, NULL) == 0);
+    const char *body = "#!/bin/sh\nmkdir -p \"$2.tmp\" \"$2.tmp-abc123\"\nsleep 1\n";
+    write_file(stub, body, strlen(body));
+    CHECK(chmod(stub, 0700) == 0);
+    snprintf(cmd, sizeof cmd,
+             "bash '%s/bench/benchmarks.sh' --yes '%s/fakebuild' '%s/work' '%s' & pid=$!; sleep 0.5; kill -TERM $pid; "
+             "wait $pid; echo \"rc=$?\"; ls -A '%s/work'",
+             NPG_SOURCE_DIR, tmp, tmp, NPG_SHARED_DIR, tmp);
+    CHECK(run_cmd(cmd, &out, &err) == 0);
+    CHECK(out && strcmp(out, "rc=130\n") == 0); /* interrupted, and the work folder is empty */
+    if (!out || strcmp(out, "rc=130\n") != 0)
+        fprintf(stderr, "  interrupted run: %s / %s\n", out ? out : "", err ? err : "");
+    free(out), free(err);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 int main(void) {
+    RUN(test_benchmarks_script);
     RUN(test_marker_rules);
     RUN(test_runnable_blocks);
     return npg_test_summary();
