@@ -65,7 +65,7 @@ static bool make_scratch(scratch *s) {
     /* a `cc` that adds the sanitizers when this build has them */
     snprintf(s->path_env, sizeof s->path_env, "%s", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
     if (ok && SANITIZED) {
-        char bin[1100], cc[1200], path[4096];
+        char bin[1100], cc[1200], old[sizeof s->path_env];
         snprintf(bin, sizeof bin, "%s/bin", s->dir);
         snprintf(cc, sizeof cc, "%s/cc", bin);
         const char *wrapper = "#!/bin/sh\nexec /usr/bin/cc -fsanitize=address,undefined -fno-sanitize-recover=all \"$@\"\n";
@@ -74,8 +74,9 @@ static bool make_scratch(scratch *s) {
             write_file(cc, wrapper, strlen(wrapper));
             ok = chmod(cc, 0700) == 0;
         }
-        snprintf(path, sizeof path, "%s:%s", bin, s->path_env);
-        snprintf(s->path_env, sizeof s->path_env, "%s", path);
+        memcpy(old, s->path_env, sizeof old);
+        int k = snprintf(s->path_env, sizeof s->path_env, "%s:%s", bin, old);
+        ok = ok && k > 0 && (size_t)k < sizeof s->path_env;
     }
     return ok;
 }
