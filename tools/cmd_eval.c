@@ -73,7 +73,7 @@ int npg_cmd_eval(int argc, char **argv) {
     npg_status st = npg_eval_text(model, ref, text, &o, &r);
     free(text);
     if (st != NPG_OK)
-        return cli_fail(CMD, st);
+        return cli_fail_model(CMD, st, model);
     if (json) {
         printf("{\"perplexity\": %.6f, \"tokens\": %zu", r.perplexity, r.tokens);
         if (r.has_reference)

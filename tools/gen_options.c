@@ -9,6 +9,7 @@
 #include "cli_util.h"
 #include "device/engine.h"
 
+/* The first line is -n's: `bench --help` prints its own -n line and skips this one. */
 const char gen_options_help[] =
     "  -n, --max-new-tokens N     tokens to generate at most (default: the model's, else 256)\n"
     "  --device D                 CPU (default) or NPU, in any case\n"

@@ -25,6 +25,7 @@ static void usage(FILE *fp) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(fp, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(fp, "\n  --help       show this help\n  --version    print the version\n");
+    fprintf(fp, "\nOption values: -n 64, -n64 or --max-new-tokens=64; -f - reads standard input.\n");
 }
 
 int main(int argc, char **argv) {
