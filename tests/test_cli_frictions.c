@@ -301,6 +301,9 @@ static void test_tokenize_nul(void) {
     out = expect(args, 0, NULL);
     CHECK(out && strcmp(out, "263 3 29890\n") == 0);
     free(out);
+    /* generate takes text: a NUL byte is reported, not a silently cut prompt */
+    snprintf(args, sizeof args, "generate %s -f %s -n 2", shared_path("models/stories260K"), path);
+    free(expect(args, 1, "NUL byte at offset 1"));
     snprintf(args, sizeof args, "sh -c \"printf 'a\\0b' | %s tokenize %s -f -\"", NPG_CLI, shared_path("tokenizers/gpt2"));
     out = NULL;
     CHECK(run_cmd(args, &out, NULL) == 0 && out && strcmp(out, "64 188 65\n") == 0);

@@ -147,7 +147,15 @@ int npg_cmd_generate(int argc, char **argv) {
     char *file_text = NULL;
     int32_t *ids = NULL;
     size_t n_ids = 0;
-    if (g.file && !cli_read_file(CMD, g.file, &file_text)) {
+    size_t file_len = 0;
+    if (g.file && !cli_read_file_n(CMD, g.file, &file_text, &file_len)) {
+        rc = 1;
+        goto done;
+    }
+    if (file_text && memchr(file_text, '\0', file_len)) { /* the prompt is text: no silent truncation */
+        cli_error(CMD, "%s: a NUL byte at offset %zu; a prompt is text (npugen tokenize -f keeps NUL bytes)",
+                  g.file, (size_t)((const char *)memchr(file_text, '\0', file_len) - file_text));
+        free(file_text);
         rc = 1;
         goto done;
     }
