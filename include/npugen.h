@@ -157,6 +157,8 @@ NPG_API npg_status npg_generation_config_set_num_return_sequences(npg_generation
 NPG_API npg_status npg_generation_config_get_max_new_tokens(const npg_generation_config *c, size_t *value);
 NPG_API npg_status npg_generation_config_get_do_sample(const npg_generation_config *c, bool *value);
 NPG_API npg_status npg_generation_config_get_temperature(const npg_generation_config *c, float *value);
+/* The seed sampling starts from (what a run must be given again to be reproduced). */
+NPG_API npg_status npg_generation_config_get_rng_seed(const npg_generation_config *c, uint64_t *value);
 /* NPG_OK when every field is in range; otherwise NPG_ERR_INVALID_ARGUMENT naming the field
  * ("top_p must be in (0, 1], got 1.5"). Pipelines validate before any work. */
 NPG_API npg_status npg_generation_config_validate(const npg_generation_config *c);
@@ -196,6 +198,10 @@ NPG_API void npg_tokenizer_free(npg_tokenizer *tok);
 /* text: NUL-terminated UTF-8 (invalid UTF-8 is NPG_ERR_INVALID_ARGUMENT). *ids freed with npg_free. */
 NPG_API npg_status npg_tokenizer_encode(const npg_tokenizer *tok, const char *text, bool add_special_tokens,
                                         int32_t **ids, size_t *n_ids);
+/* The same for `len` bytes of text that may hold NUL bytes (a NUL is a character, as in Hugging Face:
+ * "a\0b" is three tokens in a byte-level vocabulary). text may be NULL when len is 0. */
+NPG_API npg_status npg_tokenizer_encode_n(const npg_tokenizer *tok, const char *text, size_t len,
+                                          bool add_special_tokens, int32_t **ids, size_t *n_ids);
 /* *text freed with npg_free. Ids out of range are NPG_ERR_INVALID_ARGUMENT. */
 NPG_API npg_status npg_tokenizer_decode(const npg_tokenizer *tok, const int32_t *ids, size_t n_ids,
                                         bool skip_special_tokens, char **text);
@@ -281,7 +287,7 @@ NPG_API npg_status npg_perf_metrics_get_num_generated_tokens(const npg_perf_metr
 typedef struct npg_llm_pipeline npg_llm_pipeline;
 
 /* models_path: a Hugging Face folder or an `npugen export` folder (for NPU with a full BLOB_PATH,
- * a folder holding only the tokenizer files is enough). device: "CPU" or "NPU".
+ * a folder holding only the tokenizer files is enough). device: "CPU" or "NPU" (any case).
  * property_args_size: the number of variadic const char * arguments that follow `pipe`, in
  * KEY, VALUE pairs (so it must be even): npg_llm_pipeline_create(path, "CPU", 2, &pipe,
  * "NUM_THREADS", "2"). Unknown keys and bad values are NPG_ERR_INVALID_ARGUMENT naming the key.

@@ -127,10 +127,17 @@ static void test_generate_errors(void) {
     expect_error(args, 2, "ten");
     snprintf(args, sizeof args, "generate %s -p hi --top-p 1.5", m);
     expect_error(args, 1, "top_p");
+    /* bad -c keys and devices are usage errors (exit 2), with the closest valid name */
     snprintf(args, sizeof args, "generate %s -p hi -c NUM_THREADZ=2", m);
-    expect_error(args, 1, "NUM_THREADZ");
+    expect_error(args, 2, "did you mean NUM_THREADS?");
+    snprintf(args, sizeof args, "generate %s -p hi -c MAX_PROMPT_LEN=64", m);
+    expect_error(args, 2, "NPU device only");
     snprintf(args, sizeof args, "generate %s -p hi --device GPU", m);
-    expect_error(args, 1, "GPU");
+    expect_error(args, 2, "GPU");
+    snprintf(args, sizeof args, "chat %s --device=gpu", m);
+    expect_error(args, 2, "gpu");
+    snprintf(args, sizeof args, "bench %s -c NUM_THREAD=1", m);
+    expect_error(args, 2, "did you mean NUM_THREADS?");
     snprintf(args, sizeof args, "generate %s --prompt-ids 1,x,3", m);
     expect_error(args, 2, "1,x,3");
     snprintf(args, sizeof args, "generate %s -p \"$(printf 'ab\\377\\376')\"", m);

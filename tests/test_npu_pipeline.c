@@ -285,11 +285,69 @@ static void test_cli_compile(void) {
     free(tmp);
 }
 
+/* docs/npu.md: a weightless blob + WEIGHTS_PATH (the model folder or its weights file) + a folder with
+ * only the tokenizer files works, and generates what the model folder itself does. */
+static void test_weightless_tokenizer_only(void) {
+    char *tmp = make_temp_dir();
+    char cmd[4096], blob[1024], tokdir[1024], src[1024], dst[1100], wfile[1024];
+    snprintf(blob, sizeof blob, "%s/wl.blob", tmp);
+    snprintf(tokdir, sizeof tokdir, "%s/tok", tmp);
+    snprintf(wfile, sizeof wfile, "%s/model.safetensors", model_dir("random-llama-gqa"));
+    snprintf(cmd, sizeof cmd, "%s compile %s -o %s -c MAX_PROMPT_LEN=64 -c MIN_RESPONSE_LEN=64 && mkdir -p %s", NPG_CLI,
+             model_dir("random-llama-gqa"), blob, tokdir);
+    char *out = NULL, *err = NULL;
+    CHECK(run_cmd(cmd, &out, &err) == 0 && contains(out, "weightless"));
+    free(out);
+    free(err);
+    const char *files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(src, sizeof src, "%s/%s", model_dir("random-llama-gqa"), files[i]);
+        snprintf(dst, sizeof dst, "%s/%s", tokdir, files[i]);
+        size_t n = 0;
+        char *data = read_all(src, &n);
+        if (data)
+            write_file(dst, data, n);
+        free(data);
+    }
+    npg_generation_config *cfg = config_of(12, true);
+    npg_decoded_results *want = NULL;
+    npg_llm_pipeline *ref = pipe_of("random-llama-gqa", "NPU", props_of("BLOB_PATH", blob, NULL));
+    REQUIRE(ref && cfg);
+    CHECK(npg_llm_pipeline_generate(ref, "Hello world", cfg, NULL, &want) == NPG_OK);
+    const char *weights[] = {model_dir("random-llama-gqa"), wfile};
+    for (int i = 0; i < 2 && want; i++) {
+        npg_properties *props = props_of("BLOB_PATH", blob, "WEIGHTS_PATH", weights[i], NULL);
+        npg_llm_pipeline *p = NULL;
+        npg_decoded_results *r = NULL;
+        npg_status st = npg_llm_pipeline_create_with_properties(tokdir, "npu", props, &p);
+        if (st != NPG_OK)
+            fprintf(stderr, "  WEIGHTS_PATH=%s: %s\n", weights[i], npg_last_error());
+        CHECK(st == NPG_OK);
+        if (p)
+            CHECK(npg_llm_pipeline_generate(p, "Hello world", cfg, NULL, &r) == NPG_OK);
+        CHECK(r && same_text(r, want));
+        npg_decoded_results_free(r);
+        npg_llm_pipeline_free(p);
+        npg_properties_free(props);
+    }
+    /* other weights are still refused by the blob's checks */
+    npg_properties *props = props_of("BLOB_PATH", blob, "WEIGHTS_PATH", model_dir("random-qwen3"), NULL);
+    npg_llm_pipeline *p = NULL;
+    CHECK(npg_llm_pipeline_create_with_properties(tokdir, "NPU", props, &p) == NPG_ERR_INVALID_ARGUMENT);
+    npg_properties_free(props);
+    npg_decoded_results_free(want);
+    npg_generation_config_free(cfg);
+    npg_llm_pipeline_free(ref);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 int main(void) {
     RUN(test_generate_equals_cpu);
     RUN(test_context_and_prompt_limits);
     RUN(test_chat_keeps_cache);
     RUN(test_property_keys);
     RUN(test_cli_compile);
+    RUN(test_weightless_tokenizer_only);
     return npg_test_summary();
 }

@@ -1,11 +1,14 @@
 #include "cli_util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 void cli_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
@@ -22,13 +25,185 @@ int cli_fail(const char *cmd, npg_status st) {
     return 1;
 }
 
+/* "-n5": a single-dash option with its value attached (short options are one letter). */
+static bool short_attached(const char *arg) { return arg[0] == '-' && arg[1] && arg[1] != '-' && arg[2]; }
+
+bool cli_opt(const char *arg, const char *short_name, const char *long_name) {
+    if (short_name && strncmp(arg, short_name, 2) == 0 && (arg[2] == '\0' || short_attached(arg)))
+        return true;
+    if (!long_name)
+        return false;
+    size_t n = strlen(long_name);
+    return strncmp(arg, long_name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+bool cli_flag(const char *arg, const char *short_name, const char *long_name) {
+    return (short_name && strcmp(arg, short_name) == 0) || (long_name && strcmp(arg, long_name) == 0);
+}
+
 bool cli_value(const char *cmd, int argc, char **argv, int *i, const char **out) {
+    const char *a = argv[*i];
+    if (a[0] == '-' && a[1] == '-' && strchr(a, '=')) {
+        *out = strchr(a, '=') + 1;
+        return true;
+    }
+    if (short_attached(a)) {
+        *out = a + 2;
+        return true;
+    }
     if (*i + 1 >= argc) {
-        cli_error(cmd, "option %s needs a value", argv[*i]);
+        cli_error(cmd, "option %s needs a value", a);
         return false;
     }
     *out = argv[++*i];
     return true;
+}
+
+/* Optimal string alignment distance (Levenshtein plus adjacent transpositions), capped at 64 chars. */
+static size_t edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return (size_t)-1;
+    size_t d[65][65];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cost = a[i - 1] != b[j - 1];
+            size_t v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + cost < v)
+                v = d[i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[la][lb];
+}
+
+const char *cli_suggest(const char *word, const char *const *candidates, size_t n) {
+    const char *core = word;
+    while (*core == '-')
+        core++;
+    size_t len = strlen(core);
+    /* a likely typo: at most one edit per three letters (one for short words), at most three */
+    size_t limit = len / 3 < 1 ? 1 : len / 3 > 3 ? 3 : len / 3;
+    const char *best = NULL, *prefix_of = NULL;
+    size_t best_d = limit + 1, n_prefix = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(word, candidates[i]) == 0)
+            continue;
+        size_t d = edit_distance(word, candidates[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = candidates[i];
+        }
+        if (len >= 3 && strncmp(candidates[i], word, strlen(word)) == 0 &&
+            (!prefix_of || strcmp(prefix_of, candidates[i]) != 0)) {
+            prefix_of = candidates[i];
+            n_prefix++;
+        }
+    }
+    return best ? best : n_prefix == 1 ? prefix_of : NULL;
+}
+
+enum { MAX_OPTIONS = 96 };
+
+/* The option names a usage text mentions ("-n", "--max-new-tokens", ...), as pointers into text
+ * (each NUL-terminated in place). */
+static size_t usage_options(char *text, const char **opts) {
+    size_t n = 0;
+    for (char *p = text; *p && n < MAX_OPTIONS; p++) {
+        bool start = p == text || strchr(" \t\n[(|,", p[-1]);
+        bool name = p[0] == '-' && (isalpha((unsigned char)p[1]) || (p[1] == '-' && isalpha((unsigned char)p[2])));
+        if (!start || !name)
+            continue;
+        char *e = p + 1;
+        while (isalnum((unsigned char)*e) || *e == '-')
+            e++;
+        char end = *e;
+        *e = '\0';
+        bool seen = false;
+        for (size_t i = 0; i < n && !seen; i++)
+            seen = strcmp(opts[i], p) == 0;
+        if (!seen)
+            opts[n++] = p;
+        if (!end)
+            break;
+        p = e;
+    }
+    return n;
+}
+
+void cli_unknown_option(const char *cmd, const char *arg, void (*usage)(FILE *)) {
+    char *text = NULL, name[128];
+    size_t size = 0;
+    const char *hint = NULL;
+    /* "--max-new-token=5": the name part is what was misspelled */
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
+    FILE *fp = usage ? open_memstream(&text, &size) : NULL;
+    if (fp) {
+        usage(fp);
+        fclose(fp);
+        const char *opts[MAX_OPTIONS];
+        size_t n = text ? usage_options(text, opts) : 0;
+        bool known = false;
+        for (size_t i = 0; i < n && !known; i++)
+            known = strcmp(opts[i], name) == 0;
+        if (known && strchr(arg, '=')) {
+            cli_error(cmd, "option %s takes no value ('%s'; see npugen %s --help)", name, arg, cmd);
+            free(text);
+            return;
+        }
+        hint = cli_suggest(name, opts, n);
+    }
+    if (hint)
+        cli_error(cmd, "unknown option '%s' (did you mean %s?) (see npugen %s --help)", arg, hint, cmd);
+    else
+        cli_error(cmd, "unknown option '%s' (see npugen %s --help)", arg, cmd);
+    free(text);
+}
+
+const char *cli_device_name(const char *name) {
+    static const char *const devices[] = {"CPU", "NPU"};
+    for (size_t i = 0; name && i < sizeof devices / sizeof devices[0]; i++)
+        if (strcasecmp(name, devices[i]) == 0)
+            return devices[i];
+    return NULL;
+}
+
+/* "Org/name": one slash between two non-empty parts of the characters Hub repo ids use. */
+static bool looks_like_repo_id(const char *s) {
+    const char *slash = strchr(s, '/');
+    if (!slash || slash == s || !slash[1] || strchr(slash + 1, '/') || s[0] == '.' || s[0] == '~')
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("._-/", *p))
+            return false;
+    return true;
+}
+
+int cli_fail_model(const char *cmd, npg_status st, const char *model_dir) {
+    struct stat sb;
+    bool exists = stat(model_dir, &sb) == 0;
+    if (exists && S_ISDIR(sb.st_mode))
+        return cli_fail(cmd, st);
+    static const char accepted[] = "MODEL_DIR is a Hugging Face model folder (config.json, *.safetensors, "
+                                   "tokenizer.json) or an `npugen export` folder";
+    size_t len = strlen(model_dir);
+    if (len > 5 && strcasecmp(model_dir + len - 5, ".gguf") == 0)
+        cli_error(cmd, "%s: GGUF files are not supported yet; %s", model_dir, accepted);
+    else if (exists)
+        cli_error(cmd, "%s: a file, not a folder; %s", model_dir, accepted);
+    else if (looks_like_repo_id(model_dir))
+        cli_error(cmd, "%s: no such folder; %s. For the Hugging Face repo '%s', download it first: npugen pull %s",
+                  model_dir, accepted, model_dir, model_dir);
+    else
+        cli_error(cmd, "%s: no such folder; %s", model_dir, accepted);
+    return 1;
 }
 
 bool cli_parse_long(const char *cmd, const char *opt, const char *s, long long lo, long long hi, long long *out) {
@@ -113,8 +288,9 @@ bool cli_parse_ids(const char *cmd, const char *s, int32_t **ids, size_t *n) {
     return true;
 }
 
-bool cli_read_file(const char *cmd, const char *path, char **out) {
-    FILE *fp = fopen(path, "rb");
+bool cli_read_file_n(const char *cmd, const char *path, char **out, size_t *out_len) {
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *fp = is_stdin ? stdin : fopen(path, "rb");
     if (!fp) {
         cli_error(cmd, "%s: %s", path, strerror(errno));
         return false;
@@ -127,21 +303,26 @@ bool cli_read_file(const char *cmd, const char *path, char **out) {
         if (len + 1 == cap) {
             cap *= 2;
             char *nb = realloc(buf, cap);
-            if (!nb) {
+            if (!nb)
                 free(buf);
-                buf = NULL;
-            }
             buf = nb;
         }
     }
-    fclose(fp);
-    if (!buf) {
-        cli_error(cmd, "%s: out of memory", path);
+    bool failed = ferror(fp) != 0;
+    if (!is_stdin)
+        fclose(fp);
+    if (!buf || failed) {
+        cli_error(cmd, "%s: %s", is_stdin ? "standard input" : path, buf ? "read error" : "out of memory");
+        free(buf);
         return false;
     }
     buf[len] = '\0';
     *out = buf;
+    if (out_len)
+        *out_len = len;
     return true;
 }
+
+bool cli_read_file(const char *cmd, const char *path, char **out) { return cli_read_file_n(cmd, path, out, NULL); }
 
 bool cli_is_help(const char *arg) { return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0; }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "npugen.h"
 
@@ -18,16 +19,36 @@ void cli_error(const char *cmd, const char *fmt, ...)
 /* Prints the library's last error for a failed call. Returns 1 (the runtime-failure exit code). */
 int cli_fail(const char *cmd, npg_status st);
 
-/* The value after option argv[*i] (advances *i); prints an error when missing. */
+/* Whether arg names an option that takes a value: SHORT ("-n", may be NULL) or LONG
+ * ("--max-new-tokens", may be NULL), also in the attached forms "-n5" and "--max-new-tokens=5". */
+bool cli_opt(const char *arg, const char *short_name, const char *long_name);
+/* Whether arg is exactly the flag SHORT or LONG (either may be NULL). */
+bool cli_flag(const char *arg, const char *short_name, const char *long_name);
+/* The value of option argv[*i]: the attached part of "-n5" / "--max-new-tokens=5", else the next
+ * argument (advances *i); prints an error when missing. */
 bool cli_value(const char *cmd, int argc, char **argv, int *i, const char **out);
+/* An unknown option: "npugen CMD: unknown option '--max-new-token' (did you mean --max-new-tokens?)
+ * (see npugen CMD --help)". The candidates are the options that `usage` prints. */
+void cli_unknown_option(const char *cmd, const char *arg, void (*usage)(FILE *));
+/* The candidate closest to word (edit distance, or the only candidate word is a prefix of), NULL when
+ * none is close enough to be a likely typo. */
+const char *cli_suggest(const char *word, const char *const *candidates, size_t n);
+/* A failure to create a pipeline (or open a tokenizer) for MODEL_DIR: when the path is not a folder,
+ * says what is accepted (a Hugging Face folder or an `npugen export` folder; not GGUF) and, for an
+ * argument shaped like a Hub repo id, suggests `npugen pull`; otherwise as cli_fail. Returns 1. */
+int cli_fail_model(const char *cmd, npg_status st, const char *model_dir);
+/* "cpu", "Npu", ... as the canonical "CPU" / "NPU"; NULL for an unknown device. */
+const char *cli_device_name(const char *name);
 bool cli_parse_long(const char *cmd, const char *opt, const char *s, long long lo, long long hi, long long *out);
 bool cli_parse_float(const char *cmd, const char *opt, const char *s, float *out);
 /* "KEY=VALUE" into props. */
 bool cli_parse_property(const char *cmd, const char *kv, npg_properties *props);
 /* "1,403,407" into a malloc'd array. */
 bool cli_parse_ids(const char *cmd, const char *s, int32_t **ids, size_t *n);
-/* Reads a whole file (prompt files); malloc'd, NUL-terminated. */
+/* Reads a whole file (prompt files; "-" is stdin); malloc'd, NUL-terminated. */
 bool cli_read_file(const char *cmd, const char *path, char **out);
+/* The same with the length (the content may hold NUL bytes). */
+bool cli_read_file_n(const char *cmd, const char *path, char **out, size_t *len);
 bool cli_is_help(const char *arg);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_util.h"
@@ -26,13 +27,15 @@ static void usage(FILE *fp) {
             "Times one generation of GEN_TOKENS (default 64) after a synthetic prompt of PROMPT_TOKENS\n"
             "(default 128) and reports load time, TTFT, prefill and decode tokens/s, peak RSS, the\n"
             "machine's measured memory read bandwidth and the fraction of it decode achieves.\n\n"
+            "  -p, --prompt-tokens N      synthetic prompt length (default 128)\n"
             "  --json                     print one JSON object instead of a table\n"
-            "  --no-bandwidth             skip the bandwidth measurement (mem_bw_gbs = 0)\n"
-            "  -n N                       tokens to generate (default 64 here)\n\n"
+            "  --no-bandwidth             skip the bandwidth measurement (mem_bw_gbs = 0)\n\n"
             "decode_bw_fraction above 1 means the weights fit in the CPU caches (tiny models): decode is\n"
             "then not bound by memory bandwidth and the fraction says nothing.\n"
+            "  -n, --max-new-tokens N     tokens to generate (default 64 here)\n"
             "%s",
-            gen_options_help);
+            /* the shared options but their first line, the generic -n (its default differs here) */
+            strchr(gen_options_help, '\n') + 1);
 }
 
 typedef struct bench_result {
@@ -40,6 +43,8 @@ typedef struct bench_result {
         decode_bw_fraction;
     size_t prompt_tokens, gen_tokens;
     int threads;
+    bool sampled;  /* --temperature > 0: the run samples, from seed */
+    uint64_t seed;
 } bench_result;
 
 static npg_status measure(const char *model_dir, const gen_options *o, size_t n_prompt, bench_result *r) {
@@ -59,6 +64,10 @@ static npg_status measure(const char *model_dir, const gen_options *o, size_t n_
         st = npg_generation_config_set_max_new_tokens(cfg, r->gen_tokens);
     if (st == NPG_OK && !o->has_temp)
         st = npg_generation_config_set_do_sample(cfg, false);
+    if (st == NPG_OK)
+        st = npg_generation_config_get_do_sample(cfg, &r->sampled);
+    if (st == NPG_OK)
+        st = npg_generation_config_get_rng_seed(cfg, &r->seed);
     if (st == NPG_OK) {
         ids = malloc((n_prompt ? n_prompt : 1) * sizeof *ids);
         if (!ids)
@@ -100,14 +109,17 @@ static npg_status measure(const char *model_dir, const gen_options *o, size_t n_
 }
 
 static void print_result(const bench_result *r, const char *device, bool json) {
+    char seed[32] = "null"; /* greedy: no seed */
+    if (r->sampled)
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->seed);
     if (json) {
         printf("{\"device\": \"%s\", \"threads\": %d, \"prompt_tokens\": %zu, \"gen_tokens\": %zu, "
                "\"load_ms\": %.3f, \"compile_ms\": %.3f, \"ttft_ms\": %.3f, \"prefill_tok_s\": %.3f, "
                "\"decode_tok_s\": %.3f, \"peak_rss_mb\": %.3f, \"weights_mb\": %.3f, \"mem_bw_gbs\": %.3f, "
-               "\"decode_bw_fraction\": %.4f}\n",
+               "\"decode_bw_fraction\": %.4f, \"seed\": %s}\n",
                device, r->threads, r->prompt_tokens, r->gen_tokens, r->load_ms, r->compile_ms, r->ttft_ms,
                r->prefill_tok_s, r->decode_tok_s, r->peak_rss_mb, r->weights_mb, r->mem_bw_gbs,
-               r->decode_bw_fraction);
+               r->decode_bw_fraction, seed);
         return;
     }
     printf("device              %s\n", device);
@@ -119,6 +131,8 @@ static void print_result(const bench_result *r, const char *device, bool json) {
     printf("decode              %.2f tok/s\n", r->decode_tok_s);
     printf("weights per token   %.2f MB\n", r->weights_mb);
     printf("peak RSS            %.2f MB\n", r->peak_rss_mb);
+    if (r->sampled)
+        printf("seed                %s\n", seed);
     if (r->mem_bw_gbs > 0)
         printf("read bandwidth      %.2f GB/s measured; decode reaches %.1f%% of it\n", r->mem_bw_gbs,
                100.0 * r->decode_bw_fraction);
@@ -141,12 +155,12 @@ int npg_cmd_bench(int argc, char **argv) {
             rc = 0;
             goto done;
         }
-        if (strcmp(a, "-p") == 0 || strcmp(a, "--prompt-tokens") == 0) {
+        if (cli_opt(a, "-p", "--prompt-tokens")) {
             if (!cli_value(CMD, argc, argv, &i, &v) || !cli_parse_long(CMD, a, v, 1, 1 << 20, &n_prompt))
                 goto done;
-        } else if (strcmp(a, "--json") == 0) {
+        } else if (cli_flag(a, NULL, "--json")) {
             json = true;
-        } else if (strcmp(a, "--no-bandwidth") == 0) {
+        } else if (cli_flag(a, NULL, "--no-bandwidth")) {
             bandwidth = false;
         } else {
             int res = gen_options_parse(&o, CMD, argc, argv, &i);
@@ -154,7 +168,7 @@ int npg_cmd_bench(int argc, char **argv) {
                 goto done;
             if (res > 0)
                 continue;
-            if (!gen_positional(CMD, a, &model_dir))
+            if (!gen_positional(CMD, a, &model_dir, usage))
                 goto done;
         }
     }
@@ -162,22 +176,30 @@ int npg_cmd_bench(int argc, char **argv) {
         cli_error(CMD, "missing MODEL_DIR (see npugen bench --help)");
         goto done;
     }
+    if (!gen_options_check_keys(CMD, o.device, o.props))
+        goto done;
     if (o.has_max_new)
         r.gen_tokens = (size_t)o.max_new;
     r.prompt_tokens = (size_t)n_prompt;
-    const char *threads_s = NULL;
-    r.threads = npg_properties_get(o.props, "NUM_THREADS", &threads_s) == NPG_OK ? atoi(threads_s) : 0;
+    /* the count the engine uses: NUM_THREADS / INFERENCE_NUM_THREADS, 0 or absent = one per core
+     * (as npg_threadpool_create resolves it) */
+    if (npg_engine_threads(o.props, &r.threads) != NPG_OK) {
+        rc = cli_fail(CMD, NPG_ERR_INVALID_ARGUMENT);
+        goto done;
+    }
+    if (r.threads <= 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        r.threads = cores > 0 ? (int)cores : 1;
+    }
     npg_status st = measure(model_dir, &o, (size_t)n_prompt, &r);
     if (st != NPG_OK) {
-        rc = cli_fail(CMD, st);
+        rc = cli_fail_model(CMD, st, model_dir);
         goto done;
     }
     if (bandwidth) {
         npg_threadpool *pool = NULL;
         if (npg_threadpool_create(r.threads, &pool) == NPG_OK) {
             r.mem_bw_gbs = npg_measure_read_bandwidth(pool, (size_t)512 << 20, 5);
-            if (r.threads <= 0)
-                r.threads = npg_threadpool_size(pool);
             npg_threadpool_free(pool);
         }
         if (r.mem_bw_gbs > 0)

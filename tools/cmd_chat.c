@@ -22,7 +22,7 @@ static void usage(FILE *fp) {
             "tokens. A turn that is refused (invalid UTF-8, context full: /reset) gets an error on\n"
             "stderr and an empty reply line; the conversation goes on and the exit status is 1.\n\n"
             "  --system TEXT              a system message at the start of every conversation\n"
-            "  --perf                     print each turn's performance metrics to stderr\n"
+            "  --perf                     print each turn's performance metrics (and the sampling seed) to stderr\n"
             "%s",
             gen_options_help);
 }
@@ -109,6 +109,7 @@ static int converse(npg_llm_pipeline *pipe, const npg_generation_config *cfg, co
         }
         putchar('\n');
         fflush(stdout);
+        gen_report_finish(CMD, res);
         if (perf)
             perf_print_results(stderr, res);
         npg_decoded_results_free(res);
@@ -131,12 +132,12 @@ int npg_cmd_chat(int argc, char **argv) {
             rc = 0;
             goto done;
         }
-        if (strcmp(argv[i], "--system") == 0) {
+        if (cli_opt(argv[i], NULL, "--system")) {
             if (!cli_value(CMD, argc, argv, &i, &system))
                 goto done;
             continue;
         }
-        if (strcmp(argv[i], "--perf") == 0) {
+        if (cli_flag(argv[i], NULL, "--perf")) {
             perf = true;
             continue;
         }
@@ -145,18 +146,27 @@ int npg_cmd_chat(int argc, char **argv) {
             goto done;
         if (r > 0)
             continue;
-        if (!gen_positional(CMD, argv[i], &model_dir))
+        if (!gen_positional(CMD, argv[i], &model_dir, usage))
             goto done;
     }
     if (!model_dir) {
         cli_error(CMD, "missing MODEL_DIR (see npugen chat --help)");
         goto done;
     }
+    if (!gen_options_check_keys(CMD, o.device, o.props))
+        goto done;
     npg_llm_pipeline *pipe = NULL;
     npg_generation_config *cfg = NULL;
     npg_status st = gen_options_pipeline(&o, model_dir, &pipe);
+    if (st != NPG_OK) {
+        rc = cli_fail_model(CMD, st, model_dir);
+        goto done;
+    }
+    st = gen_options_config(&o, pipe, &cfg);
     if (st == NPG_OK)
-        st = gen_options_config(&o, pipe, &cfg);
+        gen_warn_no_template(CMD, pipe, model_dir);
+    if (st == NPG_OK && perf)
+        gen_print_seed(stderr, cfg);
     rc = st == NPG_OK ? converse(pipe, cfg, system, perf) : cli_fail(CMD, st);
     npg_generation_config_free(cfg);
     npg_llm_pipeline_free(pipe);

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "cli_crypto.h"
 #include "cli_util.h"
+#include "gen_options.h"
 
 static const char *const CMD = "compile";
 
@@ -41,13 +42,13 @@ int npg_cmd_compile(int argc, char **argv) {
             usage(stdout);
             npg_properties_free(props);
             return 0;
-        } else if (strcmp(a, "--device") == 0 || strcmp(a, "-d") == 0) {
+        } else if (cli_opt(a, "-d", "--device")) {
             rc = cli_value(CMD, argc, argv, &i, &device) ? 0 : 2;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+        } else if (cli_opt(a, "-o", "--output")) {
             rc = cli_value(CMD, argc, argv, &i, &output) ? 0 : 2;
-        } else if (strcmp(a, "--encrypt-key-file") == 0) {
+        } else if (cli_opt(a, NULL, "--encrypt-key-file")) {
             rc = cli_value(CMD, argc, argv, &i, &key_file) ? 0 : 2;
-        } else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+        } else if (cli_opt(a, "-c", "--config")) {
             const char *kv = NULL;
             rc = cli_value(CMD, argc, argv, &i, &kv) && cli_parse_property(CMD, kv, props) ? 0 : 2;
             if (rc == 0 && (strncmp(kv, "BLOB_PATH=", 10) == 0 || strncmp(kv, "EXPORT_BLOB=", 12) == 0)) {
@@ -55,7 +56,7 @@ int npg_cmd_compile(int argc, char **argv) {
                 rc = 2;
             }
         } else if (a[0] == '-' && a[1]) {
-            cli_error(CMD, "unknown option '%s' (see npugen compile --help)", a);
+            cli_unknown_option(CMD, a, usage);
             rc = 2;
         } else if (!model) {
             model = a;
@@ -69,10 +70,13 @@ int npg_cmd_compile(int argc, char **argv) {
                   !model ? "MODEL_DIR" : "-o BLOB");
         rc = 2;
     }
-    if (rc == 0 && strcmp(device, "NPU") != 0) {
+    const char *canonical = cli_device_name(device);
+    if (rc == 0 && (!canonical || strcmp(canonical, "NPU") != 0)) {
         cli_error(CMD, "--device %s: only the NPU device compiles plans ahead of time", device);
         rc = 2;
     }
+    if (rc == 0 && !gen_options_check_keys(CMD, "NPU", props))
+        rc = 2;
     cli_crypto_key key;
     if (rc == 0 && key_file && !(cli_crypto_load_key(CMD, key_file, &key) && cli_crypto_set_callbacks(CMD, props, &key)))
         rc = 2;
@@ -83,7 +87,7 @@ int npg_cmd_compile(int argc, char **argv) {
     if (rc == 0) {
         npg_status st = npg_llm_pipeline_create_with_properties(model, "NPU", props, &pipe);
         if (st != NPG_OK)
-            rc = cli_fail(CMD, st);
+            rc = cli_fail_model(CMD, st, model);
     }
     if (rc == 0) {
         struct stat sb;

@@ -32,28 +32,28 @@ int npg_cmd_eval(int argc, char **argv) {
         if (cli_is_help(a)) {
             usage(stdout);
             return 0;
-        } else if (strcmp(a, "--text") == 0) {
+        } else if (cli_opt(a, NULL, "--text")) {
             if (!cli_value(CMD, argc, argv, &i, &text_path))
                 return 2;
-        } else if (strcmp(a, "--reference") == 0) {
+        } else if (cli_opt(a, NULL, "--reference")) {
             if (!cli_value(CMD, argc, argv, &i, &ref))
                 return 2;
-        } else if (strcmp(a, "--ctx") == 0) {
+        } else if (cli_opt(a, NULL, "--ctx")) {
             if (!cli_value(CMD, argc, argv, &i, &v) || !cli_parse_long(CMD, a, v, 2, 1 << 20, &x))
                 return 2;
             o.ctx = x;
-        } else if (strcmp(a, "--chunks") == 0) {
+        } else if (cli_opt(a, NULL, "--chunks")) {
             if (!cli_value(CMD, argc, argv, &i, &v) || !cli_parse_long(CMD, a, v, 1, 1 << 30, &x))
                 return 2;
             o.chunks = (size_t)x;
-        } else if (strcmp(a, "--threads") == 0) {
+        } else if (cli_opt(a, NULL, "--threads")) {
             if (!cli_value(CMD, argc, argv, &i, &v) || !cli_parse_long(CMD, a, v, 0, 256, &x))
                 return 2;
             o.threads = (int)x;
-        } else if (strcmp(a, "--json") == 0) {
+        } else if (cli_flag(a, NULL, "--json")) {
             json = true;
         } else if (a[0] == '-' && a[1] != '\0') {
-            cli_error(CMD, "unknown option %s (see npugen eval --help)", a);
+            cli_unknown_option(CMD, a, usage);
             return 2;
         } else if (!model) {
             model = a;
@@ -73,7 +73,7 @@ int npg_cmd_eval(int argc, char **argv) {
     npg_status st = npg_eval_text(model, ref, text, &o, &r);
     free(text);
     if (st != NPG_OK)
-        return cli_fail(CMD, st);
+        return cli_fail_model(CMD, st, model);
     if (json) {
         printf("{\"perplexity\": %.6f, \"tokens\": %zu", r.perplexity, r.tokens);
         if (r.has_reference)

@@ -19,10 +19,13 @@ static void usage(FILE *fp) {
             "                     [--overwrite] [--quiet] OUT_DIR\n\n"
             "Compresses a Hugging Face model folder into OUT_DIR (model.npgw + tokenizer and config files),\n"
             "with optimum-cli's meaning of each option:\n"
-            "  --weight-format F     int4 (default), nf4, int8 (per output channel), fp16, fp32\n"
-            "  --sym                 symmetric 4-bit (required for int4: the NPU and npugen's kernels are symmetric)\n"
-            "  --group-size N        int4 group size (default 128); -1 = channel-wise (NOT 1). A size that does not\n"
-            "                        divide a layer's input size falls back to the largest divisor >= 32, else backup\n"
+            "  --weight-format F     int4, nf4, int8 (per output channel), fp16, fp32. Without it: the guide's\n"
+            "                        recommendation for LLMs on NPU, int4 --sym --group-size -1 --ratio 1.0\n"
+            "  --sym                 symmetric 4-bit (required with --weight-format int4: the NPU and npugen's\n"
+            "                        kernels are symmetric)\n"
+            "  --group-size N        int4 group size (default 128 with --weight-format, else -1); -1 = channel-wise\n"
+            "                        (NOT 1). A size that does not divide a layer's input size falls back to the\n"
+            "                        largest divisor >= 32, else backup\n"
             "  --ratio R             share of eligible weights in 4-bit, 0..1 (default 1); the rest use the backup\n"
             "                        precision, chosen by NNCF's data-free criterion (8-bit quantization error)\n"
             "  --all-layers          embeddings and lm_head in 4-bit too (default: backup precision)\n"
@@ -71,16 +74,16 @@ int npg_cmd_export(int argc, char **argv) {
     npg_export_options o;
     npg_export_options_init(&o);
     const char *src = NULL, *out = NULL;
-    bool quiet = false, format_given = false;
+    bool quiet = false, format_given = false, group_given = false, ratio_given = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (cli_is_help(a)) {
             usage(stdout);
             return 0;
-        } else if (strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0) {
+        } else if (cli_opt(a, "-m", "--model")) {
             if (!cli_value(CMD, argc, argv, &i, &src))
                 return 2;
-        } else if (strcmp(a, "--weight-format") == 0) {
+        } else if (cli_opt(a, NULL, "--weight-format")) {
             if (!cli_value(CMD, argc, argv, &i, &v))
                 return 2;
             if (npg_export_format_parse(v, &o.format) != NPG_OK) {
@@ -88,31 +91,33 @@ int npg_cmd_export(int argc, char **argv) {
                 return 2;
             }
             format_given = true;
-        } else if (strcmp(a, "--sym") == 0) {
+        } else if (cli_flag(a, NULL, "--sym")) {
             o.sym = true;
-        } else if (strcmp(a, "--group-size") == 0) {
+        } else if (cli_opt(a, NULL, "--group-size")) {
             long long g = 0;
             if (!cli_value(CMD, argc, argv, &i, &v) || !cli_parse_long(CMD, a, v, -1000000000LL, 1000000000LL, &g))
                 return 2;
             o.group_size = g;
-        } else if (strcmp(a, "--ratio") == 0) {
+            group_given = true;
+        } else if (cli_opt(a, NULL, "--ratio")) {
             if (!cli_value(CMD, argc, argv, &i, &v) || !cli_parse_float(CMD, a, v, &o.ratio))
                 return 2;
-        } else if (strcmp(a, "--all-layers") == 0) {
+            ratio_given = true;
+        } else if (cli_flag(a, NULL, "--all-layers")) {
             o.all_layers = true;
-        } else if (strcmp(a, "--backup-precision") == 0) {
+        } else if (cli_opt(a, NULL, "--backup-precision")) {
             if (!cli_value(CMD, argc, argv, &i, &v))
                 return 2;
             if (npg_export_backup_parse(v, &o.backup) != NPG_OK) {
                 cli_error(CMD, "%s", npg_last_error());
                 return 2;
             }
-        } else if (strcmp(a, "--overwrite") == 0) {
+        } else if (cli_flag(a, NULL, "--overwrite")) {
             o.overwrite = true;
-        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+        } else if (cli_flag(a, "-q", "--quiet")) {
             quiet = true;
         } else if (a[0] == '-' && a[1] != '\0') {
-            cli_error(CMD, "unknown option %s (see npugen export --help)", a);
+            cli_unknown_option(CMD, a, usage);
             return 2;
         } else if (!out) {
             out = a;
@@ -125,8 +130,24 @@ int npg_cmd_export(int argc, char **argv) {
         cli_error(CMD, "%s is required (see npugen export --help)", !src ? "-m HF_DIR" : "OUT_DIR");
         return 2;
     }
-    /* an explicit int4 without --sym is a usage error; the implicit default only matters for float
-     * sources (GPTQ checkpoints are exported as-is), so the library checks that case */
+    /* No --weight-format: the guide's recommendation for LLMs on NPU (int4, symmetric, channel-wise,
+     * ratio 1.0: `--weight-format int4 --sym --ratio 1.0 --group-size -1`), for the options not given,
+     * said on stderr. An explicit int4 without --sym stays a usage error (asymmetric is what it means
+     * in optimum-cli). GPTQ checkpoints are exported as-is whatever the options. */
+    if (!format_given) {
+        o.format = NPG_EXPORT_INT4;
+        o.sym = true;
+        if (!group_given)
+            o.group_size = -1;
+        if (!ratio_given)
+            o.ratio = 1.0f;
+        char ratio[32];
+        snprintf(ratio, sizeof ratio, "%g", (double)o.ratio);
+        fprintf(stderr,
+                "npugen export: no --weight-format: the guide's NPU defaults, --weight-format int4 --sym "
+                "--group-size %lld --ratio %s%s (give --weight-format to choose another)\n",
+                (long long)o.group_size, ratio, strchr(ratio, '.') ? "" : ".0");
+    }
     if (npg_export_options_check(&o) != NPG_OK || (format_given && npg_export_options_check_sym(&o) != NPG_OK)) {
         cli_error(CMD, "%s", npg_last_error());
         return 2;

@@ -17,12 +17,12 @@ static void usage(FILE *fp) {
             "newline. MODEL_DIR is a Hugging Face folder or an `npugen export` folder.\n"
             "It can also be a repo id fetched with `npugen pull` (ORG/NAME or ORG/NAME@REVISION).\n\n"
             "  -p, --prompt PROMPT        the prompt text\n"
-            "  -f, --file FILE            read the prompt from FILE\n"
+            "  -f, --file FILE            read the prompt from FILE (- = standard input)\n"
             "  --prompt-ids 1,403,407     feed token ids (no template, no BOS added)\n"
             "  --chat                     wrap the prompt in the model's chat template (one user turn)\n"
-            "  --system TEXT              with --chat: a system message first\n"
+            "  --system TEXT              a system message first (implies --chat)\n"
             "  --print-ids                print the generated ids (space-separated) instead of text\n"
-            "  --perf                     print performance metrics to stderr\n"
+            "  --perf                     print performance metrics (and the sampling seed) to stderr\n"
             "%s",
             gen_options_help);
 }
@@ -35,19 +35,19 @@ typedef struct gen_args {
 /* 1: consumed, 0: not ours, -1: usage error */
 static int parse_own(gen_args *g, int argc, char **argv, int *i) {
     const char *a = argv[*i];
-    if (strcmp(a, "-p") == 0 || strcmp(a, "--prompt") == 0)
-        return cli_value(CMD, argc, argv, i, &g->prompt) ? 1 : -1;
-    if (strcmp(a, "-f") == 0 || strcmp(a, "--file") == 0)
-        return cli_value(CMD, argc, argv, i, &g->file) ? 1 : -1;
-    if (strcmp(a, "--prompt-ids") == 0)
+    if (cli_opt(a, NULL, "--prompt-ids"))
         return cli_value(CMD, argc, argv, i, &g->ids_arg) ? 1 : -1;
-    if (strcmp(a, "--system") == 0)
+    if (cli_opt(a, "-p", "--prompt"))
+        return cli_value(CMD, argc, argv, i, &g->prompt) ? 1 : -1;
+    if (cli_opt(a, "-f", "--file"))
+        return cli_value(CMD, argc, argv, i, &g->file) ? 1 : -1;
+    if (cli_opt(a, NULL, "--system"))
         return cli_value(CMD, argc, argv, i, &g->system) ? 1 : -1;
-    if (strcmp(a, "--chat") == 0)
+    if (cli_flag(a, NULL, "--chat"))
         return g->chat = true, 1;
-    if (strcmp(a, "--print-ids") == 0)
+    if (cli_flag(a, NULL, "--print-ids"))
         return g->print_ids = true, 1;
-    if (strcmp(a, "--perf") == 0)
+    if (cli_flag(a, NULL, "--perf"))
         return g->perf = true, 1;
     return 0;
 }
@@ -58,8 +58,11 @@ static int run(const gen_args *g, const gen_options *o, const char *prompt_text,
     npg_decoded_results *res = NULL;
     npg_chat_history *hist = NULL;
     npg_status st = gen_options_pipeline(o, g->model_dir, &pipe);
-    if (st == NPG_OK)
-        st = gen_options_config(o, pipe, &cfg);
+    if (st != NPG_OK)
+        return cli_fail_model(CMD, st, g->model_dir);
+    st = gen_options_config(o, pipe, &cfg);
+    if (st == NPG_OK && g->chat)
+        gen_warn_no_template(CMD, pipe, g->model_dir);
     npg_streamer streamer = {gen_stream_stdout, NULL};
     const npg_streamer *sp = g->print_ids ? NULL : &streamer;
     if (st == NPG_OK) {
@@ -91,8 +94,11 @@ static int run(const gen_args *g, const gen_options *o, const char *prompt_text,
         }
         putchar('\n');
         fflush(stdout);
-        if (g->perf)
+        gen_report_finish(CMD, res);
+        if (g->perf) {
             perf_print_results(stderr, res);
+            gen_print_seed(stderr, cfg);
+        }
     }
     npg_chat_history_free(hist);
     npg_decoded_results_free(res);
@@ -120,25 +126,37 @@ int npg_cmd_generate(int argc, char **argv) {
             goto done;
         if (r > 0)
             continue;
-        if (!gen_positional(CMD, argv[i], &g.model_dir))
+        if (!gen_positional(CMD, argv[i], &g.model_dir, usage))
             goto done;
     }
     if (!g.model_dir) {
         cli_error(CMD, "missing MODEL_DIR (see npugen generate --help)");
         goto done;
     }
+    if (!gen_options_check_keys(CMD, o.device, o.props))
+        goto done;
+    if (g.system) /* a system message only means something in a chat template */
+        g.chat = true;
     if (!!g.prompt + !!g.file + !!g.ids_arg != 1) {
         cli_error(CMD, "give exactly one of -p PROMPT, -f FILE or --prompt-ids IDS");
         goto done;
     }
     if (g.ids_arg && g.chat) {
-        cli_error(CMD, "--chat takes a text prompt, not --prompt-ids");
+        cli_error(CMD, "--chat and --system take a text prompt, not --prompt-ids");
         goto done;
     }
     char *file_text = NULL;
     int32_t *ids = NULL;
     size_t n_ids = 0;
-    if (g.file && !cli_read_file(CMD, g.file, &file_text)) {
+    size_t file_len = 0;
+    if (g.file && !cli_read_file_n(CMD, g.file, &file_text, &file_len)) {
+        rc = 1;
+        goto done;
+    }
+    if (file_text && memchr(file_text, '\0', file_len)) { /* the prompt is text: no silent truncation */
+        cli_error(CMD, "%s: a NUL byte at offset %zu; a prompt is text (npugen tokenize -f keeps NUL bytes)",
+                  g.file, (size_t)((const char *)memchr(file_text, '\0', file_len) - file_text));
+        free(file_text);
         rc = 1;
         goto done;
     }

@@ -52,20 +52,20 @@ static int parse_args(int argc, char **argv, args *a) {
             return -1;
         }
         bool ok = true;
-        if (strcmp(s, "--template") == 0)
+        if (cli_opt(s, NULL, "--template"))
             ok = cli_value(CMD, argc, argv, &i, &a->template_path);
-        else if (strcmp(s, "--bos-token") == 0)
+        else if (cli_opt(s, NULL, "--bos-token"))
             ok = cli_value(CMD, argc, argv, &i, &a->bos);
-        else if (strcmp(s, "--eos-token") == 0)
+        else if (cli_opt(s, NULL, "--eos-token"))
             ok = cli_value(CMD, argc, argv, &i, &a->eos);
-        else if (strcmp(s, "--messages") == 0)
+        else if (cli_opt(s, NULL, "--messages"))
             ok = cli_value(CMD, argc, argv, &i, &a->messages_path);
-        else if (strcmp(s, "--kwargs") == 0)
+        else if (cli_opt(s, NULL, "--kwargs"))
             ok = cli_value(CMD, argc, argv, &i, &a->kwargs);
-        else if (strcmp(s, "--add-generation-prompt") == 0)
+        else if (cli_flag(s, NULL, "--add-generation-prompt"))
             a->add_generation_prompt = true;
         else if (s[0] == '-' && s[1]) {
-            cli_error(CMD, "unknown option '%s' (see npugen template --help)", s);
+            cli_unknown_option(CMD, s, usage);
             return 2;
         } else if (!a->model_dir) {
             a->model_dir = s;

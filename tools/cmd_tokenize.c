@@ -15,7 +15,8 @@ static void tokenize_usage(FILE *fp) {
                 "Prints the token ids of TEXT (or of FILE's contents) on one line, separated by spaces.\n\n"
                 "  MODEL_DIR              a folder with tokenizer.json (a model folder or tokenizer files only)\n"
                 "  --add-special-tokens   add what the tokenizer's post-processor adds (BOS, ...)\n"
-                "  -f FILE                read the text from FILE (UTF-8) instead of the command line\n"
+                "  -f, --file FILE        read the text from FILE (UTF-8; - = standard input) instead of the\n"
+                "                         command line; every byte counts, NUL bytes included\n"
                 "  --                     the next argument is the text, even if it starts with '-'\n");
 }
 
@@ -38,13 +39,13 @@ int npg_cmd_tokenize(int argc, char **argv) {
         }
         if (!end_of_options && strcmp(a, "--") == 0) {
             end_of_options = true;
-        } else if (!end_of_options && strcmp(a, "--add-special-tokens") == 0) {
+        } else if (!end_of_options && cli_flag(a, NULL, "--add-special-tokens")) {
             special = true;
-        } else if (!end_of_options && strcmp(a, "-f") == 0) {
+        } else if (!end_of_options && cli_opt(a, "-f", "--file")) {
             if (!cli_value(cmd, argc, argv, &i, &file))
                 return 2;
         } else if (!end_of_options && a[0] == '-' && a[1]) {
-            cli_error(cmd, "unknown option '%s' (see npugen tokenize --help)", a);
+            cli_unknown_option(cmd, a, tokenize_usage);
             return 2;
         } else if (!dir) {
             dir = a;
@@ -64,8 +65,9 @@ int npg_cmd_tokenize(int argc, char **argv) {
         return 2;
     }
     char *buf = NULL;
-    if (file) {
-        if (!cli_read_file(cmd, file, &buf))
+    size_t len = text ? strlen(text) : 0;
+    if (file) { /* by length: a NUL byte in the file is a character, not the end */
+        if (!cli_read_file_n(cmd, file, &buf, &len))
             return 1;
         text = buf;
     }
@@ -74,7 +76,7 @@ int npg_cmd_tokenize(int argc, char **argv) {
     int32_t *ids = NULL;
     size_t n = 0;
     if (st == NPG_OK)
-        st = npg_tokenizer_encode(tok, text, special, &ids, &n);
+        st = npg_tokenizer_encode_n(tok, text, len, special, &ids, &n);
     int rc = 0;
     if (st != NPG_OK) {
         rc = cli_fail(cmd, st);
@@ -107,10 +109,10 @@ int npg_cmd_detokenize(int argc, char **argv) {
             free(ids);
             return 0;
         }
-        if (strcmp(a, "--skip-special-tokens") == 0) {
+        if (cli_flag(a, NULL, "--skip-special-tokens")) {
             skip = true;
         } else if (a[0] == '-' && !(dir && numeric)) {
-            cli_error(cmd, "unknown option '%s' (see npugen detokenize --help)", a);
+            cli_unknown_option(cmd, a, detokenize_usage);
             free(ids);
             return 2;
         } else if (!dir) {

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cli_crypto.h"
 #include "npugen.h"
@@ -42,9 +43,22 @@ npg_status gen_options_config(const gen_options *o, const npg_llm_pipeline *pipe
 /* The streamer of generate and chat: each piece to stdout, flushed. */
 npg_streaming_status gen_stream_stdout(const char *text, void *user_data);
 
-/* A non-option argument: the first is MODEL_DIR, anything else (or an unknown option) is a usage
- * error, printed. Returns false on error. */
-bool gen_positional(const char *cmd, const char *arg, const char **model_dir);
+/* A non-option argument: the first is MODEL_DIR, anything else (or an unknown option, with the
+ * closest option `usage` lists) is a usage error, printed. Returns false on error. */
+bool gen_positional(const char *cmd, const char *arg, const char **model_dir, void (*usage)(FILE *));
+
+/* After parsing: every -c key belongs to the device (else a usage error, printed, naming the key and
+ * the closest valid one). */
+bool gen_options_check_keys(const char *cmd, const char *device, const npg_properties *props);
+
+/* A seed for sampling runs without --seed: getrandom, else time and pid; below 2^62 (--seed's range). */
+uint64_t gen_random_seed(void);
+/* "seed: N" on fp when cfg samples (with --perf). */
+void gen_print_seed(FILE *fp, const npg_generation_config *cfg);
+/* --chat on a tokenizer without a chat template: one warning line on stderr. */
+void gen_warn_no_template(const char *cmd, const npg_llm_pipeline *pipe, const char *model_dir);
+/* A generation that ended at the context limit: one note line on stderr saying so. */
+void gen_report_finish(const char *cmd, const npg_decoded_results *res);
 
 /* Creates the pipeline for MODEL_DIR with the device and properties. */
 npg_status gen_options_pipeline(const gen_options *o, const char *model_dir, npg_llm_pipeline **pipe);

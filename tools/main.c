@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "npugen.h"
 
 static const npg_cli_command commands[] = {
@@ -25,6 +26,7 @@ static void usage(FILE *fp) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(fp, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(fp, "\n  --help       show this help\n  --version    print the version\n");
+    fprintf(fp, "\nOption values: -n 64, -n64 or --max-new-tokens=64; -f - reads standard input.\n");
 }
 
 int main(int argc, char **argv) {
@@ -52,6 +54,13 @@ int main(int argc, char **argv) {
             }
             return rc;
         }
-    fprintf(stderr, "npugen: unknown command '%s' (see npugen --help)\n", argv[1]);
+    const char *names[sizeof commands / sizeof commands[0]];
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        names[i] = commands[i].name;
+    const char *hint = cli_suggest(argv[1], names, sizeof names / sizeof names[0]);
+    if (hint)
+        fprintf(stderr, "npugen: unknown command '%s' (did you mean %s?) (see npugen --help)\n", argv[1], hint);
+    else
+        fprintf(stderr, "npugen: unknown command '%s' (see npugen --help)\n", argv[1]);
     return 2;
 }

@@ -30,4 +30,8 @@ void perf_print_results(FILE *fp, const npg_decoded_results *res) {
     const npg_perf_metrics *m = NULL;
     if (npg_decoded_results_get_perf_metrics(res, &m) == NPG_OK)
         perf_print(fp, m);
+    static const char *const reasons[] = {"none", "eos", "length", "context", "stopped"};
+    npg_finish_reason why = NPG_FINISH_NONE;
+    if (npg_decoded_results_get_finish_reason(res, &why) == NPG_OK && (unsigned)why < sizeof reasons / sizeof *reasons)
+        fprintf(fp, "finish reason:        %10s\n", reasons[why]);
 }

@@ -49,8 +49,10 @@ npg_status npg_npu_engine_create(const npg_model *model, const char *model_dir, 
 
 /* With BLOB_PATH naming a blob with weights (and no EXPORT_BLOB): a model built from the blob alone
  * (config and mapped weights; no model files needed), for the NPU engine to import without a second
- * read. NPG_ERR_NOT_FOUND when the properties name no such blob (the model folder is loaded instead). */
-npg_status npg_npu_blob_model(const npg_properties *props, npg_model **out);
+ * read. With a weightless blob and WEIGHTS_PATH: the model loaded from WEIGHTS_PATH, and
+ * *from_weights_path set (the engine then binds the plan to this model instead of loading
+ * WEIGHTS_PATH again). NPG_ERR_NOT_FOUND otherwise (the model folder is loaded instead). */
+npg_status npg_npu_blob_model(const npg_properties *props, npg_model **out, bool *from_weights_path);
 
 /* Property keys each device understands (NULL-terminated), for validation messages. */
 extern const char *const npg_cpu_property_keys[];

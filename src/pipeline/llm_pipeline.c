@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/error.h"
 #include "core/file.h"
@@ -44,6 +45,17 @@ static npg_status validate_keys(const char *device, const npg_properties *props)
     return NPG_OK;
 }
 
+static void drop_property(npg_properties *props, const char *key) {
+    for (size_t i = 0; i < props->count; i++)
+        if (strcmp(props->items[i].key, key) == 0) {
+            free(props->items[i].key);
+            free(props->items[i].value);
+            memmove(&props->items[i], &props->items[i + 1], (props->count - i - 1) * sizeof props->items[0]);
+            props->count--;
+            return;
+        }
+}
+
 /* generation_config.json when present, else defaults; eos ids fall back to config.json's, then the
  * tokenizer's. */
 static npg_status load_generation_config(npg_llm_pipeline *p) {
@@ -67,8 +79,10 @@ npg_status npg_llm_pipeline_create_with_properties(const char *models_path, cons
     if (!models_path || !device || !pipe)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_create: %s is NULL",
                         !models_path ? "models_path" : !device ? "device" : "pipe");
-    if (strcmp(device, "CPU") != 0 && strcmp(device, "NPU") != 0)
+    /* device names in any case ("cpu", "Npu"); from here on the canonical spelling */
+    if (strcasecmp(device, "CPU") != 0 && strcasecmp(device, "NPU") != 0)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "device '%s' is not supported (use \"CPU\" or \"NPU\")", device);
+    device = strcasecmp(device, "CPU") == 0 ? "CPU" : "NPU";
     NPG_TRY(validate_keys(device, properties));
     double t0 = npg_now_ms();
     npg_llm_pipeline *p = calloc(1, sizeof *p);
@@ -78,10 +92,15 @@ npg_status npg_llm_pipeline_create_with_properties(const char *models_path, cons
     st = npg_hub_resolve_model_dir(models_path, &p->model_dir); /* a folder, or a cached Hub repo id */
     if (st == NPG_OK)
         st = npg_properties_clone(properties, &p->props);
-    if (st == NPG_OK) { /* NPU with a full blob: the model comes from the blob, not the folder */
-        st = strcmp(device, "NPU") == 0 ? npg_npu_blob_model(p->props, &p->model) : NPG_ERR_NOT_FOUND;
+    if (st == NPG_OK) { /* NPU with a full blob (or a weightless one and WEIGHTS_PATH): the model
+                          * comes from the blob (or WEIGHTS_PATH), not the folder */
+        bool from_weights_path = false;
+        st = strcmp(device, "NPU") == 0 ? npg_npu_blob_model(p->props, &p->model, &from_weights_path)
+                                        : NPG_ERR_NOT_FOUND;
         if (st == NPG_ERR_NOT_FOUND)
             st = npg_model_load(p->model_dir, &p->model);
+        else if (st == NPG_OK && from_weights_path) /* the model already is WEIGHTS_PATH's: no second load */
+            drop_property(p->props, "WEIGHTS_PATH");
     }
     if (st == NPG_OK)
         st = npg_tokenizer_create(p->model_dir, &p->tokenizer);

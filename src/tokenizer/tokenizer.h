@@ -11,9 +11,7 @@
 
 #include "npugen.h"
 
-/* Encode `len` bytes (need not be NUL-terminated). Same contract as npg_tokenizer_encode. */
-npg_status npg_tokenizer_encode_n(const npg_tokenizer *tok, const char *text, size_t len, bool add_special_tokens,
-                                  int32_t **ids, size_t *n_ids);
+/* npg_tokenizer_encode_n (length-taking encode) is public: npugen.h. */
 
 /* True for ids of added tokens marked "special" (what skip_special_tokens drops). */
 bool npg_tokenizer_is_special(const npg_tokenizer *tok, int32_t id);

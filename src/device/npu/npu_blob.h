@@ -102,6 +102,9 @@ void npu_blob_close(npu_blob *b); /* safe on a zeroed struct */
 
 /* The blob behind a model built by npg_npu_blob_model, or NULL. */
 const npu_blob *npu_blob_of_model(const npg_model *m);
+/* WEIGHTS_PATH: the weights file (its folder holds config.json) or the model folder itself, loaded
+ * as a model (npu_engine.c). */
+npg_status npu_load_weights_path(const char *weights_path, npg_model **out);
 
 /* The plan the blob describes, with `base` supplying the run-time choices (threads). Weights come
  * from the blob's weights section (full blob) or are bound later with npu_plan_bind_model. */

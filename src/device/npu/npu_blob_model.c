@@ -1,5 +1,6 @@
 /* npu_blob_model.c — a model whose weights live in a full NPU blob, so importing one needs no model
- * weights on disk (the pipeline only reads the tokenizer and generation config from the folder).
+ * weights on disk (the pipeline only reads the tokenizer and generation config from the folder); for
+ * a weightless blob with WEIGHTS_PATH, the model WEIGHTS_PATH names (same folder rule).
  *
  * The npg_model's weight source is the open blob itself: its mapping backs every tensor, and
  * npg_model_free closes it. The NPU engine recognises such a model and builds its plan on the same
@@ -37,8 +38,9 @@ const npu_blob *npu_blob_of_model(const npg_model *m) {
     return m && m->source.free == blob_free ? (const npu_blob *)m->source.ctx : NULL;
 }
 
-npg_status npg_npu_blob_model(const npg_properties *props, npg_model **out) {
+npg_status npg_npu_blob_model(const npg_properties *props, npg_model **out, bool *from_weights_path) {
     npu_config cfg;
+    *from_weights_path = false;
     NPG_TRY(npu_config_parse(props, &cfg));
     if (!cfg.blob_path || cfg.export_blob)
         return NPG_ERR_NOT_FOUND;
@@ -51,7 +53,13 @@ npg_status npg_npu_blob_model(const npg_properties *props, npg_model **out) {
     }
     if (!b->m->with_weights) { /* weightless: the weights come from the folder or WEIGHTS_PATH */
         blob_free(b);
-        return NPG_ERR_NOT_FOUND;
+        if (!cfg.weights_path)
+            return NPG_ERR_NOT_FOUND;
+        /* WEIGHTS_PATH holds the model (config.json and weights), so the pipeline's folder needs only
+         * the tokenizer files, as with a full blob; loaded once, for the pipeline and the plan */
+        NPG_TRY(npu_load_weights_path(cfg.weights_path, out));
+        *from_weights_path = true;
+        return NPG_OK;
     }
     npu_plan *plan = NULL;
     npg_model *m = calloc(1, sizeof *m);

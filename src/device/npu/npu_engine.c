@@ -138,8 +138,7 @@ static npg_status check_explicit(const npg_properties *props, const npu_config *
     return NPG_OK;
 }
 
-/* WEIGHTS_PATH: the weights file (its folder holds config.json) or the model folder itself. */
-static npg_status load_weights_path(const char *weights_path, npg_model **out) {
+npg_status npu_load_weights_path(const char *weights_path, npg_model **out) {
     if (npg_is_dir(weights_path))
         return npg_model_load(weights_path, out);
     if (!npg_path_exists(weights_path))
@@ -172,7 +171,7 @@ static npg_status import_plan(npu_engine *e, const npu_config *cfg, const npg_pr
     if (!m->with_weights) {
         const npg_model *src = model;
         if (cfg->weights_path) {
-            NPG_TRY(load_weights_path(cfg->weights_path, &e->weights_model));
+            NPG_TRY(npu_load_weights_path(cfg->weights_path, &e->weights_model));
             src = e->weights_model;
         }
         uint64_t hash = 0, bytes = 0;
