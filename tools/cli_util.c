@@ -191,6 +191,10 @@ int cli_fail_model(const char *cmd, npg_status st, const char *model_dir) {
     bool exists = stat(model_dir, &sb) == 0;
     if (exists && S_ISDIR(sb.st_mode))
         return cli_fail(cmd, st);
+    /* the library resolved a repo id against the Hub cache and said what is missing there */
+    const char *why = npg_last_error();
+    if (!exists && why && strstr(why, "npugen pull"))
+        return cli_fail(cmd, st);
     static const char accepted[] = "MODEL_DIR is a Hugging Face model folder (config.json, *.safetensors, "
                                    "tokenizer.json) or an `npugen export` folder";
     size_t len = strlen(model_dir);
