@@ -14,8 +14,8 @@
 #include "format/npgw.h"
 #include "format/safetensors_writer.h"
 #include "models/model.h"
-#include "quant/export.h"
-#include "quant/quant.h"
+#include "compress/export.h"
+#include "weights/weights.h"
 #include "testutil.h"
 
 static const int32_t PROMPT[] = {1, 403, 407, 261, 300, 45, 290, 11};

@@ -20,7 +20,7 @@
 #include "core/threadpool.h"
 #include "kernels/kernel_set.h"
 #include "kernels/matmul.h"
-#include "quant/quant.h"
+#include "weights/weights.h"
 #include "testutil.h"
 
 #define TOL_FLOAT 1e-5f

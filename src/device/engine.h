@@ -10,7 +10,7 @@
 
 #include "core/properties.h"
 #include "models/model.h"
-#include "pipeline/sampler.h"
+#include "genconfig/generation_config.h"
 
 typedef struct npg_engine npg_engine;
 
