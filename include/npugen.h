@@ -323,6 +323,19 @@ NPG_API npg_status npg_llm_pipeline_set_generation_config(npg_llm_pipeline *pipe
 /* Borrowed: valid while the pipeline lives. */
 NPG_API npg_status npg_llm_pipeline_get_tokenizer(const npg_llm_pipeline *pipe, const npg_tokenizer **tok);
 
+/* What the pipeline runs (for tools such as `npugen bench`; NPG_ERR_INVALID_ARGUMENT on NULL):
+ * architecture: the config.json `architectures` entry, e.g. "LlamaForCausalLM" (borrowed, valid while
+ *   the pipeline lives);
+ * vocab size: rows of the model's logits (config.json vocab_size);
+ * weight bytes: bytes of weights read per decoded token (every matrix in its stored layout with its
+ *   scales, plus one embedding row);
+ * context length: the most positions (prompt + generated) one sequence may hold on this device
+ *   (max_position_embeddings on CPU; MAX_PROMPT_LEN + MIN_RESPONSE_LEN, rounded, on NPU). */
+NPG_API npg_status npg_llm_pipeline_get_architecture(const npg_llm_pipeline *pipe, const char **name);
+NPG_API npg_status npg_llm_pipeline_get_vocab_size(const npg_llm_pipeline *pipe, size_t *n);
+NPG_API npg_status npg_llm_pipeline_get_weight_bytes(const npg_llm_pipeline *pipe, uint64_t *bytes);
+NPG_API npg_status npg_llm_pipeline_get_context_length(const npg_llm_pipeline *pipe, size_t *n);
+
 #ifdef __cplusplus
 }
 #endif
