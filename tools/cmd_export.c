@@ -1,4 +1,4 @@
-/* cmd_export.c — `npugen export`: the CLI face of src/compress/export.c (options as optimum-cli). */
+/* cmd_export.c — `npugen export`: the CLI face of npg_export_model (include/npugen.h; src/compress/export.c) (options as optimum-cli). */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -7,8 +7,6 @@
 #include "cli.h"
 #include "cli_util.h"
 #include "measure.h"
-#include "core/error.h"
-#include "compress/export.h"
 
 static const char *const CMD = "export";
 
