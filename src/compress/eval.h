@@ -1,6 +1,7 @@
 /* eval.h — quality of a (compressed) model on a text (entry points, options and results are public:
- * include/npugen.h): perplexity, and against a reference model the mean KL divergence and top-1 agreement of the next-token distributions (what llama.cpp's
- * `perplexity --kl-divergence` and OpenVINO's who-what-benchmark report).
+ * include/npugen.h): perplexity, and against a reference model the mean KL divergence and top-1
+ * agreement of the next-token distributions (what llama.cpp's `perplexity --kl-divergence` and
+ * OpenVINO's who-what-benchmark report).
  *
  * Convention (llama.cpp's perplexity tool): the text is tokenized once without special tokens and
  * cut into non-overlapping windows of ctx tokens (a tail shorter than ctx is dropped); when the
