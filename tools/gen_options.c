@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "cli_util.h"
-#include "device/engine.h"
 
 /* The first line is -n's: `bench --help` prints its own -n line and skips this one. */
 const char gen_options_help[] =
@@ -123,35 +122,40 @@ uint64_t gen_random_seed(void) {
 
 /* Whether key is in a NULL-terminated list. */
 static bool key_in(const char *const *keys, const char *key) {
-    for (size_t i = 0; keys[i]; i++)
+    for (size_t i = 0; keys && keys[i]; i++)
         if (strcmp(keys[i], key) == 0)
             return true;
     return false;
 }
 
 bool gen_options_check_keys(const char *cmd, const char *device, const npg_properties *props) {
-    bool npu = strcmp(device, "NPU") == 0;
-    const char *all[64];
+    const char *const *mine = npg_device_property_keys(device);
+    if (!mine) {
+        cli_error(cmd, "--device %s: not a device", device);
+        return false;
+    }
+    const char *all[64]; /* every device's keys, for "did you mean" */
     size_t n_all = 0;
-    for (int set = 0; set < 2; set++)
-        for (const char *const *k = set ? npg_npu_property_keys : npg_cpu_property_keys; *k && n_all < 64; k++)
+    for (size_t d = 0; npg_device_name_at(d); d++)
+        for (const char *const *k = npg_device_property_keys(npg_device_name_at(d)); *k && n_all < 64; k++)
             all[n_all++] = *k;
     for (size_t i = 0; i < npg_properties_size(props); i++) {
         const char *key = NULL, *value = NULL;
         npg_properties_at(props, i, &key, &value);
-        if (key_in(npg_cpu_property_keys, key) || (npu && key_in(npg_npu_property_keys, key)))
+        if (key_in(mine, key))
             continue;
-        if (key_in(npg_npu_property_keys, key)) {
-            cli_error(cmd, "-c %s: applies to the NPU device only (add --device NPU)", key);
-            return false;
-        }
+        for (size_t d = 0; npg_device_name_at(d); d++)
+            if (key_in(npg_device_property_keys(npg_device_name_at(d)), key)) {
+                cli_error(cmd, "-c %s: applies to the %s device only (add --device %s)", key, npg_device_name_at(d),
+                          npg_device_name_at(d));
+                return false;
+            }
         const char *hint = cli_suggest(key, all, n_all);
         char valid[512] = "";
-        for (int set = 0; set < (npu ? 2 : 1); set++)
-            for (const char *const *k = set ? npg_npu_property_keys : npg_cpu_property_keys; *k; k++) {
-                strncat(valid, *valid ? ", " : "", sizeof valid - strlen(valid) - 1);
-                strncat(valid, *k, sizeof valid - strlen(valid) - 1);
-            }
+        for (const char *const *k = mine; *k; k++) {
+            strncat(valid, *valid ? ", " : "", sizeof valid - strlen(valid) - 1);
+            strncat(valid, *k, sizeof valid - strlen(valid) - 1);
+        }
         cli_error(cmd, "-c %s: not a property of device %s%s%s%s (valid: %s)", key, device,
                   hint ? " (did you mean " : "", hint ? hint : "", hint ? "?)" : "", valid);
         return false;

@@ -33,12 +33,7 @@ npg_status npg_hub_endpoint(char **out);
  * is none. malloc'd. */
 npg_status npg_hub_token(char **out);
 
-/* "ORG/NAME" (or a legacy "NAME") spelled as the Hub allows: [A-Za-z0-9._-], no "--" or "..", no
- * leading or trailing '.' or '-', at most 96 characters per part. */
-bool npg_hub_valid_repo_id(const char *repo_id);
-/* A revision (branch, tag, commit, "refs/pr/1") safe to use as a path below refs/: no "..", no
- * empty component, no leading '/', printable ASCII. */
-bool npg_hub_valid_revision(const char *revision);
+/* npg_hub_valid_repo_id and npg_hub_valid_revision: include/npugen.h. */
 /* A 40-hex-digit commit id. */
 bool npg_hub_is_commit(const char *s);
 /* "{cache_dir}/models--ORG--NAME", malloc'd (NULL on out of memory). */
@@ -77,44 +72,6 @@ bool npg_hub_match(const char *pattern, const char *name);
 
 /* ---- pull (hub_http.c, hub_pull.c) ----------------------------------------------------------------- */
 
-typedef struct npg_hub_progress {
-    uint64_t bytes_done;  /* of bytes_total, counting files already present */
-    uint64_t bytes_total; /* every selected file */
-    uint64_t bytes_fetched; /* received over the network by this pull (for the rate) */
-    size_t files_done, files_total;
-} npg_hub_progress;
-
-/* Called from the pulling thread at most ~10 times a second, and once at the end. */
-typedef void (*npg_hub_progress_fn)(void *user, const npg_hub_progress *p);
-
-typedef struct npg_hub_pull_options {
-    const char *repo_id;             /* "ORG/NAME" */
-    const char *revision;            /* NULL: "main" */
-    const char *const *includes;     /* fnmatch patterns; a file is pulled when one matches */
-    size_t n_includes;               /* 0: every file */
-    const char *out_dir;             /* a plain folder instead of the cache; NULL: the cache */
-    const char *cache_dir;           /* NULL: npg_hub_cache_dir() */
-    const char *endpoint;            /* NULL: npg_hub_endpoint() */
-    const char *token;               /* NULL: npg_hub_token() */
-    int parallel;                    /* files at once; <= 0: 8 */
-    npg_hub_progress_fn progress;    /* optional */
-    void *user;
-} npg_hub_pull_options;
-
-typedef struct npg_hub_pull_result {
-    char *folder; /* the snapshot folder, or out_dir; malloc'd */
-    char commit[41];
-    size_t files;            /* selected files */
-    size_t files_downloaded; /* of which fetched now (the rest were present) */
-    uint64_t bytes_fetched;
-} npg_hub_pull_result;
-
-/* Downloads the selected files of a repo revision. Each file lands under its final name only whole
- * and verified (size; sha256 for LFS files, git blob sha1 for the others); a partial download stays
- * as *.incomplete and the next pull resumes it; a file whose hash does not match is an
- * NPG_ERR_CHECKSUM and leaves nothing behind. In the cache, refs/REVISION is written last, so a
- * repo id resolves only once its pull completed. */
-npg_status npg_hub_pull(const npg_hub_pull_options *o, npg_hub_pull_result *out);
-void npg_hub_pull_result_free(npg_hub_pull_result *r);
+/* npg_hub_pull and its options and result are public: include/npugen.h. */
 
 #endif

@@ -104,9 +104,11 @@ static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l,
     const float *cos_tab = sliding ? s->rope_cos_local : s->rope_cos;
     const float *sin_tab = sliding ? s->rope_sin_local : s->rope_sin;
     /* longrope (transformers' dynamic_rope_update): one factor set per call, long when the call's
-     * sequence end passes original_max_pos; the main table already holds long rows from there on. */
+     * sequence end passes original_max_pos; the main table already holds long rows from there on.
+     * rope_seq_end, when set, is that end exactly: rows past it are padding (the NPU's static shapes)
+     * and must not switch the prompt to the long factors. */
     const float *cos_low = cos_tab, *sin_low = sin_tab;
-    int64_t seq_end = s->rope_seq_end > pos + n ? s->rope_seq_end : pos + n;
+    int64_t seq_end = s->rope_seq_end > 0 ? s->rope_seq_end : pos + n;
     if (s->rope_cos_long && cos_tab == s->rope_cos && seq_end > c->rope.original_max_pos) {
         cos_low = s->rope_cos_long;
         sin_low = s->rope_sin_long;

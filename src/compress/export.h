@@ -1,4 +1,5 @@
-/* export.h — internal API of `npugen export`: a Hugging Face folder into a compressed model folder.
+/* export.h — internals of `npugen export` (the entry point, npg_export_model, and its options are public:
+ * include/npugen.h): a Hugging Face folder into a compressed model folder.
  *
  * The meaning of every option follows optimum-cli / NNCF (docs/quantization.md has the details and
  * where npugen differs):
@@ -11,81 +12,24 @@
  *   backup        int8_sym | int8_asym (stored as symmetric int8: npugen has no asymmetric int8) |
  *                 none (keep the source float type).
  * A source whose config names a GPTQ quantization (quantization_config / quantize_config.json) is
- * exported as-is (src/quant/gptq.c): the format options do not apply.
+ * exported as-is (src/compress/gptq.c): the format options do not apply.
  *
  * Output: OUT_DIR/model.npgw (format/npgw.h) + npugen_export.json (the settings, also inside the
  * container's metadata) + the source's tokenizer / config / generation files. Everything is written
  * under "OUT_DIR.tmp-XXXXXX" and renamed at the end; a failure removes it, so OUT_DIR either does not
  * change or is complete. */
-#ifndef NPG_QUANT_EXPORT_H
-#define NPG_QUANT_EXPORT_H
+#ifndef NPG_COMPRESS_EXPORT_H
+#define NPG_COMPRESS_EXPORT_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "format/safetensors.h"
-#include "kernels/matmul.h"
+#include "weights/weights.h"
 #include "npugen.h"
 
 struct npg_gptq_config;
 struct npgw_writer;
-
-typedef enum npg_export_format {
-    NPG_EXPORT_FP32 = 0,
-    NPG_EXPORT_FP16,
-    NPG_EXPORT_INT8,
-    NPG_EXPORT_INT4,
-    NPG_EXPORT_NF4,
-} npg_export_format;
-
-typedef enum npg_export_backup {
-    NPG_BACKUP_INT8_ASYM = 0, /* NNCF's default; stored as symmetric int8 (Q8_CW) */
-    NPG_BACKUP_INT8_SYM,
-    NPG_BACKUP_NONE,
-} npg_export_backup;
-
-/* What the caller sees while the export streams (tensors and bytes of the source). */
-typedef struct npg_export_progress {
-    const char *phase;       /* "sensitivity" (ratio < 1) or "write" */
-    size_t tensor, n_tensors;
-    uint64_t bytes_done, bytes_total; /* source bytes */
-    double elapsed_ms;
-} npg_export_progress;
-
-typedef struct npg_export_options {
-    npg_export_format format;
-    bool sym;
-    int64_t group_size;  /* -1 channel-wise; NPG_EXPORT_GROUP_DEFAULT = the format's default */
-    float ratio;         /* [0, 1] */
-    bool all_layers;
-    npg_export_backup backup;
-    bool overwrite;
-    /* optional: warnings and notes (level WARNING / INFO), one message per call */
-    npg_log_callback log;
-    void *log_user;
-    /* optional: called after every tensor */
-    void (*progress)(void *user, const npg_export_progress *p);
-    void *progress_user;
-} npg_export_options;
-
-#define NPG_EXPORT_GROUP_DEFAULT INT64_MIN
-
-/* Defaults of optimum-cli: int4 unless set, sym false, group size default, ratio 1, backup int8_asym. */
-void npg_export_options_init(npg_export_options *o);
-/* Checks the option combination (NPG_ERR_INVALID_ARGUMENT naming the option): group size 0 / 1 / < -1,
- * ratio outside [0, 1] or not a number. */
-npg_status npg_export_options_check(const npg_export_options *o);
-/* int4 without sym (asymmetric, NNCF's default) is refused for float sources; a GPTQ source is
- * exported as-is whatever the options, so npg_export_model applies this check only to float sources. */
-npg_status npg_export_options_check_sym(const npg_export_options *o);
-/* Name parsing for the CLI: "fp16" ... -> enum; NPG_ERR_INVALID_ARGUMENT listing the choices. */
-npg_status npg_export_format_parse(const char *s, npg_export_format *out);
-npg_status npg_export_backup_parse(const char *s, npg_export_backup *out);
-const char *npg_export_format_name(npg_export_format f);
-const char *npg_export_backup_name(npg_export_backup b);
-
-/* The whole export (see the top of this file). */
-npg_status npg_export_model(const char *src_dir, const char *out_dir, const npg_export_options *o);
 
 /* ---- shared between export*.c and gptq.c ---------------------------------------------------- */
 

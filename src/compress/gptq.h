@@ -10,7 +10,7 @@
  * (AutoGPTQ v1, the Hub's usual one) stores zero - 1 in qzeros; "gptq_v2" (GPTQModel) stores the zero
  * itself. Symmetric 4-bit means zero == 8 everywhere.
  *
- * npugen's INT4 value is (code - 8) * scale (src/quant/quant.h), so code = q and scale = the f16 scale
+ * npugen's INT4 value is (code - 8) * scale (src/weights/weights.h), so code = q and scale = the f16 scale
  * widened to f32 reproduce W bit for bit — no re-quantization. With desc_act (act-order) g_idx is a
  * permutation of groups over k, while Q4_G groups are contiguous runs of k; the layer is then stored
  * as Q4_G with the largest group size g' that divides K and keeps g_idx constant on every run of g'
@@ -18,15 +18,15 @@
  * exact; it costs 32/g' bits per weight of scales (g' is often 1 for act-order checkpoints: 36 bits
  * per weight, so export such models from their float weights when size matters). g' = K is Q4_CW.
  * Refused: bits != 4, asymmetric zeros, shapes that disagree, g_idx out of range. */
-#ifndef NPG_QUANT_GPTQ_H
-#define NPG_QUANT_GPTQ_H
+#ifndef NPG_COMPRESS_GPTQ_H
+#define NPG_COMPRESS_GPTQ_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "format/npgw_writer.h"
 #include "format/safetensors.h"
-#include "quant/export.h"
+#include "compress/export.h"
 
 typedef struct npg_gptq_config {
     bool present;          /* the folder declares a GPTQ quantization */
