@@ -18,12 +18,11 @@ typedef struct attn_job {
     const npg_model_config *c;
     npg_forward_state *s;
     int64_t layer;
-    int64_t n;   /* tokens in this call */
-    int64_t pos; /* absolute position of token 0 */
-    const uint8_t *bidir; /* [n] or NULL: contiguous runs of nonzero entries see each other (images) */
+    int64_t n; /* rows in this call; their positions, sequences and spans are in s->row_* */
 } attn_job;
 
-/* One (token, head) pair: xb[t, h*D:(h+1)*D] = softmax(q k^T) v over the visible cache. */
+/* One (row, head) pair: xb[t, h*D:(h+1)*D] = softmax(q k^T) v over the row's visible keys of its own
+ * sequence's cache. */
 static void attn_task(void *ctx, int task, int thread) {
     const attn_job *j = ctx;
     const npg_model_config *c = j->c;
@@ -31,25 +30,27 @@ static void attn_task(void *ctx, int task, int thread) {
     int64_t t = task / c->n_heads, h = task % c->n_heads;
     int64_t D = c->head_dim, kvd = c->n_kv_heads * D;
     int64_t kvh = h / (c->n_heads / c->n_kv_heads);
-    int64_t p = j->pos + t;
+    int64_t p = s->row_pos[t], seq = s->row_seq[t];
     int64_t lo = 0, hi = p;
     if (c->sliding_window > 0 && c->layer_sliding[j->layer] && p - c->sliding_window + 1 > 0)
         lo = p - c->sliding_window + 1;
-    if (j->bidir && j->bidir[t]) {
-        /* transformers' Gemma-3 mask: (causal [AND window]) OR same image. The run [a, b] holds t, so
-         * its union with [lo, p] is the contiguous range [min(lo, a), b]; its keys are all cached. */
+    int32_t span = s->row_span[t];
+    if (span) {
+        /* transformers' Gemma-3 mask: (causal [AND window]) OR same image. The run [a, b] of rows with
+         * this span id holds t and consecutive positions, so its union with [lo, p] is the contiguous
+         * range [min(lo, pos a), pos b]; its keys are all cached. */
         int64_t a = t, b = t;
-        while (a > 0 && j->bidir[a - 1])
+        while (a > 0 && s->row_span[a - 1] == span && s->row_seq[a - 1] == seq)
             a--;
-        while (b + 1 < j->n && j->bidir[b + 1])
+        while (b + 1 < j->n && s->row_span[b + 1] == span && s->row_seq[b + 1] == seq)
             b++;
-        if (j->pos + a < lo)
-            lo = j->pos + a;
-        hi = j->pos + b;
+        if (s->row_pos[a] < lo)
+            lo = s->row_pos[a];
+        hi = s->row_pos[b];
     }
     const float *q = s->q + t * (c->n_heads * D) + h * D;
-    const float *kc = s->k_cache[j->layer] + kvh * D;
-    const float *vc = s->v_cache[j->layer] + kvh * D;
+    const float *kc = s->k_cache[seq * s->n_layers + j->layer] + kvh * D;
+    const float *vc = s->v_cache[seq * s->n_layers + j->layer] + kvh * D;
     float *att = s->att + (int64_t)thread * s->max_ctx;
     int64_t len = hi - lo + 1;
     npg_attn_scores(s->compute.isa, q, kc + lo * kvd, kvd, len, D, c->attn_scale, att);
@@ -74,8 +75,7 @@ static void capture(const npg_model_config *c, npg_forward_state *s, int64_t slo
         memcpy(s->hidden_capture + slot * n * c->hidden, s->x, (size_t)(n * c->hidden) * sizeof(float));
 }
 
-static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n, int64_t pos,
-                            const uint8_t *bidir) {
+static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n) {
     const npg_model_config *c = &m->cfg;
     const npg_layer_weights *L = &m->layers[l];
     int64_t H = c->hidden, D = c->head_dim, qd = c->n_heads * D, kvd = c->n_kv_heads * D;
@@ -103,19 +103,16 @@ static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l,
     bool sliding = c->sliding_window > 0 && c->layer_sliding[l];
     const float *cos_tab = sliding ? s->rope_cos_local : s->rope_cos;
     const float *sin_tab = sliding ? s->rope_sin_local : s->rope_sin;
-    /* longrope (transformers' dynamic_rope_update): one factor set per call, long when the call's
-     * sequence end passes original_max_pos; the main table already holds long rows from there on. */
-    const float *cos_low = cos_tab, *sin_low = sin_tab;
-    int64_t seq_end = s->rope_seq_end > pos + n ? s->rope_seq_end : pos + n;
-    if (s->rope_cos_long && cos_tab == s->rope_cos && seq_end > c->rope.original_max_pos) {
-        cos_low = s->rope_cos_long;
-        sin_low = s->rope_sin_long;
-    }
-    int64_t half = c->rotary_dim / 2;
+    /* longrope (transformers' dynamic_rope_update): one factor set per call and sequence, long when
+     * the sequence's end in this call passes original_max_pos; the main table already holds long rows
+     * from there on. */
+    int64_t half = c->rotary_dim / 2, orig = c->rope.original_max_pos;
+    bool longrope = s->rope_cos_long && cos_tab == s->rope_cos;
     for (int64_t t = 0; t < n; t++) {
-        int64_t p = pos + t;
-        const float *cr = (p < c->rope.original_max_pos ? cos_low : cos_tab) + p * half;
-        const float *sr = (p < c->rope.original_max_pos ? sin_low : sin_tab) + p * half;
+        int64_t p = s->row_pos[t], seq = s->row_seq[t];
+        bool low_long = longrope && s->row_end[t] > orig && p < orig;
+        const float *cr = (low_long ? s->rope_cos_long : cos_tab) + p * half;
+        const float *sr = (low_long ? s->rope_sin_long : sin_tab) + p * half;
         for (int64_t h = 0; h < c->n_heads; h++) {
             float *qh = s->q + t * qd + h * D;
             if (L->q_norm)
@@ -128,10 +125,10 @@ static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l,
                 npg_rmsnorm(kh, kh, L->k_norm, D, c->norm_eps, c->norm_plus_one);
             npg_rope_apply(kh, cr, sr, c->rotary_dim);
         }
-        memcpy(s->k_cache[l] + p * kvd, s->k + t * kvd, (size_t)kvd * sizeof(float));
-        memcpy(s->v_cache[l] + p * kvd, s->v + t * kvd, (size_t)kvd * sizeof(float));
+        memcpy(s->k_cache[seq * s->n_layers + l] + p * kvd, s->k + t * kvd, (size_t)kvd * sizeof(float));
+        memcpy(s->v_cache[seq * s->n_layers + l] + p * kvd, s->v + t * kvd, (size_t)kvd * sizeof(float));
     }
-    attn_job job = {c, s, l, n, pos, bidir};
+    attn_job job = {c, s, l, n};
     npg_threadpool_run(s->compute.pool, (int)(n * c->n_heads), attn_task, &job);
     npg_matmul(&s->compute, s->xb, n, &L->wo, s->proj);
     add_bias(s->proj, L->bo, n, H);
@@ -175,61 +172,123 @@ static void ffn_block(const npg_model *m, npg_forward_state *s, int64_t l, int64
     }
 }
 
-static npg_status check_call(const npg_forward_state *s, int64_t n, int64_t pos) {
+/* Checks the batch against the state and fills s->row_* (positions, sequences, spans, longrope ends,
+ * the rows whose logits are wanted); *n_out = how many. */
+static npg_status prepare_rows(npg_forward_state *s, const npg_batch *b, int64_t *n_wanted) {
+    int64_t n = b->n;
+    if (n <= 0 || n > s->max_batch)
+        return npg_fail(NPG_ERR_INTERNAL, "forward: %lld tokens exceed the planned batch of %lld", (long long)n,
+                        (long long)s->max_batch);
+    if (!b->pos || (!b->ids && !b->embeds))
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "forward: the batch has no %s", b->pos ? "ids or embeddings" : "positions");
+    for (int64_t t = 0; t < n; t++) {
+        int64_t p = b->pos[t], seq = b->seq ? b->seq[t] : 0;
+        if (p < 0 || p >= s->max_ctx)
+            return npg_fail(NPG_ERR_LIMIT, "forward: position %lld of row %lld exceeds the context of %lld",
+                            (long long)p, (long long)t, (long long)s->max_ctx);
+        if (seq < 0 || seq >= s->n_seqs)
+            return npg_fail(NPG_ERR_INVALID_ARGUMENT, "forward: row %lld names sequence %lld; the state holds %lld",
+                            (long long)t, (long long)seq, (long long)s->n_seqs);
+        s->row_pos[t] = p;
+        s->row_seq[t] = seq;
+        s->row_span[t] = b->span ? b->span[t] : 0;
+    }
+    /* longrope's sequence end: the largest position + 1 of the row's sequence in this call, or the
+     * caller's rope_seq_end when larger (a prompt cut into chunks). Quadratic in rows, but only over
+     * sequence ids: negligible next to the layers. */
+    for (int64_t t = 0; t < n; t++) {
+        int64_t end = s->rope_seq_end;
+        for (int64_t u = 0; u < n; u++)
+            if (s->row_seq[u] == s->row_seq[t] && s->row_pos[u] + 1 > end)
+                end = s->row_pos[u] + 1;
+        s->row_end[t] = end;
+    }
+    int64_t k = 0;
+    if (!b->want_logits)
+        s->row_out[k++] = n - 1;
+    else
+        for (int64_t t = 0; t < n; t++)
+            if (b->want_logits[t])
+                s->row_out[k++] = t;
+    *n_wanted = k;
+    return NPG_OK;
+}
+
+/* The decoder over s->x [n, hidden] (input embeddings, already scaled) and s->row_*, then the logits of
+ * the n_out rows in s->row_out. */
+static void forward_rows(const npg_model *m, npg_forward_state *s, int64_t n, int64_t n_out) {
+    const npg_model_config *c = &m->cfg;
+    int64_t H = c->hidden;
+    capture(c, s, 0, n);
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        attention_block(m, s, l, n);
+        ffn_block(m, s, l, n);
+        capture(c, s, l + 1, n);
+    }
+    for (int64_t t = 0; t < n_out; t++)
+        npg_rmsnorm(s->xb + t * H, s->x + s->row_out[t] * H, m->final_norm, H, c->norm_eps, c->norm_plus_one);
+    if (n_out == 0)
+        return;
+    npg_matmul(&s->compute, s->xb, n_out, &m->lm_head, s->logits);
+    if (c->final_softcap > 0.0f)
+        for (int64_t i = 0; i < n_out * c->vocab; i++)
+            s->logits[i] = c->final_softcap * tanhf(s->logits[i] / c->final_softcap);
+}
+
+npg_status npg_model_forward_batch(const npg_model *m, npg_forward_state *s, const npg_batch *b) {
+    const npg_model_config *c = &m->cfg;
+    if (!b)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "forward: the batch is NULL");
+    int64_t n_out = 0;
+    NPG_TRY(prepare_rows(s, b, &n_out));
+    int64_t H = c->hidden, n = b->n;
+    if (b->embeds) {
+        memcpy(s->x, b->embeds, (size_t)(n * H) * sizeof(float));
+    } else {
+        for (int64_t t = 0; t < n; t++) {
+            if (b->ids[t] < 0 || b->ids[t] >= c->vocab)
+                return npg_fail(NPG_ERR_INVALID_ARGUMENT, "token id %d is outside the vocabulary [0, %lld)", b->ids[t],
+                                (long long)c->vocab);
+            float *row = s->x + t * H;
+            npg_weight_get_row(&m->embed, b->ids[t], row);
+            if (c->embed_scale != 1.0f)
+                for (int64_t i = 0; i < H; i++)
+                    row[i] *= c->embed_scale;
+        }
+    }
+    forward_rows(m, s, n, n_out);
+    return NPG_OK;
+}
+
+/* The single-sequence entry points: consecutive positions pos..pos+n-1 of sequence 0, staged as a
+ * batch in the state's own arrays (prepare_rows reads row t of the span array before writing it). */
+static npg_status forward_seq0(const npg_model *m, npg_forward_state *s, const int32_t *tokens, const float *embeds,
+                               int64_t n, int64_t pos, bool all_logits, const uint8_t *bidir) {
     if (n <= 0 || n > s->max_batch)
         return npg_fail(NPG_ERR_INTERNAL, "forward: %lld tokens exceed the planned batch of %lld", (long long)n,
                         (long long)s->max_batch);
     if (pos < 0 || pos + n > s->max_ctx)
         return npg_fail(NPG_ERR_LIMIT, "forward: positions %lld..%lld exceed the context of %lld", (long long)pos,
                         (long long)(pos + n - 1), (long long)s->max_ctx);
-    return NPG_OK;
-}
-
-/* The decoder over s->x [n, hidden] (input embeddings, already scaled), then the logits. */
-static void forward_rows(const npg_model *m, npg_forward_state *s, int64_t n, int64_t pos, bool all_logits,
-                         const uint8_t *bidir) {
-    const npg_model_config *c = &m->cfg;
-    int64_t H = c->hidden;
-    capture(c, s, 0, n);
-    for (int64_t l = 0; l < c->n_layers; l++) {
-        attention_block(m, s, l, n, pos, bidir);
-        ffn_block(m, s, l, n);
-        capture(c, s, l + 1, n);
+    for (int64_t t = 0; t < n; t++) {
+        s->stage_pos[t] = (int32_t)(pos + t);
+        s->stage_want[t] = 1;
+        s->row_span[t] = bidir && bidir[t] ? 1 : 0;
     }
-    int64_t first = all_logits ? 0 : n - 1, rows = n - first;
-    for (int64_t t = 0; t < rows; t++)
-        npg_rmsnorm(s->xb + t * H, s->x + (first + t) * H, m->final_norm, H, c->norm_eps, c->norm_plus_one);
-    npg_matmul(&s->compute, s->xb, rows, &m->lm_head, s->logits);
-    if (c->final_softcap > 0.0f)
-        for (int64_t i = 0; i < rows * c->vocab; i++)
-            s->logits[i] = c->final_softcap * tanhf(s->logits[i] / c->final_softcap);
+    npg_batch b = {.n = n, .ids = tokens, .embeds = embeds, .pos = s->stage_pos};
+    b.span = bidir ? s->row_span : NULL;
+    b.want_logits = all_logits ? s->stage_want : NULL;
+    return npg_model_forward_batch(m, s, &b);
 }
 
 npg_status npg_model_forward_embeds(const npg_model *m, npg_forward_state *s, const float *embeds, int64_t n,
                                     int64_t pos, bool all_logits, const uint8_t *bidir) {
     if (!embeds)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "forward: embeddings are NULL");
-    NPG_TRY(check_call(s, n, pos));
-    memcpy(s->x, embeds, (size_t)(n * m->cfg.hidden) * sizeof(float));
-    forward_rows(m, s, n, pos, all_logits, bidir);
-    return NPG_OK;
+    return forward_seq0(m, s, NULL, embeds, n, pos, all_logits, bidir);
 }
 
 npg_status npg_model_forward(const npg_model *m, npg_forward_state *s, const int32_t *tokens, int64_t n,
                              int64_t pos, bool all_logits) {
-    const npg_model_config *c = &m->cfg;
-    NPG_TRY(check_call(s, n, pos));
-    int64_t H = c->hidden;
-    for (int64_t t = 0; t < n; t++) {
-        if (tokens[t] < 0 || tokens[t] >= c->vocab)
-            return npg_fail(NPG_ERR_INVALID_ARGUMENT, "token id %d is outside the vocabulary [0, %lld)", tokens[t],
-                            (long long)c->vocab);
-        float *row = s->x + t * H;
-        npg_weight_get_row(&m->embed, tokens[t], row);
-        if (c->embed_scale != 1.0f)
-            for (int64_t i = 0; i < H; i++)
-                row[i] *= c->embed_scale;
-    }
-    forward_rows(m, s, n, pos, all_logits, NULL);
-    return NPG_OK;
+    return forward_seq0(m, s, tokens, NULL, n, pos, all_logits, NULL);
 }
