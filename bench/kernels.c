@@ -25,7 +25,7 @@
 #include "core/threadpool.h"
 #include "core/timer.h"
 #include "kernels/matmul.h"
-#include "quant/quant.h"
+#include "weights/weights.h"
 
 #define PROG "npg-kernels"
 

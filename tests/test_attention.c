@@ -56,7 +56,10 @@ static void test_every_isa_matches_scalar(void) {
         }
     }
     fprintf(stderr, "  %d (shape, ISA) pairs compared; best ISA %s\n", compared, npg_isa_name(best));
-    CHECK(best == NPG_ISA_SCALAR || compared > 0);
+    if (best == NPG_ISA_SCALAR)
+        npg_test_skip("this CPU has no AVX2: no SIMD attention kernel to compare with the scalar one");
+    else
+        CHECK(compared > 0);
 }
 
 int main(void) {

@@ -9,8 +9,8 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "models/model.h"
-#include "quant/eval.h"
-#include "quant/export.h"
+#include "compress/eval.h"
+#include "compress/export.h"
 #include "testutil.h"
 
 static char *eval_text(void) { return read_all(shared_path("text/tinystories-eval.txt"), NULL); }

@@ -8,7 +8,7 @@
 #include "core/hash.h"
 #include "format/npgw_writer.h"
 #include "models/weight_source.h"
-#include "quant/quant.h"
+#include "weights/weights.h"
 #include "testutil.h"
 
 static void test_xxh64_vectors(void) {

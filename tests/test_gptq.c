@@ -17,8 +17,8 @@
 #include "core/json.h"
 #include "format/safetensors_writer.h"
 #include "models/model.h"
-#include "quant/export.h"
-#include "quant/quant.h"
+#include "compress/export.h"
+#include "weights/weights.h"
 #include "testutil.h"
 
 typedef struct variant {

@@ -166,6 +166,39 @@ static void test_property_keys(void) {
           NPG_ERR_INVALID_ARGUMENT);
     CHECK(contains(npg_last_error(), "GENERATE_HINT") && contains(npg_last_error(), "BEST_PERF"));
     CHECK(p == NULL);
+    /* an unknown key on CPU names the CPU's valid keys (and none of the NPU's) */
+    CHECK(npg_llm_pipeline_create(model_dir("stories260K"), "CPU", 2, &p, "NUM_THREAD", "2") ==
+          NPG_ERR_INVALID_ARGUMENT);
+    CHECK(contains(npg_last_error(), "'NUM_THREAD'") && contains(npg_last_error(), "NUM_THREADS") &&
+          contains(npg_last_error(), "KERNEL_ISA") && !contains(npg_last_error(), "MAX_PROMPT_LEN"));
+    /* unknown devices list the registered ones */
+    CHECK(npg_llm_pipeline_create(model_dir("stories260K"), "GPU", 0, &p) == NPG_ERR_INVALID_ARGUMENT);
+    CHECK(contains(npg_last_error(), "'GPU'") && contains(npg_last_error(), "\"CPU\"") &&
+          contains(npg_last_error(), "\"NPU\""));
+    CHECK(p == NULL);
+}
+
+/* Device names are case-insensitive; the pipeline reports the canonical spelling. */
+static void test_device_names_case_insensitive(void) {
+    const char *names[] = {"npu", "Npu", "cpu"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        npg_llm_pipeline *p = NULL;
+        npg_status st = npg_llm_pipeline_create(model_dir("stories260K"), names[i], 4, &p, "MAX_PROMPT_LEN", "64",
+                                                "MIN_RESPONSE_LEN", "64");
+        if (names[i][0] == 'c') { /* the NPU's keys are refused on CPU whatever the spelling */
+            CHECK(st == NPG_ERR_INVALID_ARGUMENT && contains(npg_last_error(), "NPU device only"));
+            st = npg_llm_pipeline_create(model_dir("stories260K"), names[i], 0, &p);
+        }
+        if (st != NPG_OK)
+            fprintf(stderr, "  %s: %s\n", names[i], npg_last_error());
+        CHECK(st == NPG_OK);
+        npg_decoded_results *r = NULL;
+        npg_generation_config *cfg = config_of(4, true);
+        CHECK(p && npg_llm_pipeline_generate(p, "Once", cfg, NULL, &r) == NPG_OK);
+        npg_generation_config_free(cfg);
+        npg_decoded_results_free(r);
+        npg_llm_pipeline_free(p);
+    }
 }
 
 static bool blob_imported(const char *blob, npg_crypt_callback dec, void *key, npg_status *st_out) {
@@ -290,6 +323,7 @@ int main(void) {
     RUN(test_context_and_prompt_limits);
     RUN(test_chat_keeps_cache);
     RUN(test_property_keys);
+    RUN(test_device_names_case_insensitive);
     RUN(test_cli_compile);
     return npg_test_summary();
 }

@@ -26,6 +26,8 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "core/properties.h"
+#include "device/engine.h"
 #include "models/model.h"
 #include "testutil.h"
 
@@ -285,10 +287,90 @@ static void test_longrope_per_call(void) {
     free(dir_s);
 }
 
+/* Prefill logits of `n` prompt ids, then `n_gen` greedy decode steps' logits, through an engine:
+ * out[(1 + n_gen) * vocab]. */
+static npg_status engine_logits(npg_engine *e, const int32_t *ids, size_t n, size_t n_gen, float *out) {
+    int64_t V = e->model->cfg.vocab;
+    float *logits = NULL;
+    NPG_TRY(e->ops->reserve(e, n + n_gen));
+    NPG_TRY(e->ops->prefill(e, ids, n, 0, &logits));
+    for (size_t i = 0;; i++) {
+        memcpy(out + i * (size_t)V, logits, (size_t)V * sizeof(float));
+        if (i == n_gen)
+            return NPG_OK;
+        int32_t next = 0;
+        for (int64_t v = 1; v < V; v++)
+            if (logits[v] > logits[next])
+                next = (int32_t)v;
+        NPG_TRY(e->ops->decode(e, next, n + i, &logits));
+    }
+}
+
+/* The NPU device applies longrope's one-choice-per-prompt rule as the CPU does: a prompt crossing
+ * original_max_position_embeddings (8 here) uses the long factors for all its positions even when the
+ * plan prefills it in chunks that each end below 8, and a short prompt stays on the short factors
+ * even when the static plan pads it past 8. Prefill and decode logits must be equal on both devices. */
+static void test_longrope_cpu_equals_npu(void) {
+    char *dir = make_temp_dir();
+    npg_model *m = NULL;
+    npg_status st = phi3_longrope(dir, "[1.0, 1.3, 1.9, 2.7]", "[1.0, 3.0, 7.0, 20.0]", &m);
+    if (st != NPG_OK)
+        fprintf(stderr, "  %s\n", npg_last_error());
+    CHECK(st == NPG_OK);
+    const int32_t ids[12] = {1, 403, 407, 261, 289, 300, 50, 77, 123, 456, 12, 99};
+    enum { V = 512, GEN = 5 };
+    float *cpu = malloc(sizeof(float) * (GEN + 1) * V), *npu = malloc(sizeof(float) * (GEN + 1) * V);
+    const struct {
+        size_t n;            /* prompt tokens */
+        const char *prefill; /* PREFILL_HINT */
+        const char *chunk;   /* NPUW_LLM_PREFILL_CHUNK_SIZE */
+    } cases[] = {
+        {12, "DYNAMIC", "4"}, /* crosses 8 in the last of three chunks */
+        {12, "STATIC", "4"},  /* crosses 8 in one padded call */
+        {6, "STATIC", "4"},   /* below 8, padded past it */
+        {6, "DYNAMIC", "16"}, /* below 8, its one chunk padded past it */
+        {8, "DYNAMIC", "8"},  /* ends exactly at 8: short; decode then crosses */
+    };
+    for (size_t i = 0; st == NPG_OK && i < sizeof cases / sizeof cases[0]; i++) {
+        npg_engine *ce = NULL, *ne = NULL;
+        npg_properties *props = NULL;
+        REQUIRE_OK(npg_properties_create(&props));
+        npg_properties_set(props, "MAX_PROMPT_LEN", "16");
+        npg_properties_set(props, "MIN_RESPONSE_LEN", "16");
+        npg_properties_set(props, "PREFILL_HINT", cases[i].prefill);
+        npg_properties_set(props, "NPUW_LLM_PREFILL_CHUNK_SIZE", cases[i].chunk);
+        st = npg_cpu_engine_create(m, NULL, &ce);
+        if (st == NPG_OK)
+            st = npg_npu_engine_create(m, dir, props, &ne);
+        if (st == NPG_OK)
+            st = engine_logits(ce, ids, cases[i].n, GEN, cpu);
+        if (st == NPG_OK)
+            st = engine_logits(ne, ids, cases[i].n, GEN, npu);
+        if (st != NPG_OK)
+            fprintf(stderr, "  case %zu: %s\n", i, npg_last_error());
+        CHECK(st == NPG_OK);
+        if (st == NPG_OK) {
+            float d_prefill = max_abs_diff(cpu, npu, V), d_all = max_abs_diff(cpu, npu, (size_t)(GEN + 1) * V);
+            fprintf(stderr, "  %zu tokens, %s prefill, chunk %s: CPU vs NPU prefill %.3g, with decode %.3g\n",
+                    cases[i].n, cases[i].prefill, cases[i].chunk, (double)d_prefill, (double)d_all);
+            CHECK(d_all < 1e-5f);
+        }
+        ce ? ce->ops->free(ce) : (void)0;
+        ne ? ne->ops->free(ne) : (void)0;
+        npg_properties_free(props);
+    }
+    free(cpu);
+    free(npu);
+    npg_model_free(m);
+    rm_rf(dir);
+    free(dir);
+}
+
 int main(void) {
     RUN(test_linear);
     RUN(test_llama3);
     RUN(test_longrope_tables);
     RUN(test_longrope_per_call);
+    RUN(test_longrope_cpu_equals_npu);
     return npg_test_summary();
 }

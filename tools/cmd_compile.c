@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -69,7 +70,7 @@ int npg_cmd_compile(int argc, char **argv) {
                   !model ? "MODEL_DIR" : "-o BLOB");
         rc = 2;
     }
-    if (rc == 0 && strcmp(device, "NPU") != 0) {
+    if (rc == 0 && strcasecmp(device, "NPU") != 0) { /* device names are case-insensitive */
         cli_error(CMD, "--device %s: only the NPU device compiles plans ahead of time", device);
         rc = 2;
     }

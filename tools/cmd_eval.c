@@ -1,4 +1,4 @@
-/* cmd_eval.c — `npugen eval`: perplexity, KL divergence and top-1 agreement (src/quant/eval.c). */
+/* cmd_eval.c — `npugen eval`: perplexity, KL divergence and top-1 agreement (src/compress/eval.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +6,7 @@
 #include "cli.h"
 #include "cli_util.h"
 #include "core/error.h"
-#include "quant/eval.h"
+#include "compress/eval.h"
 
 static const char *const CMD = "eval";
 

@@ -1,4 +1,4 @@
-/* cmd_export.c — `npugen export`: the CLI face of src/quant/export.c (options as optimum-cli). */
+/* cmd_export.c — `npugen export`: the CLI face of src/compress/export.c (options as optimum-cli). */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -8,7 +8,7 @@
 #include "cli_util.h"
 #include "core/error.h"
 #include "core/timer.h"
-#include "quant/export.h"
+#include "compress/export.h"
 
 static const char *const CMD = "export";
 

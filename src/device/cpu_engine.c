@@ -4,10 +4,12 @@
 
 #include "core/error.h"
 #include "device/engine.h"
+#include "device/registry.h"
 
 enum { CPU_PREFILL_CHUNK = 256 };
 
-const char *const npg_cpu_property_keys[] = {"NUM_THREADS", "INFERENCE_NUM_THREADS", "KERNEL_ISA", NULL};
+/* The keys every engine reads (npg_engine_threads, npg_engine_isa); the NPU device lists them too. */
+static const char *const cpu_property_keys[] = {"NUM_THREADS", "INFERENCE_NUM_THREADS", "KERNEL_ISA", NULL};
 
 typedef struct cpu_engine {
     npg_engine base;
@@ -148,3 +150,11 @@ npg_status npg_cpu_engine_create(const npg_model *model, const npg_properties *p
     *out = &c->base;
     return NPG_OK;
 }
+
+static npg_status cpu_create_engine(const npg_model *model, const char *model_dir, const npg_properties *props,
+                                    npg_engine **out) {
+    (void)model_dir;
+    return npg_cpu_engine_create(model, props, out);
+}
+
+const npg_device npg_cpu_device = {"CPU", cpu_property_keys, NULL, cpu_create_engine};

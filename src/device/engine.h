@@ -10,7 +10,7 @@
 
 #include "core/properties.h"
 #include "models/model.h"
-#include "pipeline/sampler.h"
+#include "genconfig/generation_config.h"
 
 typedef struct npg_engine npg_engine;
 
@@ -74,9 +74,6 @@ npg_status npg_npu_engine_create(const npg_model *model, const char *model_dir, 
  * read. NPG_ERR_NOT_FOUND when the properties name no such blob (the model folder is loaded instead). */
 npg_status npg_npu_blob_model(const npg_properties *props, npg_model **out);
 
-/* Property keys each device understands (NULL-terminated), for validation messages. */
-extern const char *const npg_cpu_property_keys[];
-extern const char *const npg_npu_property_keys[];
 
 /* Shared helpers for engines: the thread count and kernel ISA named by the properties. */
 npg_status npg_engine_threads(const npg_properties *props, int *threads);

@@ -2,7 +2,7 @@
  *
  * One file holds every tensor of a model, compressed or not, so that it can be mapped and used in
  * place: every tensor's data and scales start on a 64-byte boundary (a cache line, and the AVX-512
- * vector), and quantized rows are multiples of 64 bytes (src/quant/quant.h), so every row is aligned
+ * vector), and quantized rows are multiples of 64 bytes (src/weights/weights.h), so every row is aligned
  * too. docs/format.md is the full specification; in short (all integers little-endian):
  *
  *   offset 0     npgw_header (128 bytes)          magic, versions, section offsets, checksums
@@ -20,7 +20,7 @@
  *
  * A tensor is either a float tensor (F32 / F16 / BF16, 1 to 4 dimensions, the Hugging Face row-major
  * layout, no scales) or a quantized matrix (Q8_CW, Q4_CW, Q4_G, NF4_CW, exactly 2 dimensions
- * [n, k], byte layout of src/quant/quant.h, f32 scales). The quantization layouts carry their own
+ * [n, k], byte layout of src/weights/weights.h, f32 scales). The quantization layouts carry their own
  * version, NPG_QUANT_VERSION, recorded in the header: a reader refuses other versions. */
 #ifndef NPG_FORMAT_NPGW_H
 #define NPG_FORMAT_NPGW_H
@@ -29,9 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernels/matmul.h"
 #include "npugen.h"
-#include "quant/quant.h"
+#include "weights/weights.h"
 
 #define NPGW_MAGIC "NPGW\r\n\x1a\n" /* 8 bytes; the PNG trick catches text-mode and truncation damage */
 #define NPGW_VERSION 1              /* bump on any change of this layout */

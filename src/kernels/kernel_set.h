@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "kernels/matmul.h"
-#include "quant/quant.h"
+#include "weights/weights.h"
 
 /* Inputs per chunk of the input dimension for integer weights with m > 1 (matmul.c); a multiple of
  * NPG_QBLOCK. */

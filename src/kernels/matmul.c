@@ -17,7 +17,7 @@
 
 #include "core/error.h"
 #include "kernels/kernel_set.h"
-#include "quant/quant.h"
+#include "weights/weights.h"
 
 enum {
     BLOCK_M = 64,      /* activation rows per task */
@@ -95,11 +95,6 @@ npg_status npg_isa_parse(const char *name, npg_isa *out) {
                         npg_isa_name(want), npg_isa_name(best));
     *out = want;
     return NPG_OK;
-}
-
-const char *npg_wtype_name(npg_wtype t) {
-    static const char *const names[NPG_W_COUNT] = {"f32", "f16", "bf16", "int8_cw", "int4_cw", "int4_g", "nf4_cw"};
-    return ((int)t >= 0 && t < NPG_W_COUNT) ? names[t] : "unknown";
 }
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }

@@ -16,6 +16,7 @@
 
 #include "core/threadpool.h"
 #include "npugen.h"
+#include "weights/weights.h"
 
 typedef enum npg_isa {
     NPG_ISA_SCALAR = 0,
@@ -28,31 +29,6 @@ npg_isa npg_isa_detect(void);
 const char *npg_isa_name(npg_isa isa);
 /* "scalar" | "avx2" | "avx512" | "auto"; NPG_ERR_INVALID_ARGUMENT otherwise, or when the CPU lacks it. */
 npg_status npg_isa_parse(const char *name, npg_isa *out);
-
-typedef enum npg_wtype {
-    NPG_W_F32 = 0,
-    NPG_W_F16 = 1,
-    NPG_W_BF16 = 2,
-    NPG_W_Q8_CW = 3,  /* int8 symmetric, one f32 scale per output row */
-    NPG_W_Q4_CW = 4,  /* int4 symmetric, one f32 scale per output row */
-    NPG_W_Q4_G = 5,   /* int4 symmetric, one f32 scale per (row, group of group_size inputs) */
-    NPG_W_NF4_CW = 6, /* NF4 code book, one f32 scale (absmax) per output row */
-    NPG_W_COUNT
-} npg_wtype;
-
-const char *npg_wtype_name(npg_wtype t);
-
-/* A weight matrix [n, k]. For F32/F16/BF16 `data` is row-major [n, k]. Quantized layouts (packing of
- * `data`, `scales` shape) are specified in src/quant/quant.h. Nothing here is owned by the struct;
- * `packed` may point to a kernel-preferred repacked copy owned by whoever called npg_weight_repack. */
-typedef struct npg_weight {
-    npg_wtype type;
-    int64_t n;          /* output features (rows) */
-    int64_t k;          /* input features (columns) */
-    int64_t group_size; /* NPG_W_Q4_G only: inputs per scale; divides k */
-    const void *data;
-    const float *scales; /* quantized types only */
-} npg_weight;
 
 typedef struct npg_compute {
     npg_threadpool *pool; /* NULL = single-threaded on the caller */

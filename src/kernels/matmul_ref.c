@@ -1,7 +1,7 @@
 /* matmul_ref.c — the reference product every kernel is tested against: dequantized weights in f32,
  * f32 activations, one sequential f32 sum per output. Slow on purpose; no workspace, no threads. */
 #include "kernels/matmul.h"
-#include "quant/quant.h"
+#include "weights/weights.h"
 
 void npg_matmul_ref(const float *x, int64_t m, const npg_weight *w, float *y) {
     enum { CHUNK = 256 };

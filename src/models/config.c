@@ -8,18 +8,27 @@
 #include "core/error.h"
 #include "core/file.h"
 
+/* Every architecture name config.json may carry. A multimodal wrapper keeps the decoder's settings in
+ * `text_config` and its tensors under other names (the prefixes below). */
 static const struct {
     const char *name;
     npg_arch arch;
+    bool wrapper;             /* settings in text_config */
+    const char *prefix;       /* where the decoder's tensors live */
+    const char *lm_head_name; /* the output projection */
 } arch_table[] = {
-    {"LlamaForCausalLM", NPG_ARCH_LLAMA},   {"MistralForCausalLM", NPG_ARCH_MISTRAL},
-    {"Qwen2ForCausalLM", NPG_ARCH_QWEN2},   {"Qwen3ForCausalLM", NPG_ARCH_QWEN3},
-    {"Phi3ForCausalLM", NPG_ARCH_PHI3},     {"Gemma3ForCausalLM", NPG_ARCH_GEMMA3},
-    {"Gemma3ForConditionalGeneration", NPG_ARCH_GEMMA3},
+    {"LlamaForCausalLM", NPG_ARCH_LLAMA, false, "model.", "lm_head.weight"},
+    {"MistralForCausalLM", NPG_ARCH_MISTRAL, false, "model.", "lm_head.weight"},
+    {"Qwen2ForCausalLM", NPG_ARCH_QWEN2, false, "model.", "lm_head.weight"},
+    {"Qwen3ForCausalLM", NPG_ARCH_QWEN3, false, "model.", "lm_head.weight"},
+    {"Phi3ForCausalLM", NPG_ARCH_PHI3, false, "model.", "lm_head.weight"},
+    {"Gemma3ForCausalLM", NPG_ARCH_GEMMA3, false, "model.", "lm_head.weight"},
+    {"Gemma3ForConditionalGeneration", NPG_ARCH_GEMMA3, true, "language_model.model.", "language_model.lm_head.weight"},
 };
+enum { ARCH_TABLE_SIZE = sizeof arch_table / sizeof arch_table[0] };
 
 const char *npg_arch_name(npg_arch arch) {
-    for (size_t i = 0; i < sizeof arch_table / sizeof arch_table[0]; i++)
+    for (size_t i = 0; i < ARCH_TABLE_SIZE; i++)
         if (arch_table[i].arch == arch)
             return arch_table[i].name;
     return "?";
@@ -147,37 +156,39 @@ static npg_status parse_eos(const cJSON *root, const char *path, npg_model_confi
     return NPG_OK;
 }
 
-npg_status npg_model_config_parse(const cJSON *top, const char *path, npg_model_config *c) {
-    memset(c, 0, sizeof *c);
+/* `architectures[0]` picks the table row; *root becomes the object holding the decoder's settings. */
+static npg_status parse_architecture(const cJSON *top, const char *path, npg_model_config *c, const cJSON **root) {
     const cJSON *archs = npg_json_get(top, "architectures");
     if (!cJSON_IsArray(archs) || !archs->child || !cJSON_IsString(archs->child))
         return npg_fail(NPG_ERR_FORMAT, "%s: missing 'architectures' list", path);
     const char *name = archs->child->valuestring;
     snprintf(c->arch_name, sizeof c->arch_name, "%s", name);
-    bool found = false;
-    for (size_t i = 0; i < sizeof arch_table / sizeof arch_table[0]; i++)
-        if (strcmp(arch_table[i].name, name) == 0) {
-            c->arch = arch_table[i].arch;
-            found = true;
-        }
-    if (!found)
-        return npg_fail(NPG_ERR_UNSUPPORTED,
-                        "%s: architecture '%s' is not supported (supported: LlamaForCausalLM, MistralForCausalLM, "
-                        "Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM, Gemma3ForCausalLM, "
-                        "Gemma3ForConditionalGeneration)",
-                        path, name);
-    /* A multimodal wrapper keeps the decoder's settings in text_config and its tensors elsewhere. */
-    const cJSON *root = top;
-    snprintf(c->tensor_prefix, sizeof c->tensor_prefix, "model.");
-    snprintf(c->lm_head_name, sizeof c->lm_head_name, "lm_head.weight");
-    if (strcmp(name, "Gemma3ForConditionalGeneration") == 0) {
-        root = npg_json_get(top, "text_config");
-        if (!cJSON_IsObject(root))
-            return npg_fail(NPG_ERR_FORMAT, "%s: '%s' needs a 'text_config' object", path, name);
-        snprintf(c->tensor_prefix, sizeof c->tensor_prefix, "language_model.model.");
-        snprintf(c->lm_head_name, sizeof c->lm_head_name, "language_model.lm_head.weight");
+    size_t row = ARCH_TABLE_SIZE;
+    for (size_t i = 0; i < ARCH_TABLE_SIZE && row == ARCH_TABLE_SIZE; i++)
+        if (strcmp(arch_table[i].name, name) == 0)
+            row = i;
+    if (row == ARCH_TABLE_SIZE) {
+        char list[512] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < ARCH_TABLE_SIZE && used < sizeof list; i++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", arch_table[i].name);
+        return npg_fail(NPG_ERR_UNSUPPORTED, "%s: architecture '%s' is not supported (supported: %s)", path, name,
+                        list);
     }
+    c->arch = arch_table[row].arch;
+    snprintf(c->tensor_prefix, sizeof c->tensor_prefix, "%s", arch_table[row].prefix);
+    snprintf(c->lm_head_name, sizeof c->lm_head_name, "%s", arch_table[row].lm_head_name);
+    *root = top;
+    if (arch_table[row].wrapper) {
+        *root = npg_json_get(top, "text_config");
+        if (!cJSON_IsObject(*root))
+            return npg_fail(NPG_ERR_FORMAT, "%s: '%s' needs a 'text_config' object", path, name);
+    }
+    return NPG_OK;
+}
 
+/* Sizes: hidden, layers, heads (GQA), head_dim, ffn, vocab, context; each checked. */
+static npg_status parse_dimensions(const cJSON *root, const char *path, npg_model_config *c) {
     NPG_TRY(req_pos_int(root, "hidden_size", path, &c->hidden));
     NPG_TRY(req_pos_int(root, "num_hidden_layers", path, &c->n_layers));
     NPG_TRY(req_pos_int(root, "num_attention_heads", path, &c->n_heads));
@@ -197,6 +208,12 @@ npg_status npg_model_config_parse(const cJSON *top, const char *path, npg_model_
                         path, (long long)c->n_heads, (long long)c->n_kv_heads);
     if (c->head_dim <= 0 || c->head_dim % 2 != 0)
         return npg_fail(NPG_ERR_FORMAT, "%s: head_dim %lld must be positive and even", path, (long long)c->head_dim);
+    return NPG_OK;
+}
+
+/* Settings every family reads the same way: norm epsilon, RoPE base, tied embeddings, biases, the
+ * activation and the rotary dimension. Family-specific defaults come after (apply_family). */
+static npg_status parse_common(const cJSON *top, const cJSON *root, const char *path, npg_model_config *c) {
     c->norm_eps = 1e-6f;
     NPG_TRY(opt_float(root, "rms_norm_eps", path, &c->norm_eps));
     c->rope.theta = 10000.0f;
@@ -229,7 +246,11 @@ npg_status npg_model_config_parse(const cJSON *top, const char *path, npg_model_
     if (c->rotary_dim <= 0 || c->rotary_dim % 2 || c->rotary_dim > c->head_dim)
         return npg_fail(NPG_ERR_FORMAT, "%s: partial_rotary_factor gives an invalid rotary dimension %lld", path,
                         (long long)c->rotary_dim);
+    return NPG_OK;
+}
 
+/* Per-family switches (biases, qk-norm, fused projections, Gemma's norms and scales). */
+static npg_status apply_family(const cJSON *root, const char *path, npg_model_config *c) {
     switch (c->arch) {
     case NPG_ARCH_LLAMA:
     case NPG_ARCH_MISTRAL:
@@ -263,52 +284,76 @@ npg_status npg_model_config_parse(const cJSON *top, const char *path, npg_model_
     case NPG_ARCH_COUNT:
         break;
     }
-    NPG_TRY(parse_rope_scaling(root, path, c));
-    c->rope_local = c->rope;
-    if (c->arch == NPG_ARCH_GEMMA3) {
-        /* Sliding layers use their own base and no scaling (transformers Gemma3 rotary_emb_local). */
-        memset(&c->rope_local, 0, sizeof c->rope_local);
-        c->rope_local.type = NPG_ROPE_DEFAULT;
-        c->rope_local.factor = 1.0f;
-        c->rope_local.attention_factor = 1.0f;
-        c->rope_local.theta = 10000.0f;
-        NPG_TRY(opt_float(root, "rope_local_base_freq", path, &c->rope_local.theta));
-    }
+    return NPG_OK;
+}
 
-    /* Sliding windows: which layers, how wide. */
+/* The RoPE of sliding layers: the global one, except Gemma3's own base without scaling
+ * (transformers Gemma3 rotary_emb_local). */
+static npg_status parse_local_rope(const cJSON *root, const char *path, npg_model_config *c) {
+    c->rope_local = c->rope;
+    if (c->arch != NPG_ARCH_GEMMA3)
+        return NPG_OK;
+    memset(&c->rope_local, 0, sizeof c->rope_local);
+    c->rope_local.type = NPG_ROPE_DEFAULT;
+    c->rope_local.factor = 1.0f;
+    c->rope_local.attention_factor = 1.0f;
+    c->rope_local.theta = 10000.0f;
+    return opt_float(root, "rope_local_base_freq", path, &c->rope_local.theta);
+}
+
+/* Sliding windows: how wide, and which layers (layer_types, else the family's rule). */
+static npg_status parse_sliding_windows(const cJSON *root, const char *path, npg_model_config *c) {
     NPG_TRY(opt_int(root, "sliding_window", path, &c->sliding_window));
+    if (c->sliding_window <= 0)
+        return NPG_OK;
     const cJSON *types = npg_json_get(root, "layer_types");
-    if (c->sliding_window > 0) {
-        if (cJSON_IsArray(types)) {
-            if (cJSON_GetArraySize(types) != c->n_layers)
-                return npg_fail(NPG_ERR_FORMAT, "%s: 'layer_types' has %d entries for %lld layers", path,
-                                cJSON_GetArraySize(types), (long long)c->n_layers);
-            int i = 0;
-            for (const cJSON *t = types->child; t; t = t->next, i++)
-                c->layer_sliding[i] = cJSON_IsString(t) && strcmp(t->valuestring, "sliding_attention") == 0;
-        } else if (c->arch == NPG_ARCH_GEMMA3) {
-            int64_t pattern = 6;
-            NPG_TRY(opt_int(root, "sliding_window_pattern", path, &pattern));
-            for (int64_t i = 0; i < c->n_layers; i++)
-                c->layer_sliding[i] = pattern <= 0 || (i + 1) % pattern != 0;
-        } else if (c->arch == NPG_ARCH_QWEN2 || c->arch == NPG_ARCH_QWEN3) {
-            bool use = false;
-            int64_t max_window_layers = c->n_layers;
-            npg_json_get_bool(root, "use_sliding_window", &use);
-            NPG_TRY(opt_int(root, "max_window_layers", path, &max_window_layers));
-            for (int64_t i = 0; i < c->n_layers; i++)
-                c->layer_sliding[i] = use && i >= max_window_layers;
-        } else {
-            for (int64_t i = 0; i < c->n_layers; i++)
-                c->layer_sliding[i] = true;
-        }
+    if (cJSON_IsArray(types)) {
+        if (cJSON_GetArraySize(types) != c->n_layers)
+            return npg_fail(NPG_ERR_FORMAT, "%s: 'layer_types' has %d entries for %lld layers", path,
+                            cJSON_GetArraySize(types), (long long)c->n_layers);
+        int i = 0;
+        for (const cJSON *t = types->child; t; t = t->next, i++)
+            c->layer_sliding[i] = cJSON_IsString(t) && strcmp(t->valuestring, "sliding_attention") == 0;
+    } else if (c->arch == NPG_ARCH_GEMMA3) {
+        int64_t pattern = 6;
+        NPG_TRY(opt_int(root, "sliding_window_pattern", path, &pattern));
+        for (int64_t i = 0; i < c->n_layers; i++)
+            c->layer_sliding[i] = pattern <= 0 || (i + 1) % pattern != 0;
+    } else if (c->arch == NPG_ARCH_QWEN2 || c->arch == NPG_ARCH_QWEN3) {
+        bool use = false;
+        int64_t max_window_layers = c->n_layers;
+        npg_json_get_bool(root, "use_sliding_window", &use);
+        NPG_TRY(opt_int(root, "max_window_layers", path, &max_window_layers));
+        for (int64_t i = 0; i < c->n_layers; i++)
+            c->layer_sliding[i] = use && i >= max_window_layers;
+    } else {
+        for (int64_t i = 0; i < c->n_layers; i++)
+            c->layer_sliding[i] = true;
     }
+    return NPG_OK;
+}
+
+/* bos and eos ids: the top level first, then a wrapper's text_config. */
+static npg_status parse_special_tokens(const cJSON *top, const cJSON *root, const char *path, npg_model_config *c) {
     c->bos_token_id = -1;
     NPG_TRY(opt_int(top, "bos_token_id", path, &c->bos_token_id));
     NPG_TRY(parse_eos(top, path, c));
     if (c->n_eos == 0 && top != root)
         NPG_TRY(parse_eos(root, path, c));
     return NPG_OK;
+}
+
+npg_status npg_model_config_parse(const cJSON *top, const char *path, npg_model_config *c) {
+    memset(c, 0, sizeof *c);
+    const cJSON *root = NULL;
+    NPG_TRY(parse_architecture(top, path, c, &root));
+    NPG_TRY(parse_dimensions(root, path, c));
+    NPG_TRY(parse_common(top, root, path, c));
+    NPG_TRY(apply_family(root, path, c));
+    NPG_TRY(parse_rope_scaling(root, path, c)); /* after apply_family: longrope reads the arch and sizes */
+    NPG_TRY(parse_local_rope(root, path, c));
+    NPG_TRY(parse_sliding_windows(root, path, c));
+    return parse_special_tokens(top, root, path, c);
 }
 
 npg_status npg_model_config_load(const char *model_dir, npg_model_config *out) {

@@ -193,15 +193,15 @@ static npg_status prepare_rows(npg_forward_state *s, const npg_batch *b, int64_t
         s->row_seq[t] = seq;
         s->row_span[t] = b->span ? b->span[t] : 0;
     }
-    /* longrope's sequence end: the largest position + 1 of the row's sequence in this call, or the
-     * caller's rope_seq_end when larger (a prompt cut into chunks). Quadratic in rows, but only over
-     * sequence ids: negligible next to the layers. */
+    /* longrope's sequence end: the caller's rope_seq_end when set (exact: a prompt cut into chunks, or
+     * padded to the NPU's static shape), else the largest position + 1 of the row's sequence in this
+     * call. Quadratic in rows, but only comparisons: negligible next to the layers. */
     for (int64_t t = 0; t < n; t++) {
-        int64_t end = s->rope_seq_end;
-        for (int64_t u = 0; u < n; u++)
+        int64_t end = 0;
+        for (int64_t u = 0; s->rope_seq_end <= 0 && u < n; u++)
             if (s->row_seq[u] == s->row_seq[t] && s->row_pos[u] + 1 > end)
                 end = s->row_pos[u] + 1;
-        s->row_end[t] = end;
+        s->row_end[t] = s->rope_seq_end > 0 ? s->rope_seq_end : end;
     }
     int64_t k = 0;
     if (!b->want_logits)

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "models/model.h"
+#include "weights/weights.h"
 
 typedef struct loader {
     npg_model *m;
@@ -52,18 +53,10 @@ static npg_status load_matrix(loader *ld, const char *name, int64_t rows, int64_
     return NPG_OK;
 }
 
+/* Bytes the weight occupies in its own layout (padded quantized rows included) plus its scales. */
 static size_t weight_bytes(const npg_weight *w) {
-    switch (w->type) {
-    case NPG_W_F32: return (size_t)(w->n * w->k) * 4;
-    case NPG_W_F16:
-    case NPG_W_BF16: return (size_t)(w->n * w->k) * 2;
-    case NPG_W_Q8_CW: return (size_t)(w->n * w->k) + (size_t)w->n * 4;
-    case NPG_W_Q4_CW:
-    case NPG_W_NF4_CW: return (size_t)(w->n * w->k) / 2 + (size_t)w->n * 4;
-    case NPG_W_Q4_G: return (size_t)(w->n * w->k) / 2 + (size_t)(w->n * (w->k / (w->group_size ? w->group_size : 1))) * 4;
-    case NPG_W_COUNT: break;
-    }
-    return 0;
+    return npg_quant_data_bytes(w->type, w->n, w->k) +
+           (size_t)npg_quant_scale_count(w->type, w->n, w->k, w->group_size) * sizeof(float);
 }
 
 static npg_status load_layer(loader *ld, int64_t l, npg_layer_weights *L) {

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kernels/matmul.h"
+#include "weights/weights.h"
 #include "npugen.h"
 
 typedef struct npg_weight_source {

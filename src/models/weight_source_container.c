@@ -10,7 +10,7 @@
 #include "core/file.h"
 #include "format/npgw.h"
 #include "models/weight_source.h"
-#include "quant/quant.h"
+#include "weights/weights.h"
 
 static bool c_has(void *ctx, const char *name) { return npgw_find(ctx, name) != NULL; }
 

@@ -5,7 +5,7 @@
 #include "core/error.h"
 #include "format/safetensors.h"
 #include "models/weight_source.h"
-#include "quant/quant.h"
+#include "weights/weights.h"
 
 static bool st_has(void *ctx, const char *name) { return npg_tensor_store_find(ctx, name) != NULL; }
 

@@ -10,39 +10,12 @@
 #include "core/file.h"
 #include "core/strbuf.h"
 #include "core/timer.h"
+#include "device/registry.h"
 #include "pipeline/results.h"
 #include "template/chat_history.h"
 #include "tokenizer/tokenizer.h"
 
 #include <utf8proc.h>
-
-static bool key_in(const char *const *keys, const char *key) {
-    for (size_t i = 0; keys[i]; i++)
-        if (strcmp(keys[i], key) == 0)
-            return true;
-    return false;
-}
-
-static npg_status validate_keys(const char *device, const npg_properties *props) {
-    bool npu = strcmp(device, "NPU") == 0;
-    for (size_t i = 0; props && i < props->count; i++) {
-        const char *key = props->items[i].key;
-        if (key_in(npg_cpu_property_keys, key) || (npu && key_in(npg_npu_property_keys, key)))
-            continue;
-        if (!npu && key_in(npg_npu_property_keys, key))
-            return npg_fail(NPG_ERR_INVALID_ARGUMENT, "property '%s' applies to the NPU device only (device is %s)",
-                            key, device);
-        char valid[512] = "";
-        for (int set = 0; set < (npu ? 2 : 1); set++)
-            for (const char *const *k = set ? npg_npu_property_keys : npg_cpu_property_keys; *k; k++) {
-                strncat(valid, *valid ? ", " : "", sizeof valid - strlen(valid) - 1);
-                strncat(valid, *k, sizeof valid - strlen(valid) - 1);
-            }
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "property '%s' is not supported by device %s (valid: %s)", key, device,
-                        valid);
-    }
-    return NPG_OK;
-}
 
 /* generation_config.json when present, else defaults; eos ids fall back to config.json's, then the
  * tokenizer's. */
@@ -67,13 +40,13 @@ npg_status npg_llm_pipeline_create_with_properties(const char *models_path, cons
     if (!models_path || !device || !pipe)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_create: %s is NULL",
                         !models_path ? "models_path" : !device ? "device" : "pipe");
-    if (strcmp(device, "CPU") != 0 && strcmp(device, "NPU") != 0)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "device '%s' is not supported (use \"CPU\" or \"NPU\")", device);
-    NPG_TRY(validate_keys(device, properties));
+    const npg_device *dev = NULL;
+    NPG_TRY(npg_device_find(device, &dev));
+    NPG_TRY(npg_device_check_properties(dev, properties));
     double t0 = npg_now_ms();
     npg_llm_pipeline *p = calloc(1, sizeof *p);
     NPG_CHECK_ALLOC(p);
-    snprintf(p->device, sizeof p->device, "%s", device);
+    snprintf(p->device, sizeof p->device, "%s", dev->name);
     npg_status st = NPG_OK;
     p->model_dir = strdup(models_path);
     if (!p->model_dir)
@@ -81,7 +54,7 @@ npg_status npg_llm_pipeline_create_with_properties(const char *models_path, cons
     if (st == NPG_OK)
         st = npg_properties_clone(properties, &p->props);
     if (st == NPG_OK) { /* NPU with a full blob: the model comes from the blob, not the folder */
-        st = strcmp(device, "NPU") == 0 ? npg_npu_blob_model(p->props, &p->model) : NPG_ERR_NOT_FOUND;
+        st = dev->load_model ? dev->load_model(p->props, &p->model) : NPG_ERR_NOT_FOUND;
         if (st == NPG_ERR_NOT_FOUND)
             st = npg_model_load(models_path, &p->model);
     }
@@ -94,8 +67,7 @@ npg_status npg_llm_pipeline_create_with_properties(const char *models_path, cons
     p->load_ms = npg_now_ms() - t0;
     if (st == NPG_OK) {
         double tc = npg_now_ms();
-        st = strcmp(device, "NPU") == 0 ? npg_npu_engine_create(p->model, models_path, p->props, &p->engine)
-                                        : npg_cpu_engine_create(p->model, p->props, &p->engine);
+        st = dev->create_engine(p->model, models_path, p->props, &p->engine);
         if (st == NPG_OK) {
             p->compile_ms = p->engine->compile_ms > 0 ? p->engine->compile_ms : npg_now_ms() - tc;
             p->plan_imported = p->engine->imported;
@@ -105,7 +77,7 @@ npg_status npg_llm_pipeline_create_with_properties(const char *models_path, cons
         npg_llm_pipeline_free(p);
         return st;
     }
-    npg_log(p->props, NPG_LOG_INFO, "%s: loaded %s on %s in %.1f ms", models_path, p->model->cfg.arch_name, device,
+    npg_log(p->props, NPG_LOG_INFO, "%s: loaded %s on %s in %.1f ms", models_path, p->model->cfg.arch_name, dev->name,
             p->load_ms);
     *pipe = p;
     return NPG_OK;

@@ -115,9 +115,12 @@ npg_status npg_decoded_results_get_perf_metrics(const npg_decoded_results *r, co
     return NPG_OK;
 }
 
-#define CHECK_ARGS(m, a, b, fn)                                                            \
-    if (!(m) || !(a) || !(b))                                                              \
-    return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: an argument is NULL", fn)
+/* A statement (do { } while (0)), so `if (x) CHECK_ARGS(...); else ...` binds as it reads. */
+#define CHECK_ARGS(m, a, b, fn)                                                                \
+    do {                                                                                       \
+        if (!(m) || !(a) || !(b))                                                              \
+            return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: an argument is NULL", fn);          \
+    } while (0)
 
 npg_status npg_perf_metrics_get_load_time(const npg_perf_metrics *m, float *ms) {
     CHECK_ARGS(m, ms, ms, "npg_perf_metrics_get_load_time");

@@ -6,11 +6,26 @@
 #include <unistd.h>
 
 int npg_test_failures = 0;
+int npg_test_skips = 0;
+bool npg_test_case_skipped = false;
+
+void npg_test_skip(const char *why) {
+    fprintf(stderr, "  skipped: %s\n", why);
+    if (!npg_test_case_skipped)
+        npg_test_skips++;
+    npg_test_case_skipped = true;
+}
 
 int npg_test_summary(void) {
-    if (npg_test_failures)
+    if (npg_test_failures) {
         fprintf(stderr, "%d check(s) failed\n", npg_test_failures);
-    return npg_test_failures ? 1 : 0;
+        return 1;
+    }
+    if (npg_test_skips) {
+        fprintf(stderr, "%d case(s) skipped: reported to ctest as skipped\n", npg_test_skips);
+        return NPG_TEST_SKIP_CODE;
+    }
+    return 0;
 }
 
 const char *shared_path(const char *rel) {

@@ -44,13 +44,27 @@ extern int npg_test_failures;
         }                                                                                        \
     } while (0)
 
+/* Exit code that tells ctest a test was skipped (SKIP_RETURN_CODE in tests/CMakeLists.txt). */
+#define NPG_TEST_SKIP_CODE 77
+
+extern int npg_test_skips;         /* cases that called npg_test_skip */
+extern bool npg_test_case_skipped; /* set by npg_test_skip, cleared by RUN */
+
+/* Marks the running case as skipped: it could not compare anything on this machine (e.g. a CPU
+ * without the ISA it checks). The executable then exits NPG_TEST_SKIP_CODE unless a check failed,
+ * so ctest reports it skipped rather than passed. */
+void npg_test_skip(const char *why);
+
 #define RUN(fn)                                                   \
     do {                                                          \
         int before_ = npg_test_failures;                          \
+        npg_test_case_skipped = false;                            \
         fn();                                                     \
-        fprintf(stderr, "%s %s\n", npg_test_failures == before_ ? "PASS" : "FAIL", #fn); \
+        fprintf(stderr, "%s %s\n",                                \
+                npg_test_failures != before_ ? "FAIL" : npg_test_case_skipped ? "SKIP" : "PASS", #fn); \
     } while (0)
 
+/* 1 when a check failed, else NPG_TEST_SKIP_CODE when a case was skipped, else 0. */
 int npg_test_summary(void);
 
 /* "<NPG_SHARED_DIR>/<rel>" in a static per-call rotating buffer (8 slots). */

@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "core/hash.h"
-#include "quant/quant.h"
+#include "weights/weights.h"
 
 enum { ALIGN = 64 };
 

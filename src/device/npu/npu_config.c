@@ -7,13 +7,23 @@
 #include "core/error.h"
 #include "device/engine.h"
 
-/* Every key the NPU device reads, beyond the CPU keys (NUM_THREADS, INFERENCE_NUM_THREADS,
- * KERNEL_ISA) that it shares. CACHE_ENCRYPTION_CALLBACKS is not a string: it is set with
+/* Every key the NPU device reads: the ones every engine shares (NUM_THREADS, INFERENCE_NUM_THREADS,
+ * KERNEL_ISA) and its own. CACHE_ENCRYPTION_CALLBACKS is not a string: it is set with
  * npg_properties_set_encryption_callbacks(). */
-const char *const npg_npu_property_keys[] = {
-    "MAX_PROMPT_LEN", "MIN_RESPONSE_LEN", "NPUW_LLM_PREFILL_CHUNK_SIZE", "PREFILL_HINT", "GENERATE_HINT",
-    "CACHE_DIR",      "CACHE_MODE",       "EXPORT_BLOB",                 "BLOB_PATH",    "WEIGHTS_PATH",
-    NULL};
+const char *const npg_npu_property_keys[] = {"NUM_THREADS",
+                                             "INFERENCE_NUM_THREADS",
+                                             "KERNEL_ISA",
+                                             "MAX_PROMPT_LEN",
+                                             "MIN_RESPONSE_LEN",
+                                             "NPUW_LLM_PREFILL_CHUNK_SIZE",
+                                             "PREFILL_HINT",
+                                             "GENERATE_HINT",
+                                             "CACHE_DIR",
+                                             "CACHE_MODE",
+                                             "EXPORT_BLOB",
+                                             "BLOB_PATH",
+                                             "WEIGHTS_PATH",
+                                             NULL};
 
 enum { MAX_SHAPE = 1 << 20 }; /* positions; far beyond any context a host-core plan can hold */
 

@@ -40,5 +40,7 @@ typedef struct npu_config {
 /* Parses and validates every NPU property; a bad value names the key, the value and what is
  * accepted. Combinations are checked too (EXPORT_BLOB without BLOB_PATH, ...). */
 npg_status npu_config_parse(const npg_properties *props, npu_config *out);
+/* Every property key the NPU device reads (NULL-terminated; its registry entry lists these). */
+extern const char *const npg_npu_property_keys[];
 
 #endif

@@ -15,6 +15,7 @@
 #include "device/npu/npu_blob.h"
 #include "device/npu/npu_cache.h"
 #include "device/npu/npu_plan.h"
+#include "device/registry.h"
 
 typedef struct npu_engine {
     npg_engine base;
@@ -265,3 +266,5 @@ npg_status npg_npu_engine_create(const npg_model *model, const char *model_dir, 
     *out = &e->base;
     return NPG_OK;
 }
+
+const npg_device npg_npu_device = {"NPU", npg_npu_property_keys, npg_npu_blob_model, npg_npu_engine_create};

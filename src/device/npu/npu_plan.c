@@ -99,14 +99,20 @@ npg_status npu_plan_prefill(npu_plan *p, const int32_t *ids, size_t n, size_t po
         return npg_fail(NPG_ERR_LIMIT, "NPU prefill of %zu tokens at position %zu does not fit the plan's context of %zu",
                         n, pos, ctx);
     size_t real = 0, rows = 0;
-    for (size_t done = 0; done < n; done += real) {
+    /* Longrope picks one factor set for the whole prompt, by its real end (as the CPU engine): not per
+     * chunk, and not by where the padding reaches. */
+    p->state->rope_seq_end = (int64_t)(pos + n);
+    npg_status st = NPG_OK;
+    for (size_t done = 0; done < n && st == NPG_OK; done += real) {
         size_t at = pos + done;
         real = n - done < S ? n - done : S;
         rows = at + S <= ctx ? S : ctx - at; /* padding clipped at the end of the context */
         memcpy(p->chunk_ids, ids + done, real * sizeof *ids);
         memset(p->chunk_ids + real, 0, (rows - real) * sizeof *ids);
-        NPG_TRY(npg_model_forward(&p->model, p->state, p->chunk_ids, (int64_t)rows, (int64_t)at, false));
+        st = npg_model_forward(&p->model, p->state, p->chunk_ids, (int64_t)rows, (int64_t)at, false);
     }
+    p->state->rope_seq_end = 0;
+    NPG_TRY(st);
     if (real == rows) {
         *logits = p->state->logits;
     } else {

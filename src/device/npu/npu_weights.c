@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "core/half.h"
 #include "core/hash.h"
-#include "quant/quant.h"
+#include "weights/weights.h"
 
 /* F16/BF16 weights whose whole F32 copy stays under this size are converted by BEST_PERF: a model
  * that small stays in the last-level cache from one token to the next, and decode is then bound by

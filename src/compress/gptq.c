@@ -1,5 +1,5 @@
 /* gptq.c — GPTQ layers repacked bit-exactly into Q4_G / Q4_CW (conventions in gptq.h). */
-#include "quant/gptq.h"
+#include "compress/gptq.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 #include "core/file.h"
 #include "core/half.h"
 #include "core/json.h"
-#include "quant/quant.h"
+#include "weights/weights.h"
 
 static npg_status parse_qconfig(const cJSON *q, const char *what, npg_gptq_config *out) {
     const char *method = npg_json_get_string(q, "quant_method");

@@ -2,7 +2,7 @@
  * folder and its rename, the side files (tokenizer, configs) and the recorded settings. The tensor
  * decisions are in export_plan.c, the streaming in export_write.c, GPTQ in gptq.c. */
 #define _XOPEN_SOURCE 700
-#include "quant/export.h"
+#include "compress/export.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -23,7 +23,7 @@
 #include "format/npgw.h"
 #include "format/npgw_writer.h"
 #include "models/model.h"
-#include "quant/gptq.h"
+#include "compress/gptq.h"
 
 static const char *const format_names[] = {"fp32", "fp16", "int8", "int4", "nf4"};
 static const char *const backup_names[] = {"int8_asym", "int8_sym", "none"};

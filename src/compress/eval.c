@@ -1,5 +1,5 @@
 /* eval.c — perplexity / KL divergence / top-1 agreement over a text (convention in eval.h). */
-#include "quant/eval.h"
+#include "compress/eval.h"
 
 #include <math.h>
 #include <stdlib.h>

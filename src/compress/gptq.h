@@ -10,7 +10,7 @@
  * (AutoGPTQ v1, the Hub's usual one) stores zero - 1 in qzeros; "gptq_v2" (GPTQModel) stores the zero
  * itself. Symmetric 4-bit means zero == 8 everywhere.
  *
- * npugen's INT4 value is (code - 8) * scale (src/quant/quant.h), so code = q and scale = the f16 scale
+ * npugen's INT4 value is (code - 8) * scale (src/weights/weights.h), so code = q and scale = the f16 scale
  * widened to f32 reproduce W bit for bit — no re-quantization. With desc_act (act-order) g_idx is a
  * permutation of groups over k, while Q4_G groups are contiguous runs of k; the layer is then stored
  * as Q4_G with the largest group size g' that divides K and keeps g_idx constant on every run of g'
@@ -26,7 +26,7 @@
 
 #include "format/npgw_writer.h"
 #include "format/safetensors.h"
-#include "quant/export.h"
+#include "compress/export.h"
 
 typedef struct npg_gptq_config {
     bool present;          /* the folder declares a GPTQ quantization */

@@ -1,5 +1,5 @@
-/* quant.c — quantization of f32 rows into the layouts of quant.h, and dequantization. */
-#include "quant/quant.h"
+/* weights.c — weight types, their byte layouts (weights.h), quantization of f32 rows into them, and dequantization. */
+#include "weights/weights.h"
 
 #include <float.h>
 #include <math.h>
@@ -7,6 +7,11 @@
 
 #include "core/error.h"
 #include "core/half.h"
+
+const char *npg_wtype_name(npg_wtype t) {
+    static const char *const names[NPG_W_COUNT] = {"f32", "f16", "bf16", "int8_cw", "int4_cw", "int4_g", "nf4_cw"};
+    return ((int)t >= 0 && t < NPG_W_COUNT) ? names[t] : "unknown";
+}
 
 const float npg_nf4_values[16] = {
     -1.0f,

@@ -22,7 +22,7 @@
 
 #include "core/error.h"
 #include "core/json.h"
-#include "pipeline/sampler.h"
+#include "genconfig/generation_config.h"
 
 #define NPG_GC_NULL_CHECK(c)                                                                      \
     do {                                                                                          \

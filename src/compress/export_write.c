@@ -13,9 +13,9 @@
 #include "core/half.h"
 #include "core/timer.h"
 #include "format/npgw_writer.h"
-#include "quant/export.h"
-#include "quant/gptq.h"
-#include "quant/quant.h"
+#include "compress/export.h"
+#include "compress/gptq.h"
+#include "weights/weights.h"
 
 void npg_export_read_rows(const npg_tensor_info *t, int64_t r0, int64_t nr, float *out) {
     int64_t k = t->n_dims >= 2 ? t->shape[t->n_dims - 1] : t->n_elements;

@@ -1,4 +1,5 @@
-/* quant.h — byte-exact layouts of npugen's weight types, quantization from f32 and dequantization.
+/* weights.h — npugen's weight types (npg_wtype, npg_weight), their byte-exact layouts, quantization
+ * from f32 and dequantization. A leaf module: kernels/, format/, models/ and device/ build on it.
  *
  * These layouts are written to disk by `npugen export` and memory-mapped back, so they are stable:
  * any change bumps NPG_QUANT_VERSION. Everything is little-endian.
@@ -44,14 +45,38 @@
  *
  * Q4_G accepts any group size g >= 1 that divides k (typical 32, 64, 128; the fastest kernels cover
  * 32, 64 and multiples of 128, other sizes take a slower exact path). */
-#ifndef NPG_QUANT_QUANT_H
-#define NPG_QUANT_QUANT_H
+#ifndef NPG_WEIGHTS_WEIGHTS_H
+#define NPG_WEIGHTS_WEIGHTS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernels/matmul.h"
 #include "npugen.h"
+
+typedef enum npg_wtype {
+    NPG_W_F32 = 0,
+    NPG_W_F16 = 1,
+    NPG_W_BF16 = 2,
+    NPG_W_Q8_CW = 3,  /* int8 symmetric, one f32 scale per output row */
+    NPG_W_Q4_CW = 4,  /* int4 symmetric, one f32 scale per output row */
+    NPG_W_Q4_G = 5,   /* int4 symmetric, one f32 scale per (row, group of group_size inputs) */
+    NPG_W_NF4_CW = 6, /* NF4 code book, one f32 scale (absmax) per output row */
+    NPG_W_COUNT
+} npg_wtype;
+
+const char *npg_wtype_name(npg_wtype t);
+
+/* A weight matrix [n, k]. For F32/F16/BF16 `data` is row-major [n, k]. Quantized layouts (packing of
+ * `data`, `scales` shape) are specified above. Nothing here is owned by the struct;
+ * `packed` may point to a kernel-preferred repacked copy owned by whoever called npg_weight_repack. */
+typedef struct npg_weight {
+    npg_wtype type;
+    int64_t n;          /* output features (rows) */
+    int64_t k;          /* input features (columns) */
+    int64_t group_size; /* NPG_W_Q4_G only: inputs per scale; divides k */
+    const void *data;
+    const float *scales; /* quantized types only */
+} npg_weight;
 
 #define NPG_QUANT_VERSION 1 /* bump on any change of the layouts above */
 #define NPG_QBLOCK 128      /* values per packing block of a quantized row */

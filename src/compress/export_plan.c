@@ -25,9 +25,9 @@
 
 #include "core/error.h"
 #include "core/timer.h"
-#include "quant/export.h"
-#include "quant/gptq.h"
-#include "quant/quant.h"
+#include "compress/export.h"
+#include "compress/gptq.h"
+#include "weights/weights.h"
 
 static bool ends_with(const char *s, const char *suffix) {
     size_t a = strlen(s), b = strlen(suffix);

@@ -11,7 +11,7 @@
  *   backup        int8_sym | int8_asym (stored as symmetric int8: npugen has no asymmetric int8) |
  *                 none (keep the source float type).
  * A source whose config names a GPTQ quantization (quantization_config / quantize_config.json) is
- * exported as-is (src/quant/gptq.c): the format options do not apply.
+ * exported as-is (src/compress/gptq.c): the format options do not apply.
  *
  * Output: OUT_DIR/model.npgw (format/npgw.h) + npugen_export.json (the settings, also inside the
  * container's metadata) + the source's tokenizer / config / generation files. Everything is written
@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "format/safetensors.h"
-#include "kernels/matmul.h"
+#include "weights/weights.h"
 #include "npugen.h"
 
 struct npg_gptq_config;
