@@ -148,6 +148,8 @@ NPG_API npg_status npg_generation_config_set_num_return_sequences(npg_generation
 NPG_API npg_status npg_generation_config_get_max_new_tokens(const npg_generation_config *c, size_t *value);
 NPG_API npg_status npg_generation_config_get_do_sample(const npg_generation_config *c, bool *value);
 NPG_API npg_status npg_generation_config_get_temperature(const npg_generation_config *c, float *value);
+NPG_API npg_status npg_generation_config_get_rng_seed(const npg_generation_config *c, uint64_t *value);
+NPG_API npg_status npg_generation_config_get_num_return_sequences(const npg_generation_config *c, size_t *value);
 /* NPG_OK when every field is in range; otherwise NPG_ERR_INVALID_ARGUMENT naming the field
  * ("top_p must be in (0, 1], got 1.5"). Pipelines validate before any work. */
 NPG_API npg_status npg_generation_config_validate(const npg_generation_config *c);
