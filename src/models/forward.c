@@ -5,12 +5,14 @@
  *   a = softmax(q·Kᵀ · scale [+ softcap], causal [+ sliding window] [or same image]) · V;  o = a·Wo
  *   x += post_attn_norm(o)                                  (Gemma3 sandwich) or x += o
  *   h = norm(x);  f = (act(h·Wg) ⊙ h·Wu)·Wd;  x += post_ffn_norm(f) or x += f
- * then final norm, lm_head and optional final soft-capping. */
+ * then final norm, lm_head and optional final soft-capping. Each step is a block of
+ * src/models/blocks/ (norm, RoPE, attention over a range, gated MLP); this file strings them together
+ * and keeps the KV cache and the batch's rows. */
 #include <math.h>
 #include <string.h>
 
 #include "core/error.h"
-#include "kernels/attention.h"
+#include "models/blocks/blocks.h"
 #include "models/model.h"
 #include "models/ops.h"
 
@@ -21,7 +23,7 @@ typedef struct attn_job {
     int64_t n; /* rows in this call; their positions, sequences and spans are in s->row_* */
 } attn_job;
 
-/* One (row, head) pair: xb[t, h*D:(h+1)*D] = softmax(q k^T) v over the row's visible keys of its own
+/* One (row, head) pair: xb[t, h*D:(h+1)*D] = attention over the row's visible keys of its own
  * sequence's cache. */
 static void attn_task(void *ctx, int task, int thread) {
     const attn_job *j = ctx;
@@ -30,36 +32,27 @@ static void attn_task(void *ctx, int task, int thread) {
     int64_t t = task / c->n_heads, h = task % c->n_heads;
     int64_t D = c->head_dim, kvd = c->n_kv_heads * D;
     int64_t kvh = h / (c->n_heads / c->n_kv_heads);
-    int64_t p = s->row_pos[t], seq = s->row_seq[t];
-    int64_t lo = 0, hi = p;
-    if (c->sliding_window > 0 && c->layer_sliding[j->layer] && p - c->sliding_window + 1 > 0)
-        lo = p - c->sliding_window + 1;
+    int64_t seq = s->row_seq[t];
+    int64_t span_lo = -1, span_hi = -1;
     int32_t span = s->row_span[t];
     if (span) {
         /* transformers' Gemma-3 mask: (causal [AND window]) OR same image. The run [a, b] of rows with
-         * this span id holds t and consecutive positions, so its union with [lo, p] is the contiguous
-         * range [min(lo, pos a), pos b]; its keys are all cached. */
+         * this span id holds t and consecutive positions. */
         int64_t a = t, b = t;
         while (a > 0 && s->row_span[a - 1] == span && s->row_seq[a - 1] == seq)
             a--;
         while (b + 1 < j->n && s->row_span[b + 1] == span && s->row_seq[b + 1] == seq)
             b++;
-        if (s->row_pos[a] < lo)
-            lo = s->row_pos[a];
-        hi = s->row_pos[b];
+        span_lo = s->row_pos[a];
+        span_hi = s->row_pos[b];
     }
-    const float *q = s->q + t * (c->n_heads * D) + h * D;
-    const float *kc = s->k_cache[seq * s->n_layers + j->layer] + kvh * D;
-    const float *vc = s->v_cache[seq * s->n_layers + j->layer] + kvh * D;
-    float *att = s->att + (int64_t)thread * s->max_ctx;
-    int64_t len = hi - lo + 1;
-    npg_attn_scores(s->compute.isa, q, kc + lo * kvd, kvd, len, D, c->attn_scale, att);
-    if (c->attn_softcap > 0.0f)
-        for (int64_t i = 0; i < len; i++)
-            att[i] = c->attn_softcap * tanhf(att[i] / c->attn_softcap);
-    npg_softmax(att, len);
-    float *out = s->xb + t * (c->n_heads * D) + h * D;
-    npg_attn_weighted_sum(s->compute.isa, att, vc + lo * kvd, kvd, len, D, out);
+    int64_t window = c->sliding_window > 0 && c->layer_sliding[j->layer] ? c->sliding_window : 0;
+    int64_t lo = 0, hi = 0;
+    npg_blk_causal_range(s->row_pos[t], window, span_lo, span_hi, &lo, &hi);
+    npg_blk_attend(s->compute.isa, s->q + t * (c->n_heads * D) + h * D,
+                   s->k_cache[seq * s->n_layers + j->layer] + kvh * D, s->v_cache[seq * s->n_layers + j->layer] + kvh * D,
+                   kvd, lo, hi, D, c->attn_scale, c->attn_softcap, s->att + (int64_t)thread * s->max_ctx,
+                   s->xb + t * (c->n_heads * D) + h * D);
 }
 
 static void add_bias(float *y, const float *b, int64_t n, int64_t dim) {
@@ -75,12 +68,20 @@ static void capture(const npg_model_config *c, npg_forward_state *s, int64_t slo
         memcpy(s->hidden_capture + slot * n * c->hidden, s->x, (size_t)(n * c->hidden) * sizeof(float));
 }
 
+/* x += post_norm(proj) (Gemma3 sandwich norms) or x += proj. */
+static void residual_add(const npg_model_config *c, npg_forward_state *s, const float *post_norm, int64_t n) {
+    int64_t H = c->hidden;
+    if (post_norm)
+        npg_blk_rmsnorm(s->proj, s->proj, post_norm, n, H, c->norm_eps, c->norm_plus_one);
+    for (int64_t i = 0; i < n * H; i++)
+        s->x[i] += s->proj[i];
+}
+
 static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n) {
     const npg_model_config *c = &m->cfg;
     const npg_layer_weights *L = &m->layers[l];
     int64_t H = c->hidden, D = c->head_dim, qd = c->n_heads * D, kvd = c->n_kv_heads * D;
-    for (int64_t t = 0; t < n; t++)
-        npg_rmsnorm(s->xb + t * H, s->x + t * H, L->attn_norm, H, c->norm_eps, c->norm_plus_one);
+    npg_blk_rmsnorm(s->xb, s->x, L->attn_norm, n, H, c->norm_eps, c->norm_plus_one);
     /* q [n, qd], k [n, kvd], v [n, kvd] */
     if (c->fused_qkv) {
         float *qkv = s->q; /* [n, qd + 2 kvd]: compact into q, k, v */
@@ -113,18 +114,13 @@ static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l,
         bool low_long = longrope && s->row_end[t] > orig && p < orig;
         const float *cr = (low_long ? s->rope_cos_long : cos_tab) + p * half;
         const float *sr = (low_long ? s->rope_sin_long : sin_tab) + p * half;
-        for (int64_t h = 0; h < c->n_heads; h++) {
-            float *qh = s->q + t * qd + h * D;
-            if (L->q_norm)
-                npg_rmsnorm(qh, qh, L->q_norm, D, c->norm_eps, c->norm_plus_one);
-            npg_rope_apply(qh, cr, sr, c->rotary_dim);
-        }
-        for (int64_t h = 0; h < c->n_kv_heads; h++) {
-            float *kh = s->k + t * kvd + h * D;
-            if (L->k_norm)
-                npg_rmsnorm(kh, kh, L->k_norm, D, c->norm_eps, c->norm_plus_one);
-            npg_rope_apply(kh, cr, sr, c->rotary_dim);
-        }
+        if (L->q_norm) /* qk-norm: one RMSNorm per head vector */
+            npg_blk_rmsnorm(s->q + t * qd, s->q + t * qd, L->q_norm, c->n_heads, D, c->norm_eps, c->norm_plus_one);
+        if (L->k_norm)
+            npg_blk_rmsnorm(s->k + t * kvd, s->k + t * kvd, L->k_norm, c->n_kv_heads, D, c->norm_eps,
+                            c->norm_plus_one);
+        npg_blk_rope(s->q + t * qd, c->n_heads, D, c->rotary_dim, cr, sr, NPG_ROPE_HALF);
+        npg_blk_rope(s->k + t * kvd, c->n_kv_heads, D, c->rotary_dim, cr, sr, NPG_ROPE_HALF);
         memcpy(s->k_cache[seq * s->n_layers + l] + p * kvd, s->k + t * kvd, (size_t)kvd * sizeof(float));
         memcpy(s->v_cache[seq * s->n_layers + l] + p * kvd, s->v + t * kvd, (size_t)kvd * sizeof(float));
     }
@@ -132,44 +128,18 @@ static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l,
     npg_threadpool_run(s->compute.pool, (int)(n * c->n_heads), attn_task, &job);
     npg_matmul(&s->compute, s->xb, n, &L->wo, s->proj);
     add_bias(s->proj, L->bo, n, H);
-    for (int64_t t = 0; t < n; t++) {
-        float *o = s->proj + t * H;
-        if (L->post_attn_norm)
-            npg_rmsnorm(o, o, L->post_attn_norm, H, c->norm_eps, c->norm_plus_one);
-        for (int64_t i = 0; i < H; i++)
-            s->x[t * H + i] += o[i];
-    }
+    residual_add(c, s, L->post_attn_norm, n);
 }
 
 static void ffn_block(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n) {
     const npg_model_config *c = &m->cfg;
     const npg_layer_weights *L = &m->layers[l];
-    int64_t H = c->hidden, F = c->ffn;
-    for (int64_t t = 0; t < n; t++)
-        npg_rmsnorm(s->xb + t * H, s->x + t * H, L->ffn_norm, H, c->norm_eps, c->norm_plus_one);
-    if (c->fused_gate_up) {
-        /* [n, 2F]: gate in the first F columns, up in the last F (Phi-3 chunk(2) order) */
-        npg_matmul(&s->compute, s->xb, n, &L->w_gate_up, s->gate);
-        for (int64_t t = 0; t < n; t++)
-            memcpy(s->up + t * F, s->gate + t * 2 * F + F, (size_t)F * sizeof(float));
-        for (int64_t t = 1; t < n; t++)
-            memmove(s->gate + t * F, s->gate + t * 2 * F, (size_t)F * sizeof(float));
-    } else {
-        npg_matmul(&s->compute, s->xb, n, &L->w_gate, s->gate);
-        npg_matmul(&s->compute, s->xb, n, &L->w_up, s->up);
-    }
-    if (c->act == NPG_ACT_GELU_TANH)
-        npg_gelu_tanh_mul(s->gate, s->up, n * F);
-    else
-        npg_silu_mul(s->gate, s->up, n * F);
-    npg_matmul(&s->compute, s->gate, n, &L->w_down, s->proj);
-    for (int64_t t = 0; t < n; t++) {
-        float *o = s->proj + t * H;
-        if (L->post_ffn_norm)
-            npg_rmsnorm(o, o, L->post_ffn_norm, H, c->norm_eps, c->norm_plus_one);
-        for (int64_t i = 0; i < H; i++)
-            s->x[t * H + i] += o[i];
-    }
+    npg_blk_rmsnorm(s->xb, s->x, L->ffn_norm, n, c->hidden, c->norm_eps, c->norm_plus_one);
+    npg_mlp_weights w = {.gate = &L->w_gate, .up = &L->w_up, .down = &L->w_down,
+                         .gate_up = c->fused_gate_up ? &L->w_gate_up : NULL};
+    npg_blk_mlp(&s->compute, c->act == NPG_ACT_GELU_TANH ? NPG_MLP_GATED_GELU_TANH : NPG_MLP_GATED_SILU, &w, s->xb, n,
+                s->gate, s->up, s->proj);
+    residual_add(c, s, L->post_ffn_norm, n);
 }
 
 /* Checks the batch against the state and fills s->row_* (positions, sequences, spans, longrope ends,
