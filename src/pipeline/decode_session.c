@@ -130,7 +130,7 @@ static double log_prob(const float *logits, size_t vocab, int32_t id) {
     for (size_t i = 0; i < vocab; i++)
         mx = logits[i] > mx ? logits[i] : mx;
     if (!isfinite(mx) || !(logits[id] > -INFINITY))
-        return -INFINITY;
+        return -(double)INFINITY;
     double sum = 0.0;
     for (size_t i = 0; i < vocab; i++)
         sum += exp((double)(logits[i] - mx));
