@@ -213,6 +213,19 @@ NPG_API npg_status npg_chat_history_at(const npg_chat_history *history, size_t i
                                        const char **content);
 NPG_API void npg_chat_history_clear(npg_chat_history *history);
 
+/* A history from a JSON array of {"role": string, "content": string} objects (`len` bytes of json;
+ * `what` names the source in messages, e.g. the file). NPG_ERR_FORMAT naming the bad entry. */
+NPG_API npg_status npg_chat_history_create_from_json(const char *json, size_t len, const char *what,
+                                                     npg_chat_history **out);
+/* Renders a chat template given as source (len bytes; no tokenizer needed) over `history`, with the
+ * context transformers' apply_chat_template builds: messages, tools and documents none,
+ * add_generation_prompt, bos_token / eos_token when not NULL, then the members of extra_context_json
+ * (NULL or a JSON object) added or replacing. Errors are prefixed with `what` (e.g. the template's
+ * file) and give the line and column. *out freed with npg_free. */
+NPG_API npg_status npg_chat_template_render(const char *template_src, size_t len, const char *what,
+                                           const npg_chat_history *history, bool add_generation_prompt,
+                                           const char *bos_token, const char *eos_token,
+                                           const char *extra_context_json, char **out);
 /* Renders the tokenizer's chat_template the way Hugging Face transformers does. extra_context_json:
  * NULL or a JSON object of extra template variables ({"enable_thinking": false}). *prompt freed with
  * npg_free. NPG_ERR_NOT_FOUND when the tokenizer has no chat template. */
@@ -342,6 +355,113 @@ NPG_API npg_status npg_llm_pipeline_set_generation_config(npg_llm_pipeline *pipe
                                                           const npg_generation_config *config);
 /* Borrowed: valid while the pipeline lives. */
 NPG_API npg_status npg_llm_pipeline_get_tokenizer(const npg_llm_pipeline *pipe, const npg_tokenizer **tok);
+
+/* What the pipeline runs (for tools such as `npugen bench`; NPG_ERR_INVALID_ARGUMENT on NULL):
+ * architecture: the config.json `architectures` entry, e.g. "LlamaForCausalLM" (borrowed, valid while
+ *   the pipeline lives);
+ * vocab size: rows of the model's logits (config.json vocab_size);
+ * weight bytes: bytes of weights read per decoded token (every matrix in its stored layout with its
+ *   scales, plus one embedding row);
+ * context length: the most positions (prompt + generated) one sequence may hold on this device
+ *   (max_position_embeddings on CPU; MAX_PROMPT_LEN + MIN_RESPONSE_LEN, rounded, on NPU). */
+NPG_API npg_status npg_llm_pipeline_get_architecture(const npg_llm_pipeline *pipe, const char **name);
+NPG_API npg_status npg_llm_pipeline_get_vocab_size(const npg_llm_pipeline *pipe, size_t *n);
+NPG_API npg_status npg_llm_pipeline_get_weight_bytes(const npg_llm_pipeline *pipe, uint64_t *bytes);
+NPG_API npg_status npg_llm_pipeline_get_context_length(const npg_llm_pipeline *pipe, size_t *n);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Compression tools: `npugen export` (a Hugging Face folder into a compressed model folder) and
+ * `npugen eval` (perplexity, KL divergence and top-1 agreement against a reference). Option meanings
+ * follow optimum-cli / NNCF (docs/quantization.md); the evaluation follows llama.cpp's perplexity tool
+ * (docs/quantization.md, src/compress/eval.h).
+ * Export output: OUT_DIR/model.npgw + npugen_export.json + the source's tokenizer / config /
+ * generation files, written under "OUT_DIR.tmp-XXXXXX" and renamed at the end (OUT_DIR either does
+ * not change or is complete). A GPTQ source is exported as-is. */
+
+typedef enum npg_export_format {
+    NPG_EXPORT_FP32 = 0,
+    NPG_EXPORT_FP16,
+    NPG_EXPORT_INT8,
+    NPG_EXPORT_INT4,
+    NPG_EXPORT_NF4,
+} npg_export_format;
+
+typedef enum npg_export_backup {
+    NPG_BACKUP_INT8_ASYM = 0, /* NNCF's default; stored as symmetric int8 (Q8_CW) */
+    NPG_BACKUP_INT8_SYM,
+    NPG_BACKUP_NONE,
+} npg_export_backup;
+
+/* What the caller sees while the export streams (tensors and bytes of the source). */
+typedef struct npg_export_progress {
+    const char *phase;       /* "sensitivity" (ratio < 1) or "write" */
+    size_t tensor, n_tensors;
+    uint64_t bytes_done, bytes_total; /* source bytes */
+    double elapsed_ms;
+} npg_export_progress;
+
+typedef struct npg_export_options {
+    npg_export_format format;
+    bool sym;
+    int64_t group_size;  /* -1 channel-wise; NPG_EXPORT_GROUP_DEFAULT = the format's default */
+    float ratio;         /* [0, 1] */
+    bool all_layers;
+    npg_export_backup backup;
+    bool overwrite;
+    /* optional: warnings and notes (level WARNING / INFO), one message per call */
+    npg_log_callback log;
+    void *log_user;
+    /* optional: called after every tensor */
+    void (*progress)(void *user, const npg_export_progress *p);
+    void *progress_user;
+} npg_export_options;
+
+#define NPG_EXPORT_GROUP_DEFAULT INT64_MIN
+
+/* Defaults of optimum-cli: int4 unless set, sym false, group size default, ratio 1, backup int8_asym. */
+NPG_API void npg_export_options_init(npg_export_options *o);
+/* Checks the option combination (NPG_ERR_INVALID_ARGUMENT naming the option): group size 0 / 1 / < -1,
+ * ratio outside [0, 1] or not a number. */
+NPG_API npg_status npg_export_options_check(const npg_export_options *o);
+/* int4 without sym (asymmetric, NNCF's default) is refused for float sources; a GPTQ source is
+ * exported as-is whatever the options, so npg_export_model applies this check only to float sources. */
+NPG_API npg_status npg_export_options_check_sym(const npg_export_options *o);
+/* Name parsing for the CLI: "fp16" ... -> enum; NPG_ERR_INVALID_ARGUMENT listing the choices. */
+NPG_API npg_status npg_export_format_parse(const char *s, npg_export_format *out);
+NPG_API npg_status npg_export_backup_parse(const char *s, npg_export_backup *out);
+NPG_API const char *npg_export_format_name(npg_export_format f);
+NPG_API const char *npg_export_backup_name(npg_export_backup b);
+
+/* The whole export (see the top of this section). */
+NPG_API npg_status npg_export_model(const char *src_dir, const char *out_dir, const npg_export_options *o);
+
+typedef struct npg_eval_options {
+    int64_t ctx;   /* window; 0 = min(max_position_embeddings, 512) */
+    size_t chunks; /* at most this many windows (llama.cpp's --chunks); 0 = all */
+    int threads;   /* 0 = all cores */
+} npg_eval_options;
+
+typedef struct npg_eval_result {
+    double perplexity;
+    size_t tokens;         /* scored tokens */
+    size_t text_tokens;    /* tokens of the whole text */
+    int64_t ctx;           /* the window actually used */
+    size_t windows;
+    bool has_reference;
+    double kl_divergence;  /* with a reference */
+    double top1_agreement; /* with a reference, in [0, 1] */
+} npg_eval_result;
+
+NPG_API void npg_eval_options_init(npg_eval_options *o);
+
+/* Evaluates the model folder (Hugging Face or exported) on `text` (NUL-terminated UTF-8);
+ * ref_dir may be NULL. */
+NPG_API npg_status npg_eval_text(const char *model_dir, const char *ref_dir, const char *text,
+                                 const npg_eval_options *o, npg_eval_result *out);
+/* Several models (same vocab; the first one's tokenizer) on the same windows, out[n_models]; the
+ * reference runs once per window. */
+NPG_API npg_status npg_eval_text_many(const char *const *model_dirs, size_t n_models, const char *ref_dir,
+                                      const char *text, const npg_eval_options *o, npg_eval_result *out);
 
 #ifdef __cplusplus
 }

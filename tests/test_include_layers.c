@@ -4,7 +4,8 @@
  * the including file's folder and then src/ (what the compiler does with -Isrc), and records an edge
  * folder(file) -> folder(included) between top-level folders of src/ (device/npu/ counts as device/).
  * Includes that resolve to neither (npugen.h, system headers) are not edges. A cycle fails the test
- * and is printed with, for every edge on it, one include line that makes it. */
+ * and is printed with, for every edge on it, one include line that makes it. A second case checks that
+ * tools/ (the CLI) includes nothing of src/: only include/npugen.h and its own headers. */
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,7 +194,48 @@ static void test_src_folders_have_no_include_cycle(void) {
     }
 }
 
+/* The CLI is a client of the public API: every `#include "..."` in tools/ names npugen.h or a header
+ * of tools/ itself. */
+static void test_tools_use_only_the_public_header(void) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/tools", NPG_SOURCE_DIR);
+    DIR *d = opendir(dir);
+    REQUIRE(d);
+    int files = 0, bad = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL) {
+        size_t len = strlen(ent->d_name);
+        if (len < 3 || ent->d_name[len - 2] != '.' || (ent->d_name[len - 1] != 'c' && ent->d_name[len - 1] != 'h'))
+            continue;
+        char path[2048];
+        if (snprintf(path, sizeof path, "%s/%s", dir, ent->d_name) >= (int)sizeof path)
+            continue;
+        char *text = read_all(path, NULL);
+        REQUIRE(text);
+        files++;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+            const char *q = strstr(line, "#include \"");
+            if (!q || q != line)
+                continue;
+            char inc[512] = "";
+            sscanf(q + 10, "%511[^\"]", inc);
+            char own[2600];
+            snprintf(own, sizeof own, "%s/%s", dir, inc);
+            if (strcmp(inc, "npugen.h") != 0 && !is_file(own)) {
+                fprintf(stderr, "tools/%s includes \"%s\": the CLI may use include/npugen.h only\n", ent->d_name,
+                        inc);
+                bad++;
+            }
+        }
+        free(text);
+    }
+    closedir(d);
+    CHECK(files > 10);
+    CHECK(bad == 0);
+}
+
 int main(void) {
     RUN(test_src_folders_have_no_include_cycle);
+    RUN(test_tools_use_only_the_public_header);
     return npg_test_summary();
 }

@@ -353,6 +353,23 @@ static void test_quantize_act_identical(void) {
     }
 }
 
+/* The traits table answers for every type, and the layout sizes follow from it. */
+static void test_wtype_traits(void) {
+    for (int t = 0; t < NPG_W_COUNT; t++) {
+        const npg_wtype_traits *tr = npg_wtype_traits_of((npg_wtype)t);
+        REQUIRE(tr && tr->name && tr->quantize_row && tr->dequantize);
+        CHECK(strcmp(npg_wtype_name((npg_wtype)t), tr->name) == 0);
+        int64_t k = 300, kp = tr->quantized ? 384 : 300;
+        CHECK(npg_quant_row_elems((npg_wtype)t, k) == kp);
+        CHECK(npg_quant_row_bytes((npg_wtype)t, k) == (size_t)(kp * tr->bits / 8));
+        CHECK(npg_quant_scale_count((npg_wtype)t, 7, k, 100) == (!tr->quantized ? 0 : tr->grouped ? 21 : 7));
+        for (int u = 0; u < t; u++)
+            CHECK(strcmp(npg_wtype_traits_of((npg_wtype)u)->name, tr->name) != 0);
+    }
+    CHECK(npg_wtype_traits_of(NPG_W_COUNT) == NULL);
+    CHECK(strcmp(npg_wtype_name(NPG_W_COUNT), "unknown") == 0);
+}
+
 static void test_isa_parse(void) {
     npg_isa isa;
     REQUIRE_OK(npg_isa_parse("scalar", &isa));
@@ -369,6 +386,7 @@ static void test_isa_parse(void) {
 
 int main(void) {
     RUN(test_isa_parse);
+    RUN(test_wtype_traits);
     RUN(test_quantize_act_identical);
     RUN(test_f32);
     RUN(test_f16);

@@ -294,6 +294,82 @@ static void reseal(char *bytes) {
     h->header_hash = npg_hash64(h, offsetof(npu_blob_header, header_hash), 0);
 }
 
+/* Whether the blob's bytes hold `name` (the tensor table of a plain blob is readable as is). */
+static bool blob_has_name(const char *bytes, size_t size, const char *name) {
+    size_t n = strlen(name);
+    for (size_t i = 0; i + n <= size; i++)
+        if (memcmp(bytes + i, name, n) == 0)
+            return true;
+    return false;
+}
+
+/* The blob names its tensors with the architecture's table, including the matrices the plan stacked,
+ * and its model config is the explicit record (which decodes to the model's config). */
+static void test_tensor_names_and_config_record(void) {
+    fixture f;
+    REQUIRE(setup(&f, "random-qwen2"));
+    REQUIRE_OK(run(&f, "random-qwen2",
+                   props_of("MAX_PROMPT_LEN", "64", "MIN_RESPONSE_LEN", "64", "GENERATE_HINT", "BEST_PERF",
+                            "EXPORT_BLOB", "YES", "BLOB_PATH", f.blob, "CACHE_MODE", "OPTIMIZE_SPEED", NULL),
+                   NULL));
+    size_t size = 0;
+    char *bytes = read_all(f.blob, &size);
+    REQUIRE(bytes);
+    CHECK(((const npu_blob_header *)bytes)->version == NPU_BLOB_VERSION && NPU_BLOB_VERSION == 3);
+    CHECK(blob_has_name(bytes, size, "model.embed_tokens.weight"));
+    CHECK(blob_has_name(bytes, size, "model.layers.1.self_attn.qkv_proj.weight")); /* stacked by BEST_PERF */
+    CHECK(blob_has_name(bytes, size, "model.layers.1.self_attn.q_proj.bias"));
+    CHECK(blob_has_name(bytes, size, "model.layers.1.mlp.down_proj.weight"));
+    CHECK(blob_has_name(bytes, size, "model.layers.0.post_attention_layernorm.weight"));
+    const npu_blob_meta *m = (const npu_blob_meta *)(bytes + sizeof(npu_blob_header));
+    npg_model_config cfg;
+    REQUIRE_OK(npu_config_record_read((const uint8_t *)bytes + sizeof(npu_blob_header) + sizeof *m, m->config_bytes,
+                                      "blob", &cfg));
+    const npg_model_config *want = &f.m->cfg;
+    CHECK(cfg.arch == want->arch && strcmp(cfg.arch_name, want->arch_name) == 0 && cfg.hidden == want->hidden &&
+          cfg.n_layers == want->n_layers && cfg.vocab == want->vocab && cfg.head_dim == want->head_dim &&
+          cfg.qkv_bias == want->qkv_bias && cfg.rope.theta == want->rope.theta && cfg.n_eos == want->n_eos &&
+          strcmp(cfg.tensor_prefix, want->tensor_prefix) == 0 && strcmp(cfg.lm_head_name, want->lm_head_name) == 0);
+    /* the record round-trips field by field: writing the decoded config gives the same bytes */
+    uint8_t *again = NULL;
+    size_t again_len = 0;
+    REQUIRE_OK(npu_config_record_write(&cfg, &again, &again_len));
+    CHECK(again_len == m->config_bytes &&
+          memcmp(again, bytes + sizeof(npu_blob_header) + sizeof *m, again_len) == 0);
+    free(again);
+    free(bytes);
+    teardown(&f);
+}
+
+/* A blob of an earlier format version is refused with the way out in the message. */
+static void test_old_version_refused(void) {
+    fixture f;
+    REQUIRE(setup(&f, "stories260K"));
+    REQUIRE_OK(run(&f, "stories260K",
+                   props_of("MAX_PROMPT_LEN", "64", "MIN_RESPONSE_LEN", "64", "EXPORT_BLOB", "YES", "BLOB_PATH", f.blob,
+                            "CACHE_MODE", "OPTIMIZE_SPEED", NULL),
+                   NULL));
+    size_t size = 0;
+    char *bytes = read_all(f.blob, &size);
+    REQUIRE(bytes);
+    npu_blob_header *h = (npu_blob_header *)bytes;
+    for (uint32_t v = 1; v < NPU_BLOB_VERSION; v++) {
+        h->version = v;
+        h->header_hash = npg_hash64(h, offsetof(npu_blob_header, header_hash), 0);
+        write_file(f.blob, bytes, size);
+        CHECK(run(&f, "stories260K", props_of("BLOB_PATH", f.blob, NULL), NULL) == NPG_ERR_UNSUPPORTED);
+        CHECK(contains(npg_last_error(), "recompile with `npugen compile`"));
+        /* the pipeline (the model comes from the blob) says the same */
+        npg_llm_pipeline *p = NULL;
+        CHECK(npg_llm_pipeline_create(model_dir("stories260K"), "NPU", 2, &p, "BLOB_PATH", f.blob) ==
+              NPG_ERR_UNSUPPORTED);
+        CHECK(contains(npg_last_error(), "recompile with `npugen compile`"));
+        CHECK(p == NULL);
+    }
+    free(bytes);
+    teardown(&f);
+}
+
 /* A crafted plan with valid checksums (the hash is not a signature) is still refused, never run. */
 static void test_crafted_plan(void) {
     fixture f;
@@ -306,17 +382,40 @@ static void test_crafted_plan(void) {
     char *orig = read_all(f.blob, &size);
     REQUIRE(orig);
     char *bytes = malloc(size);
+    REQUIRE(bytes);
     size_t cfg_at = sizeof(npu_blob_header) + sizeof(npu_blob_meta);
-    size_t fields[] = {offsetof(npg_model_config, n_heads), offsetof(npg_model_config, head_dim),
-                       offsetof(npg_model_config, n_kv_heads), offsetof(npg_model_config, rotary_dim)};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    size_t cfg_len = ((const npu_blob_meta *)(orig + sizeof(npu_blob_header)))->config_bytes;
+    npg_model_config cfg;
+    REQUIRE_OK(npu_config_record_read((const uint8_t *)orig + cfg_at, cfg_len, "blob", &cfg));
+    /* impossible shapes in an otherwise well-formed config record */
+    for (int i = 0; i < 4; i++) {
+        npg_model_config bad = cfg;
+        if (i == 0)
+            bad.n_heads = 0;
+        else if (i == 1)
+            bad.head_dim = 0;
+        else if (i == 2)
+            bad.n_kv_heads = 0;
+        else
+            bad.rotary_dim = 1 << 20;
+        uint8_t *rec = NULL;
+        size_t len = 0;
+        REQUIRE_OK(npu_config_record_write(&bad, &rec, &len));
+        CHECK(len == cfg_len);
         memcpy(bytes, orig, size);
-        int64_t bad = i == 3 ? 1 << 20 : 0;
-        memcpy(bytes + cfg_at + fields[i], &bad, sizeof bad);
+        memcpy(bytes + cfg_at, rec, len < cfg_len ? len : cfg_len);
+        free(rec);
         reseal(bytes);
         write_file(f.blob, bytes, size);
         CHECK(run(&f, "random-qwen2", props_of("BLOB_PATH", f.blob, NULL), NULL) == NPG_ERR_FORMAT);
     }
+    /* a config record of another version: refused with the way out */
+    memcpy(bytes, orig, size);
+    bytes[cfg_at] = 7;
+    reseal(bytes);
+    write_file(f.blob, bytes, size);
+    CHECK(run(&f, "random-qwen2", props_of("BLOB_PATH", f.blob, NULL), NULL) == NPG_ERR_UNSUPPORTED);
+    CHECK(contains(npg_last_error(), "recompile with `npugen compile`"));
     /* the context shape disagreeing with its parts; a tensor pointing past the weights */
     memcpy(bytes, orig, size);
     ((npu_blob_meta *)(bytes + sizeof(npu_blob_header)))->context = 1 << 20;
@@ -324,11 +423,23 @@ static void test_crafted_plan(void) {
     write_file(f.blob, bytes, size);
     CHECK(run(&f, "random-qwen2", props_of("BLOB_PATH", f.blob, NULL), NULL) == NPG_ERR_FORMAT);
     memcpy(bytes, orig, size);
-    npu_blob_tensor *t = (npu_blob_tensor *)(bytes + cfg_at + (sizeof(npg_model_config) + 7) / 8 * 8);
+    npu_blob_tensor *t = (npu_blob_tensor *)(bytes + cfg_at + (cfg_len + 7) / 8 * 8);
     t[1].data_offset = (uint64_t)1 << 40;
     reseal(bytes);
     write_file(f.blob, bytes, size);
     CHECK(run(&f, "random-qwen2", props_of("BLOB_PATH", f.blob, NULL), NULL) == NPG_ERR_FORMAT);
+    /* a tensor whose name is not one of the architecture's, and one for a layer the model lacks */
+    const char *bad_names[] = {"model.layers.0.self_attn.bogus.weight", "model.layers.9.mlp.down_proj.weight"};
+    for (size_t i = 0; i < 2; i++) {
+        memcpy(bytes, orig, size);
+        t = (npu_blob_tensor *)(bytes + cfg_at + (cfg_len + 7) / 8 * 8);
+        memset(t[2].name, 0, sizeof t[2].name);
+        snprintf(t[2].name, sizeof t[2].name, "%s", bad_names[i]);
+        reseal(bytes);
+        write_file(f.blob, bytes, size);
+        CHECK(run(&f, "random-qwen2", props_of("BLOB_PATH", f.blob, NULL), NULL) == NPG_ERR_FORMAT);
+        CHECK(contains(npg_last_error(), bad_names[i]));
+    }
     free(bytes);
     free(orig);
     teardown(&f);
@@ -340,5 +451,7 @@ int main(void) {
     RUN(test_cache_dir);
     RUN(test_encryption);
     RUN(test_crafted_plan);
+    RUN(test_tensor_names_and_config_record);
+    RUN(test_old_version_refused);
     return npg_test_summary();
 }

@@ -178,6 +178,35 @@ static void test_property_keys(void) {
     CHECK(p == NULL);
 }
 
+/* The public facts tools read instead of reaching into the pipeline. */
+static void test_info_getters(void) {
+    const char *devices[] = {"CPU", "NPU"};
+    for (int d = 0; d < 2; d++) {
+        npg_llm_pipeline *p = NULL;
+        npg_status st = d == 0 ? npg_llm_pipeline_create(model_dir("stories260K"), devices[d], 0, &p)
+                               : npg_llm_pipeline_create(model_dir("stories260K"), devices[d], 4, &p, "MAX_PROMPT_LEN",
+                                                         "64", "MIN_RESPONSE_LEN", "64");
+        REQUIRE_OK(st);
+        const char *arch = NULL;
+        size_t vocab = 0, ctx = 0;
+        uint64_t bytes = 0;
+        CHECK(npg_llm_pipeline_get_architecture(p, &arch) == NPG_OK && arch && strcmp(arch, "LlamaForCausalLM") == 0);
+        CHECK(npg_llm_pipeline_get_vocab_size(p, &vocab) == NPG_OK && vocab == 512);
+        /* stories260K, f32: 5 layers of q,o [64,64], k,v [32,64] (4 kv heads), gate,up,down [172,64];
+         * lm_head tied [512,64]; one embedding row */
+        uint64_t want = (uint64_t)(5 * (2 * 64 * 64 + 2 * 32 * 64 + 3 * 172 * 64) + 512 * 64 + 64) * 4;
+        CHECK(npg_llm_pipeline_get_weight_bytes(p, &bytes) == NPG_OK);
+        if (bytes != want)
+            fprintf(stderr, "  %s: weight bytes %llu, expected %llu\n", devices[d], (unsigned long long)bytes,
+                    (unsigned long long)want);
+        CHECK(bytes == want);
+        CHECK(npg_llm_pipeline_get_context_length(p, &ctx) == NPG_OK && ctx == (d == 0 ? 512u : 128u));
+        CHECK(npg_llm_pipeline_get_vocab_size(p, NULL) == NPG_ERR_INVALID_ARGUMENT);
+        CHECK(npg_llm_pipeline_get_architecture(NULL, &arch) == NPG_ERR_INVALID_ARGUMENT);
+        npg_llm_pipeline_free(p);
+    }
+}
+
 /* Device names are case-insensitive; the pipeline reports the canonical spelling. */
 static void test_device_names_case_insensitive(void) {
     const char *names[] = {"npu", "Npu", "cpu"};
@@ -324,6 +353,7 @@ int main(void) {
     RUN(test_chat_keeps_cache);
     RUN(test_property_keys);
     RUN(test_device_names_case_insensitive);
+    RUN(test_info_getters);
     RUN(test_cli_compile);
     return npg_test_summary();
 }

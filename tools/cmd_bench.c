@@ -11,11 +11,8 @@
 
 #include "cli.h"
 #include "cli_util.h"
-#include "core/membw.h"
-#include "core/threadpool.h"
-#include "core/timer.h"
 #include "gen_options.h"
-#include "pipeline/llm_pipeline.h"
+#include "measure.h"
 
 static const char *const CMD = "bench";
 
@@ -41,8 +38,9 @@ static void usage(FILE *fp) {
 typedef struct bench_result {
     double load_ms, compile_ms, ttft_ms, prefill_tok_s, decode_tok_s, peak_rss_mb, weights_mb, mem_bw_gbs,
         decode_bw_fraction;
-    size_t prompt_tokens, gen_tokens, sequences;
+    size_t prompt_tokens, gen_tokens, sequences, context_length;
     int threads;
+    char architecture[64];
 } bench_result;
 
 static npg_status measure(const char *model_dir, const gen_options *o, size_t n_prompt, bench_result *r) {
@@ -50,12 +48,28 @@ static npg_status measure(const char *model_dir, const gen_options *o, size_t n_
     npg_generation_config *cfg = NULL;
     npg_decoded_results *res = NULL;
     int32_t *ids = NULL;
-    double t0 = npg_now_ms();
+    double t0 = cli_now_ms();
     npg_status st = gen_options_pipeline(o, model_dir, &pipe);
     if (st != NPG_OK)
         return st;
-    r->load_ms = npg_now_ms() - t0;
-    st = gen_options_config(o, pipe, &cfg);
+    r->load_ms = cli_now_ms() - t0;
+    const char *arch = NULL;
+    size_t vocab_size = 0;
+    uint64_t weight_bytes = 0;
+    const npg_tokenizer *tok = NULL;
+    st = npg_llm_pipeline_get_architecture(pipe, &arch);
+    if (st == NPG_OK)
+        st = npg_llm_pipeline_get_vocab_size(pipe, &vocab_size);
+    if (st == NPG_OK)
+        st = npg_llm_pipeline_get_weight_bytes(pipe, &weight_bytes);
+    if (st == NPG_OK)
+        st = npg_llm_pipeline_get_context_length(pipe, &r->context_length);
+    if (st == NPG_OK)
+        st = npg_llm_pipeline_get_tokenizer(pipe, &tok);
+    if (st == NPG_OK)
+        snprintf(r->architecture, sizeof r->architecture, "%s", arch);
+    if (st == NPG_OK)
+        st = gen_options_config(o, pipe, &cfg);
     if (st == NPG_OK)
         st = npg_generation_config_set_ignore_eos(cfg, true);
     if (st == NPG_OK)
@@ -72,8 +86,8 @@ static npg_status measure(const char *model_dir, const gen_options *o, size_t n_
             st = NPG_ERR_OUT_OF_MEMORY;
     }
     if (st == NPG_OK) {
-        uint32_t vocab = (uint32_t)pipe->model->cfg.vocab, x = 12345;
-        int32_t bos = npg_tokenizer_bos_token_id(pipe->tokenizer);
+        uint32_t vocab = (uint32_t)vocab_size, x = 12345;
+        int32_t bos = npg_tokenizer_bos_token_id(tok);
         for (size_t i = 0; i < n_prompt; i++) {
             x = x * 1664525u + 1013904223u;
             ids[i] = (int32_t)(3 + (x >> 8) % (vocab > 3 ? vocab - 3 : 1));
@@ -96,8 +110,8 @@ static npg_status measure(const char *model_dir, const gen_options *o, size_t n_
         r->ttft_ms = (double)ttft;
         r->prefill_tok_s = ttft > 0 ? (double)n_prompt * 1000.0 / (double)ttft : 0;
         r->decode_tok_s = (double)thr;
-        r->weights_mb = (double)pipe->model->weight_bytes / 1e6;
-        r->peak_rss_mb = (double)npg_peak_rss_bytes() / 1e6;
+        r->weights_mb = (double)weight_bytes / 1e6;
+        r->peak_rss_mb = (double)cli_peak_rss_bytes() / 1e6;
     }
     free(ids);
     npg_decoded_results_free(res);
@@ -108,16 +122,19 @@ static npg_status measure(const char *model_dir, const gen_options *o, size_t n_
 
 static void print_result(const bench_result *r, const char *device, bool json) {
     if (json) {
-        printf("{\"device\": \"%s\", \"threads\": %d, \"prompt_tokens\": %zu, \"gen_tokens\": %zu, \"sequences\": %zu, "
+        printf("{\"device\": \"%s\", \"architecture\": \"%s\", \"context_length\": %zu, \"threads\": %d, "
+               "\"prompt_tokens\": %zu, \"gen_tokens\": %zu, \"sequences\": %zu, "
                "\"load_ms\": %.3f, \"compile_ms\": %.3f, \"ttft_ms\": %.3f, \"prefill_tok_s\": %.3f, "
                "\"decode_tok_s\": %.3f, \"peak_rss_mb\": %.3f, \"weights_mb\": %.3f, \"mem_bw_gbs\": %.3f, "
                "\"decode_bw_fraction\": %.4f}\n",
-               device, r->threads, r->prompt_tokens, r->gen_tokens, r->sequences, r->load_ms, r->compile_ms, r->ttft_ms,
+               device, r->architecture, r->context_length, r->threads, r->prompt_tokens, r->gen_tokens, r->sequences,
+               r->load_ms, r->compile_ms, r->ttft_ms,
                r->prefill_tok_s, r->decode_tok_s, r->peak_rss_mb, r->weights_mb, r->mem_bw_gbs,
                r->decode_bw_fraction);
         return;
     }
     printf("device              %s\n", device);
+    printf("model               %s, context %zu positions\n", r->architecture, r->context_length);
     printf("threads             %d\n", r->threads);
     printf("prompt / generated  %zu / %zu tokens%s\n", r->prompt_tokens, r->gen_tokens,
            r->sequences > 1 ? " per sequence" : "");
@@ -188,13 +205,9 @@ int npg_cmd_bench(int argc, char **argv) {
         goto done;
     }
     if (bandwidth) {
-        npg_threadpool *pool = NULL;
-        if (npg_threadpool_create(r.threads, &pool) == NPG_OK) {
-            r.mem_bw_gbs = npg_measure_read_bandwidth(pool, (size_t)512 << 20, 5);
-            if (r.threads <= 0)
-                r.threads = npg_threadpool_size(pool);
-            npg_threadpool_free(pool);
-        }
+        if (r.threads <= 0)
+            r.threads = cli_cpu_count();
+        r.mem_bw_gbs = cli_measure_read_bandwidth(r.threads, (size_t)512 << 20, 5);
         if (r.mem_bw_gbs > 0)
             /* the weights are read once per step for all sequences */
             r.decode_bw_fraction =

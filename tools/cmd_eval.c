@@ -1,12 +1,10 @@
-/* cmd_eval.c — `npugen eval`: perplexity, KL divergence and top-1 agreement (src/compress/eval.c). */
+/* cmd_eval.c — `npugen eval`: perplexity, KL divergence and top-1 agreement (npg_eval_text in include/npugen.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "cli_util.h"
-#include "core/error.h"
-#include "compress/eval.h"
 
 static const char *const CMD = "eval";
 

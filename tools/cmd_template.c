@@ -10,13 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 #include "cli_util.h"
-#include "core/error.h"
-#include "core/file.h"
-#include "core/json.h"
 #include "npugen.h"
-#include "template/template.h"
 
 static const char *const CMD = "template";
 
@@ -92,76 +90,35 @@ static int parse_args(int argc, char **argv, args *a) {
     return 0;
 }
 
-/* The messages file as a history; every entry must be {"role": string, "content": string}. */
-static npg_status load_messages(const char *path, npg_chat_history **out) {
-    cJSON *root = NULL;
-    NPG_TRY(npg_json_parse_file(path, &root));
-    npg_status st = NPG_OK;
-    if (!cJSON_IsArray(root))
-        st = npg_fail(NPG_ERR_FORMAT, "%s: expected a JSON array of {\"role\", \"content\"} objects", path);
-    npg_chat_history *h = NULL;
-    if (st == NPG_OK)
-        st = npg_chat_history_create(&h);
-    int i = 0;
-    for (const cJSON *m = root ? root->child : NULL; st == NPG_OK && m; m = m->next, i++) {
-        const char *role = npg_json_get_string(m, "role"), *content = npg_json_get_string(m, "content");
-        if (!cJSON_IsObject(m) || !role || !content)
-            st = npg_fail(NPG_ERR_FORMAT, "%s: message %d needs string \"role\" and \"content\"", path, i);
-        else
-            st = npg_chat_history_push(h, role, content);
-    }
-    cJSON_Delete(root);
-    if (st != NPG_OK) {
-        npg_chat_history_free(h);
-        return st;
-    }
-    *out = h;
-    return NPG_OK;
+/* The messages file as a history; every entry must be {"role": string, "content": string}. False
+ * when it failed (reported on stderr). */
+static bool load_messages(const char *path, npg_chat_history **out) {
+    char *json = NULL;
+    if (!cli_read_file(CMD, path, &json))
+        return false;
+    npg_status st = npg_chat_history_create_from_json(json, strlen(json), path, out);
+    free(json);
+    return st == NPG_OK || (cli_fail(CMD, st), false);
 }
 
 /* --template mode: the context transformers builds, from the options. */
-static npg_status render_file(const args *a, const npg_chat_history *h, const cJSON *kwargs, char **out) {
+static bool render_file(const args *a, const npg_chat_history *h, char **out) {
     char *src = NULL;
-    size_t len = 0;
-    NPG_TRY(npg_read_file(a->template_path, &src, &len));
-    cJSON *ctx = cJSON_CreateObject(), *msgs = cJSON_AddArrayToObject(ctx, "messages");
-    for (size_t i = 0; i < npg_chat_history_size(h); i++) {
-        const char *role, *content;
-        (void)npg_chat_history_at(h, i, &role, &content);
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddStringToObject(m, "role", role);
-        cJSON_AddStringToObject(m, "content", content);
-        cJSON_AddItemToArray(msgs, m);
-    }
-    cJSON_AddNullToObject(ctx, "tools");
-    cJSON_AddNullToObject(ctx, "documents");
-    cJSON_AddBoolToObject(ctx, "add_generation_prompt", a->add_generation_prompt);
-    if (a->bos)
-        cJSON_AddStringToObject(ctx, "bos_token", a->bos);
-    if (a->eos)
-        cJSON_AddStringToObject(ctx, "eos_token", a->eos);
-    for (const cJSON *k = kwargs ? kwargs->child : NULL; k; k = k->next) {
-        cJSON_DeleteItemFromObjectCaseSensitive(ctx, k->string);
-        cJSON_AddItemToObject(ctx, k->string, cJSON_Duplicate(k, true));
-    }
-    npg_template *t = NULL;
-    npg_status st = npg_template_compile(src, len, &t);
-    if (st == NPG_OK)
-        st = npg_template_render(t, ctx, NULL, out);
-    if (st != NPG_OK)
-        npg_fail_context(st, "%s", a->template_path);
-    npg_template_free(t);
-    cJSON_Delete(ctx);
+    if (!cli_read_file(CMD, a->template_path, &src))
+        return false;
+    npg_status st = npg_chat_template_render(src, strlen(src), a->template_path, h, a->add_generation_prompt, a->bos,
+                                             a->eos, a->kwargs, out);
     free(src);
-    return st;
+    return st == NPG_OK || (cli_fail(CMD, st), false);
 }
 
-static npg_status render_model(const args *a, const npg_chat_history *h, char **out) {
+static bool render_model(const args *a, const npg_chat_history *h, char **out) {
     npg_tokenizer *tok = NULL;
-    NPG_TRY(npg_tokenizer_create(a->model_dir, &tok));
-    npg_status st = npg_tokenizer_apply_chat_template(tok, h, a->add_generation_prompt, a->kwargs, out);
+    npg_status st = npg_tokenizer_create(a->model_dir, &tok);
+    if (st == NPG_OK)
+        st = npg_tokenizer_apply_chat_template(tok, h, a->add_generation_prompt, a->kwargs, out);
     npg_tokenizer_free(tok);
-    return st;
+    return st == NPG_OK || (cli_fail(CMD, st), false);
 }
 
 int npg_cmd_template(int argc, char **argv) {
@@ -169,23 +126,22 @@ int npg_cmd_template(int argc, char **argv) {
     int rc = parse_args(argc, argv, &a);
     if (rc)
         return rc < 0 ? 0 : rc;
-    cJSON *kwargs = NULL;
-    if (a.kwargs) {
-        if (npg_json_parse(a.kwargs, strlen(a.kwargs), "--kwargs", &kwargs) != NPG_OK || !cJSON_IsObject(kwargs)) {
+    if (a.kwargs) { /* a usage error, told apart before any file is read */
+        cJSON *kwargs = cJSON_Parse(a.kwargs);
+        bool object = cJSON_IsObject(kwargs);
+        cJSON_Delete(kwargs);
+        if (!object) {
             cli_error(CMD, "--kwargs must be a JSON object, e.g. '{\"enable_thinking\": false}'");
-            cJSON_Delete(kwargs);
             return 2;
         }
     }
     npg_chat_history *h = NULL;
     char *text = NULL;
-    npg_status st = load_messages(a.messages_path, &h);
-    if (st == NPG_OK)
-        st = a.template_path ? render_file(&a, h, kwargs, &text) : render_model(&a, h, &text);
+    bool ok = load_messages(a.messages_path, &h) &&
+              (a.template_path ? render_file(&a, h, &text) : render_model(&a, h, &text));
     npg_chat_history_free(h);
-    cJSON_Delete(kwargs);
-    if (st != NPG_OK)
-        return cli_fail(CMD, st);
+    if (!ok)
+        return 1;
     fwrite(text, 1, strlen(text), stdout);
     free(text);
     return fflush(stdout) == 0 ? 0 : 1;

@@ -11,7 +11,6 @@
 
 void npg_eval_options_init(npg_eval_options *o) {
     memset(o, 0, sizeof *o);
-    o->isa = npg_isa_detect();
 }
 
 /* log-softmax of logits[V] into out[V] (double). */
@@ -101,14 +100,14 @@ static npg_status evaluate(const char *const *dirs, size_t n_models, const char 
             st = npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: vocab size %lld differs from %s's %lld", dirs[i],
                           (long long)a[i].m->cfg.vocab, dirs[0], (long long)V);
         else
-            st = runner_state(dirs[i], &a[i], ctx, pool, o->isa);
+            st = runner_state(dirs[i], &a[i], ctx, pool, npg_isa_detect());
     }
     if (st == NPG_OK && ref_dir) {
         if (b.m->cfg.vocab != V)
             st = npg_fail(NPG_ERR_INVALID_ARGUMENT, "--reference %s: vocab size %lld differs from the model's %lld", ref_dir,
                           (long long)b.m->cfg.vocab, (long long)V);
         else
-            st = runner_state(ref_dir, &b, ctx, pool, o->isa);
+            st = runner_state(ref_dir, &b, ctx, pool, npg_isa_detect());
     }
     int32_t *win = malloc((size_t)ctx * sizeof *win);
     double *la = malloc((size_t)V * sizeof *la), *lb = malloc((size_t)V * sizeof *lb);

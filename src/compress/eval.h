@@ -21,36 +21,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernels/matmul.h"
 #include "npugen.h"
-
-typedef struct npg_eval_options {
-    int64_t ctx;   /* window; 0 = min(max_position_embeddings, 512) */
-    size_t chunks; /* at most this many windows (llama.cpp's --chunks); 0 = all */
-    int threads;   /* 0 = all cores */
-    npg_isa isa;   /* kernels */
-} npg_eval_options;
-
-typedef struct npg_eval_result {
-    double perplexity;
-    size_t tokens;         /* scored tokens */
-    size_t text_tokens;    /* tokens of the whole text */
-    int64_t ctx;           /* the window actually used */
-    size_t windows;
-    bool has_reference;
-    double kl_divergence;  /* with a reference */
-    double top1_agreement; /* with a reference, in [0, 1] */
-} npg_eval_result;
-
-void npg_eval_options_init(npg_eval_options *o);
-
-/* Evaluates the model folder (Hugging Face or exported) on `text` (NUL-terminated UTF-8);
- * ref_dir may be NULL. */
-npg_status npg_eval_text(const char *model_dir, const char *ref_dir, const char *text, const npg_eval_options *o,
-                         npg_eval_result *out);
-/* Several models (same vocab; the first one's tokenizer) on the same windows, out[n_models]; the
- * reference runs once per window. */
-npg_status npg_eval_text_many(const char *const *model_dirs, size_t n_models, const char *ref_dir, const char *text,
-                              const npg_eval_options *o, npg_eval_result *out);
 
 #endif

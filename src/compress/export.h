@@ -30,63 +30,6 @@
 struct npg_gptq_config;
 struct npgw_writer;
 
-typedef enum npg_export_format {
-    NPG_EXPORT_FP32 = 0,
-    NPG_EXPORT_FP16,
-    NPG_EXPORT_INT8,
-    NPG_EXPORT_INT4,
-    NPG_EXPORT_NF4,
-} npg_export_format;
-
-typedef enum npg_export_backup {
-    NPG_BACKUP_INT8_ASYM = 0, /* NNCF's default; stored as symmetric int8 (Q8_CW) */
-    NPG_BACKUP_INT8_SYM,
-    NPG_BACKUP_NONE,
-} npg_export_backup;
-
-/* What the caller sees while the export streams (tensors and bytes of the source). */
-typedef struct npg_export_progress {
-    const char *phase;       /* "sensitivity" (ratio < 1) or "write" */
-    size_t tensor, n_tensors;
-    uint64_t bytes_done, bytes_total; /* source bytes */
-    double elapsed_ms;
-} npg_export_progress;
-
-typedef struct npg_export_options {
-    npg_export_format format;
-    bool sym;
-    int64_t group_size;  /* -1 channel-wise; NPG_EXPORT_GROUP_DEFAULT = the format's default */
-    float ratio;         /* [0, 1] */
-    bool all_layers;
-    npg_export_backup backup;
-    bool overwrite;
-    /* optional: warnings and notes (level WARNING / INFO), one message per call */
-    npg_log_callback log;
-    void *log_user;
-    /* optional: called after every tensor */
-    void (*progress)(void *user, const npg_export_progress *p);
-    void *progress_user;
-} npg_export_options;
-
-#define NPG_EXPORT_GROUP_DEFAULT INT64_MIN
-
-/* Defaults of optimum-cli: int4 unless set, sym false, group size default, ratio 1, backup int8_asym. */
-void npg_export_options_init(npg_export_options *o);
-/* Checks the option combination (NPG_ERR_INVALID_ARGUMENT naming the option): group size 0 / 1 / < -1,
- * ratio outside [0, 1] or not a number. */
-npg_status npg_export_options_check(const npg_export_options *o);
-/* int4 without sym (asymmetric, NNCF's default) is refused for float sources; a GPTQ source is
- * exported as-is whatever the options, so npg_export_model applies this check only to float sources. */
-npg_status npg_export_options_check_sym(const npg_export_options *o);
-/* Name parsing for the CLI: "fp16" ... -> enum; NPG_ERR_INVALID_ARGUMENT listing the choices. */
-npg_status npg_export_format_parse(const char *s, npg_export_format *out);
-npg_status npg_export_backup_parse(const char *s, npg_export_backup *out);
-const char *npg_export_format_name(npg_export_format f);
-const char *npg_export_backup_name(npg_export_backup b);
-
-/* The whole export (see the top of this file). */
-npg_status npg_export_model(const char *src_dir, const char *out_dir, const npg_export_options *o);
-
 /* ---- shared between export*.c and gptq.c ---------------------------------------------------- */
 
 /* Sends one message to the options' log callback (printf-style). */

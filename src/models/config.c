@@ -34,6 +34,15 @@ const char *npg_arch_name(npg_arch arch) {
     return "?";
 }
 
+bool npg_arch_lookup(const char *name, npg_arch *out) {
+    for (size_t i = 0; name && i < ARCH_TABLE_SIZE; i++)
+        if (strcmp(arch_table[i].name, name) == 0) {
+            *out = arch_table[i].arch;
+            return true;
+        }
+    return false;
+}
+
 /* Optional positive integer; keeps *out when absent or null. */
 static npg_status opt_int(const cJSON *o, const char *key, const char *path, int64_t *out) {
     const cJSON *v = npg_json_get(o, key);

@@ -88,5 +88,7 @@ typedef struct npg_model_config {
 npg_status npg_model_config_parse(const cJSON *root, const char *path, npg_model_config *out);
 npg_status npg_model_config_load(const char *model_dir, npg_model_config *out);
 const char *npg_arch_name(npg_arch arch);
+/* The architecture an `architectures` entry names (exact spelling); false when unsupported. */
+bool npg_arch_lookup(const char *name, npg_arch *out);
 
 #endif

@@ -14,6 +14,7 @@
 #include "format/safetensors.h"
 #include "kernels/matmul.h"
 #include "models/config.h"
+#include "models/tensor_names.h"
 #include "models/weight_source.h"
 
 typedef struct npg_layer_weights {
@@ -53,6 +54,12 @@ typedef struct npg_model {
  * dtype and shape is checked against config.json; a missing tensor is an error naming it. */
 npg_status npg_model_load(const char *dir, npg_model **out);
 void npg_model_free(npg_model *m);
+
+/* The slot of a tensor role inside m (model_slots.c): the matrix of a matrix role, the vector pointer
+ * of a vector role; NULL for the other kind or a layer out of range (layer is ignored for model-level
+ * roles). */
+npg_weight *npg_model_matrix(npg_model *m, npg_tensor_role r, int64_t layer);
+float **npg_model_vector(npg_model *m, npg_tensor_role r, int64_t layer);
 
 typedef struct npg_forward_state {
     int64_t max_batch;   /* tokens per forward call */

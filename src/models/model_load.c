@@ -11,14 +11,7 @@
 
 typedef struct loader {
     npg_model *m;
-    char name[256];
 } loader;
-
-/* "<prefix>layers.<layer>.<suffix>" in the loader's buffer. */
-static const char *tname(loader *ld, long long layer, const char *suffix) {
-    snprintf(ld->name, sizeof ld->name, "%slayers.%lld.%s", ld->m->cfg.tensor_prefix, layer, suffix);
-    return ld->name;
-}
 
 static npg_status own_vector(npg_model *m, int64_t len, float **out) {
     if (m->n_owned == m->cap_owned) {
@@ -40,14 +33,6 @@ static npg_status load_vector(loader *ld, const char *name, int64_t len, float *
     return ld->m->source.get_vector(ld->m->source.ctx, name, len, *out);
 }
 
-/* Loads an optional vector: NULL when absent. */
-static npg_status load_vector_opt(loader *ld, const char *name, int64_t len, float **out) {
-    *out = NULL;
-    if (!ld->m->source.has(ld->m->source.ctx, name))
-        return NPG_OK;
-    return load_vector(ld, name, len, out);
-}
-
 static npg_status load_matrix(loader *ld, const char *name, int64_t rows, int64_t cols, npg_weight *w) {
     NPG_TRY(ld->m->source.get_matrix(ld->m->source.ctx, name, rows, cols, w));
     return NPG_OK;
@@ -59,47 +44,33 @@ static size_t weight_bytes(const npg_weight *w) {
            (size_t)npg_quant_scale_count(w->type, w->n, w->k, w->group_size) * sizeof(float);
 }
 
-static npg_status load_layer(loader *ld, int64_t l, npg_layer_weights *L) {
-    const npg_model_config *c = &ld->m->cfg;
-    int64_t H = c->hidden, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
-    if (c->fused_qkv) {
-        NPG_TRY(load_matrix(ld, tname(ld, l, "self_attn.qkv_proj.weight"), qd + 2 * kvd, H, &L->wqkv));
-    } else {
-        NPG_TRY(load_matrix(ld, tname(ld, l, "self_attn.q_proj.weight"), qd, H, &L->wq));
-        NPG_TRY(load_matrix(ld, tname(ld, l, "self_attn.k_proj.weight"), kvd, H, &L->wk));
-        NPG_TRY(load_matrix(ld, tname(ld, l, "self_attn.v_proj.weight"), kvd, H, &L->wv));
+/* Loads the tensor of role r (layer ignored for model-level roles) under the name the architecture's
+ * table gives it, with the shape the config implies. Absent roles are skipped, optional ones when the
+ * checkpoint lacks them. */
+static npg_status load_role(loader *ld, npg_tensor_role r, int64_t layer) {
+    npg_model *m = ld->m;
+    npg_tensor_need need = npg_tensor_needed(&m->cfg, r);
+    if (need == NPG_TENSOR_ABSENT)
+        return NPG_OK;
+    char name[256];
+    NPG_TRY(npg_tensor_name(&m->cfg, r, layer, name, sizeof name));
+    if (need == NPG_TENSOR_OPTIONAL && !m->source.has(m->source.ctx, name))
+        return NPG_OK;
+    int64_t rows, cols;
+    npg_tensor_shape(&m->cfg, r, &rows, &cols);
+    if (npg_tensor_role_is_matrix(r))
+        return load_matrix(ld, name, rows, cols, npg_model_matrix(m, r, layer));
+    return load_vector(ld, name, rows, npg_model_vector(m, r, layer));
+}
+
+static npg_status load_layer(loader *ld, int64_t l) {
+    for (int r = NPG_TENSOR_WQ; r < NPG_TENSOR_ROLE_COUNT; r++)
+        NPG_TRY(load_role(ld, (npg_tensor_role)r, l));
+    for (int r = NPG_TENSOR_WQ; r <= NPG_TENSOR_W_DOWN; r++) {
+        const npg_weight *w = npg_model_matrix(ld->m, (npg_tensor_role)r, l);
+        if (w->data)
+            ld->m->weight_bytes += weight_bytes(w);
     }
-    NPG_TRY(load_matrix(ld, tname(ld, l, "self_attn.o_proj.weight"), H, qd, &L->wo));
-    if (c->qkv_bias) {
-        NPG_TRY(load_vector(ld, tname(ld, l, "self_attn.q_proj.bias"), qd, &L->bq));
-        NPG_TRY(load_vector(ld, tname(ld, l, "self_attn.k_proj.bias"), kvd, &L->bk));
-        NPG_TRY(load_vector(ld, tname(ld, l, "self_attn.v_proj.bias"), kvd, &L->bv));
-    }
-    if (c->o_bias)
-        NPG_TRY(load_vector_opt(ld, tname(ld, l, "self_attn.o_proj.bias"), H, &L->bo));
-    if (c->fused_gate_up) {
-        NPG_TRY(load_matrix(ld, tname(ld, l, "mlp.gate_up_proj.weight"), 2 * c->ffn, H, &L->w_gate_up));
-    } else {
-        NPG_TRY(load_matrix(ld, tname(ld, l, "mlp.gate_proj.weight"), c->ffn, H, &L->w_gate));
-        NPG_TRY(load_matrix(ld, tname(ld, l, "mlp.up_proj.weight"), c->ffn, H, &L->w_up));
-    }
-    NPG_TRY(load_matrix(ld, tname(ld, l, "mlp.down_proj.weight"), H, c->ffn, &L->w_down));
-    NPG_TRY(load_vector(ld, tname(ld, l, "input_layernorm.weight"), H, &L->attn_norm));
-    if (c->sandwich_norms) {
-        NPG_TRY(load_vector(ld, tname(ld, l, "post_attention_layernorm.weight"), H, &L->post_attn_norm));
-        NPG_TRY(load_vector(ld, tname(ld, l, "pre_feedforward_layernorm.weight"), H, &L->ffn_norm));
-        NPG_TRY(load_vector(ld, tname(ld, l, "post_feedforward_layernorm.weight"), H, &L->post_ffn_norm));
-    } else {
-        NPG_TRY(load_vector(ld, tname(ld, l, "post_attention_layernorm.weight"), H, &L->ffn_norm));
-    }
-    if (c->qk_norm) {
-        NPG_TRY(load_vector(ld, tname(ld, l, "self_attn.q_norm.weight"), c->head_dim, &L->q_norm));
-        NPG_TRY(load_vector(ld, tname(ld, l, "self_attn.k_norm.weight"), c->head_dim, &L->k_norm));
-    }
-    const npg_weight *mats[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_gate_up, &L->w_down};
-    for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++)
-        if (mats[i]->data)
-            ld->m->weight_bytes += weight_bytes(mats[i]);
     return NPG_OK;
 }
 
@@ -120,20 +91,15 @@ static npg_status load_weights(npg_model *m) {
     const npg_model_config *c = &m->cfg;
     loader ld = {.m = m};
     resolve_prefix(m);
-    char name[256];
-    snprintf(name, sizeof name, "%sembed_tokens.weight", c->tensor_prefix);
-    NPG_TRY(load_matrix(&ld, name, c->vocab, c->hidden, &m->embed));
-    snprintf(name, sizeof name, "%snorm.weight", c->tensor_prefix);
-    NPG_TRY(load_vector(&ld, name, c->hidden, &m->final_norm));
-    if (c->tie_embeddings && !m->source.has(m->source.ctx, c->lm_head_name)) {
+    NPG_TRY(load_role(&ld, NPG_TENSOR_EMBED, -1));
+    NPG_TRY(load_role(&ld, NPG_TENSOR_FINAL_NORM, -1));
+    NPG_TRY(load_role(&ld, NPG_TENSOR_LM_HEAD, -1)); /* optional when tied */
+    if (!m->lm_head.data)
         m->lm_head = m->embed;
-    } else {
-        NPG_TRY(load_matrix(&ld, c->lm_head_name, c->vocab, c->hidden, &m->lm_head));
-    }
     m->layers = calloc((size_t)c->n_layers, sizeof *m->layers);
     NPG_CHECK_ALLOC(m->layers);
     for (int64_t l = 0; l < c->n_layers; l++)
-        NPG_TRY(load_layer(&ld, l, &m->layers[l]));
+        NPG_TRY(load_layer(&ld, l));
     m->weight_bytes += weight_bytes(&m->lm_head) + (size_t)c->hidden * (m->embed.type == NPG_W_F32 ? 4 : 2);
     return NPG_OK;
 }

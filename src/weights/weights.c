@@ -8,11 +8,6 @@
 #include "core/error.h"
 #include "core/half.h"
 
-const char *npg_wtype_name(npg_wtype t) {
-    static const char *const names[NPG_W_COUNT] = {"f32", "f16", "bf16", "int8_cw", "int4_cw", "int4_g", "nf4_cw"};
-    return ((int)t >= 0 && t < NPG_W_COUNT) ? names[t] : "unknown";
-}
-
 const float npg_nf4_values[16] = {
     -1.0f,
     -0.6961928009986877f,
@@ -34,8 +29,9 @@ const float npg_nf4_values[16] = {
 
 static int64_t round_up(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
 
-static int is_quantized(npg_wtype type) {
-    return type == NPG_W_Q8_CW || type == NPG_W_Q4_CW || type == NPG_W_Q4_G || type == NPG_W_NF4_CW;
+static bool is_quantized(npg_wtype type) {
+    const npg_wtype_traits *t = npg_wtype_traits_of(type);
+    return t && t->quantized;
 }
 
 int64_t npg_quant_row_elems(npg_wtype type, int64_t k) {
@@ -43,29 +39,23 @@ int64_t npg_quant_row_elems(npg_wtype type, int64_t k) {
 }
 
 size_t npg_quant_row_bytes(npg_wtype type, int64_t k) {
-    switch (type) {
-    case NPG_W_F32: return (size_t)k * 4;
-    case NPG_W_F16:
-    case NPG_W_BF16: return (size_t)k * 2;
-    case NPG_W_Q8_CW: return (size_t)round_up(k, NPG_QBLOCK);
-    case NPG_W_Q4_CW:
-    case NPG_W_Q4_G:
-    case NPG_W_NF4_CW: return (size_t)round_up(k, NPG_QBLOCK) / 2;
-    case NPG_W_COUNT: break;
-    }
-    return 0;
+    const npg_wtype_traits *t = npg_wtype_traits_of(type);
+    return t ? (size_t)npg_quant_row_elems(type, k) * (size_t)t->bits / 8 : 0;
 }
 
 size_t npg_quant_data_bytes(npg_wtype type, int64_t n, int64_t k) { return (size_t)n * npg_quant_row_bytes(type, k); }
 
+/* Scales of one row: none, one (channel-wise) or one per group. */
+static int64_t row_scales(const npg_wtype_traits *t, int64_t k, int64_t group_size) {
+    if (!t || !t->quantized)
+        return 0;
+    if (!t->grouped)
+        return 1;
+    return group_size > 0 ? k / group_size : 0;
+}
+
 int64_t npg_quant_scale_count(npg_wtype type, int64_t n, int64_t k, int64_t group_size) {
-    switch (type) {
-    case NPG_W_Q8_CW:
-    case NPG_W_Q4_CW:
-    case NPG_W_NF4_CW: return n;
-    case NPG_W_Q4_G: return group_size > 0 ? n * (k / group_size) : 0;
-    default: return 0;
-    }
+    return n * row_scales(npg_wtype_traits_of(type), k, group_size);
 }
 
 npg_status npg_quant_check(npg_wtype type, int64_t n, int64_t k, int64_t group_size) {
@@ -121,121 +111,164 @@ static void pad_q4(uint8_t *row, int64_t k, int64_t kp, unsigned zero_code) {
         put_q4(row, c, zero_code);
 }
 
+/* ---- per-type row quantizers: src[k] into one stored row (zeroed here first) and its scales ---- */
+
+static void quant_f32(const float *w, int64_t k, int64_t g, uint8_t *row, float *scales) {
+    (void)g, (void)scales;
+    memcpy(row, w, (size_t)k * sizeof(float));
+}
+
+static void quant_f16(const float *w, int64_t k, int64_t g, uint8_t *row, float *scales) {
+    (void)g, (void)scales;
+    for (int64_t c = 0; c < k; c++) {
+        uint16_t h = npg_f32_to_f16(w[c]);
+        memcpy(row + 2 * c, &h, 2);
+    }
+}
+
+static void quant_bf16(const float *w, int64_t k, int64_t g, uint8_t *row, float *scales) {
+    (void)g, (void)scales;
+    for (int64_t c = 0; c < k; c++) {
+        uint16_t h = npg_f32_to_bf16(w[c]);
+        memcpy(row + 2 * c, &h, 2);
+    }
+}
+
+static void quant_q8_cw(const float *w, int64_t k, int64_t g, uint8_t *row, float *scales) {
+    (void)g;
+    float s = signed_scale(w, k, 128.0f);
+    scales[0] = s;
+    memset(row, 0, npg_quant_row_bytes(NPG_W_Q8_CW, k));
+    for (int64_t c = 0; c < k; c++)
+        row[c] = (uint8_t)(int8_t)quant_level(w[c], s, 128.0f);
+}
+
+/* Q4_CW is Q4_G with one group of k inputs. */
+static void quant_q4(const float *w, int64_t k, int64_t g, uint8_t *row, float *scales) {
+    memset(row, 0, npg_quant_row_bytes(NPG_W_Q4_G, k));
+    for (int64_t g0 = 0; g0 < k; g0 += g) {
+        float s = signed_scale(w + g0, g, 8.0f);
+        scales[g0 / g] = s;
+        for (int64_t c = g0; c < g0 + g; c++)
+            put_q4(row, c, (unsigned)(quant_level(w[c], s, 8.0f) + 8));
+    }
+    pad_q4(row, k, npg_quant_row_elems(NPG_W_Q4_G, k), 8);
+}
+
+static void quant_q4_cw(const float *w, int64_t k, int64_t g, uint8_t *row, float *scales) {
+    (void)g;
+    quant_q4(w, k, k, row, scales);
+}
+
+static void quant_nf4_cw(const float *w, int64_t k, int64_t g, uint8_t *row, float *scales) {
+    (void)g;
+    float amax = 0.0f;
+    for (int64_t c = 0; c < k; c++)
+        amax = fabsf(w[c]) > amax ? fabsf(w[c]) : amax;
+    float s = amax < FLT_EPSILON ? FLT_EPSILON : amax;
+    scales[0] = s;
+    memset(row, 0, npg_quant_row_bytes(NPG_W_NF4_CW, k));
+    for (int64_t c = 0; c < k; c++)
+        put_q4(row, c, nf4_code(w[c] / s));
+    pad_q4(row, k, npg_quant_row_elems(NPG_W_NF4_CW, k), 7);
+}
+
+/* ---- per-type dequantizers: values c0 .. c1-1 of one stored row, given the row's scales ---- */
+
+static void deq_f32(const uint8_t *r, const float *s, int64_t g, int64_t c0, int64_t c1, float *out) {
+    (void)s, (void)g;
+    memcpy(out, r + 4 * c0, (size_t)(c1 - c0) * sizeof(float));
+}
+
+static void deq_f16(const uint8_t *r, const float *s, int64_t g, int64_t c0, int64_t c1, float *out) {
+    (void)s, (void)g;
+    for (int64_t c = c0; c < c1; c++) {
+        uint16_t h;
+        memcpy(&h, r + 2 * c, 2);
+        out[c - c0] = npg_f16_to_f32(h);
+    }
+}
+
+static void deq_bf16(const uint8_t *r, const float *s, int64_t g, int64_t c0, int64_t c1, float *out) {
+    (void)s, (void)g;
+    for (int64_t c = c0; c < c1; c++) {
+        uint16_t h;
+        memcpy(&h, r + 2 * c, 2);
+        out[c - c0] = npg_bf16_to_f32(h);
+    }
+}
+
+static void deq_q8_cw(const uint8_t *r, const float *s, int64_t g, int64_t c0, int64_t c1, float *out) {
+    (void)g;
+    for (int64_t c = c0; c < c1; c++)
+        out[c - c0] = (float)(int8_t)r[c] * s[0];
+}
+
+static void deq_q4_cw(const uint8_t *r, const float *s, int64_t g, int64_t c0, int64_t c1, float *out) {
+    (void)g;
+    for (int64_t c = c0; c < c1; c++)
+        out[c - c0] = (float)((int)npg_q4_code(r, c) - 8) * s[0];
+}
+
+static void deq_q4_g(const uint8_t *r, const float *s, int64_t g, int64_t c0, int64_t c1, float *out) {
+    for (int64_t c = c0; c < c1; c++)
+        out[c - c0] = (float)((int)npg_q4_code(r, c) - 8) * s[c / g];
+}
+
+static void deq_nf4_cw(const uint8_t *r, const float *s, int64_t g, int64_t c0, int64_t c1, float *out) {
+    (void)g;
+    for (int64_t c = c0; c < c1; c++)
+        out[c - c0] = npg_nf4_values[npg_q4_code(r, c)] * s[0];
+}
+
+/* The traits table: everything the rest of npugen asks about a weight type. */
+static const npg_wtype_traits traits[NPG_W_COUNT] = {
+    [NPG_W_F32] = {"f32", false, false, 32, quant_f32, deq_f32},
+    [NPG_W_F16] = {"f16", false, false, 16, quant_f16, deq_f16},
+    [NPG_W_BF16] = {"bf16", false, false, 16, quant_bf16, deq_bf16},
+    [NPG_W_Q8_CW] = {"int8_cw", true, false, 8, quant_q8_cw, deq_q8_cw},
+    [NPG_W_Q4_CW] = {"int4_cw", true, false, 4, quant_q4_cw, deq_q4_cw},
+    [NPG_W_Q4_G] = {"int4_g", true, true, 4, quant_q4, deq_q4_g},
+    [NPG_W_NF4_CW] = {"nf4_cw", true, false, 4, quant_nf4_cw, deq_nf4_cw},
+};
+
+const npg_wtype_traits *npg_wtype_traits_of(npg_wtype t) {
+    return (int)t >= 0 && t < NPG_W_COUNT ? &traits[t] : NULL;
+}
+
+const char *npg_wtype_name(npg_wtype t) {
+    const npg_wtype_traits *tr = npg_wtype_traits_of(t);
+    return tr ? tr->name : "unknown";
+}
+
 npg_status npg_quantize_rows(npg_wtype type, const float *src, int64_t n, int64_t k, int64_t group_size,
                              void *data, float *scales) {
     NPG_TRY(npg_quant_check(type, n, k, group_size));
-    if (!src || !data || (is_quantized(type) && !scales))
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_quantize_rows: NULL src, data or scales for %s",
-                        npg_wtype_name(type));
-    if (is_quantized(type)) {
+    const npg_wtype_traits *t = npg_wtype_traits_of(type);
+    if (!src || !data || (t->quantized && !scales))
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_quantize_rows: NULL src, data or scales for %s", t->name);
+    if (t->quantized) {
         for (int64_t i = 0; i < n * k; i++)
             if (!isfinite(src[i]))
                 return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s quantization: value %lld (row %lld, column %lld) is not finite",
-                                npg_wtype_name(type), (long long)i, (long long)(i / k), (long long)(i % k));
+                                t->name, (long long)i, (long long)(i / k), (long long)(i % k));
     }
     size_t rb = npg_quant_row_bytes(type, k);
-    int64_t kp = npg_quant_row_elems(type, k);
-    for (int64_t r = 0; r < n; r++) {
-        const float *w = src + r * k;
-        uint8_t *row = (uint8_t *)data + (size_t)r * rb;
-        switch (type) {
-        case NPG_W_F32: memcpy(row, w, rb); break;
-        case NPG_W_F16:
-            for (int64_t c = 0; c < k; c++) {
-                uint16_t h = npg_f32_to_f16(w[c]);
-                memcpy(row + 2 * c, &h, 2);
-            }
-            break;
-        case NPG_W_BF16:
-            for (int64_t c = 0; c < k; c++) {
-                uint16_t h = npg_f32_to_bf16(w[c]);
-                memcpy(row + 2 * c, &h, 2);
-            }
-            break;
-        case NPG_W_Q8_CW: {
-            float s = signed_scale(w, k, 128.0f);
-            scales[r] = s;
-            memset(row, 0, rb);
-            for (int64_t c = 0; c < k; c++)
-                row[c] = (uint8_t)(int8_t)quant_level(w[c], s, 128.0f);
-            break;
-        }
-        case NPG_W_Q4_CW:
-        case NPG_W_Q4_G: {
-            int64_t g = type == NPG_W_Q4_G ? group_size : k;
-            memset(row, 0, rb);
-            for (int64_t g0 = 0; g0 < k; g0 += g) {
-                float s = signed_scale(w + g0, g, 8.0f);
-                scales[r * (k / g) + g0 / g] = s;
-                for (int64_t c = g0; c < g0 + g; c++)
-                    put_q4(row, c, (unsigned)(quant_level(w[c], s, 8.0f) + 8));
-            }
-            pad_q4(row, k, kp, 8);
-            break;
-        }
-        case NPG_W_NF4_CW: {
-            float amax = 0.0f;
-            for (int64_t c = 0; c < k; c++)
-                amax = fabsf(w[c]) > amax ? fabsf(w[c]) : amax;
-            float s = amax < FLT_EPSILON ? FLT_EPSILON : amax;
-            scales[r] = s;
-            memset(row, 0, rb);
-            for (int64_t c = 0; c < k; c++)
-                put_q4(row, c, nf4_code(w[c] / s));
-            pad_q4(row, k, kp, 7);
-            break;
-        }
-        case NPG_W_COUNT: break;
-        }
-    }
+    int64_t per_row = row_scales(t, k, group_size);
+    for (int64_t r = 0; r < n; r++)
+        t->quantize_row(src + r * k, k, group_size, (uint8_t *)data + (size_t)r * rb, scales ? scales + r * per_row : NULL);
     return NPG_OK;
 }
 
 void npg_dequantize_range(const npg_weight *w, int64_t row, int64_t c0, int64_t c1, float *out) {
+    const npg_wtype_traits *t = npg_wtype_traits_of(w->type);
+    if (!t) {
+        memset(out, 0, (size_t)(c1 - c0) * sizeof(float));
+        return;
+    }
     const uint8_t *r = (const uint8_t *)w->data + (size_t)row * npg_quant_row_bytes(w->type, w->k);
-    switch (w->type) {
-    case NPG_W_F32: memcpy(out, r + 4 * c0, (size_t)(c1 - c0) * sizeof(float)); break;
-    case NPG_W_F16:
-        for (int64_t c = c0; c < c1; c++) {
-            uint16_t h;
-            memcpy(&h, r + 2 * c, 2);
-            out[c - c0] = npg_f16_to_f32(h);
-        }
-        break;
-    case NPG_W_BF16:
-        for (int64_t c = c0; c < c1; c++) {
-            uint16_t h;
-            memcpy(&h, r + 2 * c, 2);
-            out[c - c0] = npg_bf16_to_f32(h);
-        }
-        break;
-    case NPG_W_Q8_CW: {
-        float s = w->scales[row];
-        for (int64_t c = c0; c < c1; c++)
-            out[c - c0] = (float)(int8_t)r[c] * s;
-        break;
-    }
-    case NPG_W_Q4_CW: {
-        float s = w->scales[row];
-        for (int64_t c = c0; c < c1; c++)
-            out[c - c0] = (float)((int)npg_q4_code(r, c) - 8) * s;
-        break;
-    }
-    case NPG_W_Q4_G: {
-        int64_t g = w->group_size;
-        const float *s = w->scales + row * (w->k / g);
-        for (int64_t c = c0; c < c1; c++)
-            out[c - c0] = (float)((int)npg_q4_code(r, c) - 8) * s[c / g];
-        break;
-    }
-    case NPG_W_NF4_CW: {
-        float s = w->scales[row];
-        for (int64_t c = c0; c < c1; c++)
-            out[c - c0] = npg_nf4_values[npg_q4_code(r, c)] * s;
-        break;
-    }
-    case NPG_W_COUNT: memset(out, 0, (size_t)(c1 - c0) * sizeof(float)); break;
-    }
+    const float *s = t->quantized ? w->scales + row * row_scales(t, w->k, w->group_size) : NULL;
+    t->dequantize(r, s, w->group_size, c0, c1, out);
 }
 
 void npg_dequantize_row(const npg_weight *w, int64_t row, float *out) { npg_dequantize_range(w, row, 0, w->k, out); }

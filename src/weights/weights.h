@@ -48,6 +48,7 @@
 #ifndef NPG_WEIGHTS_WEIGHTS_H
 #define NPG_WEIGHTS_WEIGHTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,6 +78,24 @@ typedef struct npg_weight {
     const void *data;
     const float *scales; /* quantized types only */
 } npg_weight;
+
+/* What npugen knows about each weight type, in one table (weights.c): every size, quantizer and
+ * dequantizer below is read from it. The matmul kernels per type and ISA are registered in
+ * kernels/kernel_set.h, on top of this. */
+typedef struct npg_wtype_traits {
+    const char *name; /* "f32", "int4_g", ... */
+    bool quantized;   /* rows padded to NPG_QBLOCK values, f32 scales */
+    bool grouped;     /* one scale per group of group_size inputs (else one per row, when quantized) */
+    int bits;         /* bits per stored value */
+    /* src[k] into one stored row (npg_quant_row_bytes) and its scales (the row's first scale) */
+    void (*quantize_row)(const float *src, int64_t k, int64_t group_size, uint8_t *row, float *scales);
+    /* values c0 .. c1-1 of one stored row, given the row's scales */
+    void (*dequantize)(const uint8_t *row, const float *scales, int64_t group_size, int64_t c0, int64_t c1,
+                       float *out);
+} npg_wtype_traits;
+
+/* The traits of a type; NULL for an unknown one. */
+const npg_wtype_traits *npg_wtype_traits_of(npg_wtype t);
 
 #define NPG_QUANT_VERSION 1 /* bump on any change of the layouts above */
 #define NPG_QBLOCK 128      /* values per packing block of a quantized row */

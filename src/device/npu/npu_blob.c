@@ -11,7 +11,7 @@
 enum { ALIGN = 64 };
 
 static uint64_t align_up(uint64_t v) { return (v + ALIGN - 1) / ALIGN * ALIGN; }
-static size_t config_bytes(void) { return (sizeof(npg_model_config) + 7) / 8 * 8; }
+static size_t pad8(size_t n) { return (n + 7) / 8 * 8; }
 
 /* Runs a user callback; its output belongs to us (malloc'd, freed with free()). */
 static npg_status run_crypt(npg_crypt_callback fn, void *user, const uint8_t *in, size_t n, uint8_t **out,
@@ -58,13 +58,27 @@ npg_status npu_blob_write(const char *path, const npu_plan *p, const npu_blob_in
     npu_slot *slots = calloc(n_slots ? n_slots : 1, sizeof *slots);
     NPG_CHECK_ALLOC(slots);
     npu_model_slots(pm, true, slots, n_slots);
-    size_t meta_plain = sizeof(npu_blob_meta) + config_bytes() + n_slots * sizeof(npu_blob_tensor);
+    /* the source config: the plan's config minus the fusion the layout added */
+    npg_model_config src_cfg = p->model.cfg;
+    if (p->layout.fuse_qkv)
+        src_cfg.fused_qkv = false;
+    if (p->layout.fuse_gate_up)
+        src_cfg.fused_gate_up = false;
+    uint8_t *record = NULL;
+    size_t record_len = 0;
+    npg_status rst = npu_config_record_write(&src_cfg, &record, &record_len);
+    if (rst != NPG_OK) {
+        free(slots);
+        return rst;
+    }
+    size_t meta_plain = sizeof(npu_blob_meta) + pad8(record_len) + n_slots * sizeof(npu_blob_tensor);
     uint8_t *meta = calloc(1, meta_plain);
     tensor_src *src = calloc(n_slots ? n_slots : 1, sizeof *src);
     if (!meta || !src) {
         free(slots);
         free(meta);
         free(src);
+        free(record);
         return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory building the blob %s", path);
     }
     npu_blob_meta *m = (npu_blob_meta *)meta;
@@ -85,22 +99,17 @@ npg_status npu_blob_write(const char *path, const npu_plan *p, const npu_blob_in
     m->to_f32 = p->layout.to_f32;
     m->with_weights = info->with_weights;
     m->isa = (int32_t)p->cfg.isa;
-    m->config_size = (uint32_t)sizeof(npg_model_config);
+    m->config_bytes = (uint32_t)record_len;
     m->n_tensors = (uint32_t)n_slots;
-    /* the source config: the plan's config minus the fusion the layout added */
-    npg_model_config src_cfg = p->model.cfg;
-    if (p->layout.fuse_qkv)
-        src_cfg.fused_qkv = false;
-    if (p->layout.fuse_gate_up)
-        src_cfg.fused_gate_up = false;
-    memcpy(meta + sizeof *m, &src_cfg, sizeof src_cfg);
-    npu_blob_tensor *tens = (npu_blob_tensor *)(meta + sizeof *m + config_bytes());
+    memcpy(meta + sizeof *m, record, record_len);
+    free(record);
+    npu_blob_tensor *tens = (npu_blob_tensor *)(meta + sizeof *m + pad8(record_len));
     uint64_t off = 0;
-    for (size_t i = 0; i < n_slots; i++) {
+    npg_status st = NPG_OK;
+    for (size_t i = 0; i < n_slots && st == NPG_OK; i++) {
         const npu_slot *s = &slots[i];
         npu_blob_tensor *t = &tens[i];
-        t->slot = s->id;
-        t->layer = s->layer;
+        st = npg_tensor_name(&p->model.cfg, s->role, s->layer, t->name, sizeof t->name);
         if (s->w) {
             t->type = (int32_t)s->w->type;
             t->n = s->w->n;
@@ -123,15 +132,14 @@ npg_status npu_blob_write(const char *path, const npu_plan *p, const npu_blob_in
             off = align_up(off + t->scales_count * sizeof(float));
         }
     }
-    for (size_t i = 0; i < n_slots; i++)
+    for (size_t i = 0; i < n_slots && st == NPG_OK; i++)
         tens[i].hash = tensor_hash(src[i].data, tens[i].data_bytes, src[i].scales, tens[i].scales_count);
     m->plain_hash = npg_hash64(meta + 8, meta_plain - 8, 0);
 
-    npg_status st = NPG_OK;
     uint8_t *stored = meta;
     size_t stored_n = meta_plain;
     bool encrypted = props && props->encrypt_fn;
-    if (encrypted)
+    if (encrypted && st == NPG_OK)
         st = run_crypt(props->encrypt_fn, props->crypt_user, meta, meta_plain, &stored, &stored_n, "encrypt", path);
 
     npu_blob_header h;
@@ -196,24 +204,31 @@ void npu_blob_close(npu_blob *b) {
         return;
     npg_unmap_file(&b->map);
     free(b->meta);
+    free(b->roles);
+    free(b->layers);
     memset(b, 0, sizeof *b);
 }
 
-static npg_status check_tensor(const npu_blob *b, const npu_blob_tensor *t, const char *path) {
-    if (t->slot < 0 || t->slot >= NPU_SLOT_END || t->type < 0 || t->type >= NPG_W_COUNT || t->n < 1 || t->k < 1)
-        return npg_fail(NPG_ERR_FORMAT, "%s: tensor entry (slot %d, layer %lld) is malformed", path, t->slot,
-                        (long long)t->layer);
-    bool vector = t->slot >= NPU_SLOT_FIRST_VECTOR;
+/* Tensor i: its name is one of the architecture's (resolved into roles[i], layers[i]), its size and
+ * offsets agree with its type and shape and lie inside the weights section. */
+static npg_status check_tensor(npu_blob *b, uint32_t i, const char *path) {
+    const npu_blob_tensor *t = &b->tensors[i];
+    if (memchr(t->name, '\0', sizeof t->name) == NULL)
+        return npg_fail(NPG_ERR_FORMAT, "%s: tensor %u has an unterminated name", path, i);
+    if (!npg_tensor_name_parse(&b->config, t->name, &b->roles[i], &b->layers[i]) || b->layers[i] >= b->config.n_layers)
+        return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' is not a tensor of %s", path, t->name, b->config.arch_name);
+    if (t->type < 0 || t->type >= NPG_W_COUNT || t->n < 1 || t->k < 1)
+        return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' is malformed", path, t->name);
+    bool vector = !npg_tensor_role_is_matrix(b->roles[i]);
     if (!vector && npg_quant_check((npg_wtype)t->type, t->n, t->k, t->group_size) != NPG_OK)
-        return npg_fail_context(NPG_ERR_FORMAT, "%s: tensor (slot %d, layer %lld)", path, t->slot, (long long)t->layer);
+        return npg_fail_context(NPG_ERR_FORMAT, "%s: tensor '%s'", path, t->name);
     uint64_t want = vector ? (uint64_t)t->n * 4 : npg_quant_data_bytes((npg_wtype)t->type, t->n, t->k);
     uint64_t want_sc = vector ? 0 : (uint64_t)npg_quant_scale_count((npg_wtype)t->type, t->n, t->k, t->group_size);
     uint64_t size = b->header.weights_size;
     if (t->data_bytes != want || t->scales_count != want_sc || t->data_offset % ALIGN || t->scales_offset % ALIGN ||
         t->data_offset > size || t->data_bytes > size - t->data_offset ||
         (want_sc && (t->scales_offset > size || t->scales_count * 4 > size - t->scales_offset)))
-        return npg_fail(NPG_ERR_FORMAT, "%s: tensor (slot %d, layer %lld) has inconsistent size or offsets", path,
-                        t->slot, (long long)t->layer);
+        return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' has inconsistent size or offsets", path, t->name);
     return NPG_OK;
 }
 
@@ -243,9 +258,8 @@ static npg_status verify_weights(const npu_blob *b, int threads, const char *pat
     npg_threadpool_free(pool);
     int bad = job.bad;
     if (bad)
-        return npg_fail(NPG_ERR_CHECKSUM, "%s: tensor %d (slot %d, layer %lld) of the weights section does not match "
-                        "its checksum (corrupted)",
-                        path, bad - 1, b->tensors[bad - 1].slot, (long long)b->tensors[bad - 1].layer);
+        return npg_fail(NPG_ERR_CHECKSUM, "%s: tensor '%s' of the weights section does not match its checksum (corrupted)",
+                        path, b->tensors[bad - 1].name);
     return NPG_OK;
 }
 
@@ -261,7 +275,9 @@ npg_status npu_blob_open(const char *path, const npg_properties *props, int thre
     else if (npg_hash64(h, offsetof(npu_blob_header, header_hash), 0) != h->header_hash)
         st = npg_fail(NPG_ERR_CHECKSUM, "%s: the blob header does not match its checksum (corrupted)", path);
     else if (h->version != NPU_BLOB_VERSION)
-        st = npg_fail(NPG_ERR_UNSUPPORTED, "%s: blob format version %u, this build reads version %u; export it again",
+        st = npg_fail(NPG_ERR_UNSUPPORTED,
+                      "%s: blob format version %u, this build reads version %u; recompile with `npugen compile` (or "
+                      "export it again with EXPORT_BLOB)",
                       path, h->version, NPU_BLOB_VERSION);
     if (st == NPG_OK) {
         b.header = *h;
@@ -299,9 +315,7 @@ npg_status npu_blob_open(const char *path, const npg_properties *props, int thre
         if (b.meta_size < sizeof *b.m || npg_hash64(b.meta + 8, b.meta_size - 8, 0) != b.m->plain_hash)
             st = npg_fail(NPG_ERR_CHECKSUM, "%s: the blob's plan does not match its checksum (%s)", path,
                           (h->flags & NPU_BLOB_ENCRYPTED) ? "wrong decryption key, or corrupted" : "corrupted");
-        else if (b.m->config_size != sizeof(npg_model_config))
-            st = npg_fail(NPG_ERR_UNSUPPORTED, "%s: the blob was written by a build with another model-config layout; export it again", path);
-        else if (b.meta_size != sizeof *b.m + config_bytes() + (size_t)b.m->n_tensors * sizeof(npu_blob_tensor))
+        else if (b.meta_size != sizeof *b.m + pad8(b.m->config_bytes) + (size_t)b.m->n_tensors * sizeof(npu_blob_tensor))
             st = npg_fail(NPG_ERR_FORMAT, "%s: the blob's plan section has %zu bytes, inconsistent with its %u tensors",
                           path, b.meta_size, b.m->n_tensors);
         else if (b.m->with_weights != ((h->flags & NPU_BLOB_WEIGHTS) != 0))
@@ -313,11 +327,14 @@ npg_status npu_blob_open(const char *path, const npg_properties *props, int thre
                           npg_isa_name((npg_isa)b.m->isa), npg_isa_name(npg_isa_detect()));
     }
     if (st == NPG_OK) {
-        memcpy(&b.config, b.meta + sizeof *b.m, sizeof b.config);
-        b.config.arch_name[sizeof b.config.arch_name - 1] = '\0'; /* printed in messages */
-        b.config.tensor_prefix[sizeof b.config.tensor_prefix - 1] = '\0';
-        b.config.lm_head_name[sizeof b.config.lm_head_name - 1] = '\0';
-        b.tensors = (const npu_blob_tensor *)(b.meta + sizeof *b.m + config_bytes());
+        st = npu_config_record_read(b.meta + sizeof *b.m, b.m->config_bytes, path, &b.config);
+        b.tensors = (const npu_blob_tensor *)(b.meta + sizeof *b.m + pad8(b.m->config_bytes));
+        b.roles = calloc(b.m->n_tensors + 1, sizeof *b.roles);
+        b.layers = calloc(b.m->n_tensors + 1, sizeof *b.layers);
+        if (st == NPG_OK && (!b.roles || !b.layers))
+            st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
+    }
+    if (st == NPG_OK) {
         const npg_model_config *c = &b.config;
         const npu_blob_meta *m = b.m;
         /* the checksum is not a signature: a crafted plan must still not drive the forward pass out of bounds */
@@ -332,7 +349,7 @@ npg_status npu_blob_open(const char *path, const npg_properties *props, int thre
             m->context != m->max_prompt + m->min_response || m->prefill_rows > m->max_prompt || m->context > (1 << 21))
             st = npg_fail(NPG_ERR_FORMAT, "%s: the blob's plan has impossible shapes or model config", path);
         for (uint32_t i = 0; i < m->n_tensors && st == NPG_OK; i++)
-            st = check_tensor(&b, &b.tensors[i], path);
+            st = check_tensor(&b, i, path);
         if (st == NPG_OK && m->n_tensors && weights_table_hash(b.tensors, m->n_tensors) != h->weights_hash)
             st = npg_fail(NPG_ERR_CHECKSUM, "%s: the blob's tensor table does not match its header (corrupted)", path);
         if (st == NPG_OK && m->n_tensors)
@@ -367,10 +384,9 @@ npg_status npu_blob_plan(const npu_blob *b, const npu_config *base, npu_plan **o
     for (uint32_t i = 0; i < m->n_tensors; i++) {
         const npu_blob_tensor *t = &b->tensors[i];
         npu_slot s;
-        if (!npu_model_slot(&p->model, t->slot, t->layer, &s) || (s.w && t->k < 1) || (s.v && t->n != s.len)) {
+        if (!npu_model_slot(&p->model, b->roles[i], b->layers[i], &s) || (s.w && t->k < 1) || (s.v && t->n != s.len)) {
             npu_plan_free(p);
-            return npg_fail(NPG_ERR_FORMAT, "blob tensor (slot %d, layer %lld) does not fit the model's config",
-                            t->slot, (long long)t->layer);
+            return npg_fail(NPG_ERR_FORMAT, "blob tensor '%s' does not fit the model's config", t->name);
         }
         if (s.w) {
             *s.w = (npg_weight){.type = (npg_wtype)t->type, .n = t->n, .k = t->k, .group_size = t->group_size,

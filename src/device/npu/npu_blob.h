@@ -1,20 +1,20 @@
 /* npu_blob.h — compiled NPU plans on disk: the ahead-of-time blob (EXPORT_BLOB / BLOB_PATH) and the
  * CACHE_DIR entries share one format.
  *
- * Layout (little-endian; NPU_BLOB_VERSION bumps on any change, including to npg_model_config, which
- * the meta section carries as raw bytes):
+ * Layout (little-endian; NPU_BLOB_VERSION bumps on any change of the sections below):
  *
  *   offset 0    npu_blob_header (64 bytes, always plain): magic "NPGPLAN\0", version, flags, sizes,
  *               checksums of the meta section as stored, of the weights section, and of the header
  *   offset 64   meta section, meta_size bytes; encrypted as a whole when NPU_BLOB_ENCRYPTED.
- *               Plain, it is: npu_blob_meta | npg_model_config (config_size bytes, padded to 8) |
- *               n_tensors × npu_blob_tensor
+ *               Plain, it is: npu_blob_meta | the model-config record (config_bytes bytes, padded to
+ *               8; explicit and versioned, npu_blob_config.c) | n_tensors × npu_blob_tensor, each
+ *               carrying the tensor's name from the architecture's table (models/tensor_names.h)
  *   weights_offset (64-aligned; 0 when weightless)  weights section, weights_size bytes, never
  *               encrypted: every tensor of the plan's model in its repacked layout, each 64-aligned,
  *               offsets relative to the section.
  *
  * Checks on import, in order: size and magic (NPG_ERR_FORMAT), header checksum (NPG_ERR_CHECKSUM),
- * version (NPG_ERR_UNSUPPORTED), section bounds against the file size (NPG_ERR_FORMAT: truncated),
+ * version (NPG_ERR_UNSUPPORTED: "recompile with `npugen compile`"), section bounds against the file size (NPG_ERR_FORMAT: truncated),
  * the stored meta's checksum (NPG_ERR_CHECKSUM), decryption, the plain meta's own checksum
  * (NPG_ERR_CHECKSUM: corrupted or a wrong key), every tensor's slot, shape and bounds, then every
  * tensor's bytes against its hash (NPG_ERR_CHECKSUM), one tensor per task on a thread pool. */
@@ -28,7 +28,9 @@
 #include "core/properties.h"
 #include "device/npu/npu_plan.h"
 
-#define NPU_BLOB_VERSION 2u /* 2: XXH3-64 hashes (core/hash.h) */
+/* 2: XXH3-64 hashes (core/hash.h). 3: the model config as an explicit record, tensors by name. */
+#define NPU_BLOB_VERSION 3u
+#define NPU_CONFIG_RECORD_VERSION 1u /* the model-config record's own layout (npu_blob_config.c) */
 #define NPU_BLOB_MAGIC "NPGPLAN"
 
 enum { NPU_BLOB_WEIGHTS = 1u, NPU_BLOB_ENCRYPTED = 2u };
@@ -54,15 +56,17 @@ typedef struct npu_blob_meta {
     int64_t max_prompt, min_response, context, prefill_rows; /* effective shapes */
     uint8_t static_prefill, best_perf, fuse_qkv, fuse_gate_up, to_f32, with_weights, pad[2];
     int32_t isa;           /* npg_isa the plan's kernels were chosen for */
-    uint32_t config_size;  /* sizeof(npg_model_config) of the writer */
+    uint32_t config_bytes; /* bytes of the model-config record (unpadded) */
     uint32_t n_tensors;
     uint32_t pad2;
 } npu_blob_meta;
 
+enum { NPU_BLOB_NAME_BYTES = 128 };
+
 typedef struct npu_blob_tensor {
-    int32_t slot;          /* npu_slot_id */
+    char name[NPU_BLOB_NAME_BYTES]; /* the tensor's name (NUL-padded), resolved through the architecture's table */
     int32_t type;          /* npg_wtype (vectors: F32) */
-    int64_t layer;         /* -1 for model-level slots */
+    uint32_t pad;
     int64_t n, k;          /* matrices [n, k]; vectors n = length, k = 1 */
     int64_t group_size;
     uint64_t data_offset, data_bytes;     /* within the weights section */
@@ -72,7 +76,7 @@ typedef struct npu_blob_tensor {
 
 _Static_assert(sizeof(npu_blob_header) == 64, "npu_blob_header is 64 bytes on disk");
 _Static_assert(sizeof(npu_blob_meta) == 112, "npu_blob_meta layout is part of the blob format");
-_Static_assert(sizeof(npu_blob_tensor) == 80, "npu_blob_tensor layout is part of the blob format");
+_Static_assert(sizeof(npu_blob_tensor) == 200, "npu_blob_tensor layout is part of the blob format");
 
 /* What an export records besides the plan. */
 typedef struct npu_blob_info {
@@ -92,9 +96,17 @@ typedef struct npu_blob {
     uint8_t *meta;     /* plain meta section (malloc'd) */
     size_t meta_size;
     const npu_blob_meta *m;
-    npg_model_config config;
+    npg_model_config config;        /* decoded from the config record */
     const npu_blob_tensor *tensors; /* [m->n_tensors], inside meta */
+    npg_tensor_role *roles;         /* [m->n_tensors] each tensor's role and layer, from its name */
+    int64_t *layers;
 } npu_blob;
+
+/* The model config as an explicit record (format in npu_blob_config.c). write: *out is malloc'd.
+ * read: NPG_ERR_FORMAT for a truncated or impossible record, NPG_ERR_UNSUPPORTED for another record
+ * version or an architecture this build does not run. */
+npg_status npu_config_record_write(const npg_model_config *c, uint8_t **out, size_t *len);
+npg_status npu_config_record_read(const uint8_t *p, size_t len, const char *path, npg_model_config *c);
 
 /* threads: for verifying the weights (0 = all cores). */
 npg_status npu_blob_open(const char *path, const npg_properties *props, int threads, npu_blob *out);

@@ -76,7 +76,7 @@ npg_status npg_npu_blob_model(const npg_properties *props, npg_model **out) {
                                     .free = blob_free};
     m->weight_bytes = 0;
     for (uint32_t i = 0; i < b->m->n_tensors; i++)
-        if (b->tensors[i].slot != NPU_SLOT_EMBED && b->tensors[i].slot < NPU_SLOT_FIRST_VECTOR)
+        if (b->roles[i] != NPG_TENSOR_EMBED && npg_tensor_role_is_matrix(b->roles[i]))
             m->weight_bytes += b->tensors[i].data_bytes + b->tensors[i].scales_count * sizeof(float);
     *out = m;
     return NPG_OK;

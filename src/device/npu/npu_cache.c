@@ -22,7 +22,7 @@ npg_status npu_cache_key(const char *model_dir, const npu_config *cfg, bool encr
     npg_hash h;
     npg_hash_init(&h, NPU_BLOB_VERSION);
     uint64_t plan[10] = {NPU_BLOB_VERSION,
-                         sizeof(npg_model_config),
+                         NPU_CONFIG_RECORD_VERSION,
                          (uint64_t)cfg->max_prompt,
                          (uint64_t)cfg->min_response,
                          (uint64_t)cfg->prefill_rows,

@@ -30,28 +30,30 @@ npg_status npu_plan_bind_model(npu_plan *p, const npg_model *src) {
     return npu_weights_repack(src, &p->layout, &p->model, &p->owned);
 }
 
-static bool shape_ok(const npg_weight *w, int64_t n, int64_t k) { return w->data && w->n == n && w->k == k; }
-
+/* Every tensor the plan's config needs (the tensor-name table's rules, with the fusion the layout
+ * added) is present with its shape. */
 npg_status npu_plan_check_weights(const npu_plan *p) {
-    const npg_model *m = &p->model;
+    npg_model *m = (npg_model *)&p->model; /* slots are looked at, not written */
     const npg_model_config *c = &m->cfg;
-    int64_t H = c->hidden, D = c->head_dim, qd = c->n_heads * D, kvd = c->n_kv_heads * D, F = c->ffn;
-    if (!shape_ok(&m->embed, c->vocab, H) || !shape_ok(&m->lm_head, c->vocab, H) || !m->final_norm)
-        return npg_fail(NPG_ERR_FORMAT, "NPU plan: embedding, lm_head or final norm missing or of the wrong shape");
-    for (int64_t l = 0; l < c->n_layers; l++) {
-        const npg_layer_weights *L = &m->layers[l];
-        bool ok = c->fused_qkv ? shape_ok(&L->wqkv, qd + 2 * kvd, H)
-                               : shape_ok(&L->wq, qd, H) && shape_ok(&L->wk, kvd, H) && shape_ok(&L->wv, kvd, H);
-        ok = ok && shape_ok(&L->wo, H, qd) && shape_ok(&L->w_down, H, F);
-        ok = ok && (c->fused_gate_up ? shape_ok(&L->w_gate_up, 2 * F, H)
-                                     : shape_ok(&L->w_gate, F, H) && shape_ok(&L->w_up, F, H));
-        ok = ok && L->attn_norm && L->ffn_norm && (!c->qkv_bias || (L->bq && L->bk && L->bv));
-        ok = ok && (!c->sandwich_norms || (L->post_attn_norm && L->post_ffn_norm));
-        ok = ok && (!c->qk_norm || (L->q_norm && L->k_norm));
-        if (!ok)
-            return npg_fail(NPG_ERR_FORMAT, "NPU plan: layer %lld lacks a tensor or has one of the wrong shape",
-                            (long long)l);
+    for (int64_t l = -1; l < c->n_layers; l++) {
+        for (int i = 0; i < NPG_TENSOR_ROLE_COUNT; i++) {
+            npg_tensor_role r = (npg_tensor_role)i;
+            if ((l >= 0) != npg_tensor_role_per_layer(r) || npg_tensor_needed(c, r) != NPG_TENSOR_REQUIRED)
+                continue;
+            npu_slot s;
+            int64_t rows, cols;
+            npg_tensor_shape(c, r, &rows, &cols);
+            bool ok = npu_model_slot(m, r, l, &s) &&
+                      (s.w ? s.w->data && s.w->n == rows && s.w->k == cols : *s.v != NULL);
+            if (!ok && l < 0)
+                return npg_fail(NPG_ERR_FORMAT, "NPU plan: %s missing or of the wrong shape", npg_tensor_role_id(r));
+            if (!ok)
+                return npg_fail(NPG_ERR_FORMAT, "NPU plan: layer %lld lacks its %s tensor or has one of the wrong shape",
+                                (long long)l, npg_tensor_role_id(r));
+        }
     }
+    if (!m->lm_head.data || m->lm_head.n != c->vocab || m->lm_head.k != c->hidden)
+        return npg_fail(NPG_ERR_FORMAT, "NPU plan: lm_head missing or of the wrong shape");
     return NPG_OK;
 }
 

@@ -22,77 +22,50 @@
  * time (on the measurement VM fresh memory faults in at ~30 MB/s: 12 s for TinyLlama-1.1B int4). */
 #define NPU_STACK_MAX_BYTES ((size_t)64 << 20)
 
-static void add_matrix(npu_slot *out, size_t cap, size_t *n, bool present_only, int id, int64_t layer,
-                       npg_weight *w) {
-    if (present_only && !w->data)
+/* Appends the slot (role, layer) when it exists in m (and holds data, when present_only). */
+static void add_slot(npg_model *m, npu_slot *out, size_t cap, size_t *n, bool present_only, npg_tensor_role r,
+                     int64_t layer) {
+    npu_slot s;
+    if (!npu_model_slot(m, r, layer, &s) || (present_only && (s.w ? !s.w->data : !*s.v)))
         return;
     if (out && *n < cap)
-        out[*n] = (npu_slot){.id = id, .layer = layer, .w = w};
-    (*n)++;
-}
-
-static void add_vector(npu_slot *out, size_t cap, size_t *n, bool present_only, int id, int64_t layer, float **v,
-                       int64_t len) {
-    if (present_only && !*v)
-        return;
-    if (out && *n < cap)
-        out[*n] = (npu_slot){.id = id, .layer = layer, .v = v, .len = len};
+        out[*n] = s;
     (*n)++;
 }
 
 size_t npu_model_slots(npg_model *m, bool present_only, npu_slot *out, size_t cap) {
     const npg_model_config *c = &m->cfg;
-    int64_t H = c->hidden, D = c->head_dim, qd = c->n_heads * D, kvd = c->n_kv_heads * D;
     size_t n = 0;
-    add_matrix(out, cap, &n, present_only, NPU_SLOT_EMBED, -1, &m->embed);
+    add_slot(m, out, cap, &n, present_only, NPG_TENSOR_EMBED, -1);
     if (!present_only || m->lm_head.data != m->embed.data || m->lm_head.type != m->embed.type)
-        add_matrix(out, cap, &n, present_only, NPU_SLOT_LM_HEAD, -1, &m->lm_head);
-    for (int64_t l = 0; m->layers && l < c->n_layers; l++) {
-        npg_layer_weights *L = &m->layers[l];
-        npg_weight *mats[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_gate_up, &L->w_down};
-        for (int i = 0; i < 9; i++)
-            add_matrix(out, cap, &n, present_only, NPU_SLOT_WQ + i, l, mats[i]);
-    }
-    add_vector(out, cap, &n, present_only, NPU_SLOT_FINAL_NORM, -1, &m->final_norm, H);
-    for (int64_t l = 0; m->layers && l < c->n_layers; l++) {
-        npg_layer_weights *L = &m->layers[l];
-        float **vecs[] = {&L->bq, &L->bk, &L->bv, &L->bo, &L->attn_norm, &L->post_attn_norm, &L->ffn_norm,
-                          &L->post_ffn_norm, &L->q_norm, &L->k_norm};
-        int64_t lens[] = {qd, kvd, kvd, H, H, H, H, H, D, D};
-        for (int i = 0; i < 10; i++)
-            add_vector(out, cap, &n, present_only, NPU_SLOT_BQ + i, l, vecs[i], lens[i]);
-    }
+        add_slot(m, out, cap, &n, present_only, NPG_TENSOR_LM_HEAD, -1);
+    for (int64_t l = 0; m->layers && l < c->n_layers; l++)
+        for (int r = NPG_TENSOR_WQ; r <= NPG_TENSOR_W_DOWN; r++)
+            add_slot(m, out, cap, &n, present_only, (npg_tensor_role)r, l);
+    add_slot(m, out, cap, &n, present_only, NPG_TENSOR_FINAL_NORM, -1);
+    for (int64_t l = 0; m->layers && l < c->n_layers; l++)
+        for (int r = NPG_TENSOR_BQ; r < NPG_TENSOR_ROLE_COUNT; r++)
+            add_slot(m, out, cap, &n, present_only, (npg_tensor_role)r, l);
     return n;
 }
 
-bool npu_model_slot(npg_model *m, int id, int64_t layer, npu_slot *out) {
-    const npg_model_config *c = &m->cfg;
-    bool model_level = id == NPU_SLOT_EMBED || id == NPU_SLOT_LM_HEAD || id == NPU_SLOT_FINAL_NORM;
-    if (model_level ? layer != -1 : (layer < 0 || layer >= c->n_layers || !m->layers))
+bool npu_model_slot(npg_model *m, npg_tensor_role role, int64_t layer, npu_slot *out) {
+    if ((int)role < 0 || role >= NPG_TENSOR_ROLE_COUNT || (npg_tensor_role_per_layer(role) ? layer < 0 : layer != -1))
         return false;
-    int64_t H = c->hidden, D = c->head_dim, qd = c->n_heads * D, kvd = c->n_kv_heads * D;
-    if (id == NPU_SLOT_EMBED || id == NPU_SLOT_LM_HEAD) {
-        *out = (npu_slot){.id = id, .layer = -1, .w = id == NPU_SLOT_EMBED ? &m->embed : &m->lm_head};
+    if (npg_tensor_role_is_matrix(role)) {
+        npg_weight *w = npg_model_matrix(m, role, layer);
+        if (!w)
+            return false;
+        *out = (npu_slot){.role = role, .layer = layer, .w = w};
         return true;
     }
-    if (id == NPU_SLOT_FINAL_NORM) {
-        *out = (npu_slot){.id = id, .layer = -1, .v = &m->final_norm, .len = H};
-        return true;
-    }
-    npg_layer_weights *L = &m->layers[layer];
-    if (id >= NPU_SLOT_WQ && id <= NPU_SLOT_W_DOWN) {
-        npg_weight *mats[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_gate_up, &L->w_down};
-        *out = (npu_slot){.id = id, .layer = layer, .w = mats[id - NPU_SLOT_WQ]};
-        return true;
-    }
-    if (id >= NPU_SLOT_BQ && id < NPU_SLOT_END) {
-        float **vecs[] = {&L->bq, &L->bk, &L->bv, &L->bo, &L->attn_norm, &L->post_attn_norm, &L->ffn_norm,
-                          &L->post_ffn_norm, &L->q_norm, &L->k_norm};
-        int64_t lens[] = {qd, kvd, kvd, H, H, H, H, H, D, D};
-        *out = (npu_slot){.id = id, .layer = layer, .v = vecs[id - NPU_SLOT_BQ], .len = lens[id - NPU_SLOT_BQ]};
-        return true;
-    }
-    return false;
+    float **v = npg_model_vector(m, role, layer);
+    if (!v)
+        return false;
+    int64_t rows, cols;
+    npg_tensor_shape(&m->cfg, role, &rows, &cols);
+    *out = (npu_slot){.role = role, .layer = layer, .v = v, .len = rows};
+    return true;
 }
 
 size_t npu_weight_data_bytes(const npg_weight *w) { return npg_quant_data_bytes(w->type, w->n, w->k); }
@@ -110,9 +83,15 @@ npg_status npu_weights_fingerprint(const npg_model *m, uint64_t *hash, uint64_t 
     npg_hash h;
     npg_hash_init(&h, 0x4e5055u);
     uint64_t total = 0;
-    for (size_t i = 0; i < n; i++) {
+    npg_status st = NPG_OK;
+    for (size_t i = 0; i < n && st == NPG_OK; i++) {
         const npu_slot *s = &slots[i];
-        int64_t head[6] = {s->id, s->layer, 0, 0, 0, 0};
+        char name[256];
+        st = npg_tensor_name(&m->cfg, s->role, s->layer, name, sizeof name);
+        if (st != NPG_OK)
+            break;
+        npg_hash_update(&h, name, strlen(name) + 1); /* the tensor's name from the architecture's table */
+        int64_t head[6] = {s->role, s->layer, 0, 0, 0, 0};
         if (s->w) {
             head[2] = s->w->type;
             head[3] = s->w->n;
@@ -132,6 +111,7 @@ npg_status npu_weights_fingerprint(const npg_model *m, uint64_t *hash, uint64_t 
         }
     }
     free(slots);
+    NPG_TRY(st);
     *hash = npg_hash_final(&h);
     *bytes = total;
     return NPG_OK;
