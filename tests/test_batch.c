@@ -3,13 +3,17 @@
  * Four different prompts (different lengths) prefilled together in one batch, then decoded together
  * (one row per sequence per step, greedy ids fed back), give the logits of four separate runs within
  * 1e-5 at every step. Also: a KV copy continues a prompt as a second sequence, spans in a batch equal
- * npg_model_forward_embeds' image runs, and bad batches are refused with a message. */
+ * npg_model_forward_embeds' image runs, and bad batches are refused with a message. Engines: the CPU
+ * engine runs a batch of two sequences as the forward does; the NPU engine (one static plan, one
+ * sequence) refuses batched input naming the device. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "device/engine.h"
 #include "models/model.h"
+#include "pipeline/llm_pipeline.h"
 #include "testutil.h"
 
 enum { N_SEQ = 4, STEPS = 6, CTX = 48 };
@@ -182,10 +186,37 @@ static void test_spans(void) {
     npg_model_free(m);
 }
 
+static void test_engines(void) {
+    npg_llm_pipeline *cpu = NULL, *npu = NULL;
+    REQUIRE_OK(npg_llm_pipeline_create(shared_path("models/stories260K"), "CPU", 0, &cpu));
+    int32_t ids[2] = {1, 1}, pos[2] = {0, 0}, seq[2] = {0, 1};
+    uint8_t want[2] = {1, 1};
+    npg_batch b = {.n = 2, .ids = ids, .pos = pos, .seq = seq, .want_logits = want};
+    float *logits = NULL;
+    CHECK(npg_engine_forward(cpu->engine, &b, &logits) == NPG_ERR_INVALID_ARGUMENT); /* one sequence so far */
+    REQUIRE_OK(npg_engine_reserve_seqs(cpu->engine, 2, 8));
+    REQUIRE_OK(npg_engine_forward(cpu->engine, &b, &logits));
+    int64_t V = cpu->model->cfg.vocab;
+    CHECK(max_abs_diff(logits, logits + V, (size_t)V) == 0.0f); /* same id, same position, two caches */
+    CHECK(npg_engine_max_rows(cpu->engine) >= 2);
+    npg_llm_pipeline_free(cpu);
+
+    REQUIRE_OK(npg_llm_pipeline_create(shared_path("models/stories260K"), "NPU", 4, &npu, "MAX_PROMPT_LEN", "64",
+                                       "MIN_RESPONSE_LEN", "64"));
+    CHECK(npg_engine_max_rows(npu->engine) == 0);
+    CHECK(npg_engine_forward(npu->engine, &b, &logits) == NPG_ERR_UNSUPPORTED);
+    CHECK(strstr(npg_last_error(), "NPU") && strstr(npg_last_error(), "one sequence"));
+    CHECK(npg_engine_reserve_seqs(npu->engine, 2, 8) == NPG_ERR_UNSUPPORTED);
+    CHECK(npg_engine_copy_seq(npu->engine, 0, 1, 4) == NPG_ERR_UNSUPPORTED);
+    REQUIRE_OK(npg_engine_reserve_seqs(npu->engine, 1, 8)); /* one sequence is what it has */
+    npg_llm_pipeline_free(npu);
+}
+
 int main(void) {
     RUN(test_stories260k);
     RUN(test_llama_gqa);
     RUN(test_gemma3);
     RUN(test_spans);
+    RUN(test_engines);
     return npg_test_summary();
 }
