@@ -94,8 +94,8 @@ static void scan_file(graph *g, const char *src_root, const char *rel, const cha
                         g->edges++;
                         if (!g->edge[from][to]) {
                             g->edge[from][to] = true;
-                            if (snprintf(g->why[from][to], sizeof g->why[0][0], "src/%s includes \"%s\"", rel,
-                                         inc) >= (int)sizeof g->why[0][0])
+                            if (snprintf(g->why[from][to], sizeof g->why[0][0], "src/%s includes \"%s\"", rel, inc) >=
+                                (int)sizeof g->why[0][0])
                                 g->why[from][to][sizeof g->why[0][0] - 2] = '~';
                         }
                     }
@@ -222,8 +222,7 @@ static void test_tools_use_only_the_public_header(void) {
             char own[2600];
             snprintf(own, sizeof own, "%s/%s", dir, inc);
             if (strcmp(inc, "npugen.h") != 0 && !is_file(own)) {
-                fprintf(stderr, "tools/%s includes \"%s\": the CLI may use include/npugen.h only\n", ent->d_name,
-                        inc);
+                fprintf(stderr, "tools/%s includes \"%s\": the CLI may use include/npugen.h only\n", ent->d_name, inc);
                 bad++;
             }
         }

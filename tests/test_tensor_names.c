@@ -41,8 +41,7 @@ static void check_model(const char *name) {
             }
         }
     }
-    fprintf(stderr, "  %s (%s): %d names round-trip, %d required tensors found\n", name, c->arch_name, named,
-            required);
+    fprintf(stderr, "  %s (%s): %d names round-trip, %d required tensors found\n", name, c->arch_name, named, required);
     CHECK(required >= 3 + 5 * c->n_layers);
     int64_t r_layer;
     npg_tensor_role r_role;
@@ -62,10 +61,10 @@ static void test_every_fixture(void) {
 
 /* The families spell the same role differently: the tables say so. */
 static void test_family_spellings(void) {
-    CHECK(strcmp(npg_tensor_pattern(NPG_ARCH_LLAMA, NPG_TENSOR_FFN_NORM), "layers.%d.post_attention_layernorm.weight") ==
-          0);
-    CHECK(strcmp(npg_tensor_pattern(NPG_ARCH_GEMMA3, NPG_TENSOR_FFN_NORM), "layers.%d.pre_feedforward_layernorm.weight") ==
-          0);
+    CHECK(strcmp(npg_tensor_pattern(NPG_ARCH_LLAMA, NPG_TENSOR_FFN_NORM),
+                 "layers.%d.post_attention_layernorm.weight") == 0);
+    CHECK(strcmp(npg_tensor_pattern(NPG_ARCH_GEMMA3, NPG_TENSOR_FFN_NORM),
+                 "layers.%d.pre_feedforward_layernorm.weight") == 0);
     CHECK(strcmp(npg_tensor_pattern(NPG_ARCH_GEMMA3, NPG_TENSOR_POST_ATTN_NORM),
                  "layers.%d.post_attention_layernorm.weight") == 0);
     CHECK(npg_tensor_pattern(NPG_ARCH_PHI3, NPG_TENSOR_WQ) == NULL);

@@ -1,6 +1,7 @@
-/* eval.h — quality of a (compressed) model on a text: perplexity, and against a reference model the
- * mean KL divergence and top-1 agreement of the next-token distributions (what llama.cpp's
- * `perplexity --kl-divergence` and OpenVINO's who-what-benchmark report).
+/* eval.h — quality of a (compressed) model on a text (entry points, options and results are public:
+ * include/npugen.h): perplexity, and against a reference model the mean KL divergence and top-1
+ * agreement of the next-token distributions (what llama.cpp's `perplexity --kl-divergence` and
+ * OpenVINO's who-what-benchmark report).
  *
  * Convention (llama.cpp's perplexity tool): the text is tokenized once without special tokens and
  * cut into non-overlapping windows of ctx tokens (a tail shorter than ctx is dropped); when the
@@ -14,8 +15,8 @@
  *   top1_agreement = share of scored positions where both argmaxes agree
  * Both models see the same ids (the evaluated model's tokenizer); their vocab sizes must match.
  * Softmaxes are computed in double. */
-#ifndef NPG_QUANT_EVAL_H
-#define NPG_QUANT_EVAL_H
+#ifndef NPG_COMPRESS_EVAL_H
+#define NPG_COMPRESS_EVAL_H
 
 #include <stdbool.h>
 #include <stddef.h>

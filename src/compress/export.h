@@ -1,4 +1,5 @@
-/* export.h — internal API of `npugen export`: a Hugging Face folder into a compressed model folder.
+/* export.h — internals of `npugen export` (the entry point, npg_export_model, and its options are public:
+ * include/npugen.h): a Hugging Face folder into a compressed model folder.
  *
  * The meaning of every option follows optimum-cli / NNCF (docs/quantization.md has the details and
  * where npugen differs):
@@ -17,8 +18,8 @@
  * container's metadata) + the source's tokenizer / config / generation files. Everything is written
  * under "OUT_DIR.tmp-XXXXXX" and renamed at the end; a failure removes it, so OUT_DIR either does not
  * change or is complete. */
-#ifndef NPG_QUANT_EXPORT_H
-#define NPG_QUANT_EXPORT_H
+#ifndef NPG_COMPRESS_EXPORT_H
+#define NPG_COMPRESS_EXPORT_H
 
 #include <stdbool.h>
 #include <stdint.h>

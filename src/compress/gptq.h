@@ -18,8 +18,8 @@
  * exact; it costs 32/g' bits per weight of scales (g' is often 1 for act-order checkpoints: 36 bits
  * per weight, so export such models from their float weights when size matters). g' = K is Q4_CW.
  * Refused: bits != 4, asymmetric zeros, shapes that disagree, g_idx out of range. */
-#ifndef NPG_QUANT_GPTQ_H
-#define NPG_QUANT_GPTQ_H
+#ifndef NPG_COMPRESS_GPTQ_H
+#define NPG_COMPRESS_GPTQ_H
 
 #include <stdbool.h>
 #include <stdint.h>

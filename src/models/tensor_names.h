@@ -17,8 +17,8 @@
 
 typedef enum npg_tensor_role {
     /* model-level */
-    NPG_TENSOR_EMBED = 0, /* [vocab, hidden] matrix */
-    NPG_TENSOR_LM_HEAD,   /* [vocab, hidden] matrix (== EMBED when tied) */
+    NPG_TENSOR_EMBED = 0,  /* [vocab, hidden] matrix */
+    NPG_TENSOR_LM_HEAD,    /* [vocab, hidden] matrix (== EMBED when tied) */
     NPG_TENSOR_FINAL_NORM, /* [hidden] */
     /* per layer: matrices */
     NPG_TENSOR_WQ,        /* [q_dim, hidden] */

@@ -3,9 +3,9 @@
 #include "core/error.h"
 #include "pipeline/llm_pipeline.h"
 
-#define INFO_ARGS(p, out, fn)                                                                     \
-    do {                                                                                          \
-        if (!(p) || !(out))                                                                       \
+#define INFO_ARGS(p, out, fn)                                                                      \
+    do {                                                                                           \
+        if (!(p) || !(out))                                                                        \
             return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, !(p) ? "pipe" : #out); \
     } while (0)
 

@@ -39,8 +39,8 @@ npg_status npg_chat_history_create_from_json(const char *json, size_t len, const
 
 /* The context transformers' apply_chat_template builds: messages, tools / documents none,
  * add_generation_prompt, the special tokens given, then the extra variables. */
-static npg_status build_context(const npg_chat_history *h, bool add_generation_prompt, const char *bos,
-                                const char *eos, const char *extra_json, cJSON **out) {
+static npg_status build_context(const npg_chat_history *h, bool add_generation_prompt, const char *bos, const char *eos,
+                                const char *extra_json, cJSON **out) {
     cJSON *extra = NULL;
     if (extra_json) {
         NPG_TRY(npg_json_parse(extra_json, strlen(extra_json), "extra_context_json", &extra));

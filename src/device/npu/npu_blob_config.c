@@ -93,7 +93,8 @@ npg_status npu_config_record_write(const npg_model_config *c, uint8_t **out, siz
     writer w = {{0}, NPG_OK};
     put_u32(&w, NPU_CONFIG_RECORD_VERSION);
     put_str(&w, c->arch_name, sizeof c->arch_name);
-    const int64_t dims[] = {c->hidden, c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, c->ffn, c->vocab, c->max_pos};
+    const int64_t dims[] = {c->hidden,   c->n_layers, c->n_heads, c->n_kv_heads,
+                            c->head_dim, c->ffn,      c->vocab,   c->max_pos};
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
         put_i64(&w, dims[i]);
     put_f32(&w, c->norm_eps);
@@ -226,8 +227,8 @@ npg_status npu_config_record_read(const uint8_t *p, size_t len, const char *path
     const char *bad = NULL;
     if (!get_str(&r, "arch_name", c->arch_name, sizeof c->arch_name))
         bad = "arch_name";
-    int64_t *dims[] = {&c->hidden, &c->n_layers, &c->n_heads, &c->n_kv_heads,
-                       &c->head_dim, &c->ffn,     &c->vocab,   &c->max_pos};
+    int64_t *dims[] = {&c->hidden,   &c->n_layers, &c->n_heads, &c->n_kv_heads,
+                       &c->head_dim, &c->ffn,      &c->vocab,   &c->max_pos};
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
         *dims[i] = get_i64(&r, "dimensions");
     c->norm_eps = get_f32(&r, "norm_eps");
