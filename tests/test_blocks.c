@@ -158,7 +158,8 @@ static void test_mlps(void) {
     fill(b2, H, 12);
     memcpy(wgu, wg, sizeof wg);
     memcpy(wgu + F * H, wu, sizeof wu);
-    npg_weight Wg = {.type = NPG_W_F32, .n = F, .k = H, .data = wg}, Wu = {.type = NPG_W_F32, .n = F, .k = H, .data = wu};
+    npg_weight Wg = {.type = NPG_W_F32, .n = F, .k = H, .data = wg},
+               Wu = {.type = NPG_W_F32, .n = F, .k = H, .data = wu};
     npg_weight Wgu = {.type = NPG_W_F32, .n = 2 * F, .k = H, .data = wgu};
     npg_weight Wd = {.type = NPG_W_F32, .n = H, .k = F, .data = wd};
     for (int a = 0; a < 4; a++) {
@@ -170,8 +171,12 @@ static void test_mlps(void) {
             hf[i] = (float)(act_ref(act, g[i]) * (gated ? up[i] : 1.0));
         linear_ref(hf, wd, gated ? NULL : b2, R, H, F, ref);
         for (int fused = 0; fused < (gated ? 2 : 1); fused++) {
-            npg_mlp_weights w = {.gate = &Wg, .up = gated ? &Wu : NULL, .down = &Wd,
-                                 .gate_up = fused ? &Wgu : NULL, .b1 = gated ? NULL : b1, .b2 = gated ? NULL : b2};
+            npg_mlp_weights w = {.gate = &Wg,
+                                 .up = gated ? &Wu : NULL,
+                                 .down = &Wd,
+                                 .gate_up = fused ? &Wgu : NULL,
+                                 .b1 = gated ? NULL : b1,
+                                 .b2 = gated ? NULL : b2};
             npg_blk_mlp(NULL, act, &w, x, R, h, u, out);
             double d = max_diff_d(out, ref, R * H);
             if (d >= 1e-4)
@@ -181,8 +186,8 @@ static void test_mlps(void) {
     }
 }
 
-static void attend_ref(const float *q, const float *k, const float *v, int stride, int lo, int hi, int d,
-                       double scale, double cap, double *out) {
+static void attend_ref(const float *q, const float *k, const float *v, int stride, int lo, int hi, int d, double scale,
+                       double cap, double *out) {
     double sc[64], mx = -INFINITY, sum = 0;
     for (int i = lo; i <= hi; i++) {
         double dot = 0;
@@ -236,7 +241,8 @@ static void test_attention(void) {
     fill(wv, KV * HE, 18);
     fill(bk, KV, 19);
     fill(bv, KV, 20);
-    npg_weight Wk = {.type = NPG_W_F32, .n = KV, .k = HE, .data = wk}, Wv = {.type = NPG_W_F32, .n = KV, .k = HE, .data = wv};
+    npg_weight Wk = {.type = NPG_W_F32, .n = KV, .k = HE, .data = wk},
+               Wv = {.type = NPG_W_F32, .n = KV, .k = HE, .data = wv};
     npg_blk_cross_kv(NULL, enc, TE, &Wk, bk, &Wv, bv, kc, vc);
     linear_ref(enc, wk, bk, TE, KV, HE, kr);
     linear_ref(enc, wv, bv, TE, KV, HE, vr);

@@ -48,8 +48,10 @@ static cJSON *run_json(const char *args) {
 
 static void test_generate_json(void) {
     char args[1024];
-    snprintf(args, sizeof args, "generate %s -p 'Once upon a time' -n 16 -t 2 --temperature 1.0 --seed 99 "
-             "--num-return-sequences 3 --json", shared_path("models/stories260K"));
+    snprintf(args, sizeof args,
+             "generate %s -p 'Once upon a time' -n 16 -t 2 --temperature 1.0 --seed 99 "
+             "--num-return-sequences 3 --json",
+             shared_path("models/stories260K"));
     cJSON *a = run_json(args), *b = run_json(args);
     REQUIRE(a && b);
     cJSON *texts = cJSON_GetObjectItem(a, "texts"), *ids = cJSON_GetObjectItem(a, "ids");

@@ -57,7 +57,8 @@ static bool same_seq(const npg_decoded_results *ra, size_t a, const npg_decoded_
         npg_decoded_results_get_ids_at(rb, b, &ib, &nb) != NPG_OK ||
         npg_decoded_results_get_finish_reason_at(ra, a, &fa) != NPG_OK ||
         npg_decoded_results_get_finish_reason_at(rb, b, &fb) != NPG_OK ||
-        npg_decoded_results_get_score_at(ra, a, &sa) != NPG_OK || npg_decoded_results_get_score_at(rb, b, &sb) != NPG_OK)
+        npg_decoded_results_get_score_at(ra, a, &sa) != NPG_OK ||
+        npg_decoded_results_get_score_at(rb, b, &sb) != NPG_OK)
         return false;
     char *ta = text_at(ra, a), *tb = text_at(rb, b);
     bool same = na == nb && memcmp(ia, ib, na * sizeof *ia) == 0 && ta && tb && strcmp(ta, tb) == 0 && fa == fb &&

@@ -56,19 +56,19 @@ typedef struct npg_decode_params {
     const npg_generation_config *cfg; /* validated */
     const int32_t *prompt;            /* [n_prompt], all in the vocabulary */
     size_t n_prompt;
-    size_t n_cached;  /* prompt ids already in sequence 0's cache (kept; the rest is prefilled) */
-    size_t max_new;   /* ids to generate at most per sequence */
-    bool capped_by_context; /* max_new was cut to the context: running out is NPG_FINISH_CONTEXT */
-    size_t n_seqs;    /* sequences to decode together (num_return_sequences) */
+    size_t n_cached;              /* prompt ids already in sequence 0's cache (kept; the rest is prefilled) */
+    size_t max_new;               /* ids to generate at most per sequence */
+    bool capped_by_context;       /* max_new was cut to the context: running out is NPG_FINISH_CONTEXT */
+    size_t n_seqs;                /* sequences to decode together (num_return_sequences) */
     const npg_streamer *streamer; /* one sequence only; NULL = none */
-    double t_start_ms; /* when the request started (for TTFT) */
+    double t_start_ms;            /* when the request started (for TTFT) */
 } npg_decode_params;
 
 typedef struct npg_decode_session {
     npg_decode_params p;
     size_t vocab;
-    npg_decode_seq *seqs; /* [n_seqs] */
-    float *scratch;       /* [vocab]: a private copy of shared logits (several sequences, one prefill) */
+    npg_decode_seq *seqs;           /* [n_seqs] */
+    float *scratch;                 /* [vocab]: a private copy of shared logits (several sequences, one prefill) */
     int32_t *b_ids, *b_pos, *b_seq; /* [n_seqs] batch staging */
     uint8_t *b_want;
     size_t *b_owner; /* row -> sequence of the last forward call */

@@ -6,8 +6,8 @@
 #include "models/blocks/blocks.h"
 #include "models/ops.h"
 
-void npg_blk_attend(npg_isa isa, const float *q, const float *k, const float *v, int64_t stride, int64_t lo,
-                    int64_t hi, int64_t d, float scale, float softcap, float *scores, float *out) {
+void npg_blk_attend(npg_isa isa, const float *q, const float *k, const float *v, int64_t stride, int64_t lo, int64_t hi,
+                    int64_t d, float scale, float softcap, float *scores, float *out) {
     int64_t len = hi - lo + 1;
     npg_attn_scores(isa, q, k + lo * stride, stride, len, d, scale, scores);
     if (softcap > 0.0f)

@@ -17,8 +17,7 @@
 /* ---- norms (norm.c); out may alias x ---------------------------------------------------------- */
 
 /* RMSNorm: x / sqrt(mean(x²) + eps) · w, or · (1 + w) with plus_one (Gemma); w NULL = no weight. */
-void npg_blk_rmsnorm(float *out, const float *x, const float *w, int64_t rows, int64_t dim, float eps,
-                     bool plus_one);
+void npg_blk_rmsnorm(float *out, const float *x, const float *w, int64_t rows, int64_t dim, float eps, bool plus_one);
 /* LayerNorm: (x - mean) / sqrt(var + eps) · w + b; b NULL = no bias (w NULL = no weight). */
 void npg_blk_layernorm(float *out, const float *x, const float *w, const float *b, int64_t rows, int64_t dim,
                        float eps);
@@ -51,11 +50,11 @@ typedef enum npg_mlp_act {
 } npg_mlp_act;
 
 typedef struct npg_mlp_weights {
-    const npg_weight *gate; /* gated: gate [F, H]; plain: fc1 [F, H] */
-    const npg_weight *up;   /* gated: up [F, H]; NULL when fused into gate_up or plain */
+    const npg_weight *gate;    /* gated: gate [F, H]; plain: fc1 [F, H] */
+    const npg_weight *up;      /* gated: up [F, H]; NULL when fused into gate_up or plain */
     const npg_weight *gate_up; /* gated, fused [2F, H] (gate rows first: Phi-3), or NULL */
-    const npg_weight *down; /* down / fc2 [H, F] */
-    const float *b1, *b2;   /* plain MLPs' biases [F], [H] or NULL */
+    const npg_weight *down;    /* down / fc2 [H, F] */
+    const float *b1, *b2;      /* plain MLPs' biases [F], [H] or NULL */
 } npg_mlp_weights;
 
 /* out[rows, H] = MLP(x[rows, H]); h[rows, 2F] and u[rows, F] are scratch. */
@@ -70,8 +69,8 @@ void npg_blk_activate(npg_mlp_act act, float *g, const float *u, int64_t n);
  * k + p * stride (any mask is a range per row: causal [0, p], sliding window [p - w + 1, p], a
  * bidirectional span widens hi, cross-attention is [0, T - 1]): out[d] = softmax(scale · q·kᵀ
  * [→ softcap · tanh(·/softcap)]) · v. scores: [hi - lo + 1] scratch. */
-void npg_blk_attend(npg_isa isa, const float *q, const float *k, const float *v, int64_t stride, int64_t lo,
-                    int64_t hi, int64_t d, float scale, float softcap, float *scores, float *out);
+void npg_blk_attend(npg_isa isa, const float *q, const float *k, const float *v, int64_t stride, int64_t lo, int64_t hi,
+                    int64_t d, float scale, float softcap, float *scores, float *out);
 /* The visible key range of a decoder row at position p: causal, less a sliding window (window <= 0 =
  * none), widened to [span_lo, span_hi] when the row is in a bidirectional span (span_lo < 0 = none). */
 void npg_blk_causal_range(int64_t p, int64_t window, int64_t span_lo, int64_t span_hi, int64_t *lo, int64_t *hi);

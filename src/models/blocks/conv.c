@@ -29,7 +29,8 @@ void npg_blk_patch_embed(const float *image, int64_t c, int64_t h, int64_t w, in
                 for (int64_t ch = 0; ch < c; ch++)
                     for (int64_t y = 0; y < p; y++)
                         for (int64_t x = 0; x < p; x++)
-                            acc += weight[((d * c + ch) * p + y) * p + x] * image[(ch * h + py * p + y) * w + px * p + x];
+                            acc +=
+                                weight[((d * c + ch) * p + y) * p + x] * image[(ch * h + py * p + y) * w + px * p + x];
                 o[d] = acc;
             }
         }

@@ -4,8 +4,7 @@
 #include "models/blocks/blocks.h"
 #include "models/ops.h"
 
-void npg_blk_rmsnorm(float *out, const float *x, const float *w, int64_t rows, int64_t dim, float eps,
-                     bool plus_one) {
+void npg_blk_rmsnorm(float *out, const float *x, const float *w, int64_t rows, int64_t dim, float eps, bool plus_one) {
     for (int64_t r = 0; r < rows; r++)
         npg_rmsnorm(out + r * dim, x + r * dim, w, dim, eps, plus_one);
 }
