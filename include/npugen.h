@@ -159,6 +159,7 @@ NPG_API npg_status npg_generation_config_get_do_sample(const npg_generation_conf
 NPG_API npg_status npg_generation_config_get_temperature(const npg_generation_config *c, float *value);
 /* The seed sampling starts from (what a run must be given again to be reproduced). */
 NPG_API npg_status npg_generation_config_get_rng_seed(const npg_generation_config *c, uint64_t *value);
+NPG_API npg_status npg_generation_config_get_num_return_sequences(const npg_generation_config *c, size_t *value);
 /* NPG_OK when every field is in range; otherwise NPG_ERR_INVALID_ARGUMENT naming the field
  * ("top_p must be in (0, 1], got 1.5"). Pipelines validate before any work. */
 NPG_API npg_status npg_generation_config_validate(const npg_generation_config *c);
@@ -271,7 +272,25 @@ NPG_API npg_status npg_decoded_results_get_ids(const npg_decoded_results *result
                                                size_t *n_ids);
 NPG_API npg_status npg_decoded_results_get_finish_reason(const npg_decoded_results *results,
                                                          npg_finish_reason *reason);
-/* Borrowed: valid while results live. */
+/* num_return_sequences: with do_sample, N sequences are decoded together (one batch: each weight read
+ * once per step for all of them) and all returned. Sequence i samples from rng_seed + i, so it equals a
+ * one-sequence run with that seed (and a rerun with the same seed). The getters above read sequence 0.
+ * Greedy with N > 1 is refused (it would return N copies); the NPU device decodes one sequence and
+ * refuses N > 1; a streamer with N > 1 is refused (streaming follows one sequence). */
+NPG_API npg_status npg_decoded_results_get_count(const npg_decoded_results *results, size_t *count);
+/* As npg_decoded_results_get_string for sequence `index` (< count; NPG_ERR_INVALID_ARGUMENT otherwise). */
+NPG_API npg_status npg_decoded_results_get_string_at(const npg_decoded_results *results, size_t index, char *output,
+                                                     size_t *output_size);
+NPG_API npg_status npg_decoded_results_get_ids_at(const npg_decoded_results *results, size_t index,
+                                                  const int32_t **ids, size_t *n_ids);
+NPG_API npg_status npg_decoded_results_get_finish_reason_at(const npg_decoded_results *results, size_t index,
+                                                            npg_finish_reason *reason);
+/* The sequence's score: the sum over its generated ids of log p(id), p = softmax of the logits after
+ * the logits processors (penalties, min_new_tokens) at temperature 1, before top-k/top-p/min-p (as
+ * Hugging Face's sequence scores without length normalisation). -inf if a masked id was forced. */
+NPG_API npg_status npg_decoded_results_get_score_at(const npg_decoded_results *results, size_t index, float *score);
+/* Borrowed: valid while results live. With several sequences n_generated_tokens counts all of them and
+ * the throughput is the aggregate (ids of all sequences per second of decode steps). */
 NPG_API npg_status npg_decoded_results_get_perf_metrics(const npg_decoded_results *results,
                                                         const npg_perf_metrics **metrics);
 

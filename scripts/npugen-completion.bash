@@ -24,7 +24,7 @@ _npugen() {
         --top-p --min-p --repetition-penalty --seed --stop --ignore-eos --encrypt-key-file --perf"
     local opts
     case ${words[1]} in
-    generate) opts="-p --prompt -f --file --prompt-ids --chat --system --print-ids $gen" ;;
+    generate) opts="-p --prompt -f --file --prompt-ids --chat --system --print-ids --json --num-return-sequences $gen" ;;
     chat) opts="--system $gen" ;;
     tokenize) opts="--add-special-tokens -f" ;;
     detokenize) opts="--skip-special-tokens" ;;
@@ -34,7 +34,7 @@ _npugen() {
         --overwrite --quiet" ;;
     eval) opts="--text --reference --ctx --chunks --threads --json" ;;
     compile) opts="--device -o --output -c --encrypt-key-file" ;;
-    bench) opts="-p -n -t --device -c --json --no-bandwidth ${gen/--perf/}" ;;
+    bench) opts="-p -n -t --device -c --json --no-bandwidth --sequences ${gen/--perf/}" ;;
     *) return ;;
     esac
     opts+=" --help"

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "template/chat_history.h"
 #include "testutil.h"
 
 static void test_history_basics(void) {
@@ -181,8 +182,27 @@ static void test_template_files(void) {
     free(dir);
 }
 
+/* The pipeline's rollback of a failed chat turn: truncation frees only, so it cannot fail half-way. */
+static void test_history_truncate(void) {
+    npg_chat_history *h = NULL;
+    REQUIRE_OK(npg_chat_history_create(&h));
+    REQUIRE_OK(npg_chat_history_push(h, "system", "s"));
+    REQUIRE_OK(npg_chat_history_push(h, "user", "u"));
+    REQUIRE_OK(npg_chat_history_push(h, "assistant", "a"));
+    npg_chat_history_truncate(h, 5); /* past the end: nothing */
+    CHECK(npg_chat_history_size(h) == 3);
+    npg_chat_history_truncate(h, 1);
+    CHECK(npg_chat_history_size(h) == 1);
+    const char *role = NULL, *content = NULL;
+    CHECK(npg_chat_history_at(h, 0, &role, &content) == NPG_OK && strcmp(role, "system") == 0);
+    REQUIRE_OK(npg_chat_history_push(h, "user", "again"));
+    CHECK(npg_chat_history_size(h) == 2);
+    npg_chat_history_free(h);
+}
+
 int main(void) {
     RUN(test_history_basics);
+    RUN(test_history_truncate);
     RUN(test_apply_goldens);
     RUN(test_apply_edges);
     RUN(test_template_files);

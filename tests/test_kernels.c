@@ -1,7 +1,7 @@
 /* test_kernels.c — every weight type × every ISA this CPU has (forced through npg_compute.isa) ×
- * m in {1, 3, 17, 64} (decode row kernels and prefill tiles, short tiles) × n in {1, 7, 512} (not a
- * multiple of any NR) × k in {64, 172, 2048} (k not a multiple of 128 pads the last block) and
- * k = 4224 (several input chunks, the last one short), Q4_G
+ * m in {1, 3, 4, 17, 64} (decode row kernels, a few sequences' decode rows, prefill tiles, short
+ * tiles) × n in {1, 7, 512} (not a multiple of any NR) × k in {64, 172, 2048} (k not a multiple of
+ * 128 pads the last block) and k = 4224 (several input chunks, the last one short), Q4_G
  * with group sizes 16, 32, 43, 48, 64, 96, 128, 160, 172, 256, against npg_matmul_ref; the SIMD
  * activation quantizers byte for byte against the scalar one; the workspace and threading edges.
  *
@@ -154,7 +154,7 @@ typedef struct ctx {
 
 /* One (type, n, k, group size) across every m and ISA. */
 static void check_shape(const ctx *cx, npg_wtype type, int64_t n, int64_t k, int64_t gs, uint64_t seed) {
-    static const int64_t ms[] = {1, 3, 17, 64};
+    static const int64_t ms[] = {1, 3, 4, 17, 64};
     rng r = {seed};
     float *wsrc = malloc((size_t)(n * k) * sizeof(float));
     float *x = malloc((size_t)(64 * k) * sizeof(float));

@@ -20,13 +20,17 @@ static const char *const CMD = "bench";
 static void usage(FILE *fp) {
     fprintf(fp,
             "usage: npugen bench MODEL_DIR [-p PROMPT_TOKENS] [-n GEN_TOKENS] [-t THREADS] [--device D]\n"
-            "                    [-c KEY=VALUE]... [--json] [--no-bandwidth]\n\n"
+            "                    [-c KEY=VALUE]... [--json] [--no-bandwidth] [--sequences N]\n\n"
             "Times one generation of GEN_TOKENS (default 64) after a synthetic prompt of PROMPT_TOKENS\n"
             "(default 128) and reports load time, TTFT, prefill and decode tokens/s, peak RSS, the\n"
             "machine's measured memory read bandwidth and the fraction of it decode achieves.\n\n"
             "  -p, --prompt-tokens N      synthetic prompt length (default 128)\n"
             "  --json                     print one JSON object instead of a table\n"
-            "  --no-bandwidth             skip the bandwidth measurement (mem_bw_gbs = 0)\n\n"
+            "  --no-bandwidth             skip the bandwidth measurement (mem_bw_gbs = 0)\n"
+            "  --sequences N              decode N sequences together after the one prompt (sampling,\n"
+            "                             temperature 1 unless --temperature; CPU only); decode_tok_s is\n"
+            "                             then the aggregate over all N, gen_tokens per sequence\n"
+            "\n"
             "decode_bw_fraction above 1 means the weights fit in the CPU caches (tiny models): decode is\n"
             "then not bound by memory bandwidth and the fraction says nothing.\n"
             "  -n, --max-new-tokens N     tokens to generate (default 64 here)\n"
@@ -38,7 +42,7 @@ static void usage(FILE *fp) {
 typedef struct bench_result {
     double load_ms, compile_ms, ttft_ms, prefill_tok_s, decode_tok_s, peak_rss_mb, weights_mb, mem_bw_gbs,
         decode_bw_fraction;
-    size_t prompt_tokens, gen_tokens, context_length;
+    size_t prompt_tokens, gen_tokens, sequences, context_length;
     int threads;
     bool sampled;  /* --temperature > 0: the run samples, from seed */
     uint64_t seed;
@@ -77,7 +81,11 @@ static npg_status measure(const char *model_dir, const gen_options *o, size_t n_
     if (st == NPG_OK)
         st = npg_generation_config_set_max_new_tokens(cfg, r->gen_tokens);
     if (st == NPG_OK && !o->has_temp)
-        st = npg_generation_config_set_do_sample(cfg, false);
+        st = npg_generation_config_set_do_sample(cfg, r->sequences > 1); /* several sequences need sampling */
+    if (st == NPG_OK && !o->has_temp && r->sequences > 1)
+        st = npg_generation_config_set_temperature(cfg, 1.0f);
+    if (st == NPG_OK)
+        st = npg_generation_config_set_num_return_sequences(cfg, r->sequences);
     if (st == NPG_OK)
         st = npg_generation_config_get_do_sample(cfg, &r->sampled);
     if (st == NPG_OK)
@@ -107,7 +115,7 @@ static npg_status measure(const char *model_dir, const gen_options *o, size_t n_
         npg_perf_metrics_get_throughput(m, &thr, &sd);
         npg_perf_metrics_get_compile_time(m, &comp);
         npg_perf_metrics_get_num_generated_tokens(m, &n_gen);
-        r->gen_tokens = n_gen;
+        r->gen_tokens = n_gen / r->sequences; /* ignore_eos: every sequence runs to the end */
         r->compile_ms = (double)comp;
         r->ttft_ms = (double)ttft;
         r->prefill_tok_s = ttft > 0 ? (double)n_prompt * 1000.0 / (double)ttft : 0;
@@ -128,12 +136,12 @@ static void print_result(const bench_result *r, const char *device, bool json) {
         snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->seed);
     if (json) {
         printf("{\"device\": \"%s\", \"architecture\": \"%s\", \"context_length\": %zu, \"threads\": %d, "
-               "\"prompt_tokens\": %zu, \"gen_tokens\": %zu, "
+               "\"prompt_tokens\": %zu, \"gen_tokens\": %zu, \"sequences\": %zu, "
                "\"load_ms\": %.3f, \"compile_ms\": %.3f, \"ttft_ms\": %.3f, \"prefill_tok_s\": %.3f, "
                "\"decode_tok_s\": %.3f, \"peak_rss_mb\": %.3f, \"weights_mb\": %.3f, \"mem_bw_gbs\": %.3f, "
                "\"decode_bw_fraction\": %.4f, \"seed\": %s}\n",
-               device, r->architecture, r->context_length, r->threads, r->prompt_tokens, r->gen_tokens, r->load_ms,
-               r->compile_ms, r->ttft_ms,
+               device, r->architecture, r->context_length, r->threads, r->prompt_tokens, r->gen_tokens, r->sequences,
+               r->load_ms, r->compile_ms, r->ttft_ms,
                r->prefill_tok_s, r->decode_tok_s, r->peak_rss_mb, r->weights_mb, r->mem_bw_gbs,
                r->decode_bw_fraction, seed);
         return;
@@ -141,7 +149,10 @@ static void print_result(const bench_result *r, const char *device, bool json) {
     printf("device              %s\n", device);
     printf("model               %s, context %zu positions\n", r->architecture, r->context_length);
     printf("threads             %d\n", r->threads);
-    printf("prompt / generated  %zu / %zu tokens\n", r->prompt_tokens, r->gen_tokens);
+    printf("prompt / generated  %zu / %zu tokens%s\n", r->prompt_tokens, r->gen_tokens,
+           r->sequences > 1 ? " per sequence" : "");
+    if (r->sequences > 1)
+        printf("sequences           %zu decoded together (decode: aggregate)\n", r->sequences);
     printf("load                %.2f ms (compile %.2f ms)\n", r->load_ms, r->compile_ms);
     printf("TTFT                %.2f ms\n", r->ttft_ms);
     printf("prefill             %.2f tok/s\n", r->prefill_tok_s);
@@ -164,6 +175,7 @@ int npg_cmd_bench(int argc, char **argv) {
     long long n_prompt = 128;
     bench_result r = {0};
     r.gen_tokens = 64;
+    long long n_seqs = 1;
     int rc = 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
@@ -174,6 +186,9 @@ int npg_cmd_bench(int argc, char **argv) {
         }
         if (cli_opt(a, "-p", "--prompt-tokens")) {
             if (!cli_value(CMD, argc, argv, &i, &v) || !cli_parse_long(CMD, a, v, 1, 1 << 20, &n_prompt))
+                goto done;
+        } else if (cli_opt(a, NULL, "--sequences")) {
+            if (!cli_value(CMD, argc, argv, &i, &v) || !cli_parse_long(CMD, a, v, 1, 256, &n_seqs))
                 goto done;
         } else if (cli_flag(a, NULL, "--json")) {
             json = true;
@@ -198,6 +213,7 @@ int npg_cmd_bench(int argc, char **argv) {
     if (o.has_max_new)
         r.gen_tokens = (size_t)o.max_new;
     r.prompt_tokens = (size_t)n_prompt;
+    r.sequences = (size_t)n_seqs;
     /* the count the engine uses: NUM_THREADS / INFERENCE_NUM_THREADS, 0 or absent = one per core
      * (as npg_threadpool_create resolves it) */
     if (npg_properties_num_threads(o.props, &r.threads) != NPG_OK) {
@@ -214,7 +230,9 @@ int npg_cmd_bench(int argc, char **argv) {
             r.threads = cli_cpu_count();
         r.mem_bw_gbs = cli_measure_read_bandwidth(r.threads, (size_t)512 << 20, 5);
         if (r.mem_bw_gbs > 0)
-            r.decode_bw_fraction = r.weights_mb * 1e6 * r.decode_tok_s / (r.mem_bw_gbs * 1e9);
+            /* the weights are read once per step for all sequences */
+            r.decode_bw_fraction =
+                r.weights_mb * 1e6 * r.decode_tok_s / (double)r.sequences / (r.mem_bw_gbs * 1e9);
     }
     print_result(&r, o.device, json);
     rc = 0;

@@ -1,9 +1,11 @@
 /* cmd_generate.c — `npugen generate`: one prompt in, the continuation streamed to stdout. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_json.h"
 #include "cli_util.h"
 #include "gen_options.h"
 #include "perf_print.h"
@@ -23,13 +25,20 @@ static void usage(FILE *fp) {
             "  --system TEXT              a system message first (implies --chat)\n"
             "  --print-ids                print the generated ids (space-separated) instead of text\n"
             "  --perf                     print performance metrics (and the sampling seed) to stderr\n"
+            "  --num-return-sequences N   decode N sequences together in one batch (needs sampling, e.g.\n"
+            "                             --temperature 0.8; sequence i uses seed S + i); each is printed\n"
+            "                             after a line \"[sequence i]\"; the CPU device only\n"
+            "  --json                     print one JSON object instead of streaming text: {\"texts\": [...],\n"
+            "                             \"ids\": [[...]], \"finish_reasons\": [...], \"scores\": [...],\n"
+            "                             \"seed\": S, \"perf\": {...}}\n"
             "%s",
             gen_options_help);
 }
 
 typedef struct gen_args {
     const char *model_dir, *prompt, *file, *ids_arg, *system;
-    bool chat, print_ids, perf;
+    bool chat, print_ids, perf, json;
+    long long n_seqs; /* 0 = the model's config (1) */
 } gen_args;
 
 /* 1: consumed, 0: not ours, -1: usage error */
@@ -49,7 +58,119 @@ static int parse_own(gen_args *g, int argc, char **argv, int *i) {
         return g->print_ids = true, 1;
     if (cli_flag(a, NULL, "--perf"))
         return g->perf = true, 1;
+    if (cli_flag(a, NULL, "--json"))
+        return g->json = true, 1;
+    if (cli_opt(a, NULL, "--num-return-sequences")) {
+        const char *v = NULL;
+        return cli_value(CMD, argc, argv, i, &v) && cli_parse_long(CMD, a, v, 1, 256, &g->n_seqs) ? 1 : -1;
+    }
     return 0;
+}
+
+static const char *finish_name(npg_finish_reason f) {
+    switch (f) {
+    case NPG_FINISH_EOS: return "eos";
+    case NPG_FINISH_LENGTH: return "length";
+    case NPG_FINISH_CONTEXT: return "context";
+    case NPG_FINISH_STOPPED: return "stopped";
+    case NPG_FINISH_NONE: break;
+    }
+    return "none";
+}
+
+static void print_ids(const int32_t *ids, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        printf(i ? " %d" : "%d", ids[i]);
+}
+
+/* --json: one object with every sequence. */
+static void print_json(const npg_decoded_results *res, const npg_generation_config *cfg) {
+    size_t count = 0;
+    uint64_t seed = 0;
+    npg_decoded_results_get_count(res, &count);
+    npg_generation_config_get_rng_seed(cfg, &seed);
+    printf("{\"texts\": [");
+    for (size_t i = 0; i < count; i++) {
+        size_t size = 0;
+        char *text = NULL;
+        if (npg_decoded_results_get_string_at(res, i, NULL, &size) == NPG_OK && (text = malloc(size)) != NULL &&
+            npg_decoded_results_get_string_at(res, i, text, &size) == NPG_OK) {
+            fputs(i ? ", " : "", stdout);
+            cli_json_string(stdout, text);
+        } else {
+            fputs(i ? ", \"\"" : "\"\"", stdout);
+        }
+        free(text);
+    }
+    printf("], \"ids\": [");
+    for (size_t i = 0; i < count; i++) {
+        const int32_t *ids = NULL;
+        size_t n = 0;
+        npg_decoded_results_get_ids_at(res, i, &ids, &n);
+        printf(i ? ", [" : "[");
+        for (size_t k = 0; k < n; k++)
+            printf(k ? ", %d" : "%d", ids[k]);
+        printf("]");
+    }
+    printf("], \"finish_reasons\": [");
+    for (size_t i = 0; i < count; i++) {
+        npg_finish_reason f = NPG_FINISH_NONE;
+        npg_decoded_results_get_finish_reason_at(res, i, &f);
+        printf(i ? ", \"%s\"" : "\"%s\"", finish_name(f));
+    }
+    printf("], \"scores\": [");
+    for (size_t i = 0; i < count; i++) {
+        float score = 0;
+        npg_decoded_results_get_score_at(res, i, &score);
+        if (isfinite(score))
+            printf(i ? ", %.6g" : "%.6g", (double)score);
+        else
+            printf(i ? ", null" : "null"); /* JSON has no infinity */
+    }
+    printf("], \"seed\": %llu, \"perf\": ", (unsigned long long)seed);
+    const npg_perf_metrics *m = NULL;
+    if (npg_decoded_results_get_perf_metrics(res, &m) == NPG_OK)
+        cli_json_perf(stdout, m);
+    else
+        printf("{}");
+    printf("}\n");
+}
+
+/* Text output after the run: ids (--print-ids), or with several sequences each text after a header
+ * (one sequence was streamed). */
+static void print_plain(const gen_args *g, const npg_decoded_results *res) {
+    size_t count = 0;
+    npg_decoded_results_get_count(res, &count);
+    for (size_t i = 0; i < count; i++) {
+        if (count > 1)
+            printf("[sequence %zu]\n", i);
+        if (g->print_ids) {
+            const int32_t *ids = NULL;
+            size_t n = 0;
+            npg_decoded_results_get_ids_at(res, i, &ids, &n);
+            print_ids(ids, n);
+        } else if (count > 1) {
+            size_t size = 0;
+            char *text = NULL;
+            if (npg_decoded_results_get_string_at(res, i, NULL, &size) == NPG_OK && (text = malloc(size)) != NULL &&
+                npg_decoded_results_get_string_at(res, i, text, &size) == NPG_OK)
+                fputs(text, stdout);
+            free(text);
+        }
+        if (i + 1 < count)
+            putchar('\n');
+    }
+    putchar('\n');
+}
+
+static npg_status apply_sequences(const gen_args *g, npg_generation_config *cfg) {
+    if (g->n_seqs == 0)
+        return NPG_OK;
+    bool sample = false;
+    npg_generation_config_get_do_sample(cfg, &sample);
+    if (g->n_seqs > 1 && !sample)
+        return NPG_ERR_INVALID_ARGUMENT; /* reported as a usage error by the caller */
+    return npg_generation_config_set_num_return_sequences(cfg, (size_t)g->n_seqs);
 }
 
 static int run(const gen_args *g, const gen_options *o, const char *prompt_text, const int32_t *ids, size_t n_ids) {
@@ -63,8 +184,17 @@ static int run(const gen_args *g, const gen_options *o, const char *prompt_text,
     st = gen_options_config(o, pipe, &cfg);
     if (st == NPG_OK && g->chat)
         gen_warn_no_template(CMD, pipe, g->model_dir);
+    if (st == NPG_OK && apply_sequences(g, cfg) != NPG_OK) {
+        cli_error(CMD, "--num-return-sequences %lld needs sampling (--temperature T > 0, or a model whose "
+                       "generation_config.json samples): greedy decoding would return %lld identical sequences",
+                  g->n_seqs, g->n_seqs);
+        npg_generation_config_free(cfg);
+        npg_llm_pipeline_free(pipe);
+        return 2;
+    }
     npg_streamer streamer = {gen_stream_stdout, NULL};
-    const npg_streamer *sp = g->print_ids ? NULL : &streamer;
+    /* stream one sequence as text; several sequences and --json are printed at the end */
+    const npg_streamer *sp = g->print_ids || g->json || g->n_seqs > 1 ? NULL : &streamer;
     if (st == NPG_OK) {
         if (ids) {
             st = npg_llm_pipeline_generate_ids(pipe, ids, n_ids, cfg, sp, &res);
@@ -85,14 +215,10 @@ static int run(const gen_args *g, const gen_options *o, const char *prompt_text,
         fflush(stdout);
         rc = cli_fail(CMD, st);
     } else {
-        if (g->print_ids) {
-            const int32_t *out = NULL;
-            size_t n = 0;
-            npg_decoded_results_get_ids(res, &out, &n);
-            for (size_t i = 0; i < n; i++)
-                printf(i ? " %d" : "%d", out[i]);
-        }
-        putchar('\n');
+        if (g->json)
+            print_json(res, cfg);
+        else
+            print_plain(g, res);
         fflush(stdout);
         gen_report_finish(CMD, res);
         if (g->perf) {
@@ -139,6 +265,10 @@ int npg_cmd_generate(int argc, char **argv) {
         g.chat = true;
     if (!!g.prompt + !!g.file + !!g.ids_arg != 1) {
         cli_error(CMD, "give exactly one of -p PROMPT, -f FILE or --prompt-ids IDS");
+        goto done;
+    }
+    if (g.json && g.print_ids) {
+        cli_error(CMD, "--json already prints the ids: give one of --json or --print-ids");
         goto done;
     }
     if (g.ids_arg && g.chat) {

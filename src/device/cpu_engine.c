@@ -96,6 +96,24 @@ static npg_status cpu_decode(npg_engine *e, int32_t id, size_t pos, float **logi
     return NPG_OK;
 }
 
+static npg_status cpu_reserve_seqs(npg_engine *e, size_t n_seqs, size_t total) {
+    cpu_engine *c = (cpu_engine *)e;
+    NPG_TRY(cpu_reserve(e, total));
+    return npg_forward_state_reserve_seqs(c->state, e->model, (int64_t)n_seqs);
+}
+
+static npg_status cpu_copy_seq(npg_engine *e, int32_t src, int32_t dst, size_t n_pos) {
+    cpu_engine *c = (cpu_engine *)e;
+    return npg_forward_state_copy_seq(c->state, e->model, src, dst, (int64_t)n_pos);
+}
+
+static npg_status cpu_forward(npg_engine *e, const npg_batch *b, float **logits) {
+    cpu_engine *c = (cpu_engine *)e;
+    NPG_TRY(npg_model_forward_batch(e->model, c->state, b));
+    *logits = c->state->logits;
+    return NPG_OK;
+}
+
 static void cpu_free(npg_engine *e) {
     cpu_engine *c = (cpu_engine *)e;
     if (!c)
@@ -105,7 +123,9 @@ static void cpu_free(npg_engine *e) {
     free(c);
 }
 
-static const npg_engine_ops cpu_ops = {"CPU", cpu_check, cpu_limit, cpu_reserve, cpu_prefill, cpu_decode, cpu_free};
+static const npg_engine_ops cpu_ops = {"CPU",      cpu_check,       cpu_limit,    cpu_reserve,
+                                       cpu_prefill, cpu_decode,      cpu_free,     cpu_reserve_seqs,
+                                       cpu_copy_seq, cpu_forward,    NULL};
 
 npg_status npg_cpu_engine_create(const npg_model *model, const npg_properties *props, npg_engine **out) {
     int threads = 0;
@@ -117,6 +137,7 @@ npg_status npg_cpu_engine_create(const npg_model *model, const npg_properties *p
     c->base.ops = &cpu_ops;
     c->base.model = model;
     c->isa = isa;
+    c->base.max_rows = (size_t)(CPU_PREFILL_CHUNK < model->cfg.max_pos ? CPU_PREFILL_CHUNK : model->cfg.max_pos);
     npg_status st = npg_threadpool_create(threads, &c->pool);
     int64_t initial_ctx = model->cfg.max_pos < 512 ? model->cfg.max_pos : 512;
     int64_t batch = CPU_PREFILL_CHUNK < model->cfg.max_pos ? CPU_PREFILL_CHUNK : model->cfg.max_pos;

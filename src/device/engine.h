@@ -30,10 +30,32 @@ typedef struct npg_engine_ops {
     /* Feeds one id at `pos`. */
     npg_status (*decode)(npg_engine *e, int32_t id, size_t pos, float **logits);
     void (*free)(npg_engine *e);
+    /* Batched input (several sequences in one engine, each with its own KV cache; see npg_batch). NULL
+     * where the device runs one sequence: the NPU builds one static plan per graph, for one sequence.
+     * Callers go through npg_engine_* below, which refuse clearly when these are NULL. */
+    /* Room for n_seqs sequences of up to `total` positions each. */
+    npg_status (*reserve_seqs)(npg_engine *e, size_t n_seqs, size_t total);
+    /* Positions [0, n_pos) of sequence src's cache copied to dst (one prompt, several continuations). */
+    npg_status (*copy_seq)(npg_engine *e, int32_t src, int32_t dst, size_t n_pos);
+    /* One forward call over b (b->n <= the engine's batch); *logits = one [vocab] row per wanted row,
+     * in row order, valid until the next call. */
+    npg_status (*forward)(npg_engine *e, const npg_batch *b, float **logits);
+    /* The encode step of an encoder-decoder model: runs the encoder over features[n_frames, ...] and
+     * fills sequence seq's cross-attention K/V once for the decoder rows that follow. NULL for
+     * decoder-only models (every engine today). */
+    npg_status (*encode)(npg_engine *e, const float *features, size_t n_frames, int32_t seq);
 } npg_engine_ops;
+
+/* The batched operations, or NPG_ERR_UNSUPPORTED naming the device when it has none. */
+npg_status npg_engine_reserve_seqs(npg_engine *e, size_t n_seqs, size_t total);
+npg_status npg_engine_copy_seq(npg_engine *e, int32_t src, int32_t dst, size_t n_pos);
+npg_status npg_engine_forward(npg_engine *e, const npg_batch *b, float **logits);
+/* The most rows one forward call takes. */
+size_t npg_engine_max_rows(const npg_engine *e);
 
 struct npg_engine {
     const npg_engine_ops *ops;
+    size_t max_rows;        /* rows per forward call (batched ops); 0 when the device has none */
     const npg_model *model; /* borrowed from the pipeline */
     double compile_ms;      /* time spent building the plan (0 for CPU); import time when imported */
     bool imported;          /* NPU: the plan came from a blob or CACHE_DIR entry instead of compiling */

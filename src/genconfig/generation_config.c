@@ -259,6 +259,14 @@ npg_status npg_generation_config_get_rng_seed(const npg_generation_config *c, ui
     return NPG_OK;
 }
 
+npg_status npg_generation_config_get_num_return_sequences(const npg_generation_config *c, size_t *value) {
+    if (!c || !value)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_generation_config_get_num_return_sequences: %s is NULL",
+                        c ? "value" : "config");
+    *value = c->num_return_sequences;
+    return NPG_OK;
+}
+
 bool npg_generation_config_is_stop_id(const npg_generation_config *c, int32_t id) {
     if (!c->ignore_eos)
         for (size_t i = 0; i < c->n_eos; i++)

@@ -99,6 +99,9 @@ typedef struct npg_kernel_set {
     npg_isa isa;
     npg_tile_kernel tile[NPG_W_COUNT]; /* prefill: m > 1 */
     npg_tile_kernel row[NPG_W_COUNT];  /* decode: one activation row (mr == 1) */
+    /* decode of a few sequences together (1 < m <= mr): the weights streamed once for all rows as the
+     * row kernels stream them (software prefetch, no input chunking); fn NULL = use tile */
+    npg_tile_kernel few[NPG_W_COUNT];
     /* Quantizes x[k] into row i of qa (q, scale and sum), bit-identical on every ISA. */
     void (*quantize_act)(const float *x, int64_t k, const npg_qact *qa, int64_t i);
 } npg_kernel_set;

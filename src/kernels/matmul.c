@@ -166,6 +166,7 @@ typedef struct mm_job {
     int64_t klen; /* k, or kp for integer weights */
     int64_t kc;   /* chunk of the input dimension */
     int64_t mb, nb, n_blocks;
+    bool stream; /* decode-like: every weight read once (one row, or a few sequences' rows) */
     /* dequantizing fallback only */
     const npg_weight *src;
     float *scratch;
@@ -174,12 +175,12 @@ typedef struct mm_job {
 
 static void plan_blocks(mm_job *jb, int threads) {
     int64_t mr = jb->kern.mr, nr = jb->kern.nr;
-    jb->mb = jb->m == 1 ? 1 : round_up(min64(jb->m, BLOCK_M), mr);
+    jb->mb = jb->stream ? jb->m : round_up(min64(jb->m, BLOCK_M), mr);
     jb->nb = round_up(BLOCK_N, nr);
     /* Decode: about 4 contiguous stretches of rows per thread — enough to even out the threads, few
      * enough that the kernels' prefetch past a task's last row (into the next task) rarely fetches
      * rows another thread will read. */
-    if (jb->m == 1) {
+    if (jb->stream) {
         int64_t per = round_up((jb->n + 4 * (int64_t)threads - 1) / (4 * (int64_t)threads), nr);
         jb->nb = per > jb->nb ? per : jb->nb;
     }
@@ -281,6 +282,11 @@ void npg_matmul(const npg_compute *c, const float *x, int64_t m, const npg_weigh
     jb.args.y = y;
     jb.args.ldy = w->n;
     jb.kern = m == 1 ? ks.row[w->type] : ks.tile[w->type];
+    /* a few rows (several sequences decoded together): the streaming kernel takes them all at once */
+    bool few = m > 1 && ks.few[w->type].fn && m <= ks.few[w->type].mr;
+    if (few)
+        jb.kern = ks.few[w->type];
+    jb.stream = m == 1 || few;
 
     if (w->type <= NPG_W_BF16) {
         jb.klen = w->k;
@@ -319,7 +325,7 @@ void npg_matmul(const npg_compute *c, const float *x, int64_t m, const npg_weigh
     }
     jb.klen = kp;
     jb.kc = kp;
-    if (m > 1) {
+    if (!jb.stream) {
         jb.kc = CHUNK_Q; /* a multiple of NPG_QBLOCK; kernels find each block's group themselves */
     }
     for (int64_t r0 = 0; r0 < m; r0 += fit) {

@@ -79,7 +79,8 @@ VNNI_INLINE float bias_term(const npg_qact *qa, int64_t r, int64_t k0, int64_t k
 /* GM: 0 = one scale per block (channel-wise, or Q4_G with a multiple of 128); Q4_G 64 or 32; 1 = Q4_G
  * with another multiple of 32 (each 32-input part's group looked up). */
 VNNI_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1,
-                               int accumulate, const int MR, const int NR, const npg_wtype WT, const int GM) {
+                               int accumulate, const int MR, const int NR, const npg_wtype WT, const int GM,
+                               const bool PF) {
     const npg_weight *w = a->w;
     const size_t rb = npg_quant_row_bytes(WT, w->k);
     const int shift = WT == NPG_W_Q8_CW || WT == NPG_W_NF4_CW ? 7 : 3;
@@ -126,7 +127,7 @@ VNNI_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
     /* an address, not a pointer: it may lie past the weight (prefetches never fault) */
     const uintptr_t pf = (uintptr_t)w->data + (size_t)(j0 + PF_TILES * NR) * rb - (size_t)(k0 / NPG_QBLOCK) * NR * bb;
     for (int64_t b = k0 / NPG_QBLOCK; b < k1 / NPG_QBLOCK; b++) {
-        if (MR == 1)
+        if (PF)
             for (size_t l = 0; l < NR * bb; l += 64)
                 _mm_prefetch((const char *)(pf + (uintptr_t)b * NR * bb + l), _MM_HINT_T0);
         __m512i bl[I_MR_MAX], bh[I_MR_MAX];
@@ -218,36 +219,42 @@ VNNI_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
     }
 }
 
-#define INT_KERNEL(name, MR, NR, WT)                                                                                 \
+/* PF: software prefetch of the weight rows ahead — for streaming calls (decode: one row, or a few
+ * sequences' rows), where each weight is read once; prefill tiles reuse their weights from cache. */
+#define INT_KERNEL(name, MR, NR, WT, PF)                                                                             \
     VNNI_FN static void name(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1, \
                              int accumulate) {                                                                     \
-        int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, WT, 0);                                       \
+        int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, WT, 0, PF);                                   \
     }
 
 /* Q4_G picks its group-scale mode per call (one branch per tile). */
-#define Q4G_KERNEL(name, MR, NR)                                                                                     \
+#define Q4G_KERNEL(name, MR, NR, PF)                                                                                 \
     VNNI_FN static void name(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1, \
                              int accumulate) {                                                                     \
         if (a->w->group_size % 128 == 0)                                                                           \
-            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 0);                           \
+            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 0, PF);                       \
         else if (a->w->group_size == 64)                                                                           \
-            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 64);                          \
+            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 64, PF);                      \
         else if (a->w->group_size == 32)                                                                           \
-            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 32);                          \
+            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 32, PF);                      \
         else /* 96, 160, ...: the group of each 32-input part looked up */                                        \
-            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 1);                           \
+            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 1, PF);                       \
     }
 
 enum { TILE_MR = 4, TILE_NR = 4, ROW_NR = 4 };
 
-INT_KERNEL(q8_tile, TILE_MR, TILE_NR, NPG_W_Q8_CW)
-INT_KERNEL(q4_tile, TILE_MR, TILE_NR, NPG_W_Q4_CW)
-INT_KERNEL(nf4_tile, TILE_MR, TILE_NR, NPG_W_NF4_CW)
-Q4G_KERNEL(q4g_tile, TILE_MR, TILE_NR)
-INT_KERNEL(q8_row, 1, ROW_NR, NPG_W_Q8_CW)
-INT_KERNEL(q4_row, 1, ROW_NR, NPG_W_Q4_CW)
-INT_KERNEL(nf4_row, 1, ROW_NR, NPG_W_NF4_CW)
-Q4G_KERNEL(q4g_row, 1, ROW_NR)
+INT_KERNEL(q8_tile, TILE_MR, TILE_NR, NPG_W_Q8_CW, false)
+INT_KERNEL(q4_tile, TILE_MR, TILE_NR, NPG_W_Q4_CW, false)
+INT_KERNEL(nf4_tile, TILE_MR, TILE_NR, NPG_W_NF4_CW, false)
+Q4G_KERNEL(q4g_tile, TILE_MR, TILE_NR, false)
+INT_KERNEL(q8_row, 1, ROW_NR, NPG_W_Q8_CW, true)
+INT_KERNEL(q4_row, 1, ROW_NR, NPG_W_Q4_CW, true)
+INT_KERNEL(nf4_row, 1, ROW_NR, NPG_W_NF4_CW, true)
+Q4G_KERNEL(q4g_row, 1, ROW_NR, true)
+INT_KERNEL(q8_few, TILE_MR, ROW_NR, NPG_W_Q8_CW, true)
+INT_KERNEL(q4_few, TILE_MR, ROW_NR, NPG_W_Q4_CW, true)
+INT_KERNEL(nf4_few, TILE_MR, ROW_NR, NPG_W_NF4_CW, true)
+Q4G_KERNEL(q4g_few, TILE_MR, ROW_NR, true)
 
 /* Same numbers as the scalar quantize_act: exact max, the same scalar 127 / amax, one f32 product
  * per input rounded to nearest even (vcvtps2dq under the default MXCSR). */
@@ -300,5 +307,9 @@ void npg_kernels_avx512_int(npg_kernel_set *out) {
     out->row[NPG_W_Q4_CW] = (npg_tile_kernel){q4_row, 1, ROW_NR};
     out->row[NPG_W_Q4_G] = (npg_tile_kernel){q4g_row, 1, ROW_NR};
     out->row[NPG_W_NF4_CW] = (npg_tile_kernel){nf4_row, 1, ROW_NR};
+    out->few[NPG_W_Q8_CW] = (npg_tile_kernel){q8_few, TILE_MR, ROW_NR};
+    out->few[NPG_W_Q4_CW] = (npg_tile_kernel){q4_few, TILE_MR, ROW_NR};
+    out->few[NPG_W_Q4_G] = (npg_tile_kernel){q4g_few, TILE_MR, ROW_NR};
+    out->few[NPG_W_NF4_CW] = (npg_tile_kernel){nf4_few, TILE_MR, ROW_NR};
     out->quantize_act = quantize_act;
 }

@@ -5,12 +5,14 @@
  *   a = softmax(q·Kᵀ · scale [+ softcap], causal [+ sliding window] [or same image]) · V;  o = a·Wo
  *   x += post_attn_norm(o)                                  (Gemma3 sandwich) or x += o
  *   h = norm(x);  f = (act(h·Wg) ⊙ h·Wu)·Wd;  x += post_ffn_norm(f) or x += f
- * then final norm, lm_head and optional final soft-capping. */
+ * then final norm, lm_head and optional final soft-capping. Each step is a block of
+ * src/models/blocks/ (norm, RoPE, attention over a range, gated MLP); this file strings them together
+ * and keeps the KV cache and the batch's rows. */
 #include <math.h>
 #include <string.h>
 
 #include "core/error.h"
-#include "kernels/attention.h"
+#include "models/blocks/blocks.h"
 #include "models/model.h"
 #include "models/ops.h"
 
@@ -18,12 +20,11 @@ typedef struct attn_job {
     const npg_model_config *c;
     npg_forward_state *s;
     int64_t layer;
-    int64_t n;   /* tokens in this call */
-    int64_t pos; /* absolute position of token 0 */
-    const uint8_t *bidir; /* [n] or NULL: contiguous runs of nonzero entries see each other (images) */
+    int64_t n; /* rows in this call; their positions, sequences and spans are in s->row_* */
 } attn_job;
 
-/* One (token, head) pair: xb[t, h*D:(h+1)*D] = softmax(q k^T) v over the visible cache. */
+/* One (row, head) pair: xb[t, h*D:(h+1)*D] = attention over the row's visible keys of its own
+ * sequence's cache. */
 static void attn_task(void *ctx, int task, int thread) {
     const attn_job *j = ctx;
     const npg_model_config *c = j->c;
@@ -31,34 +32,27 @@ static void attn_task(void *ctx, int task, int thread) {
     int64_t t = task / c->n_heads, h = task % c->n_heads;
     int64_t D = c->head_dim, kvd = c->n_kv_heads * D;
     int64_t kvh = h / (c->n_heads / c->n_kv_heads);
-    int64_t p = j->pos + t;
-    int64_t lo = 0, hi = p;
-    if (c->sliding_window > 0 && c->layer_sliding[j->layer] && p - c->sliding_window + 1 > 0)
-        lo = p - c->sliding_window + 1;
-    if (j->bidir && j->bidir[t]) {
-        /* transformers' Gemma-3 mask: (causal [AND window]) OR same image. The run [a, b] holds t, so
-         * its union with [lo, p] is the contiguous range [min(lo, a), b]; its keys are all cached. */
+    int64_t seq = s->row_seq[t];
+    int64_t span_lo = -1, span_hi = -1;
+    int32_t span = s->row_span[t];
+    if (span) {
+        /* transformers' Gemma-3 mask: (causal [AND window]) OR same image. The run [a, b] of rows with
+         * this span id holds t and consecutive positions. */
         int64_t a = t, b = t;
-        while (a > 0 && j->bidir[a - 1])
+        while (a > 0 && s->row_span[a - 1] == span && s->row_seq[a - 1] == seq)
             a--;
-        while (b + 1 < j->n && j->bidir[b + 1])
+        while (b + 1 < j->n && s->row_span[b + 1] == span && s->row_seq[b + 1] == seq)
             b++;
-        if (j->pos + a < lo)
-            lo = j->pos + a;
-        hi = j->pos + b;
+        span_lo = s->row_pos[a];
+        span_hi = s->row_pos[b];
     }
-    const float *q = s->q + t * (c->n_heads * D) + h * D;
-    const float *kc = s->k_cache[j->layer] + kvh * D;
-    const float *vc = s->v_cache[j->layer] + kvh * D;
-    float *att = s->att + (int64_t)thread * s->max_ctx;
-    int64_t len = hi - lo + 1;
-    npg_attn_scores(s->compute.isa, q, kc + lo * kvd, kvd, len, D, c->attn_scale, att);
-    if (c->attn_softcap > 0.0f)
-        for (int64_t i = 0; i < len; i++)
-            att[i] = c->attn_softcap * tanhf(att[i] / c->attn_softcap);
-    npg_softmax(att, len);
-    float *out = s->xb + t * (c->n_heads * D) + h * D;
-    npg_attn_weighted_sum(s->compute.isa, att, vc + lo * kvd, kvd, len, D, out);
+    int64_t window = c->sliding_window > 0 && c->layer_sliding[j->layer] ? c->sliding_window : 0;
+    int64_t lo = 0, hi = 0;
+    npg_blk_causal_range(s->row_pos[t], window, span_lo, span_hi, &lo, &hi);
+    npg_blk_attend(s->compute.isa, s->q + t * (c->n_heads * D) + h * D,
+                   s->k_cache[seq * s->n_layers + j->layer] + kvh * D, s->v_cache[seq * s->n_layers + j->layer] + kvh * D,
+                   kvd, lo, hi, D, c->attn_scale, c->attn_softcap, s->att + (int64_t)thread * s->max_ctx,
+                   s->xb + t * (c->n_heads * D) + h * D);
 }
 
 static void add_bias(float *y, const float *b, int64_t n, int64_t dim) {
@@ -74,13 +68,20 @@ static void capture(const npg_model_config *c, npg_forward_state *s, int64_t slo
         memcpy(s->hidden_capture + slot * n * c->hidden, s->x, (size_t)(n * c->hidden) * sizeof(float));
 }
 
-static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n, int64_t pos,
-                            const uint8_t *bidir) {
+/* x += post_norm(proj) (Gemma3 sandwich norms) or x += proj. */
+static void residual_add(const npg_model_config *c, npg_forward_state *s, const float *post_norm, int64_t n) {
+    int64_t H = c->hidden;
+    if (post_norm)
+        npg_blk_rmsnorm(s->proj, s->proj, post_norm, n, H, c->norm_eps, c->norm_plus_one);
+    for (int64_t i = 0; i < n * H; i++)
+        s->x[i] += s->proj[i];
+}
+
+static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n) {
     const npg_model_config *c = &m->cfg;
     const npg_layer_weights *L = &m->layers[l];
     int64_t H = c->hidden, D = c->head_dim, qd = c->n_heads * D, kvd = c->n_kv_heads * D;
-    for (int64_t t = 0; t < n; t++)
-        npg_rmsnorm(s->xb + t * H, s->x + t * H, L->attn_norm, H, c->norm_eps, c->norm_plus_one);
+    npg_blk_rmsnorm(s->xb, s->x, L->attn_norm, n, H, c->norm_eps, c->norm_plus_one);
     /* q [n, qd], k [n, kvd], v [n, kvd] */
     if (c->fused_qkv) {
         float *qkv = s->q; /* [n, qd + 2 kvd]: compact into q, k, v */
@@ -103,135 +104,161 @@ static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l,
     bool sliding = c->sliding_window > 0 && c->layer_sliding[l];
     const float *cos_tab = sliding ? s->rope_cos_local : s->rope_cos;
     const float *sin_tab = sliding ? s->rope_sin_local : s->rope_sin;
-    /* longrope (transformers' dynamic_rope_update): one factor set per call, long when the call's
-     * sequence end passes original_max_pos; the main table already holds long rows from there on.
-     * rope_seq_end, when set, is that end exactly: rows past it are padding (the NPU's static shapes)
-     * and must not switch the prompt to the long factors. */
-    const float *cos_low = cos_tab, *sin_low = sin_tab;
-    int64_t seq_end = s->rope_seq_end > 0 ? s->rope_seq_end : pos + n;
-    if (s->rope_cos_long && cos_tab == s->rope_cos && seq_end > c->rope.original_max_pos) {
-        cos_low = s->rope_cos_long;
-        sin_low = s->rope_sin_long;
-    }
-    int64_t half = c->rotary_dim / 2;
+    /* longrope (transformers' dynamic_rope_update): one factor set per call and sequence, long when
+     * the sequence's end in this call passes original_max_pos; the main table already holds long rows
+     * from there on. */
+    int64_t half = c->rotary_dim / 2, orig = c->rope.original_max_pos;
+    bool longrope = s->rope_cos_long && cos_tab == s->rope_cos;
     for (int64_t t = 0; t < n; t++) {
-        int64_t p = pos + t;
-        const float *cr = (p < c->rope.original_max_pos ? cos_low : cos_tab) + p * half;
-        const float *sr = (p < c->rope.original_max_pos ? sin_low : sin_tab) + p * half;
-        for (int64_t h = 0; h < c->n_heads; h++) {
-            float *qh = s->q + t * qd + h * D;
-            if (L->q_norm)
-                npg_rmsnorm(qh, qh, L->q_norm, D, c->norm_eps, c->norm_plus_one);
-            npg_rope_apply(qh, cr, sr, c->rotary_dim);
-        }
-        for (int64_t h = 0; h < c->n_kv_heads; h++) {
-            float *kh = s->k + t * kvd + h * D;
-            if (L->k_norm)
-                npg_rmsnorm(kh, kh, L->k_norm, D, c->norm_eps, c->norm_plus_one);
-            npg_rope_apply(kh, cr, sr, c->rotary_dim);
-        }
-        memcpy(s->k_cache[l] + p * kvd, s->k + t * kvd, (size_t)kvd * sizeof(float));
-        memcpy(s->v_cache[l] + p * kvd, s->v + t * kvd, (size_t)kvd * sizeof(float));
+        int64_t p = s->row_pos[t], seq = s->row_seq[t];
+        bool low_long = longrope && s->row_end[t] > orig && p < orig;
+        const float *cr = (low_long ? s->rope_cos_long : cos_tab) + p * half;
+        const float *sr = (low_long ? s->rope_sin_long : sin_tab) + p * half;
+        if (L->q_norm) /* qk-norm: one RMSNorm per head vector */
+            npg_blk_rmsnorm(s->q + t * qd, s->q + t * qd, L->q_norm, c->n_heads, D, c->norm_eps, c->norm_plus_one);
+        if (L->k_norm)
+            npg_blk_rmsnorm(s->k + t * kvd, s->k + t * kvd, L->k_norm, c->n_kv_heads, D, c->norm_eps,
+                            c->norm_plus_one);
+        npg_blk_rope(s->q + t * qd, c->n_heads, D, c->rotary_dim, cr, sr, NPG_ROPE_HALF);
+        npg_blk_rope(s->k + t * kvd, c->n_kv_heads, D, c->rotary_dim, cr, sr, NPG_ROPE_HALF);
+        memcpy(s->k_cache[seq * s->n_layers + l] + p * kvd, s->k + t * kvd, (size_t)kvd * sizeof(float));
+        memcpy(s->v_cache[seq * s->n_layers + l] + p * kvd, s->v + t * kvd, (size_t)kvd * sizeof(float));
     }
-    attn_job job = {c, s, l, n, pos, bidir};
+    attn_job job = {c, s, l, n};
     npg_threadpool_run(s->compute.pool, (int)(n * c->n_heads), attn_task, &job);
     npg_matmul(&s->compute, s->xb, n, &L->wo, s->proj);
     add_bias(s->proj, L->bo, n, H);
-    for (int64_t t = 0; t < n; t++) {
-        float *o = s->proj + t * H;
-        if (L->post_attn_norm)
-            npg_rmsnorm(o, o, L->post_attn_norm, H, c->norm_eps, c->norm_plus_one);
-        for (int64_t i = 0; i < H; i++)
-            s->x[t * H + i] += o[i];
-    }
+    residual_add(c, s, L->post_attn_norm, n);
 }
 
 static void ffn_block(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n) {
     const npg_model_config *c = &m->cfg;
     const npg_layer_weights *L = &m->layers[l];
-    int64_t H = c->hidden, F = c->ffn;
-    for (int64_t t = 0; t < n; t++)
-        npg_rmsnorm(s->xb + t * H, s->x + t * H, L->ffn_norm, H, c->norm_eps, c->norm_plus_one);
-    if (c->fused_gate_up) {
-        /* [n, 2F]: gate in the first F columns, up in the last F (Phi-3 chunk(2) order) */
-        npg_matmul(&s->compute, s->xb, n, &L->w_gate_up, s->gate);
-        for (int64_t t = 0; t < n; t++)
-            memcpy(s->up + t * F, s->gate + t * 2 * F + F, (size_t)F * sizeof(float));
-        for (int64_t t = 1; t < n; t++)
-            memmove(s->gate + t * F, s->gate + t * 2 * F, (size_t)F * sizeof(float));
-    } else {
-        npg_matmul(&s->compute, s->xb, n, &L->w_gate, s->gate);
-        npg_matmul(&s->compute, s->xb, n, &L->w_up, s->up);
-    }
-    if (c->act == NPG_ACT_GELU_TANH)
-        npg_gelu_tanh_mul(s->gate, s->up, n * F);
-    else
-        npg_silu_mul(s->gate, s->up, n * F);
-    npg_matmul(&s->compute, s->gate, n, &L->w_down, s->proj);
-    for (int64_t t = 0; t < n; t++) {
-        float *o = s->proj + t * H;
-        if (L->post_ffn_norm)
-            npg_rmsnorm(o, o, L->post_ffn_norm, H, c->norm_eps, c->norm_plus_one);
-        for (int64_t i = 0; i < H; i++)
-            s->x[t * H + i] += o[i];
-    }
+    npg_blk_rmsnorm(s->xb, s->x, L->ffn_norm, n, c->hidden, c->norm_eps, c->norm_plus_one);
+    npg_mlp_weights w = {.gate = &L->w_gate, .up = &L->w_up, .down = &L->w_down,
+                         .gate_up = c->fused_gate_up ? &L->w_gate_up : NULL};
+    npg_blk_mlp(&s->compute, c->act == NPG_ACT_GELU_TANH ? NPG_MLP_GATED_GELU_TANH : NPG_MLP_GATED_SILU, &w, s->xb, n,
+                s->gate, s->up, s->proj);
+    residual_add(c, s, L->post_ffn_norm, n);
 }
 
-static npg_status check_call(const npg_forward_state *s, int64_t n, int64_t pos) {
+/* Checks the batch against the state and fills s->row_* (positions, sequences, spans, longrope ends,
+ * the rows whose logits are wanted); *n_out = how many. */
+static npg_status prepare_rows(npg_forward_state *s, const npg_batch *b, int64_t *n_wanted) {
+    int64_t n = b->n;
+    if (n <= 0 || n > s->max_batch)
+        return npg_fail(NPG_ERR_INTERNAL, "forward: %lld tokens exceed the planned batch of %lld", (long long)n,
+                        (long long)s->max_batch);
+    if (!b->pos || (!b->ids && !b->embeds))
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "forward: the batch has no %s", b->pos ? "ids or embeddings" : "positions");
+    for (int64_t t = 0; t < n; t++) {
+        int64_t p = b->pos[t], seq = b->seq ? b->seq[t] : 0;
+        if (p < 0 || p >= s->max_ctx)
+            return npg_fail(NPG_ERR_LIMIT, "forward: position %lld of row %lld exceeds the context of %lld",
+                            (long long)p, (long long)t, (long long)s->max_ctx);
+        if (seq < 0 || seq >= s->n_seqs)
+            return npg_fail(NPG_ERR_INVALID_ARGUMENT, "forward: row %lld names sequence %lld; the state holds %lld",
+                            (long long)t, (long long)seq, (long long)s->n_seqs);
+        s->row_pos[t] = p;
+        s->row_seq[t] = seq;
+        s->row_span[t] = b->span ? b->span[t] : 0;
+    }
+    /* longrope's sequence end: the caller's rope_seq_end when set (exact: a prompt cut into chunks, or
+     * padded to the NPU's static shape), else the largest position + 1 of the row's sequence in this
+     * call. Quadratic in rows, but only comparisons: negligible next to the layers. */
+    for (int64_t t = 0; t < n; t++) {
+        int64_t end = 0;
+        for (int64_t u = 0; s->rope_seq_end <= 0 && u < n; u++)
+            if (s->row_seq[u] == s->row_seq[t] && s->row_pos[u] + 1 > end)
+                end = s->row_pos[u] + 1;
+        s->row_end[t] = s->rope_seq_end > 0 ? s->rope_seq_end : end;
+    }
+    int64_t k = 0;
+    if (!b->want_logits)
+        s->row_out[k++] = n - 1;
+    else
+        for (int64_t t = 0; t < n; t++)
+            if (b->want_logits[t])
+                s->row_out[k++] = t;
+    *n_wanted = k;
+    return NPG_OK;
+}
+
+/* The decoder over s->x [n, hidden] (input embeddings, already scaled) and s->row_*, then the logits of
+ * the n_out rows in s->row_out. */
+static void forward_rows(const npg_model *m, npg_forward_state *s, int64_t n, int64_t n_out) {
+    const npg_model_config *c = &m->cfg;
+    int64_t H = c->hidden;
+    capture(c, s, 0, n);
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        attention_block(m, s, l, n);
+        ffn_block(m, s, l, n);
+        capture(c, s, l + 1, n);
+    }
+    for (int64_t t = 0; t < n_out; t++)
+        npg_rmsnorm(s->xb + t * H, s->x + s->row_out[t] * H, m->final_norm, H, c->norm_eps, c->norm_plus_one);
+    if (n_out == 0)
+        return;
+    npg_matmul(&s->compute, s->xb, n_out, &m->lm_head, s->logits);
+    if (c->final_softcap > 0.0f)
+        for (int64_t i = 0; i < n_out * c->vocab; i++)
+            s->logits[i] = c->final_softcap * tanhf(s->logits[i] / c->final_softcap);
+}
+
+npg_status npg_model_forward_batch(const npg_model *m, npg_forward_state *s, const npg_batch *b) {
+    const npg_model_config *c = &m->cfg;
+    if (!b)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "forward: the batch is NULL");
+    int64_t n_out = 0;
+    NPG_TRY(prepare_rows(s, b, &n_out));
+    int64_t H = c->hidden, n = b->n;
+    if (b->embeds) {
+        memcpy(s->x, b->embeds, (size_t)(n * H) * sizeof(float));
+    } else {
+        for (int64_t t = 0; t < n; t++) {
+            if (b->ids[t] < 0 || b->ids[t] >= c->vocab)
+                return npg_fail(NPG_ERR_INVALID_ARGUMENT, "token id %d is outside the vocabulary [0, %lld)", b->ids[t],
+                                (long long)c->vocab);
+            float *row = s->x + t * H;
+            npg_weight_get_row(&m->embed, b->ids[t], row);
+            if (c->embed_scale != 1.0f)
+                for (int64_t i = 0; i < H; i++)
+                    row[i] *= c->embed_scale;
+        }
+    }
+    forward_rows(m, s, n, n_out);
+    return NPG_OK;
+}
+
+/* The single-sequence entry points: consecutive positions pos..pos+n-1 of sequence 0, staged as a
+ * batch in the state's own arrays (prepare_rows reads row t of the span array before writing it). */
+static npg_status forward_seq0(const npg_model *m, npg_forward_state *s, const int32_t *tokens, const float *embeds,
+                               int64_t n, int64_t pos, bool all_logits, const uint8_t *bidir) {
     if (n <= 0 || n > s->max_batch)
         return npg_fail(NPG_ERR_INTERNAL, "forward: %lld tokens exceed the planned batch of %lld", (long long)n,
                         (long long)s->max_batch);
     if (pos < 0 || pos + n > s->max_ctx)
         return npg_fail(NPG_ERR_LIMIT, "forward: positions %lld..%lld exceed the context of %lld", (long long)pos,
                         (long long)(pos + n - 1), (long long)s->max_ctx);
-    return NPG_OK;
-}
-
-/* The decoder over s->x [n, hidden] (input embeddings, already scaled), then the logits. */
-static void forward_rows(const npg_model *m, npg_forward_state *s, int64_t n, int64_t pos, bool all_logits,
-                         const uint8_t *bidir) {
-    const npg_model_config *c = &m->cfg;
-    int64_t H = c->hidden;
-    capture(c, s, 0, n);
-    for (int64_t l = 0; l < c->n_layers; l++) {
-        attention_block(m, s, l, n, pos, bidir);
-        ffn_block(m, s, l, n);
-        capture(c, s, l + 1, n);
+    for (int64_t t = 0; t < n; t++) {
+        s->stage_pos[t] = (int32_t)(pos + t);
+        s->stage_want[t] = 1;
+        s->row_span[t] = bidir && bidir[t] ? 1 : 0;
     }
-    int64_t first = all_logits ? 0 : n - 1, rows = n - first;
-    for (int64_t t = 0; t < rows; t++)
-        npg_rmsnorm(s->xb + t * H, s->x + (first + t) * H, m->final_norm, H, c->norm_eps, c->norm_plus_one);
-    npg_matmul(&s->compute, s->xb, rows, &m->lm_head, s->logits);
-    if (c->final_softcap > 0.0f)
-        for (int64_t i = 0; i < rows * c->vocab; i++)
-            s->logits[i] = c->final_softcap * tanhf(s->logits[i] / c->final_softcap);
+    npg_batch b = {.n = n, .ids = tokens, .embeds = embeds, .pos = s->stage_pos};
+    b.span = bidir ? s->row_span : NULL;
+    b.want_logits = all_logits ? s->stage_want : NULL;
+    return npg_model_forward_batch(m, s, &b);
 }
 
 npg_status npg_model_forward_embeds(const npg_model *m, npg_forward_state *s, const float *embeds, int64_t n,
                                     int64_t pos, bool all_logits, const uint8_t *bidir) {
     if (!embeds)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "forward: embeddings are NULL");
-    NPG_TRY(check_call(s, n, pos));
-    memcpy(s->x, embeds, (size_t)(n * m->cfg.hidden) * sizeof(float));
-    forward_rows(m, s, n, pos, all_logits, bidir);
-    return NPG_OK;
+    return forward_seq0(m, s, NULL, embeds, n, pos, all_logits, bidir);
 }
 
 npg_status npg_model_forward(const npg_model *m, npg_forward_state *s, const int32_t *tokens, int64_t n,
                              int64_t pos, bool all_logits) {
-    const npg_model_config *c = &m->cfg;
-    NPG_TRY(check_call(s, n, pos));
-    int64_t H = c->hidden;
-    for (int64_t t = 0; t < n; t++) {
-        if (tokens[t] < 0 || tokens[t] >= c->vocab)
-            return npg_fail(NPG_ERR_INVALID_ARGUMENT, "token id %d is outside the vocabulary [0, %lld)", tokens[t],
-                            (long long)c->vocab);
-        float *row = s->x + t * H;
-        npg_weight_get_row(&m->embed, tokens[t], row);
-        if (c->embed_scale != 1.0f)
-            for (int64_t i = 0; i < H; i++)
-                row[i] *= c->embed_scale;
-    }
-    forward_rows(m, s, n, pos, all_logits, NULL);
-    return NPG_OK;
+    return forward_seq0(m, s, tokens, NULL, n, pos, all_logits, NULL);
 }

@@ -96,7 +96,7 @@ npg_status npg_forward_state_reserve_ctx(npg_forward_state *s, const npg_model *
     if (max_ctx <= s->max_ctx)
         return NPG_OK;
     int64_t kvd = c->n_kv_heads * c->head_dim, half = c->rotary_dim / 2;
-    for (int64_t l = 0; l < c->n_layers; l++) {
+    for (int64_t l = 0; l < s->n_seqs * c->n_layers; l++) {
         float *k = alloc_floats(max_ctx * kvd), *v = alloc_floats(max_ctx * kvd);
         if (!k || !v) {
             free_floats(k);
@@ -175,6 +175,7 @@ npg_status npg_forward_state_create(const npg_model *m, int64_t max_batch, int64
     NPG_CHECK_ALLOC(s);
     s->max_batch = max_batch;
     s->n_layers = c->n_layers;
+    s->n_seqs = 1;
     s->n_threads = npg_threadpool_size(pool);
     s->compute.pool = pool;
     s->compute.isa = isa;
@@ -191,9 +192,17 @@ npg_status npg_forward_state_create(const npg_model *m, int64_t max_batch, int64
     s->gate = alloc_floats(max_batch * 2 * c->ffn);
     s->up = alloc_floats(max_batch * c->ffn);
     s->logits = alloc_floats(max_batch * c->vocab);
+    s->row_pos = calloc((size_t)max_batch, sizeof *s->row_pos);
+    s->row_seq = calloc((size_t)max_batch, sizeof *s->row_seq);
+    s->row_end = calloc((size_t)max_batch, sizeof *s->row_end);
+    s->row_span = calloc((size_t)max_batch, sizeof *s->row_span);
+    s->row_out = calloc((size_t)max_batch, sizeof *s->row_out);
+    s->stage_pos = calloc((size_t)max_batch, sizeof *s->stage_pos);
+    s->stage_want = calloc((size_t)max_batch, sizeof *s->stage_want);
     npg_status st = NPG_OK;
     if (!s->k_cache || !s->v_cache || !s->x || !s->xb || !s->q || !s->k || !s->v || !s->proj || !s->gate || !s->up ||
-        !s->logits)
+        !s->logits || !s->row_pos || !s->row_seq || !s->row_end || !s->row_span || !s->row_out ||
+        !s->stage_pos || !s->stage_want)
         st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for activations (batch %lld)", (long long)max_batch);
     int64_t max_k = c->ffn > wide ? c->ffn : wide;
     if (st == NPG_OK)
@@ -211,7 +220,7 @@ npg_status npg_forward_state_create(const npg_model *m, int64_t max_batch, int64
 void npg_forward_state_free(npg_forward_state *s) {
     if (!s)
         return;
-    for (int64_t l = 0; l < s->n_layers; l++) {
+    for (int64_t l = 0; l < s->n_seqs * s->n_layers; l++) {
         if (s->k_cache)
             free_floats(s->k_cache[l]);
         if (s->v_cache)
@@ -237,6 +246,62 @@ void npg_forward_state_free(npg_forward_state *s) {
     free_floats(s->gate);
     free_floats(s->up);
     free_floats(s->logits);
+    free(s->row_pos);
+    free(s->row_seq);
+    free(s->row_end);
+    free(s->row_span);
+    free(s->row_out);
+    free(s->stage_pos);
+    free(s->stage_want);
     npg_compute_release(&s->compute);
     free(s);
+}
+
+npg_status npg_forward_state_reserve_seqs(npg_forward_state *s, const npg_model *m, int64_t n_seqs) {
+    if (n_seqs <= s->n_seqs)
+        return NPG_OK;
+    int64_t L = s->n_layers, kvd = m->cfg.n_kv_heads * m->cfg.head_dim;
+    float **k = realloc(s->k_cache, (size_t)(n_seqs * L) * sizeof *k);
+    if (k)
+        s->k_cache = k;
+    float **v = k ? realloc(s->v_cache, (size_t)(n_seqs * L) * sizeof *v) : NULL;
+    if (v)
+        s->v_cache = v;
+    if (!k || !v)
+        return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for the KV caches of %lld sequences", (long long)n_seqs);
+    /* new slots start NULL so a failure part-way leaves a state that frees cleanly */
+    for (int64_t i = s->n_seqs * L; i < n_seqs * L; i++)
+        s->k_cache[i] = s->v_cache[i] = NULL;
+    for (int64_t i = s->n_seqs * L; i < n_seqs * L; i++) {
+        s->k_cache[i] = alloc_floats(s->max_ctx * kvd);
+        s->v_cache[i] = alloc_floats(s->max_ctx * kvd);
+        if (!s->k_cache[i] || !s->v_cache[i]) {
+            for (int64_t j = s->n_seqs * L; j <= i; j++) {
+                free_floats(s->k_cache[j]);
+                free_floats(s->v_cache[j]);
+                s->k_cache[j] = s->v_cache[j] = NULL;
+            }
+            return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for the KV caches of %lld sequences of %lld positions",
+                            (long long)n_seqs, (long long)s->max_ctx);
+        }
+    }
+    s->n_seqs = n_seqs;
+    return NPG_OK;
+}
+
+npg_status npg_forward_state_copy_seq(npg_forward_state *s, const npg_model *m, int64_t src, int64_t dst,
+                                      int64_t n_pos) {
+    if (src < 0 || dst < 0 || src >= s->n_seqs || dst >= s->n_seqs || n_pos < 0 || n_pos > s->max_ctx)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "KV copy of %lld positions from sequence %lld to %lld: the state holds "
+                        "%lld sequences of %lld positions", (long long)n_pos, (long long)src, (long long)dst,
+                        (long long)s->n_seqs, (long long)s->max_ctx);
+    if (src == dst)
+        return NPG_OK;
+    int64_t L = s->n_layers;
+    size_t bytes = (size_t)(n_pos * m->cfg.n_kv_heads * m->cfg.head_dim) * sizeof(float);
+    for (int64_t l = 0; l < L; l++) {
+        memcpy(s->k_cache[dst * L + l], s->k_cache[src * L + l], bytes);
+        memcpy(s->v_cache[dst * L + l], s->v_cache[src * L + l], bytes);
+    }
+    return NPG_OK;
 }

@@ -63,10 +63,13 @@ float **npg_model_vector(npg_model *m, npg_tensor_role r, int64_t layer);
 
 typedef struct npg_forward_state {
     int64_t max_batch;   /* tokens per forward call */
-    int64_t max_ctx;     /* KV cache capacity in positions */
+    int64_t max_ctx;     /* KV cache capacity in positions (per sequence) */
     int64_t n_layers;
-    float **k_cache;     /* [n_layers] each [max_ctx, n_kv_heads, head_dim] */
-    float **v_cache;     /* [n_layers] each [max_ctx, n_kv_heads, head_dim] */
+    int64_t n_seqs;      /* sequences with a KV cache of their own (1 unless reserve_seqs grew it) */
+    /* [n_seqs * n_layers], sequence s layer l at [s * n_layers + l], each [max_ctx, n_kv_heads, head_dim];
+     * sequence 0's layers are therefore k_cache[l] as before batching existed */
+    float **k_cache;
+    float **v_cache;
     float *rope_cos;     /* [max_ctx, rotary_dim / 2] global layers (× attention factor) */
     float *rope_sin;
     float *rope_cos_local; /* sliding layers when their RoPE differs; else == rope_cos */
@@ -94,6 +97,14 @@ typedef struct npg_forward_state {
     float *gate;         /* [B, 2 ffn] */
     float *up;           /* [B, ffn] */
     float *logits;       /* [max_batch, vocab] */
+    /* per row of the current call (filled from the batch before the layers run), [max_batch] each */
+    int64_t *row_pos;    /* absolute position */
+    int64_t *row_seq;    /* sequence (KV cache slot) */
+    int64_t *row_end;    /* longrope: the row's sequence end (its sequence's largest position + 1 in the call) */
+    int32_t *row_span;   /* bidirectional span ids (0 = causal) */
+    int64_t *row_out;    /* rows whose logits are wanted, in order */
+    int32_t *stage_pos;  /* positions staged by the single-sequence entry points */
+    uint8_t *stage_want; /* all ones: every row's logits (all_logits) */
     int n_threads;
     npg_compute compute;
     /* optional capture of the residual stream for tests: [(n_layers + 1), n_tokens, hidden] */
@@ -105,6 +116,36 @@ npg_status npg_forward_state_create(const npg_model *m, int64_t max_batch, int64
 /* Grows the KV cache (keeping its content) and RoPE tables to hold max_ctx positions. */
 npg_status npg_forward_state_reserve_ctx(npg_forward_state *s, const npg_model *m, int64_t max_ctx);
 void npg_forward_state_free(npg_forward_state *s);
+/* Grows the number of sequences with their own KV cache to n_seqs (existing caches kept). */
+npg_status npg_forward_state_reserve_seqs(npg_forward_state *s, const npg_model *m, int64_t n_seqs);
+/* Copies positions [0, n_pos) of sequence src's KV cache to sequence dst (a shared prompt prefilled once
+ * and continued as several sequences). */
+npg_status npg_forward_state_copy_seq(npg_forward_state *s, const npg_model *m, int64_t src, int64_t dst,
+                                      int64_t n_pos);
+
+/* One forward call's rows, the llama_batch idea: each row is a token id or an input embedding at a
+ * position of a sequence. Rows of different sequences go through every matmul together (each weight
+ * is read once per call for all of them) and attend only to their own sequence's KV cache. Every
+ * row's keys/values are written to its sequence's cache before attention, so rows of one sequence may
+ * come in any order; a row at position p sees its sequence's positions [0, p] (less a sliding window),
+ * and a span widens that. */
+typedef struct npg_batch {
+    int64_t n;             /* rows, 1..max_batch */
+    const int32_t *ids;    /* [n] token ids, or NULL with embeds */
+    const float *embeds;   /* [n, hidden] input embeddings used as given (no embed_scale), or NULL */
+    const int32_t *pos;    /* [n] absolute positions */
+    const int32_t *seq;    /* [n] sequence ids in [0, n_seqs), or NULL = every row in sequence 0 */
+    /* [n] or NULL: a contiguous run of rows with the same nonzero span id (same sequence, consecutive
+     * positions) attends bidirectionally within itself, past causality and any sliding window
+     * (transformers' Gemma-3 image tokens); 0 = causal. */
+    const int32_t *span;
+    /* [n] or NULL: rows whose logits are wanted, written to s->logits in row order; NULL = the last
+     * row only. */
+    const uint8_t *want_logits;
+} npg_batch;
+
+/* Runs a batch (see npg_batch); s->logits gets one [vocab] row per wanted row, in row order. */
+npg_status npg_model_forward_batch(const npg_model *m, npg_forward_state *s, const npg_batch *b);
 
 /* Runs tokens[0..n) at positions pos..pos+n-1 (n <= max_batch, pos + n <= max_ctx) and appends their
  * keys/values to the cache. all_logits: s->logits gets [n, vocab] rows; otherwise only the last

@@ -1,8 +1,6 @@
-/* generate.c — the generation loop shared by every device: prefill, sample, stream, stop.
- *
- * Everything the per-token loop touches is allocated before the first token (ids, sampler buffers,
- * the detokenizer stream, a text buffer sized for the worst case), so decoding itself does not
- * allocate — the NPU's fixed-plan promise extends through the loop. */
+/* generate.c — one generation request of the LLM pipeline, in named steps: check the request, plan
+ * how many ids to generate, decode (a decode session: src/pipeline/decode_session.c), remember what
+ * the cache holds for the next chat turn, and build the results with their metrics. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +8,9 @@
 #include "core/error.h"
 #include "core/strbuf.h"
 #include "core/timer.h"
+#include "pipeline/decode_session.h"
 #include "pipeline/llm_pipeline.h"
 #include "pipeline/results.h"
-#include "pipeline/stop_strings.h"
 #include "tokenizer/tokenizer.h"
 
 enum { DEFAULT_MAX_NEW_TOKENS = 256 };
@@ -43,59 +41,9 @@ static npg_status remember_cache(npg_llm_pipeline *p, const int32_t *prompt, siz
     return NPG_OK;
 }
 
-typedef struct gen_loop {
-    npg_sampler *sampler;
-    npg_detok_stream *detok;
-    npg_strbuf text;
-    int32_t *gen; /* [max_new] */
-    size_t n_gen;
-    double *step_ms; /* [max_new] decode step durations */
-} gen_loop;
-
-static void loop_free(gen_loop *g) {
-    npg_sampler_free(g->sampler);
-    npg_detok_stream_free(g->detok);
-    npg_strbuf_free(&g->text);
-    free(g->gen);
-    free(g->step_ms);
-}
-
-static npg_status build_results(npg_llm_pipeline *p, gen_loop *g, size_t text_len, const char *prompt_text,
-                                const npg_generation_config *cfg, npg_decoded_results **out) {
-    npg_decoded_results *r = calloc(1, sizeof *r);
-    NPG_CHECK_ALLOC(r);
-    npg_strbuf sb = {0};
-    npg_status st = NPG_OK;
-    if (cfg->echo && prompt_text)
-        st = npg_strbuf_append_str(&sb, prompt_text);
-    if (st == NPG_OK)
-        st = npg_strbuf_append(&sb, g->text.data ? g->text.data : "", text_len);
-    if (st == NPG_OK)
-        st = npg_strbuf_detach(&sb, &r->text);
-    if (st == NPG_OK) {
-        r->text_len = strlen(r->text);
-        r->ids = malloc((g->n_gen ? g->n_gen : 1) * sizeof *r->ids);
-        if (!r->ids)
-            st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for results");
-    }
-    if (st != NPG_OK) {
-        npg_strbuf_free(&sb);
-        npg_decoded_results_free(r);
-        return st;
-    }
-    memcpy(r->ids, g->gen, g->n_gen * sizeof *r->ids);
-    r->n_ids = g->n_gen;
-    (void)p;
-    *out = r;
-    return NPG_OK;
-}
-
-npg_status npg_pipeline_run(npg_llm_pipeline *p, const int32_t *ids, size_t n_ids, bool reuse_cache,
-                            const char *prompt_text, const npg_generation_config *cfg, const npg_streamer *streamer,
-                            double tokenize_ms, npg_decoded_results **results) {
-    double t_start = npg_now_ms();
-    if (!cfg)
-        cfg = p->config;
+/* The request's checks before any work: config, prompt ids, the device's limits. */
+static npg_status check_request(const npg_llm_pipeline *p, const int32_t *ids, size_t n_ids,
+                                const npg_generation_config *cfg, size_t common) {
     NPG_TRY(npg_generation_config_validate(cfg));
     if (n_ids == 0)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT,
@@ -106,166 +54,136 @@ npg_status npg_pipeline_run(npg_llm_pipeline *p, const int32_t *ids, size_t n_id
         if (ids[i] < 0 || ids[i] >= mc->vocab)
             return npg_fail(NPG_ERR_INVALID_ARGUMENT, "prompt token id %d at index %zu is outside the vocabulary [0, %lld)",
                             ids[i], i, (long long)mc->vocab);
-    size_t common = reuse_cache ? reusable_prefix(p, ids, n_ids) : 0;
-    NPG_TRY(p->engine->ops->check_request(p->engine, n_ids, common, cfg));
+    return p->engine->ops->check_request(p->engine, n_ids, common, cfg);
+}
 
+/* Ids to generate per sequence: max_new_tokens, else what max_length leaves, else the default; cut to
+ * the device's context (then running out is NPG_FINISH_CONTEXT). */
+static size_t plan_max_new(const npg_llm_pipeline *p, size_t n_ids, const npg_generation_config *cfg, bool *capped) {
     size_t limit = p->engine->ops->context_limit(p->engine);
     size_t max_new = DEFAULT_MAX_NEW_TOKENS;
     if (cfg->max_new_tokens != SIZE_MAX)
         max_new = cfg->max_new_tokens;
     else if (cfg->max_length != SIZE_MAX)
         max_new = cfg->max_length > n_ids ? cfg->max_length - n_ids : 0;
-    bool capped_by_context = false;
+    *capped = false;
     if (n_ids + max_new > limit) {
         max_new = limit > n_ids ? limit - n_ids : 0;
-        capped_by_context = true;
+        *capped = true;
     }
+    return max_new;
+}
 
-    gen_loop g;
-    memset(&g, 0, sizeof g);
-    npg_status st = npg_sampler_create(cfg, (size_t)mc->vocab, n_ids + max_new + 1, &g.sampler);
+/* One result sequence from a session sequence: the echoed prompt, then result_len bytes of its text. */
+static npg_status build_seq(const npg_decode_seq *q, const char *prompt_text, const npg_generation_config *cfg,
+                            npg_decoded_seq *out) {
+    npg_strbuf sb = {0};
+    npg_status st = NPG_OK;
+    if (cfg->echo && prompt_text)
+        st = npg_strbuf_append_str(&sb, prompt_text);
     if (st == NPG_OK)
-        st = npg_sampler_begin(g.sampler, ids, n_ids);
+        st = npg_strbuf_append(&sb, q->text.data ? q->text.data : "", q->result_len);
     if (st == NPG_OK)
-        st = npg_detok_stream_create(p->tokenizer, ids, n_ids, true, max_new + 1, &g.detok);
-    g.gen = malloc((max_new + 1) * sizeof *g.gen);
-    g.step_ms = malloc((max_new + 1) * sizeof *g.step_ms);
-    if (st == NPG_OK && (!g.gen || !g.step_ms))
-        st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for %zu new tokens", max_new);
-    if (st == NPG_OK)
-        st = npg_strbuf_append(&g.text, "", 0);
-    if (st == NPG_OK && g.text.cap < max_new * 16 + 64) { /* room for the worst case up front */
-        char *t = realloc(g.text.data, max_new * 16 + 64);
-        if (!t)
-            st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for the output text");
-        else {
-            g.text.data = t;
-            g.text.cap = max_new * 16 + 64;
-        }
-    }
-    if (st == NPG_OK)
-        st = p->engine->ops->reserve(p->engine, n_ids + max_new);
+        st = npg_strbuf_detach(&sb, &out->text);
+    npg_strbuf_free(&sb);
+    NPG_TRY(st);
+    out->text_len = strlen(out->text);
+    out->ids = malloc((q->n_gen ? q->n_gen : 1) * sizeof *out->ids);
+    if (!out->ids)
+        return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for results");
+    memcpy(out->ids, q->gen, q->n_gen * sizeof *out->ids);
+    out->n_ids = q->n_gen;
+    out->finish = q->finish;
+    out->score = (float)q->score;
+    return NPG_OK;
+}
+
+static void fill_perf(const npg_llm_pipeline *p, const npg_decode_session *ds, size_t n_input, double tokenize_ms,
+                      double t_start, struct npg_perf_metrics *pm) {
+    pm->load_ms = (float)p->load_ms;
+    pm->compile_ms = (float)p->compile_ms;
+    pm->plan_imported = p->plan_imported;
+    pm->ttft_ms = (float)ds->ttft_ms;
+    size_t steps = ds->n_steps;
+    double sum = 0.0, sq = 0.0;
+    for (size_t i = 0; i < steps; i++)
+        sum += ds->step_ms[i];
+    double mean = steps ? sum / (double)steps : 0.0;
+    for (size_t i = 0; i < steps; i++)
+        sq += (ds->step_ms[i] - mean) * (ds->step_ms[i] - mean);
+    /* ids per step: 1 for one sequence; the number still running for several (aggregate throughput) */
+    double per_step = steps ? (double)ds->rows_decoded / (double)steps : 1.0;
+    pm->tpot_mean_ms = (float)mean;
+    pm->tpot_std_ms = steps ? (float)sqrt(sq / (double)steps) : 0.0f;
+    pm->throughput_mean = mean > 0 ? (float)(1000.0 * per_step / mean) : 0.0f;
+    pm->throughput_std = mean > 0 ? (float)(1000.0 * per_step * (double)pm->tpot_std_ms / (mean * mean)) : 0.0f;
+    pm->tokenize_ms = (float)tokenize_ms;
+    pm->detokenize_ms = (float)ds->detok_ms;
+    pm->n_input_tokens = n_input;
+    pm->n_generated_tokens = 0;
+    for (size_t i = 0; i < ds->p.n_seqs; i++)
+        pm->n_generated_tokens += ds->seqs[i].n_gen;
+    pm->n_sequences = ds->p.n_seqs;
+    pm->generate_ms = (float)(npg_now_ms() - t_start + tokenize_ms);
+}
+
+static npg_status build_results(const npg_llm_pipeline *p, const npg_decode_session *ds, const char *prompt_text,
+                                size_t n_input, double tokenize_ms, double t_start, npg_decoded_results **out) {
+    npg_decoded_results *r = calloc(1, sizeof *r);
+    NPG_CHECK_ALLOC(r);
+    npg_status st = NPG_OK;
+    r->seqs = calloc(ds->p.n_seqs, sizeof *r->seqs);
+    if (!r->seqs)
+        st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for results");
+    else
+        r->n_seqs = ds->p.n_seqs;
+    for (size_t i = 0; i < r->n_seqs && st == NPG_OK; i++)
+        st = build_seq(&ds->seqs[i], prompt_text, ds->p.cfg, &r->seqs[i]);
     if (st != NPG_OK) {
-        loop_free(&g);
+        npg_decoded_results_free(r);
         return st;
     }
+    r->text = r->seqs[0].text;
+    fill_perf(p, ds, n_input, tokenize_ms, t_start, &r->perf);
+    *out = r;
+    return NPG_OK;
+}
 
-    npg_finish_reason finish = capped_by_context ? NPG_FINISH_CONTEXT : NPG_FINISH_LENGTH;
-    size_t emitted = 0, scanned = 0, result_len = 0;
-    bool stop_found = false, cancelled = false;
-    double detok_ms = 0.0, ttft_ms = 0.0;
-    float *logits = NULL;
-    size_t n_fed_gen = 0;
-    if (max_new > 0) {
-        /* the cache is invalid past `common` from here on */
-        p->n_cached = common;
-        st = p->engine->ops->prefill(p->engine, ids + common, n_ids - common, common, &logits);
-    } else {
-        finish = capped_by_context ? NPG_FINISH_CONTEXT : NPG_FINISH_LENGTH;
-    }
-    double t_step = npg_now_ms();
-    while (st == NPG_OK && g.n_gen < max_new) {
-        int32_t id = npg_sampler_next(g.sampler, logits, g.n_gen);
-        npg_sampler_accept(g.sampler, id);
-        g.gen[g.n_gen++] = id;
-        double now = npg_now_ms();
-        if (g.n_gen == 1)
-            ttft_ms = now - t_start;
-        else
-            g.step_ms[g.n_gen - 2] = now - t_step;
-        if (npg_generation_config_is_stop_id(cfg, id)) {
-            finish = NPG_FINISH_EOS;
-            break;
-        }
-        double td = npg_now_ms();
-        const char *piece = NULL;
-        st = npg_detok_stream_push(g.detok, id, &piece);
-        if (st != NPG_OK)
-            break;
-        st = npg_strbuf_append_str(&g.text, piece);
-        detok_ms += npg_now_ms() - td;
-        if (st != NPG_OK)
-            break;
-        npg_stop_match m;
-        npg_stop_strings_scan_config(cfg, g.text.data, g.text.len, scanned, &m);
-        scanned = g.text.len;
-        if (streamer && streamer->callback && m.safe_len > emitted) {
-            char saved = g.text.data[m.safe_len];
-            g.text.data[m.safe_len] = '\0';
-            npg_streaming_status ss = streamer->callback(g.text.data + emitted, streamer->user_data);
-            g.text.data[m.safe_len] = saved;
-            emitted = m.safe_len;
-            if (ss == NPG_STREAMING_CANCEL) {
-                cancelled = true;
-                break;
-            }
-            if (ss == NPG_STREAMING_STOP && !m.found) {
-                finish = NPG_FINISH_STOPPED;
-                result_len = m.safe_len; /* the result is exactly what was streamed */
-                break;
-            }
-        }
-        if (m.found) {
-            stop_found = true;
-            result_len = m.safe_len;
-            finish = NPG_FINISH_EOS;
-            break;
-        }
-        if (g.n_gen == max_new)
-            break;
-        t_step = npg_now_ms();
-        st = p->engine->ops->decode(p->engine, id, n_ids + g.n_gen - 1, &logits);
-        if (st == NPG_OK)
-            n_fed_gen = g.n_gen;
-    }
-    if (st == NPG_OK && !cancelled && !stop_found) {
-        const char *tail = NULL;
-        if (finish != NPG_FINISH_STOPPED) {
-            st = npg_detok_stream_flush(g.detok, &tail);
-            if (st == NPG_OK && tail && *tail)
-                st = npg_strbuf_append_str(&g.text, tail);
-            result_len = g.text.len;
-        }
-        if (st == NPG_OK && streamer && streamer->callback && result_len > emitted) {
-            npg_streaming_status ss = streamer->callback(g.text.data + emitted, streamer->user_data);
-            if (ss == NPG_STREAMING_CANCEL)
-                cancelled = true;
-        }
-    }
+npg_status npg_pipeline_run(npg_llm_pipeline *p, const int32_t *ids, size_t n_ids, bool reuse_cache,
+                            const char *prompt_text, const npg_generation_config *cfg, const npg_streamer *streamer,
+                            double tokenize_ms, npg_decoded_results **results) {
+    double t_start = npg_now_ms();
+    if (!cfg)
+        cfg = p->config;
+    size_t common = reuse_cache && n_ids ? reusable_prefix(p, ids, n_ids) : 0;
+    NPG_TRY(check_request(p, ids, n_ids, cfg, common));
+    bool capped = false;
+    size_t max_new = plan_max_new(p, n_ids, cfg, &capped);
+    npg_decode_params dp = {.engine = p->engine,
+                            .tokenizer = p->tokenizer,
+                            .cfg = cfg,
+                            .prompt = ids,
+                            .n_prompt = n_ids,
+                            .n_cached = common,
+                            .max_new = max_new,
+                            .capped_by_context = capped,
+                            .n_seqs = cfg->num_return_sequences,
+                            .streamer = streamer,
+                            .t_start_ms = t_start};
+    npg_decode_session *ds = NULL;
+    NPG_TRY(npg_decode_session_create(&dp, &ds));
+    if (max_new > 0)
+        p->n_cached = common; /* the cache is invalid past `common` from here on */
+    npg_status st = npg_decode_session_run(ds);
+    /* sequence 0's cache holds the prompt and the ids it was fed: the next chat turn may reuse them */
     if (st == NPG_OK && max_new > 0)
-        st = remember_cache(p, ids, n_ids, g.gen, n_fed_gen);
-    if (st == NPG_OK && cancelled)
+        st = remember_cache(p, ids, n_ids, ds->seqs[0].gen, ds->seqs[0].n_fed);
+    if (st == NPG_OK && ds->cancelled)
         st = npg_fail(NPG_ERR_CANCELLED, "generation cancelled by the streamer");
-    if (st == NPG_OK) {
-        st = build_results(p, &g, result_len, prompt_text, cfg, results);
-        if (st == NPG_OK) {
-            npg_decoded_results *r = *results;
-            r->finish = finish;
-            struct npg_perf_metrics *pm = &r->perf;
-            pm->load_ms = (float)p->load_ms;
-            pm->compile_ms = (float)p->compile_ms;
-            pm->plan_imported = p->plan_imported;
-            pm->ttft_ms = (float)ttft_ms;
-            size_t steps = g.n_gen > 1 ? g.n_gen - 1 : 0;
-            double sum = 0.0, sq = 0.0;
-            for (size_t i = 0; i < steps; i++)
-                sum += g.step_ms[i];
-            double mean = steps ? sum / (double)steps : 0.0;
-            for (size_t i = 0; i < steps; i++)
-                sq += (g.step_ms[i] - mean) * (g.step_ms[i] - mean);
-            pm->tpot_mean_ms = (float)mean;
-            pm->tpot_std_ms = steps ? (float)sqrt(sq / (double)steps) : 0.0f;
-            pm->throughput_mean = mean > 0 ? (float)(1000.0 / mean) : 0.0f;
-            pm->throughput_std = mean > 0 ? (float)(1000.0 * (double)pm->tpot_std_ms / (mean * mean)) : 0.0f;
-            pm->tokenize_ms = (float)tokenize_ms;
-            pm->detokenize_ms = (float)detok_ms;
-            pm->n_input_tokens = n_ids - common;
-            pm->n_generated_tokens = g.n_gen;
-            pm->generate_ms = (float)(npg_now_ms() - t_start + tokenize_ms);
-        }
-    }
+    if (st == NPG_OK)
+        st = build_results(p, ds, prompt_text, n_ids - common, tokenize_ms, t_start, results);
     if (st != NPG_OK && st != NPG_ERR_CANCELLED)
         p->n_cached = 0; /* a failed run leaves the cache in an unknown state */
-    loop_free(&g);
+    npg_decode_session_free(ds);
     return st;
 }

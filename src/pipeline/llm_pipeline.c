@@ -14,6 +14,7 @@
 #include "device/registry.h"
 #include "hub/hub.h"
 #include "pipeline/results.h"
+#include "template/chat_history.h"
 #include "tokenizer/tokenizer.h"
 
 #include <utf8proc.h>
@@ -223,19 +224,8 @@ npg_status npg_llm_pipeline_generate(npg_llm_pipeline *p, const char *prompt, co
             *results = NULL;
         }
     }
-    if (st != NPG_OK) {
-        /* drop the user turn: rebuild the history without it */
-        npg_chat_history *h = NULL;
-        if (npg_chat_history_create(&h) == NPG_OK) {
-            for (size_t i = 0; i < before; i++) {
-                const char *role, *content;
-                if (npg_chat_history_at(p->history, i, &role, &content) == NPG_OK)
-                    (void)npg_chat_history_push(h, role, content);
-            }
-            npg_chat_history_free(p->history);
-            p->history = h;
-        }
-    }
+    if (st != NPG_OK) /* drop the user turn (and an assistant turn pushed half-way): frees only, cannot fail */
+        npg_chat_history_truncate(p->history, before);
     return st;
 }
 

@@ -9,40 +9,102 @@
 void npg_decoded_results_free(npg_decoded_results *r) {
     if (!r)
         return;
-    free(r->text);
-    free(r->ids);
+    for (size_t i = 0; r->seqs && i < r->n_seqs; i++) {
+        free(r->seqs[i].text);
+        free(r->seqs[i].ids);
+    }
+    free(r->seqs);
     free(r);
 }
 
-npg_status npg_decoded_results_get_string(const npg_decoded_results *r, char *output, size_t *output_size) {
-    if (!r || !output_size)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_decoded_results_get_string: %s is NULL",
-                        !r ? "results" : "output_size");
-    size_t need = r->text_len + 1;
+static npg_status seq_at(const npg_decoded_results *r, size_t index, const char *fn, const npg_decoded_seq **out) {
+    if (!r)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: results is NULL", fn);
+    if (index >= r->n_seqs)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: index %zu, the results hold %zu sequence%s", fn, index,
+                        r->n_seqs, r->n_seqs == 1 ? "" : "s");
+    *out = &r->seqs[index];
+    return NPG_OK;
+}
+
+static npg_status get_string(const npg_decoded_results *r, size_t index, char *output, size_t *output_size,
+                             const char *fn) {
+    const npg_decoded_seq *q = NULL;
+    if (!output_size)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: output_size is NULL", fn);
+    NPG_TRY(seq_at(r, index, fn, &q));
+    size_t need = q->text_len + 1;
     if (!output) {
         *output_size = need;
         return NPG_OK;
     }
     if (*output_size < need)
-        return npg_fail(NPG_ERR_LIMIT, "npg_decoded_results_get_string: buffer of %zu bytes, %zu needed", *output_size,
-                        need);
-    memcpy(output, r->text, need);
+        return npg_fail(NPG_ERR_LIMIT, "%s: buffer of %zu bytes, %zu needed", fn, *output_size, need);
+    memcpy(output, q->text, need);
     *output_size = need;
     return NPG_OK;
 }
 
-npg_status npg_decoded_results_get_ids(const npg_decoded_results *r, const int32_t **ids, size_t *n_ids) {
-    if (!r || !ids || !n_ids)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_decoded_results_get_ids: an argument is NULL");
-    *ids = r->ids;
-    *n_ids = r->n_ids;
+static npg_status get_ids(const npg_decoded_results *r, size_t index, const int32_t **ids, size_t *n_ids,
+                          const char *fn) {
+    const npg_decoded_seq *q = NULL;
+    if (!ids || !n_ids)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: an argument is NULL", fn);
+    NPG_TRY(seq_at(r, index, fn, &q));
+    *ids = q->ids;
+    *n_ids = q->n_ids;
     return NPG_OK;
 }
 
+static npg_status get_finish(const npg_decoded_results *r, size_t index, npg_finish_reason *reason, const char *fn) {
+    const npg_decoded_seq *q = NULL;
+    if (!reason)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: an argument is NULL", fn);
+    NPG_TRY(seq_at(r, index, fn, &q));
+    *reason = q->finish;
+    return NPG_OK;
+}
+
+npg_status npg_decoded_results_get_string(const npg_decoded_results *r, char *output, size_t *output_size) {
+    return get_string(r, 0, output, output_size, "npg_decoded_results_get_string");
+}
+
+npg_status npg_decoded_results_get_ids(const npg_decoded_results *r, const int32_t **ids, size_t *n_ids) {
+    return get_ids(r, 0, ids, n_ids, "npg_decoded_results_get_ids");
+}
+
 npg_status npg_decoded_results_get_finish_reason(const npg_decoded_results *r, npg_finish_reason *reason) {
-    if (!r || !reason)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_decoded_results_get_finish_reason: an argument is NULL");
-    *reason = r->finish;
+    return get_finish(r, 0, reason, "npg_decoded_results_get_finish_reason");
+}
+
+npg_status npg_decoded_results_get_count(const npg_decoded_results *r, size_t *count) {
+    if (!r || !count)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_decoded_results_get_count: an argument is NULL");
+    *count = r->n_seqs;
+    return NPG_OK;
+}
+
+npg_status npg_decoded_results_get_string_at(const npg_decoded_results *r, size_t index, char *output,
+                                             size_t *output_size) {
+    return get_string(r, index, output, output_size, "npg_decoded_results_get_string_at");
+}
+
+npg_status npg_decoded_results_get_ids_at(const npg_decoded_results *r, size_t index, const int32_t **ids,
+                                          size_t *n_ids) {
+    return get_ids(r, index, ids, n_ids, "npg_decoded_results_get_ids_at");
+}
+
+npg_status npg_decoded_results_get_finish_reason_at(const npg_decoded_results *r, size_t index,
+                                                    npg_finish_reason *reason) {
+    return get_finish(r, index, reason, "npg_decoded_results_get_finish_reason_at");
+}
+
+npg_status npg_decoded_results_get_score_at(const npg_decoded_results *r, size_t index, float *score) {
+    const npg_decoded_seq *q = NULL;
+    if (!score)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_decoded_results_get_score_at: score is NULL");
+    NPG_TRY(seq_at(r, index, "npg_decoded_results_get_score_at", &q));
+    *score = q->score;
     return NPG_OK;
 }
 

@@ -18,15 +18,24 @@ struct npg_perf_metrics {
     float tokenize_ms;
     float detokenize_ms;
     size_t n_input_tokens;     /* tokens prefilled by this call (new tokens only when the cache was reused) */
-    size_t n_generated_tokens;
+    size_t n_generated_tokens; /* all sequences together */
+    size_t n_sequences;        /* sequences decoded together */
 };
 
-struct npg_decoded_results {
+/* One returned sequence. */
+typedef struct npg_decoded_seq {
     char *text;
     size_t text_len;
     int32_t *ids; /* generated ids */
     size_t n_ids;
     npg_finish_reason finish;
+    float score; /* sum of the chosen ids' log-probabilities */
+} npg_decoded_seq;
+
+struct npg_decoded_results {
+    npg_decoded_seq *seqs; /* [n_seqs] (num_return_sequences); the single-sequence getters read seqs[0] */
+    size_t n_seqs;
+    char *text; /* == seqs[0].text (not owned separately) */
     struct npg_perf_metrics perf;
 };
 

@@ -305,7 +305,7 @@ static size_t top_p_cut(float *key, int32_t *id, size_t n, bool sorted, float to
     }
 }
 
-static int32_t sample(npg_sampler *s, float *logits, size_t greedy_id) {
+static int32_t sample(npg_sampler *s, const float *logits, size_t greedy_id) {
     const npg_generation_config *c = s->cfg;
     const float max_logit = logits[greedy_id];
     if (!isfinite(max_logit))
@@ -367,12 +367,22 @@ static int32_t sample(npg_sampler *s, float *logits, size_t greedy_id) {
     return id[n - 1]; /* r within rounding of total */
 }
 
-int32_t npg_sampler_next(npg_sampler *s, float *logits, size_t n_generated) {
-    apply_penalties(s, logits);
+void npg_sampler_apply_penalties(const npg_sampler *s, float *logits) { apply_penalties(s, logits); }
+
+void npg_sampler_mask_early_stop(const npg_sampler *s, float *logits, size_t n_generated) {
     if (n_generated < s->cfg->min_new_tokens)
         mask_stop_ids(s, logits);
+}
+
+int32_t npg_sampler_pick(npg_sampler *s, const float *logits) {
     size_t best = argmax(logits, s->vocab);
     if (!s->cfg->do_sample)
         return (int32_t)best;
     return sample(s, logits, best);
+}
+
+int32_t npg_sampler_next(npg_sampler *s, float *logits, size_t n_generated) {
+    npg_sampler_apply_penalties(s, logits);
+    npg_sampler_mask_early_stop(s, logits, n_generated);
+    return npg_sampler_pick(s, logits);
 }

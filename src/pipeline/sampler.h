@@ -28,6 +28,11 @@ npg_status npg_sampler_begin(npg_sampler *s, const int32_t *prompt, size_t n_pro
  * written into it). n_generated: ids generated so far in this call (for min_new_tokens). NaN logits
  * count as -inf; if every logit is -inf the result is id 0. Exact semantics: sampler.c's header. */
 int32_t npg_sampler_next(npg_sampler *s, float *logits, size_t n_generated);
+/* npg_sampler_next in its three steps, for a decode session's chain of logits processors: the
+ * penalties, the min_new_tokens mask (both write into logits), then the choice. */
+void npg_sampler_apply_penalties(const npg_sampler *s, float *logits);
+void npg_sampler_mask_early_stop(const npg_sampler *s, float *logits, size_t n_generated);
+int32_t npg_sampler_pick(npg_sampler *s, const float *logits);
 /* Records an accepted id (for penalties). Ids outside [0, vocab) are ignored. */
 void npg_sampler_accept(npg_sampler *s, int32_t id);
 /* Re-seeds the generator (after begin): a pipeline producing num_return_sequences > 1 from one

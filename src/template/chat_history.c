@@ -3,8 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "template/chat_history.h"
+
 #include "core/error.h"
-#include "npugen.h"
 
 typedef struct chat_message {
     char *role;
@@ -25,15 +26,18 @@ npg_status npg_chat_history_create(npg_chat_history **out) {
     return NPG_OK;
 }
 
-void npg_chat_history_clear(npg_chat_history *h) {
+void npg_chat_history_truncate(npg_chat_history *h, size_t n) {
     if (!h)
         return;
-    for (size_t i = 0; i < h->n; i++) {
+    for (size_t i = n; i < h->n; i++) {
         free(h->msgs[i].role);
         free(h->msgs[i].content);
     }
-    h->n = 0;
+    if (n < h->n)
+        h->n = n;
 }
+
+void npg_chat_history_clear(npg_chat_history *h) { npg_chat_history_truncate(h, 0); }
 
 void npg_chat_history_free(npg_chat_history *h) {
     if (!h)

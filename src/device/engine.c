@@ -1,0 +1,26 @@
+/* engine.c — the batched engine operations, with one clear refusal for devices that have none. */
+#include "core/error.h"
+#include "device/engine.h"
+
+static npg_status no_batch(const npg_engine *e) {
+    return npg_fail(NPG_ERR_UNSUPPORTED,
+                    "device %s runs one sequence (its static plan is built for one): batched input and several "
+                    "sequences at once need the CPU device",
+                    e->ops->device);
+}
+
+npg_status npg_engine_reserve_seqs(npg_engine *e, size_t n_seqs, size_t total) {
+    if (!e->ops->reserve_seqs)
+        return n_seqs <= 1 ? e->ops->reserve(e, total) : no_batch(e);
+    return e->ops->reserve_seqs(e, n_seqs, total);
+}
+
+npg_status npg_engine_copy_seq(npg_engine *e, int32_t src, int32_t dst, size_t n_pos) {
+    return e->ops->copy_seq ? e->ops->copy_seq(e, src, dst, n_pos) : no_batch(e);
+}
+
+npg_status npg_engine_forward(npg_engine *e, const npg_batch *b, float **logits) {
+    return e->ops->forward ? e->ops->forward(e, b, logits) : no_batch(e);
+}
+
+size_t npg_engine_max_rows(const npg_engine *e) { return e->ops->forward ? e->max_rows : 0; }
