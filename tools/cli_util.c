@@ -1,11 +1,14 @@
 #include "cli_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void cli_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
@@ -113,35 +116,82 @@ bool cli_parse_ids(const char *cmd, const char *s, int32_t **ids, size_t *n) {
     return true;
 }
 
+/* Prompt and text files: a regular file or a pipe (`-f <(cmd)`, `-f /dev/stdin` fed by a pipe), read up
+ * to CLI_MAX_TEXT_FILE bytes; a directory, a device (`-f /dev/zero`) or a socket is refused before it
+ * is opened. The text is used as a C string, so a NUL byte is an error rather than a silent end. */
 bool cli_read_file(const char *cmd, const char *path, char **out) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
         cli_error(cmd, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    if (!S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode)) {
+        cli_error(cmd, "%s: %s (give a text file)", path,
+                  S_ISDIR(sb.st_mode) ? "is a directory" : "is a device or socket, not a regular file");
+        return false;
+    }
+    if (S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > CLI_MAX_TEXT_FILE) {
+        cli_error(cmd, "%s: %lld bytes is more than the %d MiB limit for a text file", path, (long long)sb.st_size,
+                  CLI_MAX_TEXT_FILE >> 20);
+        return false;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        cli_error(cmd, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    if (fstat(fd, &sb) != 0 || (!S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode))) {
+        close(fd);
+        cli_error(cmd, "%s: not a regular file or pipe", path);
         return false;
     }
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
-    size_t r;
-    while (buf && (r = fread(buf + len, 1, cap - len - 1, fp)) > 0) {
-        len += r;
+    const char *problem = buf ? NULL : "out of memory";
+    while (!problem) {
         if (len + 1 == cap) {
-            cap *= 2;
-            char *nb = realloc(buf, cap);
+            char *nb = cap >= CLI_MAX_TEXT_FILE ? NULL : realloc(buf, cap * 2);
             if (!nb) {
-                free(buf);
-                buf = NULL;
+                problem = cap >= CLI_MAX_TEXT_FILE ? "larger than the limit for a text file" : "out of memory";
+                break;
             }
             buf = nb;
+            cap *= 2;
         }
+        ssize_t r = read(fd, buf + len, cap - len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            cli_error(cmd, "%s: read error: %s", path, strerror(errno));
+            problem = "";
+            break;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
     }
-    fclose(fp);
-    if (!buf) {
-        cli_error(cmd, "%s: out of memory", path);
+    close(fd);
+    if (!problem && memchr(buf, '\0', len)) {
+        cli_error(cmd, "%s: NUL byte at offset %zu (a text file cannot hold one)", path,
+                  (size_t)((char *)memchr(buf, '\0', len) - buf));
+        problem = "";
+    }
+    if (problem) {
+        if (*problem)
+            cli_error(cmd, "%s: %s (%d MiB)", path, problem, CLI_MAX_TEXT_FILE >> 20);
+        free(buf);
         return false;
     }
     buf[len] = '\0';
     *out = buf;
     return true;
+}
+
+const char *cli_json_num(char buf[40], double v, int decimals) {
+    if (!isfinite(v))
+        return "null";
+    snprintf(buf, 40, "%.*f", decimals, v);
+    return buf;
 }
 
 bool cli_is_help(const char *arg) { return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0; }

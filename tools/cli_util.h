@@ -26,8 +26,13 @@ bool cli_parse_float(const char *cmd, const char *opt, const char *s, float *out
 bool cli_parse_property(const char *cmd, const char *kv, npg_properties *props);
 /* "1,403,407" into a malloc'd array. */
 bool cli_parse_ids(const char *cmd, const char *s, int32_t **ids, size_t *n);
-/* Reads a whole file (prompt files); malloc'd, NUL-terminated. */
+/* Prompt / text files larger than this are refused. */
+#define CLI_MAX_TEXT_FILE (256 << 20)
+/* Reads a whole text file (prompt files): a regular file or a pipe, at most CLI_MAX_TEXT_FILE bytes,
+ * no NUL byte; directories and devices are refused. malloc'd, NUL-terminated. */
 bool cli_read_file(const char *cmd, const char *path, char **out);
 bool cli_is_help(const char *arg);
+/* A number for JSON output: "%.<decimals>f" in buf, or "null" for nan / inf (not JSON numbers). */
+const char *cli_json_num(char buf[40], double v, int decimals);
 
 #endif
