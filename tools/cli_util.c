@@ -187,6 +187,13 @@ bool cli_read_file(const char *cmd, const char *path, char **out) {
     return true;
 }
 
+void cli_log_warnings(void *user_data, npg_log_level level, const char *message) {
+    if (level > NPG_LOG_WARNING)
+        return;
+    fprintf(stderr, "npugen%s%s: %s: %s\n", user_data ? " " : "", user_data ? (const char *)user_data : "",
+            level == NPG_LOG_ERROR ? "error" : "warning", message);
+}
+
 const char *cli_json_num(char buf[40], double v, int decimals) {
     if (!isfinite(v))
         return "null";

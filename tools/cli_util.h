@@ -32,6 +32,9 @@ bool cli_parse_ids(const char *cmd, const char *s, int32_t **ids, size_t *n);
  * no NUL byte; directories and devices are refused. malloc'd, NUL-terminated. */
 bool cli_read_file(const char *cmd, const char *path, char **out);
 bool cli_is_help(const char *arg);
+/* A log callback (user_data: the command name) printing the library's warnings and errors on stderr
+ * ("npugen CMD: warning: ..."), so that e.g. a CACHE_DIR that cannot be written is not silent. */
+void cli_log_warnings(void *user_data, npg_log_level level, const char *message);
 /* A number for JSON output: "%.<decimals>f" in buf, or "null" for nan / inf (not JSON numbers). */
 const char *cli_json_num(char buf[40], double v, int decimals);
 

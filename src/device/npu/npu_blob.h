@@ -7,6 +7,7 @@
  *   offset 0    npu_blob_header (64 bytes, always plain): magic "NPGPLAN\0", version, flags, sizes,
  *               checksums of the meta section as stored, of the weights section, and of the header
  *   offset 64   meta section, meta_size bytes; encrypted as a whole when NPU_BLOB_ENCRYPTED.
+ *               (booleans in it and in the config are bytes that must be 0 or 1)
  *               Plain, it is: npu_blob_meta | npg_model_config (config_size bytes, padded to 8) |
  *               n_tensors × npu_blob_tensor
  *   weights_offset (64-aligned; 0 when weightless)  weights section, weights_size bytes, never
@@ -28,7 +29,7 @@
 #include "core/properties.h"
 #include "device/npu/npu_plan.h"
 
-#define NPU_BLOB_VERSION 2u /* 2: XXH3-64 hashes (core/hash.h) */
+#define NPU_BLOB_VERSION 3u /* 2: XXH3-64 hashes (core/hash.h); 3: folder_id in the meta */
 #define NPU_BLOB_MAGIC "NPGPLAN"
 
 enum { NPU_BLOB_WEIGHTS = 1u, NPU_BLOB_ENCRYPTED = 2u };
@@ -57,6 +58,7 @@ typedef struct npu_blob_meta {
     uint32_t config_size;  /* sizeof(npg_model_config) of the writer */
     uint32_t n_tensors;
     uint32_t pad2;
+    uint64_t folder_id[3]; /* npu_folder_id of the model folder it was compiled from (0: unknown) */
 } npu_blob_meta;
 
 typedef struct npu_blob_tensor {
@@ -71,13 +73,14 @@ typedef struct npu_blob_tensor {
 } npu_blob_tensor;
 
 _Static_assert(sizeof(npu_blob_header) == 64, "npu_blob_header is 64 bytes on disk");
-_Static_assert(sizeof(npu_blob_meta) == 112, "npu_blob_meta layout is part of the blob format");
+_Static_assert(sizeof(npu_blob_meta) == 136, "npu_blob_meta layout is part of the blob format");
 _Static_assert(sizeof(npu_blob_tensor) == 80, "npu_blob_tensor layout is part of the blob format");
 
 /* What an export records besides the plan. */
 typedef struct npu_blob_info {
     uint64_t cache_key;
     uint64_t source_hash, source_bytes;
+    uint64_t folder_id[3];
     bool with_weights;
 } npu_blob_info;
 
