@@ -109,7 +109,7 @@ static npg_status build_id_table(npg_tokenizer *tok) {
 }
 
 static npg_status load_tokenizer_json(npg_tokenizer *tok) {
-    if (!file_exists(tok->json_path))
+    if (!npg_path_exists(tok->json_path)) /* present but not a regular file: npg_map_file says what it is */
         return npg_fail(NPG_ERR_NOT_FOUND, "%s: no such file (a tokenizer folder needs tokenizer.json)",
                         tok->json_path);
     /* mapped, not read: the fast scanner takes vocab and merges from the page cache and cJSON gets
