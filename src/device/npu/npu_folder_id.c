@@ -53,7 +53,8 @@ static npg_status sample_file(const char *dir, const char *name, npg_hash *h) {
     npg_hash_update(h, &size, sizeof size);
     uint8_t buf[WINDOW];
     for (int w = 0; w <= N_WINDOWS; w++) {
-        uint64_t at = w == 0 ? 0 : size / (N_WINDOWS + 1) * (uint64_t)w;
+        /* the first window (headers), evenly spread ones, and the last */
+        uint64_t at = w < N_WINDOWS ? size / N_WINDOWS * (uint64_t)w : (size > WINDOW ? size - WINDOW : 0);
         ssize_t got = pread(fd, buf, sizeof buf, (off_t)at);
         if (got < 0) {
             rs = npg_fail(NPG_ERR_IO, "%s/%s: read error: %s", dir, name, strerror(errno));

@@ -6,7 +6,8 @@
  *   [0] XXH3 of config.json's bytes
  *   [1] XXH3 of tokenizer.json's bytes
  *   [2] the weights files (*.safetensors, *.npgw; sorted by name): name, size and 17 windows of
- *       4 KiB (the first and 16 spread evenly): ~70 KB read however large the weights are — a
+ *       4 KiB (16 spread evenly from the start, and the last): ~70 KB read however large the weights
+ *       are — a
  *       fingerprint of which file this is, not of every byte (a weightless blob also checks the
  *       weights' full content fingerprint). */
 #ifndef NPG_DEVICE_NPU_FOLDER_ID_H
