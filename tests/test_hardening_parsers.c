@@ -230,6 +230,14 @@ static void test_defect09_json_nul_bytes(void) {
     CHECK(msg_has("NUL"));
     CHECK(msg_has("column 6"));
     cJSON_Delete(root);
+    /* an escaped NUL would end the C string early (a message's content cut short): refused too,
+     * except in tokenizer.json, whose tokens keep their lengths */
+    const char esc[] = "[{\"role\": \"user\", \"content\": \"hi\\u0000there\"}]";
+    CHECK(npg_json_parse(esc, sizeof esc - 1, "messages.json", &root) == NPG_ERR_FORMAT);
+    CHECK(msg_has("\\u0000"));
+    CHECK(npg_json_parse_opts(esc, sizeof esc - 1, "tokenizer.json", true, &root) == NPG_OK);
+    cJSON_Delete(root);
+    root = NULL;
     /* a NUL in config.json read from a file */
     char *dir = make_temp_dir();
     char *p = npg_path_join(dir, "config.json");
