@@ -100,8 +100,8 @@ static npg_status load_messages(const char *path, npg_chat_history **out) {
     if (!cJSON_IsArray(root))
         st = npg_fail(NPG_ERR_FORMAT, "%s: expected a JSON array of {\"role\", \"content\"} objects", path);
     else if (cJSON_GetArraySize(root) == 0)
-        st = npg_fail(NPG_ERR_FORMAT, "%s: the messages list is empty (give at least one {\"role\", \"content\"} object)",
-                      path);
+        st = npg_fail(NPG_ERR_FORMAT,
+                      "%s: the messages list is empty (give at least one {\"role\", \"content\"} object)", path);
     npg_chat_history *h = NULL;
     if (st == NPG_OK)
         st = npg_chat_history_create(&h);

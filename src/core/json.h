@@ -13,7 +13,8 @@
 #include "npugen.h"
 
 /* Parses `len` bytes; `what` names the source in messages (a path). On error: NPG_ERR_FORMAT with
- * "<what>: malformed JSON at line L, column C" (a NUL byte, or a \u0000 escape, is an error too). *out freed with cJSON_Delete. */
+ * "<what>: malformed JSON at line L, column C" (a NUL byte, or a \u0000 escape, is an error too).
+ * *out freed with cJSON_Delete. */
 npg_status npg_json_parse(const char *text, size_t len, const char *what, cJSON **out);
 /* The same; allow_nul_escape accepts \u0000 in strings (tokenizer.json: its vocabulary is kept as
  * lengths, where a NUL is a valid token; elsewhere it would silently cut a C string short). */

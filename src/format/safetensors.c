@@ -175,8 +175,8 @@ static npg_status load_shard(npg_tensor_store *ts, int index) {
         ti.n_elements = count;
         uint64_t b = 0, e = 0;
         if (!json_uint(cJSON_GetArrayItem(offs, 0), 1e18, &b) || !json_uint(cJSON_GetArrayItem(offs, 1), 1e18, &e)) {
-            st = npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' data_offsets are out of range or not two non-negative integers",
-                          path,
+            st = npg_fail(NPG_ERR_FORMAT,
+                          "%s: tensor '%s' data_offsets are out of range or not two non-negative integers", path,
                           it->string);
             goto done;
         }
