@@ -69,10 +69,17 @@ static void test_attached_values_and_stdin(void) {
     snprintf(args, sizeof args, "generate %s -p hi --max-new-tokens=", m);
     free(expect(args, 2, "--max-new-tokens"));
     /* other commands share the parser */
-    snprintf(args, sizeof args, "tokenize --add-special-tokens %s --file=/dev/null", shared_path("tokenizers/gpt2"));
+    char *empty_dir = make_temp_dir(), empty_file[1024];
+    snprintf(empty_file, sizeof empty_file, "%s/empty.txt", empty_dir);
+    FILE *ef = fopen(empty_file, "w");
+    CHECK(ef && fclose(ef) == 0);
+    snprintf(args, sizeof args, "tokenize --add-special-tokens %s --file=%s", shared_path("tokenizers/gpt2"),
+             empty_file);
     got = expect(args, 0, NULL);
     CHECK(got && strcmp(got, "\n") == 0);
     free(got);
+    rm_rf(empty_dir);
+    free(empty_dir);
     char *tmp = make_temp_dir();
     char msgs[1024];
     snprintf(msgs, sizeof msgs, "%s/m.json", tmp);

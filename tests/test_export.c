@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/file.h"
 #include "core/json.h"
@@ -433,7 +434,8 @@ static void test_cli_rejections(void) {
     char o[1024];
     snprintf(o, sizeof o, "%s/o", tmp);
     CHECK(!npg_path_exists(o));
-    /* existing OUT_DIR without --overwrite; with it the folder is replaced */
+    /* existing OUT_DIR without --overwrite; with it, a folder that is not an earlier export is
+     * refused (issue 15 defect 6, more in test_hardening_cli) */
     snprintf(o, sizeof o, "%s/exists", tmp);
     REQUIRE(mkdir(o, 0755) == 0);
     char marker[1100];
@@ -443,10 +445,17 @@ static void test_cli_rejections(void) {
     expect_cli(a, 1, "already exists (pass --overwrite", tmp);
     CHECK(npg_path_exists(marker));
     snprintf(a, sizeof a, "-m %s --weight-format int8 --overwrite %s", src, o);
+    expect_cli(a, 1, "is not an npugen export output", tmp);
+    CHECK(npg_path_exists(marker));
+    /* an earlier export output is replaced */
+    CHECK(unlink(marker) == 0 && rmdir(o) == 0);
+    snprintf(a, sizeof a, "-m %s --weight-format int8 %s", src, o);
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "%s export %s", NPG_CLI, a);
     CHECK(run_cmd(cmd, NULL, NULL) == 0);
-    CHECK(!npg_path_exists(marker));
+    snprintf(a, sizeof a, "-m %s --weight-format int4 --sym --overwrite %s", src, o);
+    snprintf(cmd, sizeof cmd, "%s export %s", NPG_CLI, a);
+    CHECK(run_cmd(cmd, NULL, NULL) == 0);
     snprintf(marker, sizeof marker, "%s/" NPGW_FILE_NAME, o);
     CHECK(npg_path_exists(marker));
     CHECK(count_tmp_leftovers(tmp) == 0);

@@ -315,7 +315,7 @@ static void test_tensor_names_and_config_record(void) {
     size_t size = 0;
     char *bytes = read_all(f.blob, &size);
     REQUIRE(bytes);
-    CHECK(((const npu_blob_header *)bytes)->version == NPU_BLOB_VERSION && NPU_BLOB_VERSION == 3);
+    CHECK(((const npu_blob_header *)bytes)->version == NPU_BLOB_VERSION && NPU_BLOB_VERSION == 4);
     CHECK(blob_has_name(bytes, size, "model.embed_tokens.weight"));
     CHECK(blob_has_name(bytes, size, "model.layers.1.self_attn.qkv_proj.weight")); /* stacked by BEST_PERF */
     CHECK(blob_has_name(bytes, size, "model.layers.1.self_attn.q_proj.bias"));

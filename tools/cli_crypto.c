@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -15,6 +16,12 @@
 enum { NONCE = 12, TAG = 16 };
 
 bool cli_crypto_load_key(const char *cmd, const char *path, cli_crypto_key *out) {
+    struct stat sb; /* checked first: a directory opens and reads as 0 bytes, a FIFO blocks */
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        cli_error(cmd, "--encrypt-key-file %s: %s, not a key file (32 bytes)", path,
+                  S_ISDIR(sb.st_mode) ? "is a directory" : "is a FIFO, device or socket");
+        return false;
+    }
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         cli_error(cmd, "--encrypt-key-file %s: %s", path, strerror(errno));

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void cli_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
@@ -292,31 +294,67 @@ bool cli_parse_ids(const char *cmd, const char *s, int32_t **ids, size_t *n) {
     return true;
 }
 
+/* Prompt and text files: a regular file or a pipe (`-f -`, `-f <(cmd)`), read up to CLI_MAX_TEXT_FILE
+ * bytes; a directory, a device (`-f /dev/zero`) or a socket is refused before it is opened. */
 bool cli_read_file_n(const char *cmd, const char *path, char **out, size_t *out_len) {
     bool is_stdin = strcmp(path, "-") == 0;
-    FILE *fp = is_stdin ? stdin : fopen(path, "rb");
-    if (!fp) {
+    const char *name = is_stdin ? "standard input" : path;
+    struct stat sb;
+    if (!is_stdin && stat(path, &sb) != 0) {
         cli_error(cmd, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    if (!is_stdin && !S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode)) {
+        cli_error(cmd, "%s: %s (give a text file)", path,
+                  S_ISDIR(sb.st_mode) ? "is a directory" : "is a device or socket, not a regular file");
+        return false;
+    }
+    if (!is_stdin && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > CLI_MAX_TEXT_FILE) {
+        cli_error(cmd, "%s: %lld bytes is more than the %d MiB limit for a text file", path, (long long)sb.st_size,
+                  CLI_MAX_TEXT_FILE >> 20);
+        return false;
+    }
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        cli_error(cmd, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    if (fstat(fd, &sb) != 0 || (!is_stdin && !S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode))) {
+        if (!is_stdin)
+            close(fd);
+        cli_error(cmd, "%s: not a regular file or pipe", name);
         return false;
     }
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
-    size_t r;
-    while (buf && (r = fread(buf + len, 1, cap - len - 1, fp)) > 0) {
-        len += r;
+    const char *problem = buf ? NULL : "out of memory";
+    while (!problem) {
         if (len + 1 == cap) {
-            cap *= 2;
-            char *nb = realloc(buf, cap);
-            if (!nb)
-                free(buf);
+            char *nb = cap >= CLI_MAX_TEXT_FILE ? NULL : realloc(buf, cap * 2);
+            if (!nb) {
+                problem = cap >= CLI_MAX_TEXT_FILE ? "larger than the limit for a text file" : "out of memory";
+                break;
+            }
             buf = nb;
+            cap *= 2;
         }
+        ssize_t r = read(fd, buf + len, cap - len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            cli_error(cmd, "%s: read error: %s", name, strerror(errno));
+            problem = "";
+            break;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
     }
-    bool failed = ferror(fp) != 0;
     if (!is_stdin)
-        fclose(fp);
-    if (!buf || failed) {
-        cli_error(cmd, "%s: %s", is_stdin ? "standard input" : path, buf ? "read error" : "out of memory");
+        close(fd);
+    if (problem) {
+        if (*problem)
+            cli_error(cmd, "%s: %s (%d MiB)", name, problem, CLI_MAX_TEXT_FILE >> 20);
         free(buf);
         return false;
     }
@@ -327,6 +365,34 @@ bool cli_read_file_n(const char *cmd, const char *path, char **out, size_t *out_
     return true;
 }
 
-bool cli_read_file(const char *cmd, const char *path, char **out) { return cli_read_file_n(cmd, path, out, NULL); }
+/* The text is used as a C string, so a NUL byte is an error rather than a silent end. */
+bool cli_read_file(const char *cmd, const char *path, char **out) {
+    size_t len = 0;
+    if (!cli_read_file_n(cmd, path, out, &len))
+        return false;
+    const char *nul = memchr(*out, '\0', len);
+    if (nul) {
+        cli_error(cmd, "%s: NUL byte at offset %zu (a text file cannot hold one)",
+                  strcmp(path, "-") == 0 ? "standard input" : path, (size_t)(nul - *out));
+        free(*out);
+        *out = NULL;
+        return false;
+    }
+    return true;
+}
+
+void cli_log_warnings(void *user_data, npg_log_level level, const char *message) {
+    if (level > NPG_LOG_WARNING)
+        return;
+    fprintf(stderr, "npugen%s%s: %s: %s\n", user_data ? " " : "", user_data ? (const char *)user_data : "",
+            level == NPG_LOG_ERROR ? "error" : "warning", message);
+}
+
+const char *cli_json_num(char buf[40], double v, int decimals) {
+    if (!isfinite(v))
+        return "null";
+    snprintf(buf, 40, "%.*f", decimals, v);
+    return buf;
+}
 
 bool cli_is_help(const char *arg) { return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0; }

@@ -45,10 +45,18 @@ bool cli_parse_float(const char *cmd, const char *opt, const char *s, float *out
 bool cli_parse_property(const char *cmd, const char *kv, npg_properties *props);
 /* "1,403,407" into a malloc'd array. */
 bool cli_parse_ids(const char *cmd, const char *s, int32_t **ids, size_t *n);
-/* Reads a whole file (prompt files; "-" is stdin); malloc'd, NUL-terminated. */
+/* Prompt / text files larger than this are refused. */
+#define CLI_MAX_TEXT_FILE (256 << 20)
+/* Reads a whole text file (prompt files): a regular file or a pipe, at most CLI_MAX_TEXT_FILE bytes,
+ * no NUL byte; directories and devices are refused. malloc'd, NUL-terminated. */
 bool cli_read_file(const char *cmd, const char *path, char **out);
-/* The same with the length (the content may hold NUL bytes). */
+/* The same with the length: the content may hold NUL bytes (tokenize -f); "-" is stdin. */
 bool cli_read_file_n(const char *cmd, const char *path, char **out, size_t *len);
 bool cli_is_help(const char *arg);
+/* A log callback (user_data: the command name) printing the library's warnings and errors on stderr
+ * ("npugen CMD: warning: ..."), so that e.g. a CACHE_DIR that cannot be written is not silent. */
+void cli_log_warnings(void *user_data, npg_log_level level, const char *message);
+/* A number for JSON output: "%.<decimals>f" in buf, or "null" for nan / inf (not JSON numbers). */
+const char *cli_json_num(char buf[40], double v, int decimals);
 
 #endif

@@ -135,15 +135,18 @@ static void print_result(const bench_result *r, const char *device, bool json) {
     if (r->sampled)
         snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->seed);
     if (json) {
+        char b[9][40]; /* JSON has no nan / inf: those print as null */
         printf("{\"device\": \"%s\", \"architecture\": \"%s\", \"context_length\": %zu, \"threads\": %d, "
                "\"prompt_tokens\": %zu, \"gen_tokens\": %zu, \"sequences\": %zu, "
-               "\"load_ms\": %.3f, \"compile_ms\": %.3f, \"ttft_ms\": %.3f, \"prefill_tok_s\": %.3f, "
-               "\"decode_tok_s\": %.3f, \"peak_rss_mb\": %.3f, \"weights_mb\": %.3f, \"mem_bw_gbs\": %.3f, "
-               "\"decode_bw_fraction\": %.4f, \"seed\": %s}\n",
+               "\"load_ms\": %s, \"compile_ms\": %s, \"ttft_ms\": %s, \"prefill_tok_s\": %s, "
+               "\"decode_tok_s\": %s, \"peak_rss_mb\": %s, \"weights_mb\": %s, \"mem_bw_gbs\": %s, "
+               "\"decode_bw_fraction\": %s, \"seed\": %s}\n",
                device, r->architecture, r->context_length, r->threads, r->prompt_tokens, r->gen_tokens, r->sequences,
-               r->load_ms, r->compile_ms, r->ttft_ms,
-               r->prefill_tok_s, r->decode_tok_s, r->peak_rss_mb, r->weights_mb, r->mem_bw_gbs,
-               r->decode_bw_fraction, seed);
+               cli_json_num(b[0], r->load_ms, 3), cli_json_num(b[1], r->compile_ms, 3),
+               cli_json_num(b[2], r->ttft_ms, 3), cli_json_num(b[3], r->prefill_tok_s, 3),
+               cli_json_num(b[4], r->decode_tok_s, 3), cli_json_num(b[5], r->peak_rss_mb, 3),
+               cli_json_num(b[6], r->weights_mb, 3), cli_json_num(b[7], r->mem_bw_gbs, 3),
+               cli_json_num(b[8], r->decode_bw_fraction, 4), seed);
         return;
     }
     printf("device              %s\n", device);

@@ -62,6 +62,7 @@ static int converse(npg_llm_pipeline *pipe, const npg_generation_config *cfg, co
     char *line = NULL;
     size_t cap = 0;
     int rc = 0;
+    size_t turns = 0; /* answered turns since the last (re)start */
     npg_status st = npg_llm_pipeline_start_chat(pipe, system);
     if (st != NPG_OK)
         return cli_fail(CMD, st);
@@ -86,6 +87,7 @@ static int converse(npg_llm_pipeline *pipe, const npg_generation_config *cfg, co
                 rc = cli_fail(CMD, st);
                 break;
             }
+            turns = 0;
             if (tty)
                 fprintf(stderr, "(new conversation)\n");
             continue;
@@ -97,7 +99,14 @@ static int converse(npg_llm_pipeline *pipe, const npg_generation_config *cfg, co
              * conversation as it was: report it, answer with an empty line (one line per turn) and
              * go on; the exit status says something failed. */
             fflush(stdout);
-            rc = cli_fail(CMD, st);
+            if (st == NPG_ERR_LIMIT) { /* the history no longer fits: say how to go on */
+                cli_error(CMD, "%s (%s)", npg_last_error(),
+                          turns ? "the conversation is full: type /reset to start a new one"
+                                : "the message alone is too long: shorten it");
+                rc = 1;
+            } else {
+                rc = cli_fail(CMD, st);
+            }
             putchar('\n');
             fflush(stdout);
             continue;
@@ -107,6 +116,7 @@ static int converse(npg_llm_pipeline *pipe, const npg_generation_config *cfg, co
             rc = cli_fail(CMD, st);
             break;
         }
+        turns++;
         putchar('\n');
         fflush(stdout);
         gen_report_finish(CMD, res);

@@ -86,7 +86,9 @@ int npg_cmd_compile(int argc, char **argv) {
         rc = cli_fail(CMD, NPG_ERR_OUT_OF_MEMORY);
     npg_llm_pipeline *pipe = NULL;
     if (rc == 0) {
-        npg_status st = npg_llm_pipeline_create_with_properties(model, "NPU", props, &pipe);
+        npg_status st = npg_properties_set_log_callback(props, cli_log_warnings, (void *)CMD);
+        if (st == NPG_OK)
+            st = npg_llm_pipeline_create_with_properties(model, "NPU", props, &pipe);
         if (st != NPG_OK)
             rc = cli_fail_model(CMD, st, model);
     }

@@ -37,7 +37,7 @@ int npg_cmd_eval(int argc, char **argv) {
             if (!cli_value(CMD, argc, argv, &i, &ref))
                 return 2;
         } else if (cli_opt(a, NULL, "--ctx")) {
-            if (!cli_value(CMD, argc, argv, &i, &v) || !cli_parse_long(CMD, a, v, 2, 1 << 20, &x))
+            if (!cli_value(CMD, argc, argv, &i, &v) || !cli_parse_long(CMD, a, v, 3, 1 << 20, &x))
                 return 2;
             o.ctx = x;
         } else if (cli_opt(a, NULL, "--chunks")) {
@@ -73,9 +73,11 @@ int npg_cmd_eval(int argc, char **argv) {
     if (st != NPG_OK)
         return cli_fail_model(CMD, st, model);
     if (json) {
-        printf("{\"perplexity\": %.6f, \"tokens\": %zu", r.perplexity, r.tokens);
+        char b1[40], b2[40], b3[40]; /* JSON has no nan / inf: those print as null */
+        printf("{\"perplexity\": %s, \"tokens\": %zu", cli_json_num(b1, r.perplexity, 6), r.tokens);
         if (r.has_reference)
-            printf(", \"kl_divergence\": %.8f, \"top1_agreement\": %.6f", r.kl_divergence, r.top1_agreement);
+            printf(", \"kl_divergence\": %s, \"top1_agreement\": %s", cli_json_num(b2, r.kl_divergence, 8),
+                   cli_json_num(b3, r.top1_agreement, 6));
         printf(", \"ctx\": %lld, \"windows\": %zu}\n", (long long)r.ctx, r.windows);
     } else {
         printf("perplexity      %.4f  (%zu scored tokens of %zu, %zu window(s) of %lld)\n", r.perplexity, r.tokens,

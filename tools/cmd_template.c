@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -90,15 +91,31 @@ static int parse_args(int argc, char **argv, args *a) {
     return 0;
 }
 
-/* The messages file as a history; every entry must be {"role": string, "content": string}. False
+/* The messages file as a history; every entry must be {"role": string, "content": string}, and there
+ * is at least one. A FIFO or device is refused before it is opened (it would block or never end). False
  * when it failed (reported on stderr). */
 static bool load_messages(const char *path, npg_chat_history **out) {
-    char *json = NULL;
-    if (!cli_read_file(CMD, path, &json))
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        cli_error(CMD, "--messages %s: %s, not a regular file", path,
+                  S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a FIFO" : "a device or socket");
         return false;
-    npg_status st = npg_chat_history_create_from_json(json, strlen(json), path, out);
+    }
+    char *json = NULL;
+    size_t len = 0;
+    if (!cli_read_file_n(CMD, path, &json, &len))
+        return false;
+    npg_status st = npg_chat_history_create_from_json(json, len, path, out);
     free(json);
-    return st == NPG_OK || (cli_fail(CMD, st), false);
+    if (st != NPG_OK)
+        return cli_fail(CMD, st), false;
+    if (npg_chat_history_size(*out) == 0) {
+        cli_error(CMD, "%s: the messages list is empty (give at least one {\"role\", \"content\"} object)", path);
+        npg_chat_history_free(*out);
+        *out = NULL;
+        return false;
+    }
+    return true;
 }
 
 /* --template mode: the context transformers builds, from the options. */

@@ -252,6 +252,9 @@ npg_status gen_options_config(const gen_options *o, const npg_llm_pipeline *pipe
 }
 
 npg_status gen_options_pipeline(const gen_options *o, const char *model_dir, npg_llm_pipeline **pipe) {
+    npg_status st = npg_properties_set_log_callback(o->props, cli_log_warnings, NULL);
+    if (st != NPG_OK)
+        return st;
     return npg_llm_pipeline_create_with_properties(model_dir, o->device, o->props, pipe);
 }
 

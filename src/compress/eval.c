@@ -93,8 +93,13 @@ static npg_status evaluate(const char *const *dirs, size_t n_models, const char 
     int64_t ctx = o->ctx > 0 ? o->ctx : (max_pos < 512 ? max_pos : 512);
     if ((int64_t)n_ids < ctx)
         ctx = (int64_t)n_ids;
-    if (st == NPG_OK && ctx < 2)
-        st = npg_fail(NPG_ERR_INVALID_ARGUMENT, "--text: %zu token(s) are too few to score (need at least 2)", n_ids);
+    /* a window of n scores tokens n/2+1 .. n-1: at least 3 tokens for one scored token (with 2 the
+     * perplexity would be 0/0) */
+    if (st == NPG_OK && ctx < 3)
+        st = npg_fail(NPG_ERR_INVALID_ARGUMENT,
+                      "--text: a window of %lld of the text's %zu token(s) is too short to score (it needs at least "
+                      "3 tokens: give a longer --text or a larger --ctx)",
+                      (long long)ctx, n_ids);
     for (size_t i = 0; i < n_models && st == NPG_OK; i++) {
         if (a[i].m->cfg.vocab != V)
             st = npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: vocab size %lld differs from %s's %lld", dirs[i],
@@ -113,7 +118,7 @@ static npg_status evaluate(const char *const *dirs, size_t n_models, const char 
     double *la = malloc((size_t)V * sizeof *la), *lb = malloc((size_t)V * sizeof *lb);
     if (st == NPG_OK && (!win || !la || !lb))
         st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for eval buffers");
-    size_t windows = n_ids / (size_t)ctx;
+    size_t windows = st == NPG_OK ? n_ids / (size_t)ctx : 0; /* ctx may be 0 after an error */
     if (o->chunks > 0 && o->chunks < windows)
         windows = o->chunks;
     for (size_t w = 0; w < windows && st == NPG_OK; w++) {
@@ -134,6 +139,9 @@ static npg_status evaluate(const char *const *dirs, size_t n_models, const char 
     for (size_t i = 0; a && i < n_models; i++)
         runner_free(&a[i]);
     runner_free(&b);
+    for (size_t i = 0; st == NPG_OK && i < n_models; i++)
+        if (s[i].count == 0)
+            st = npg_fail(NPG_ERR_INVALID_ARGUMENT, "--text: no token was scored (the text is shorter than a window)");
     for (size_t i = 0; st == NPG_OK && i < n_models; i++) {
         npg_eval_result *r = &out[i];
         r->ctx = ctx;
@@ -157,8 +165,8 @@ npg_status npg_eval_text_many(const char *const *model_dirs, size_t n_models, co
     for (size_t i = 0; i < n_models; i++)
         if (!model_dirs[i])
             return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_eval_text: model %zu is NULL", i);
-    if (o->ctx < 0)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--ctx %lld: must be >= 2 (or 0 for the default)", (long long)o->ctx);
+    if (o->ctx < 0 || (o->ctx > 0 && o->ctx < 3))
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--ctx %lld: must be >= 3 (or 0 for the default)", (long long)o->ctx);
     npg_tokenizer *tok = NULL;
     NPG_TRY(npg_tokenizer_create(model_dirs[0], &tok));
     int32_t *ids = NULL;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -299,19 +300,83 @@ static npg_status precheck(const char *dir, const npg_export_options *o, const c
     return st == NPG_OK ? NPG_OK : npg_fail_context(st, "%s", what);
 }
 
+/* With --overwrite an existing OUT_DIR is deleted, so it must be recognisably an earlier export:
+ * a folder holding npugen_export.json and model.npgw, no sub-folder, no weights an export does not
+ * write (the source model's), and no file an export from src_dir would not write again (so nothing
+ * unrelated is lost). Anything else is refused: the user removes it deliberately. */
+static npg_status check_overwritable(const char *out_dir, const char *src_dir) {
+    struct stat st;
+    if (lstat(out_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT,
+                        "%s exists and is not a folder: --overwrite only replaces an earlier npugen export", out_dir);
+    char a[PATH_MAX], b[PATH_MAX];
+    if (realpath(src_dir, a) && realpath(out_dir, b) && strncmp(a, b, strlen(b)) == 0 && a[strlen(b)] == '/')
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: the source folder %s is inside the output folder", out_dir,
+                        src_dir);
+    const char *const markers[] = {"npugen_export.json", NPGW_FILE_NAME};
+    for (int i = 0; i < 2; i++) {
+        char *m = npg_path_join(out_dir, markers[i]);
+        NPG_CHECK_ALLOC(m);
+        bool ok = lstat(m, &st) == 0 && S_ISREG(st.st_mode);
+        free(m);
+        if (!ok)
+            return npg_fail(NPG_ERR_INVALID_ARGUMENT,
+                            "%s is not an npugen export output (no %s): --overwrite only replaces an earlier "
+                            "export; remove the folder yourself if it is meant to go",
+                            out_dir, markers[i]);
+    }
+    DIR *d = opendir(out_dir);
+    if (!d)
+        return npg_fail(NPG_ERR_IO, "%s: cannot list: %s", out_dir, strerror(errno));
+    npg_status rs = NPG_OK;
+    struct dirent *e;
+    while (rs == NPG_OK && (e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || strcmp(n, markers[0]) == 0 || strcmp(n, markers[1]) == 0)
+            continue;
+        char *in_out = npg_path_join(out_dir, n), *in_src = npg_path_join(src_dir, n);
+        if (!in_out || !in_src) {
+            rs = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory");
+        } else if (lstat(in_out, &st) != 0 || !S_ISREG(st.st_mode) || n[0] == '.') {
+            rs = npg_fail(NPG_ERR_INVALID_ARGUMENT,
+                          "%s holds '%s', which is not a file an export writes: --overwrite refuses to delete it",
+                          out_dir, n);
+        } else if (!is_side_file(n)) {
+            rs = npg_fail(NPG_ERR_INVALID_ARGUMENT,
+                          "%s holds model weights ('%s') that an export does not write: --overwrite refuses to "
+                          "delete them",
+                          out_dir, n);
+        } else if (!npg_path_exists(in_src)) {
+            rs = npg_fail(NPG_ERR_INVALID_ARGUMENT,
+                          "%s holds '%s', which this export (from %s) would not write again: --overwrite refuses "
+                          "to delete it",
+                          out_dir, n, src_dir);
+        }
+        free(in_out);
+        free(in_src);
+    }
+    closedir(d);
+    return rs;
+}
+
 static npg_status prepare_out(const char *out_dir, const npg_export_options *o, const char *src_dir, char **tmp) {
     if (npg_path_exists(out_dir) && !o->overwrite)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s already exists (pass --overwrite to replace it)", out_dir);
     char a[PATH_MAX], b[PATH_MAX];
     if (realpath(src_dir, a) && realpath(out_dir, b) && strcmp(a, b) == 0)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: the output folder is the source folder", out_dir);
+    if (npg_path_exists(out_dir))
+        NPG_TRY(check_overwritable(out_dir, src_dir));
     size_t n = strlen(out_dir);
     while (n > 1 && out_dir[n - 1] == '/')
         n--;
-    *tmp = malloc(n + 16);
+    *tmp = malloc(n + 48);
     NPG_CHECK_ALLOC(*tmp);
     memcpy(*tmp, out_dir, n);
-    memcpy(*tmp + n, ".tmp-XXXXXX", 12);
+    (*tmp)[n] = '\0';
+    /* the writer's pid in the name lets a later export remove what a killed one left */
+    npg_clean_stale_temps(*tmp, ".tmp-");
+    snprintf(*tmp + n, 48, ".tmp-%ld-XXXXXX", (long)getpid());
     if (!mkdtemp(*tmp)) {
         npg_status st = npg_fail(NPG_ERR_IO, "%.*s: cannot create the output folder: %s", (int)n, out_dir, strerror(errno));
         free(*tmp);
@@ -322,8 +387,18 @@ static npg_status prepare_out(const char *out_dir, const npg_export_options *o, 
     return NPG_OK;
 }
 
-/* Moves tmp into place; an existing out_dir (with --overwrite) is moved aside first and removed. */
+/* Moves tmp into place. An existing out_dir (with --overwrite) is swapped with tmp in one
+ * renameat2(RENAME_EXCHANGE), so OUT_DIR never stops existing, and the old tree (now at tmp) is
+ * removed; file systems without the exchange get rename-aside-then-rename. */
 static npg_status publish(const char *tmp, const char *out_dir) {
+    if (npg_path_exists(out_dir)) {
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, out_dir, RENAME_EXCHANGE) == 0) {
+            npg_remove_tree(tmp);
+            return NPG_OK;
+        }
+        if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+            return npg_fail(NPG_ERR_IO, "%s: cannot exchange it with %s: %s", out_dir, tmp, strerror(errno));
+    }
     char *old = NULL;
     if (npg_path_exists(out_dir)) {
         size_t n = strlen(tmp) + 8;

@@ -1,7 +1,10 @@
 #include "core/file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -10,17 +13,54 @@
 
 #include "core/error.h"
 
+/* Opens a regular file for reading without ever blocking: a FIFO named config.json (or a device)
+ * would block open() or read() forever, so the type is checked by stat before opening, and again on
+ * the descriptor (opened O_NONBLOCK, which only matters for what is not a regular file) in case the
+ * name changed in between. */
+npg_status npg_open_regular(const char *path, int *fd_out, struct stat *st_out) {
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return npg_fail(errno == ENOENT ? NPG_ERR_NOT_FOUND : NPG_ERR_IO, "%s: cannot open: %s", path,
+                        strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return npg_fail(NPG_ERR_IO, "%s: %s, not a regular file", path,
+                        S_ISDIR(st.st_mode)    ? "is a directory"
+                        : S_ISFIFO(st.st_mode) ? "is a FIFO"
+                                               : "is a device or socket");
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return npg_fail(errno == ENOENT ? NPG_ERR_NOT_FOUND : NPG_ERR_IO, "%s: cannot open: %s", path,
+                        strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return npg_fail(NPG_ERR_IO, "%s: not a regular file", path);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    *fd_out = fd;
+    if (st_out)
+        *st_out = st;
+    return NPG_OK;
+}
+
 npg_status npg_read_file(const char *path, char **data, size_t *len) {
     if (!path)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "path is NULL");
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return npg_fail(errno == ENOENT ? NPG_ERR_NOT_FOUND : NPG_ERR_IO, "%s: cannot open: %s", path,
-                        strerror(errno));
+    int fd = -1;
     struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(fp);
-        return npg_fail(NPG_ERR_IO, "%s: not a regular file", path);
+    NPG_TRY(npg_open_regular(path, &fd, &st));
+    /* every file read whole is JSON or text (configs, templates, messages); memory for a larger one
+     * would be an accident or an attack */
+    if ((uint64_t)st.st_size > NPG_MAX_READ_FILE) {
+        close(fd);
+        return npg_fail(NPG_ERR_LIMIT, "%s: %lld bytes is more than the %d MiB a file read whole may have", path,
+                        (long long)st.st_size, NPG_MAX_READ_FILE >> 20);
+    }
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp) {
+        close(fd);
+        return npg_fail(NPG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     }
     size_t size = (size_t)st.st_size;
     char *buf = malloc(size + 1);
@@ -29,10 +69,11 @@ npg_status npg_read_file(const char *path, char **data, size_t *len) {
         return npg_fail(NPG_ERR_OUT_OF_MEMORY, "%s: out of memory reading %zu bytes", path, size);
     }
     size_t got = size ? fread(buf, 1, size, fp) : 0;
+    bool err = ferror(fp) != 0;
     fclose(fp);
-    if (got != size) {
+    if (got != size || err) {
         free(buf);
-        return npg_fail(NPG_ERR_IO, "%s: short read (%zu of %zu bytes)", path, got, size);
+        return npg_fail(NPG_ERR_IO, "%s: %s (%zu of %zu bytes)", path, err ? "read error" : "short read", got, size);
     }
     buf[size] = '\0';
     *data = buf;
@@ -41,15 +82,9 @@ npg_status npg_read_file(const char *path, char **data, size_t *len) {
 }
 
 npg_status npg_map_file(const char *path, npg_mapped_file *out) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return npg_fail(errno == ENOENT ? NPG_ERR_NOT_FOUND : NPG_ERR_IO, "%s: cannot open: %s", path,
-                        strerror(errno));
+    int fd = -1;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return npg_fail(NPG_ERR_IO, "%s: not a regular file", path);
-    }
+    NPG_TRY(npg_open_regular(path, &fd, &st));
     out->size = (size_t)st.st_size;
     out->data = NULL;
     if (out->size > 0) {
@@ -100,8 +135,65 @@ char *npg_path_join(const char *dir, const char *name) {
     return s;
 }
 
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void npg_remove_tree(const char *path) {
+    struct stat st;
+    if (path && lstat(path, &st) == 0)
+        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* True when `pid` names no process: kill(pid, 0) fails with ESRCH (EPERM means someone else's live
+ * process, which is left alone). */
+static bool pid_dead(long pid) {
+    if (pid <= 0 || pid == (long)getpid() || pid > (long)INT32_MAX)
+        return false;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+void npg_clean_stale_temps(const char *final_path, const char *marker) {
+    const char *slash = strrchr(final_path, '/');
+    size_t dlen = slash ? (size_t)(slash - final_path) : 0;
+    char *dir = malloc(dlen + 2);
+    if (!dir)
+        return; /* cleaning is a courtesy: never an error */
+    if (slash && dlen == 0)
+        strcpy(dir, "/");
+    else if (slash)
+        snprintf(dir, dlen + 1, "%s", final_path);
+    else
+        strcpy(dir, ".");
+    const char *base = slash ? slash + 1 : final_path;
+    size_t blen = strlen(base), mlen = strlen(marker);
+    DIR *d = blen ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (strncmp(n, base, blen) != 0 || strncmp(n + blen, marker, mlen) != 0)
+            continue;
+        char *end = NULL;
+        const char *num = n + blen + mlen;
+        long pid = strtol(num, &end, 10);
+        if (end == num || (*end && *end != '-' && *end != '.') || !pid_dead(pid))
+            continue;
+        char *full = npg_path_join(dir, n);
+        if (full)
+            npg_remove_tree(full);
+        free(full);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+}
+
 npg_status npg_atomic_open(const char *path, npg_atomic_file *out) {
     memset(out, 0, sizeof *out);
+    npg_clean_stale_temps(path, ".tmp."); /* a killed earlier writer's full-size leftover */
     size_t n = strlen(path) + 32;
     out->final_path = strdup(path);
     out->tmp_path = malloc(n);

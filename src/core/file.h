@@ -9,7 +9,17 @@
 
 #include "npugen.h"
 
-/* Reads a whole file into a NUL-terminated malloc'd buffer (*len excludes the NUL). */
+struct stat;
+
+/* Files read whole (JSON, templates, messages) larger than this are refused with NPG_ERR_LIMIT. */
+#define NPG_MAX_READ_FILE (1024 << 20)
+
+/* Opens `path` read-only after checking, without blocking, that it is a regular file: a FIFO, a
+ * device or a directory gets NPG_ERR_IO saying which, before open() could block. *st_out optional. */
+npg_status npg_open_regular(const char *path, int *fd_out, struct stat *st_out);
+
+/* Reads a whole regular file (at most NPG_MAX_READ_FILE bytes) into a NUL-terminated malloc'd buffer
+ * (*len excludes the NUL). */
 npg_status npg_read_file(const char *path, char **data, size_t *len);
 
 /* A read-only private memory map of a whole file. Zero-length files map to data == NULL, size 0. */
@@ -35,6 +45,13 @@ typedef struct npg_atomic_file {
 } npg_atomic_file;
 
 npg_status npg_atomic_open(const char *path, npg_atomic_file *out);
+
+/* Removes "<final_path><marker><pid>[-.]..." files and folders beside final_path whose writer process
+ * <pid> no longer exists (killed mid-write): the atomic writer's "<path>.tmp.<pid>" and the export's
+ * "<out>.tmp-<pid>-XXXXXX". Live writers' temporaries are kept. Best effort, never fails. */
+void npg_clean_stale_temps(const char *final_path, const char *marker);
+/* Removes a file or a folder tree (not following links); best effort. */
+void npg_remove_tree(const char *path);
 npg_status npg_atomic_write(npg_atomic_file *af, const void *data, size_t size);
 /* fflush + fsync + rename; frees the struct's resources either way. */
 npg_status npg_atomic_commit(npg_atomic_file *af);

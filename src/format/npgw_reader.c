@@ -109,10 +109,16 @@ static npg_status check_header(const char *path, const npgw_header *h, uint64_t 
     return NPG_OK;
 }
 
-static npg_status check_entry(npgw_file *f, const npgw_header *h, size_t i, char *name_out) {
+/* `names_used` is the total length of the names before entry i: the copies go back to back into a
+ * buffer of names_size + n + 1 bytes, so each window being inside the names section is not enough
+ * (windows may overlap and sum past the buffer); names are stored back to back and never shared. */
+static npg_status check_entry(npgw_file *f, const npgw_header *h, size_t i, uint64_t names_used, char *name_out) {
     const npgw_entry *e = &f->entry_copy[i];
     if (e->name_len == 0 || e->name_len > NPGW_MAX_NAME || !in_file(e->name_offset, e->name_len, 0, h->names_size))
         return npg_fail(NPG_ERR_FORMAT, "%s: tensor %zu has a bad name reference", f->path, i);
+    if (names_used > h->names_size || e->name_len > h->names_size - names_used)
+        return npg_fail(NPG_ERR_FORMAT, "%s: tensor %zu: the tensor names overlap or add up to more than the %llu-byte "
+                        "names section", f->path, i, (unsigned long long)h->names_size);
     memcpy(name_out, f->map.data + h->names_offset + e->name_offset, e->name_len);
     name_out[e->name_len] = '\0';
     if (strlen(name_out) != e->name_len)
@@ -163,13 +169,15 @@ static npg_status load(npgw_file *f) {
         f->meta[h.meta_size] = '\0';
     }
     size_t name_pos = 0, n_regions = 0;
+    uint64_t names_used = 0;
     npg_status st = NPG_OK;
     for (size_t i = 0; i < f->n && st == NPG_OK; i++) {
         char *name = f->names + name_pos;
-        st = check_entry(f, &h, i, name);
+        st = check_entry(f, &h, i, names_used, name);
         if (st != NPG_OK)
             break;
         const npgw_entry *e = &f->entry_copy[i];
+        names_used += e->name_len;
         npgw_tensor *t = &f->tensors[i];
         t->name = name;
         name_pos += e->name_len + 1;

@@ -69,6 +69,39 @@ void npg_tensor_store_free(npg_tensor_store *ts) {
     free(ts);
 }
 
+/* An integral JSON number in [0, max] (fractions and strings are not offsets or sizes). */
+static bool json_uint(const cJSON *v, double max, uint64_t *out) {
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= max) ||
+        v->valuedouble != (double)(uint64_t)v->valuedouble)
+        return false;
+    *out = (uint64_t)v->valuedouble;
+    return true;
+}
+
+static int cmp_range(const void *a, const void *b) {
+    const uint64_t *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* Tensors [first, ts->n_tensors) of one shard must not share bytes: each is its own data. */
+static npg_status check_overlap(const npg_tensor_store *ts, size_t first, const uint8_t *base, const char *path) {
+    size_t n = ts->n_tensors - first, k = 0;
+    uint64_t *r = malloc((n ? n : 1) * 2 * sizeof *r);
+    NPG_CHECK_ALLOC(r);
+    for (size_t i = first; i < ts->n_tensors; i++)
+        if (ts->tensors[i].n_bytes) {
+            r[2 * k] = (uint64_t)(ts->tensors[i].data - base);
+            r[2 * k++ + 1] = ts->tensors[i].n_bytes;
+        }
+    qsort(r, k, 2 * sizeof *r, cmp_range);
+    npg_status st = NPG_OK;
+    for (size_t i = 1; i < k && st == NPG_OK; i++)
+        if (r[2 * (i - 1)] + r[2 * (i - 1) + 1] > r[2 * i])
+            st = npg_fail(NPG_ERR_FORMAT, "%s: two tensors' data_offsets overlap", path);
+    free(r);
+    return st;
+}
+
 /* Parses one shard's header and appends its tensors. */
 static npg_status load_shard(npg_tensor_store *ts, int index) {
     shard_file *sh = &ts->shards[index];
@@ -89,6 +122,7 @@ static npg_status load_shard(npg_tensor_store *ts, int index) {
     cJSON *root = NULL;
     NPG_TRY(npg_json_parse((const char *)base + 8, (size_t)header_len, path, &root));
     npg_status st = NPG_OK;
+    size_t first = ts->n_tensors;
     if (!cJSON_IsObject(root)) {
         st = npg_fail(NPG_ERR_FORMAT, "%s: header is not a JSON object", path);
         goto done;
@@ -125,11 +159,13 @@ static npg_status load_shard(npg_tensor_store *ts, int index) {
         int64_t count = 1;
         int d = 0;
         for (const cJSON *dim = shape->child; dim; dim = dim->next, d++) {
-            if (!cJSON_IsNumber(dim) || dim->valuedouble < 0 || dim->valuedouble > 1e12) {
-                st = npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' has an invalid shape", path, it->string);
+            uint64_t dv = 0;
+            if (!json_uint(dim, 1e12, &dv)) {
+                st = npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' has an invalid shape (dimensions are integers)", path,
+                              it->string);
                 goto done;
             }
-            ti.shape[d] = (int64_t)dim->valuedouble;
+            ti.shape[d] = (int64_t)dv;
             if (ti.shape[d] != 0 && count > INT64_MAX / 16 / ti.shape[d]) {
                 st = npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' shape overflows", path, it->string);
                 goto done;
@@ -137,14 +173,20 @@ static npg_status load_shard(npg_tensor_store *ts, int index) {
             count *= ti.shape[d];
         }
         ti.n_elements = count;
-        double b = cJSON_GetArrayItem(offs, 0)->valuedouble, e = cJSON_GetArrayItem(offs, 1)->valuedouble;
-        if (!(b >= 0 && e >= b && e <= (double)data_size)) {
+        uint64_t b = 0, e = 0;
+        if (!json_uint(cJSON_GetArrayItem(offs, 0), 1e18, &b) || !json_uint(cJSON_GetArrayItem(offs, 1), 1e18, &e)) {
             st = npg_fail(NPG_ERR_FORMAT,
-                          "%s: tensor '%s' data offsets [%.0f, %.0f] are out of range (data section is %zu bytes)",
-                          path, it->string, b, e, data_size);
+                          "%s: tensor '%s' data_offsets are out of range or not two non-negative integers", path,
+                          it->string);
             goto done;
         }
-        ti.n_bytes = (size_t)e - (size_t)b;
+        if (!(e >= b && e <= data_size)) {
+            st = npg_fail(NPG_ERR_FORMAT,
+                          "%s: tensor '%s' data offsets [%llu, %llu] are out of range (data section is %zu bytes)",
+                          path, it->string, (unsigned long long)b, (unsigned long long)e, data_size);
+            goto done;
+        }
+        ti.n_bytes = (size_t)(e - b);
         if (ti.n_bytes != (size_t)count * esize) {
             st = npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' holds %zu bytes but shape and dtype %s need %zu", path,
                           it->string, ti.n_bytes, dtype, (size_t)count * esize);
@@ -170,6 +212,7 @@ static npg_status load_shard(npg_tensor_store *ts, int index) {
         }
         ts->tensors[ts->n_tensors++] = ti;
     }
+    st = check_overlap(ts, first, base, path);
 done:
     cJSON_Delete(root);
     return st;

@@ -48,9 +48,10 @@ static npg_status opt_int(const cJSON *o, const char *key, const char *path, int
     const cJSON *v = npg_json_get(o, key);
     if (!v || cJSON_IsNull(v))
         return NPG_OK;
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0)
-        return npg_fail(NPG_ERR_FORMAT, "%s: '%s' must be a non-negative integer", path, key);
-    *out = (int64_t)v->valuedouble;
+    int64_t x = 0;
+    if (!npg_json_int_value(v, &x) || x < 0)
+        return npg_fail(NPG_ERR_FORMAT, "%s: '%s' must be a non-negative integer below 2^63", path, key);
+    *out = x;
     return NPG_OK;
 }
 
@@ -154,14 +155,19 @@ static npg_status parse_eos(const cJSON *root, const char *path, npg_model_confi
     if (!e || cJSON_IsNull(e))
         return NPG_OK;
     if (cJSON_IsNumber(e)) {
-        c->eos_token_ids[c->n_eos++] = (int64_t)e->valuedouble;
+        if (!npg_json_int_value(e, &c->eos_token_ids[0]))
+            return npg_fail(NPG_ERR_FORMAT, "%s: 'eos_token_id' must be an integer below 2^63", path);
+        c->n_eos = 1;
         return NPG_OK;
     }
     if (!cJSON_IsArray(e))
         return npg_fail(NPG_ERR_FORMAT, "%s: 'eos_token_id' must be an integer or a list", path);
     for (const cJSON *v = e->child; v && c->n_eos < 8; v = v->next)
-        if (cJSON_IsNumber(v))
-            c->eos_token_ids[c->n_eos++] = (int64_t)v->valuedouble;
+        if (cJSON_IsNumber(v)) {
+            if (!npg_json_int_value(v, &c->eos_token_ids[c->n_eos]))
+                return npg_fail(NPG_ERR_FORMAT, "%s: 'eos_token_id' entries must be integers below 2^63", path);
+            c->n_eos++;
+        }
     return NPG_OK;
 }
 
@@ -209,6 +215,22 @@ static npg_status parse_dimensions(const cJSON *root, const char *path, npg_mode
     NPG_TRY(opt_int(root, "head_dim", path, &c->head_dim));
     c->max_pos = 2048;
     NPG_TRY(opt_int(root, "max_position_embeddings", path, &c->max_pos));
+    /* Sizes that would need absurd memory are refused here, before anything is allocated from
+     * them; the bounds are far above any released model (hidden 16k, ffn 100k, vocab 262k, context
+     * 10M). */
+    const struct {
+        const char *key;
+        int64_t value, max;
+    } bounds[] = {
+        {"hidden_size", c->hidden, (int64_t)1 << 20},          {"num_attention_heads", c->n_heads, (int64_t)1 << 14},
+        {"intermediate_size", c->ffn, (int64_t)1 << 22},       {"vocab_size", c->vocab, (int64_t)1 << 24},
+        {"head_dim", c->head_dim, (int64_t)1 << 16},           {"max_position_embeddings", c->max_pos, (int64_t)1 << 26},
+        {"num_key_value_heads", c->n_kv_heads, (int64_t)1 << 14},
+    };
+    for (size_t i = 0; i < sizeof bounds / sizeof bounds[0]; i++)
+        if (bounds[i].value > bounds[i].max)
+            return npg_fail(NPG_ERR_FORMAT, "%s: '%s' is %lld, more than the %lld this npugen accepts", path,
+                            bounds[i].key, (long long)bounds[i].value, (long long)bounds[i].max);
     if (c->n_layers > NPG_MAX_LAYERS)
         return npg_fail(NPG_ERR_UNSUPPORTED, "%s: num_hidden_layers %lld exceeds %d", path, (long long)c->n_layers,
                         NPG_MAX_LAYERS);
@@ -251,6 +273,8 @@ static npg_status parse_common(const cJSON *top, const cJSON *root, const char *
     }
     double prf = 1.0;
     npg_json_get_number(root, "partial_rotary_factor", &prf);
+    if (!(prf > 0 && prf <= 1)) /* also keeps the cast below defined */
+        return npg_fail(NPG_ERR_FORMAT, "%s: partial_rotary_factor %g must be in (0, 1]", path, prf);
     c->rotary_dim = (int64_t)((double)c->head_dim * prf);
     if (c->rotary_dim <= 0 || c->rotary_dim % 2 || c->rotary_dim > c->head_dim)
         return npg_fail(NPG_ERR_FORMAT, "%s: partial_rotary_factor gives an invalid rotary dimension %lld", path,

@@ -21,8 +21,8 @@
 #include "tokenizer/tokenizer.h"
 
 /* The template source (see the top of the file): *owned is set when it was read from a file. */
-static npg_status find_template(const npg_tokenizer *tok, const char *dir, const char **src, char **owned,
-                                const char **where) {
+static npg_status find_template(const npg_tokenizer *tok, const char *dir, const char **src, size_t *src_len,
+                                char **owned, const char **where) {
     *owned = NULL;
     char *path = npg_path_join(dir, "chat_template.jinja");
     NPG_CHECK_ALLOC(path);
@@ -32,14 +32,17 @@ static npg_status find_template(const npg_tokenizer *tok, const char *dir, const
         free(path);
         NPG_TRY(st);
         *src = *owned;
+        *src_len = len; /* not strlen: a NUL byte in the file is an error, not the end */
         *where = "chat_template.jinja";
         return NPG_OK;
     }
     free(path);
     *src = npg_tokenizer_chat_template(tok);
     *where = "tokenizer_config.json: chat_template";
-    if (*src)
+    if (*src) {
+        *src_len = strlen(*src);
         return NPG_OK;
+    }
     path = npg_path_join(dir, "chat_template.json");
     NPG_CHECK_ALLOC(path);
     if (npg_path_exists(path)) {
@@ -53,8 +56,10 @@ static npg_status find_template(const npg_tokenizer *tok, const char *dir, const
         NPG_TRY(st);
         *src = *owned;
         *where = "chat_template.json: chat_template";
-        if (*src)
+        if (*src) {
+            *src_len = strlen(*src);
             return NPG_OK;
+        }
     } else {
         free(path);
     }
@@ -108,6 +113,7 @@ npg_status npg_tokenizer_apply_chat_template(const npg_tokenizer *tok, const npg
                         : !history ? "history"
                                    : "prompt");
     const char *dir = npg_tokenizer_dir(tok) ? npg_tokenizer_dir(tok) : ".", *src = NULL, *where = NULL;
+    size_t src_len = 0;
     char *owned = NULL;
     cJSON *extra = NULL;
     if (extra_context_json) {
@@ -117,7 +123,7 @@ npg_status npg_tokenizer_apply_chat_template(const npg_tokenizer *tok, const npg
             return npg_fail(NPG_ERR_INVALID_ARGUMENT, "extra_context_json must be a JSON object");
         }
     }
-    npg_status fst = find_template(tok, dir, &src, &owned, &where);
+    npg_status fst = find_template(tok, dir, &src, &src_len, &owned, &where);
     if (fst != NPG_OK) {
         cJSON_Delete(extra);
         return fst;
@@ -128,7 +134,7 @@ npg_status npg_tokenizer_apply_chat_template(const npg_tokenizer *tok, const npg
     cJSON_Delete(extra);
     npg_template *t = NULL;
     if (st == NPG_OK) {
-        st = npg_template_compile(src, strlen(src), &t);
+        st = npg_template_compile(src, src_len, &t);
         if (st != NPG_OK)
             npg_fail_context(st, "%s/%s", dir, where);
     }

@@ -20,6 +20,11 @@ npg_status npg_tr_undefined_error(const npg_trender *r, npg_tval u) {
     int n = (int)(u.u.undef.name.n > 200 ? 200 : u.u.undef.name.n);
     if (!u.u.undef.name.p)
         return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "a required value is undefined");
+    if (u.u.undef.owner && n == 0) /* an index (messages[0] of an empty list) or a non-string key */
+        return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "'%s' has no such %s", u.u.undef.owner,
+                           strcmp(u.u.undef.owner, "dict object") == 0
+                               ? "key"
+                               : "element (index out of range: is the list empty?)");
     if (u.u.undef.owner)
         return npg_tr_fail(r, NPG_ERR_INVALID_ARGUMENT, "'%s' has no attribute '%.*s'", u.u.undef.owner, n,
                            u.u.undef.name.p);
@@ -127,8 +132,14 @@ static npg_status apply_filter_node(npg_trender *r, const npg_tnode *n, npg_tval
 
 npg_status npg_teval_filter_chain(npg_trender *r, const npg_tnode *chain, npg_tval input, npg_tval *out) {
     npg_tval in = input;
-    if (chain->a)
-        NPG_TRY(npg_teval_filter_chain(r, chain->a, input, &in));
+    if (chain->a) {
+        if (r->eval_depth >= NPG_MAX_EVAL_DEPTH)
+            return npg_tr_fail(r, NPG_ERR_LIMIT, "filter chain too long (more than %d filters)", NPG_MAX_EVAL_DEPTH);
+        r->eval_depth++;
+        npg_status st = npg_teval_filter_chain(r, chain->a, input, &in);
+        r->eval_depth--;
+        NPG_TRY(st);
+    }
     return apply_filter_node(r, chain, in, out);
 }
 
@@ -207,7 +218,24 @@ static npg_status eval_dict(npg_trender *r, const npg_tnode *n, npg_tval *out) {
     return NPG_OK;
 }
 
+static npg_status eval_node(npg_trender *r, const npg_tnode *n, npg_tval *out);
+
+/* Every expression level is a C stack frame or more: the parser bounds one expression's chain, and
+ * this bounds the sum over macro calls and recursive loops as well, so no template can overflow the
+ * stack (a 25,000-link chain once did). */
 npg_status npg_teval(npg_trender *r, const npg_tnode *n, npg_tval *out) {
+    if (r->eval_depth >= NPG_MAX_EVAL_DEPTH) {
+        r->at = n;
+        return npg_tr_fail(r, NPG_ERR_LIMIT, "expression nested too deeply when evaluated (more than %d levels)",
+                           NPG_MAX_EVAL_DEPTH);
+    }
+    r->eval_depth++;
+    npg_status st = eval_node(r, n, out);
+    r->eval_depth--;
+    return st;
+}
+
+static npg_status eval_node(npg_trender *r, const npg_tnode *n, npg_tval *out) {
     r->at = n;
     switch (n->kind) {
     case NPG_E_CONST: *out = n->value; return NPG_OK;

@@ -65,6 +65,7 @@ typedef struct npg_trender {
     bool has_now;
     int64_t now;       /* seconds since the epoch for strftime_now, when has_now */
     int depth;         /* macro / recursive-loop nesting */
+    int eval_depth;    /* npg_teval recursion, bounded by NPG_MAX_EVAL_DEPTH */
     int ctl;           /* pending loop control: 0, NPG_CTL_BREAK or NPG_CTL_CONTINUE */
     int64_t steps;     /* statements, loop iterations and calls so far */
     int64_t max_steps; /* their bound (npg_template_options.max_steps or NPG_MAX_STEPS) */
@@ -78,6 +79,7 @@ enum {
     NPG_MAX_CALL_DEPTH = 128,
     NPG_MAX_STEPS = 1000 * 1000,
     NPG_MAX_OUTPUT = 64 << 20,
+    NPG_MAX_EVAL_DEPTH = 3000, /* ~1 KB of stack per level with ASan: well inside 8 MB */
 };
 
 /* Positional and keyword arguments of a call. */

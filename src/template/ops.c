@@ -44,6 +44,10 @@ static npg_status type_error(npg_trender *r, const char *sym, npg_tval a, npg_tv
 }
 
 static npg_status concat_seq(npg_trender *r, npg_tval a, npg_tval b, npg_tval *out) {
+    /* like repeat(): a doubling loop must stop with a clear error, not at the arena's limit */
+    if (a.u.list->n + b.u.list->n > (NPG_MAX_OUTPUT >> 4))
+        return npg_tr_fail(r, NPG_ERR_LIMIT, "list concatenation result too large (more than %d items)",
+                           NPG_MAX_OUTPUT >> 4);
     NPG_TRY(npg_tv_new_list(r->arena, a.kind, a.u.list->n + b.u.list->n, out));
     for (size_t i = 0; i < a.u.list->n; i++)
         NPG_TRY(npg_tlist_push(r->arena, out->u.list, a.u.list->v[i]));
@@ -161,6 +165,9 @@ npg_status npg_tbinary(npg_trender *r, int op, npg_tval a, npg_tval b, npg_tval 
         npg_tstr x, y;
         NPG_TRY(npg_tstring(r, a, &x));
         NPG_TRY(npg_tstring(r, b, &y));
+        if (x.n + y.n > NPG_MAX_OUTPUT)
+            return npg_tr_fail(r, NPG_ERR_LIMIT, "string concatenation result larger than %d MiB",
+                               NPG_MAX_OUTPUT >> 20);
         char *p = npg_tarena_alloc(r->arena, x.n + y.n + 1);
         NPG_CHECK_ALLOC(p);
         memcpy(p, x.p, x.n);

@@ -18,7 +18,7 @@
 #include "template/lexer.h"
 #include "template/parser_internal.h"
 
-enum { MAX_DEPTH = 200 };
+enum { MAX_DEPTH = 200, MAX_CHAIN = 1000 };
 
 const npg_ttoken *npg_tp_cur(const npg_tparser *p) { return &p->toks[p->pos]; }
 
@@ -138,7 +138,20 @@ static npg_status enter(npg_tparser *p) {
     return NPG_OK;
 }
 
+/* One more link in a left-deep chain (`a + b + ...`, `x|f|g`, `x[0][0]`, `x.a.b`): a 25,000-link
+ * chain once overflowed the evaluator's stack. The count is per top-level expression. */
+static npg_status link(npg_tparser *p, const npg_ttoken *at) {
+    if (++p->chain > MAX_CHAIN)
+        return npg_fail(NPG_ERR_LIMIT,
+                        "line %d, column %d: expression too long (more than %d operators, filters, tests, calls, "
+                        "subscripts and attributes)",
+                        at->line, at->col, MAX_CHAIN);
+    return NPG_OK;
+}
+
 npg_status npg_tp_expression(npg_tparser *p, bool with_condexpr, npg_tnode **out) {
+    if (p->depth == 0)
+        p->chain = 0;
     NPG_TRY(enter(p));
     npg_tnode *e1;
     NPG_TRY(parse_or(p, &e1));
@@ -158,6 +171,7 @@ npg_status npg_tp_expression(npg_tparser *p, bool with_condexpr, npg_tnode **out
 }
 
 static npg_status binary(npg_tparser *p, const npg_ttoken *at, int op, npg_tnode *a, npg_tnode *b, npg_tnode **out) {
+    NPG_TRY(link(p, at));
     npg_tnode *n;
     NPG_TRY(npg_tp_new(p, NPG_E_BINARY, at, &n));
     n->op = op;
@@ -229,6 +243,7 @@ static npg_status parse_compare(npg_tparser *p, npg_tnode **out) {
         }
         if (k < 0)
             break;
+        NPG_TRY(link(p, t));
         if (ops.n >= sizeof kinds)
             return npg_tp_fail_at(t, "%s", "too many chained comparisons");
         kinds[ops.n] = (uint8_t)k;
@@ -529,6 +544,8 @@ static npg_status parse_subscript(npg_tparser *p, npg_tnode *obj, npg_tnode **ou
 static npg_status parse_postfix(npg_tparser *p, npg_tnode **node) {
     for (;;) {
         const npg_ttoken *t = npg_tp_cur(p);
+        if (npg_tp_is_op(p, NPG_OP_DOT) || npg_tp_is_op(p, NPG_OP_LBRACKET) || npg_tp_is_op(p, NPG_OP_LPAREN))
+            NPG_TRY(link(p, t));
         if (npg_tp_is_op(p, NPG_OP_DOT)) {
             npg_tp_next(p);
             const npg_ttoken *a = npg_tp_cur(p);
@@ -574,6 +591,7 @@ npg_status npg_tp_filters(npg_tparser *p, npg_tnode *operand, bool inline_first,
             npg_tp_next(p);
         inline_first = false;
         const npg_ttoken *t = npg_tp_cur(p);
+        NPG_TRY(link(p, t));
         if (t->kind != NPG_TK_NAME)
             return npg_tp_unexpected(p, "a filter name");
         npg_tnode *f;
@@ -600,6 +618,7 @@ npg_status npg_tp_filters(npg_tparser *p, npg_tnode *operand, bool inline_first,
 
 static npg_status parse_test(npg_tparser *p, npg_tnode **node) {
     const npg_ttoken *at = npg_tp_cur(p);
+    NPG_TRY(link(p, at));
     npg_tp_next(p); /* 'is' */
     npg_tnode *n;
     NPG_TRY(npg_tp_new(p, NPG_E_TEST, at, &n));
@@ -654,9 +673,10 @@ static npg_status parse_unary(npg_tparser *p, bool with_filter, npg_tnode **out)
             NPG_TRY(npg_tp_filters(p, node, false, &node));
         else if (npg_tp_is_name(p, "is"))
             NPG_TRY(parse_test(p, &node));
-        else if (npg_tp_is_op(p, NPG_OP_LPAREN))
+        else if (npg_tp_is_op(p, NPG_OP_LPAREN)) {
+            NPG_TRY(link(p, npg_tp_cur(p)));
             NPG_TRY(parse_call(p, &node));
-        else
+        } else
             break;
     }
     p->depth--;

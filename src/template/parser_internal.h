@@ -14,6 +14,8 @@ typedef struct npg_tparser {
     size_t n, pos; /* toks[n - 1] is NPG_TK_EOF; pos never passes it */
     npg_tarena *arena;
     int depth;       /* expression nesting, bounded so hostile input cannot exhaust the stack */
+    int chain;       /* operators, filters, tests, calls, subscripts in the current expression: each
+                      * adds a level to the tree the evaluator recurses over, so it is bounded too */
     int loop_depth;  /* enclosing for-loops (break/continue are only valid inside one) */
     int block_depth; /* nested block tags, bounded like `depth` */
 } npg_tparser;

@@ -20,9 +20,51 @@ struct npg_template {
 
 enum { MAX_JSON_DEPTH = 256 };
 
+/* Bytes after a valid UTF-8 lead byte at s[0] (1..4), or 0 when the sequence is invalid (overlong,
+ * surrogate, above U+10FFFF, truncated). */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+    unsigned c = s[0];
+    size_t k = c < 0x80                  ? 1
+               : (c >= 0xC2 && c <= 0xDF) ? 2
+               : (c >= 0xE0 && c <= 0xEF) ? 3
+               : (c >= 0xF0 && c <= 0xF4) ? 4
+                                          : 0;
+    if (k == 0 || k > n)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) || (c == 0xF0 && s[1] < 0x90) ||
+        (c == 0xF4 && s[1] > 0x8F))
+        return 0;
+    return k;
+}
+
+/* A template is text: a NUL byte would cut it short wherever it is handled as a C string, and
+ * invalid UTF-8 would reach the tokenizer as an error that no longer names the template (or, inside
+ * a tag, lex as a name). Both are refused here with their position. */
+static npg_status check_text(const char *src, size_t len) {
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < len;) {
+        size_t k = src[i] ? utf8_seq((const unsigned char *)src + i, len - i) : 0;
+        if (k == 0)
+            return npg_fail(NPG_ERR_FORMAT, "line %zu, column %zu: %s", line, col,
+                            src[i] ? "the template is not valid UTF-8" : "NUL byte in the template");
+        if (src[i] == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+        i += k;
+    }
+    return NPG_OK;
+}
+
 npg_status npg_template_compile(const char *src, size_t len, npg_template **out) {
     if (!src || !out)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_template_compile: %s is NULL", !src ? "src" : "out");
+    NPG_TRY(check_text(src, len));
     npg_template *t = calloc(1, sizeof *t);
     NPG_CHECK_ALLOC(t);
     npg_status st = npg_tarena_create(&t->arena);

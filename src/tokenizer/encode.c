@@ -3,6 +3,7 @@
  * The post-processors of single sequences reduce to ids put before and after the sequence:
  * TemplateProcessing's "single" template, RobertaProcessing / BertProcessing (cls ... sep), and
  * ByteLevel (offsets only, no ids). A Sequence of them nests: each later one wraps the result. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,8 +144,10 @@ static npg_status template_ids(const npg_tokenizer *tok, const cJSON *specials, 
     *ids = malloc(((size_t)cJSON_GetArraySize(list) + 1) * sizeof **ids);
     NPG_CHECK_ALLOC(*ids);
     cJSON_ArrayForEach(it, list) {
-        if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble >= INT32_MAX) {
+        if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0 && it->valuedouble < INT32_MAX) ||
+            it->valuedouble != floor(it->valuedouble)) {
             free(*ids);
+            *ids = NULL; /* the caller frees *ids too: one owner, no double free */
             return npg_fail(NPG_ERR_FORMAT, "%s: post_processor.special_tokens['%s'].ids must hold ids",
                             tok->json_path, name);
         }
@@ -174,7 +177,9 @@ static npg_status add_post(npg_tokenizer *tok, const cJSON *node) {
     if (strcmp(type, "RobertaProcessing") == 0 || strcmp(type, "BertProcessing") == 0) {
         const cJSON *cls = npg_json_get(node, "cls"), *sep = npg_json_get(node, "sep");
         if (!cJSON_IsArray(cls) || !cJSON_IsArray(sep) || cJSON_GetArraySize(cls) != 2 ||
-            cJSON_GetArraySize(sep) != 2 || !cJSON_IsNumber(cls->child->next) || !cJSON_IsNumber(sep->child->next))
+            cJSON_GetArraySize(sep) != 2 || !cJSON_IsNumber(cls->child->next) || !cJSON_IsNumber(sep->child->next) ||
+            !(cls->child->next->valuedouble >= 0 && cls->child->next->valuedouble < INT32_MAX) ||
+            !(sep->child->next->valuedouble >= 0 && sep->child->next->valuedouble < INT32_MAX))
             return npg_fail(NPG_ERR_FORMAT, "%s: %s needs 'cls' and 'sep' as [token, id]", tok->json_path, type);
         int32_t c = (int32_t)cls->child->next->valuedouble, s = (int32_t)sep->child->next->valuedouble;
         NPG_TRY(append_ids(&tok->post_prefix, &tok->n_post_prefix, &c, 1, true));

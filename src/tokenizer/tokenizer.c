@@ -15,6 +15,8 @@
 #include "hub/hub.h"
 #include "tokenizer/tok_internal.h"
 
+enum { NPG_MAX_TOKENIZER_JSON = 512 << 20 };
+
 static npg_status join_path(const char *dir, const char *name, char **out) {
     size_t n = strlen(dir) + strlen(name) + 2;
     *out = malloc(n);
@@ -108,20 +110,28 @@ static npg_status build_id_table(npg_tokenizer *tok) {
 }
 
 static npg_status load_tokenizer_json(npg_tokenizer *tok) {
-    if (!file_exists(tok->json_path))
+    if (!npg_path_exists(tok->json_path)) /* present but not a regular file: npg_map_file says what it is */
         return npg_fail(NPG_ERR_NOT_FOUND, "%s: no such file (a tokenizer folder needs tokenizer.json)",
                         tok->json_path);
     /* mapped, not read: the fast scanner takes vocab and merges from the page cache and cJSON gets
      * a copy of the small rest */
     npg_mapped_file mf = {0};
     NPG_TRY(npg_map_file(tok->json_path, &mf));
+    /* the largest real tokenizer.json files are tens of MB (Gemma 3: 33 MB); parsing one far larger
+     * would only exhaust memory (cJSON takes ~10x the text) */
+    if (mf.size > NPG_MAX_TOKENIZER_JSON) {
+        size_t size = mf.size;
+        npg_unmap_file(&mf);
+        return npg_fail(NPG_ERR_LIMIT, "%s: %zu bytes is more than the %d MiB a tokenizer.json may have",
+                        tok->json_path, size, NPG_MAX_TOKENIZER_JSON >> 20);
+    }
     cJSON *root = NULL;
     npg_strbuf rest = {0};
     npg_status st = npg_tok_scan_model(tok, (const char *)mf.data, mf.size, &rest);
     if (st == NPG_OK && tok->bpe.preloaded)
-        st = npg_json_parse(rest.data, rest.len, tok->json_path, &root);
+        st = npg_json_parse_opts(rest.data, rest.len, tok->json_path, true, &root);
     else if (st == NPG_OK)
-        st = npg_json_parse(mf.data ? (const char *)mf.data : "", mf.size, tok->json_path, &root);
+        st = npg_json_parse_opts(mf.data ? (const char *)mf.data : "", mf.size, tok->json_path, true, &root);
     npg_strbuf_free(&rest);
     npg_unmap_file(&mf);
     if (st == NPG_OK && !cJSON_IsObject(root))

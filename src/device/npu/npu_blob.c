@@ -85,6 +85,7 @@ npg_status npu_blob_write(const char *path, const npu_plan *p, const npu_blob_in
     m->cache_key = info->cache_key;
     m->source_hash = info->source_hash;
     m->source_bytes = info->source_bytes;
+    memcpy(m->folder_id, info->folder_id, sizeof m->folder_id);
     m->req_max_prompt = p->cfg.req_max_prompt;
     m->req_min_response = p->cfg.req_min_response;
     m->req_chunk = p->cfg.req_chunk;
@@ -198,6 +199,17 @@ npg_status npu_blob_write(const char *path, const npu_plan *p, const npu_blob_in
 }
 
 /* ---- reading ---------------------------------------------------------------------------------- */
+
+/* Booleans arrive as raw bytes (the config is stored as its in-memory image): any value but 0 or 1
+ * in a bool object is undefined behaviour to load, so they are checked as bytes before the memcpy. */
+/* The meta's flag bytes are 0 or 1 (the config record's booleans are checked as it is read). */
+static bool bools_ok(const npu_blob_meta *m) {
+    const uint8_t flags[] = {m->static_prefill, m->best_perf, m->fuse_qkv, m->fuse_gate_up, m->to_f32, m->with_weights};
+    for (size_t i = 0; i < sizeof flags; i++)
+        if (flags[i] > 1)
+            return false;
+    return true;
+}
 
 void npu_blob_close(npu_blob *b) {
     if (!b)
@@ -326,6 +338,8 @@ npg_status npu_blob_open(const char *path, const npg_properties *props, int thre
             st = npg_fail(NPG_ERR_UNSUPPORTED, "%s: the blob was compiled for %s kernels; this CPU supports %s", path,
                           npg_isa_name((npg_isa)b.m->isa), npg_isa_name(npg_isa_detect()));
     }
+    if (st == NPG_OK && !bools_ok(b.m))
+        st = npg_fail(NPG_ERR_FORMAT, "%s: the blob's plan holds a flag that is neither 0 nor 1 (malformed)", path);
     if (st == NPG_OK) {
         st = npu_config_record_read(b.meta + sizeof *b.m, b.m->config_bytes, path, &b.config);
         b.tensors = (const npu_blob_tensor *)(b.meta + sizeof *b.m + pad8(b.m->config_bytes));
@@ -345,8 +359,13 @@ npg_status npu_blob_open(const char *path, const npg_properties *props, int thre
                       c->rope_local.n_factors >= 0 && c->rope_local.n_factors <= NPG_MAX_ROPE_FACTORS &&
                       c->rotary_dim / 2 <= NPG_MAX_ROPE_FACTORS * 2 && c->sliding_window >= 0 && c->n_eos >= 0 &&
                       c->n_eos <= 8 && (int)c->arch >= 0 && c->arch < NPG_ARCH_COUNT;
-        if (!cfg_ok || m->prefill_rows < 1 || m->max_prompt < 1 || m->min_response < 1 ||
-            m->context != m->max_prompt + m->min_response || m->prefill_rows > m->max_prompt || m->context > (1 << 21))
+        cfg_ok = cfg_ok && (int)c->act >= NPG_ACT_SILU && c->act <= NPG_ACT_GELU_TANH &&
+                 (int)c->rope.type >= NPG_ROPE_DEFAULT && c->rope.type <= NPG_ROPE_LONGROPE &&
+                 (int)c->rope_local.type >= NPG_ROPE_DEFAULT && c->rope_local.type <= NPG_ROPE_LONGROPE;
+        /* each part bounded before the sum: max_prompt + min_response must not overflow */
+        if (!cfg_ok || m->prefill_rows < 1 || m->max_prompt < 1 || m->min_response < 1 || m->max_prompt > (1 << 21) ||
+            m->min_response > (1 << 21) || m->context != m->max_prompt + m->min_response ||
+            m->prefill_rows > m->max_prompt || m->context > (1 << 21))
             st = npg_fail(NPG_ERR_FORMAT, "%s: the blob's plan has impossible shapes or model config", path);
         for (uint32_t i = 0; i < m->n_tensors && st == NPG_OK; i++)
             st = check_tensor(&b, i, path);

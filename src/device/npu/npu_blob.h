@@ -6,6 +6,7 @@
  *   offset 0    npu_blob_header (64 bytes, always plain): magic "NPGPLAN\0", version, flags, sizes,
  *               checksums of the meta section as stored, of the weights section, and of the header
  *   offset 64   meta section, meta_size bytes; encrypted as a whole when NPU_BLOB_ENCRYPTED.
+ *               (booleans in it and in the config record are bytes that must be 0 or 1)
  *               Plain, it is: npu_blob_meta | the model-config record (config_bytes bytes, padded to
  *               8; explicit and versioned, npu_blob_config.c) | n_tensors × npu_blob_tensor, each
  *               carrying the tensor's name from the architecture's table (models/tensor_names.h)
@@ -28,8 +29,9 @@
 #include "core/properties.h"
 #include "device/npu/npu_plan.h"
 
-/* 2: XXH3-64 hashes (core/hash.h). 3: the model config as an explicit record, tensors by name. */
-#define NPU_BLOB_VERSION 3u
+/* 2: XXH3-64 hashes (core/hash.h). 3: the model config as an explicit record, tensors by name.
+ * 4: folder_id (the identity of the model folder it was compiled from) in the meta. */
+#define NPU_BLOB_VERSION 4u
 #define NPU_CONFIG_RECORD_VERSION 1u /* the model-config record's own layout (npu_blob_config.c) */
 #define NPU_BLOB_MAGIC "NPGPLAN"
 
@@ -59,6 +61,7 @@ typedef struct npu_blob_meta {
     uint32_t config_bytes; /* bytes of the model-config record (unpadded) */
     uint32_t n_tensors;
     uint32_t pad2;
+    uint64_t folder_id[3]; /* npu_folder_id of the model folder it was compiled from (0: unknown) */
 } npu_blob_meta;
 
 enum { NPU_BLOB_NAME_BYTES = 128 };
@@ -75,13 +78,14 @@ typedef struct npu_blob_tensor {
 } npu_blob_tensor;
 
 _Static_assert(sizeof(npu_blob_header) == 64, "npu_blob_header is 64 bytes on disk");
-_Static_assert(sizeof(npu_blob_meta) == 112, "npu_blob_meta layout is part of the blob format");
+_Static_assert(sizeof(npu_blob_meta) == 136, "npu_blob_meta layout is part of the blob format");
 _Static_assert(sizeof(npu_blob_tensor) == 200, "npu_blob_tensor layout is part of the blob format");
 
 /* What an export records besides the plan. */
 typedef struct npu_blob_info {
     uint64_t cache_key;
     uint64_t source_hash, source_bytes;
+    uint64_t folder_id[3];
     bool with_weights;
 } npu_blob_info;
 

@@ -136,6 +136,7 @@ typedef struct reader {
     size_t left;
     const char *field; /* the field being read, for the message */
     bool short_read;
+    const char *not_bool; /* the first boolean field whose byte is neither 0 nor 1 */
 } reader;
 
 static const uint8_t *take(reader *r, size_t n, const char *field) {
@@ -177,9 +178,12 @@ static float get_f32(reader *r, const char *field) {
     return v;
 }
 
+/* A boolean: the byte must be 0 or 1 (a crafted 255 is refused, never loaded into a bool). */
 static bool get_u8(reader *r, const char *field) {
     const uint8_t *b = take(r, 1, field);
-    return b && *b != 0;
+    if (b && *b > 1 && !r->not_bool)
+        r->not_bool = field;
+    return b && *b == 1;
 }
 
 /* A string into dst[cap] (NUL-terminated); false when it does not fit. */
@@ -217,7 +221,7 @@ static bool get_rope(reader *r, npg_rope_config *o) {
 
 npg_status npu_config_record_read(const uint8_t *p, size_t len, const char *path, npg_model_config *c) {
     memset(c, 0, sizeof *c);
-    reader r = {p, len, NULL, false};
+    reader r = {p, len, NULL, false, NULL};
     uint32_t version = get_u32(&r, "version");
     if (!r.short_read && version != NPU_CONFIG_RECORD_VERSION)
         return npg_fail(NPG_ERR_UNSUPPORTED,
@@ -267,6 +271,9 @@ npg_status npu_config_record_read(const uint8_t *p, size_t len, const char *path
         bad = "lm_head_name";
     if (r.short_read)
         return npg_fail(NPG_ERR_FORMAT, "%s: the model-config record ends inside field '%s'", path, r.field);
+    if (r.not_bool)
+        return npg_fail(NPG_ERR_FORMAT, "%s: the model-config record holds a flag in '%s' that is neither 0 nor 1 "
+                                        "(malformed)", path, r.not_bool);
     if (bad)
         return npg_fail(NPG_ERR_FORMAT, "%s: the model-config record has an impossible '%s'", path, bad);
     if (r.left != 0)

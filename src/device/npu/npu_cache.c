@@ -68,6 +68,8 @@ npg_status npu_cache_key(const char *model_dir, const npu_config *cfg, bool encr
 npg_status npu_cache_path(const char *cache_dir, uint64_t key, char **path) {
     if (!npg_is_dir(cache_dir) && mkdir(cache_dir, 0777) != 0 && errno != EEXIST)
         return npg_fail(NPG_ERR_IO, "CACHE_DIR: cannot create '%s': %s", cache_dir, strerror(errno));
+    if (!npg_is_dir(cache_dir)) /* EEXIST for a file of that name: nothing could ever be cached */
+        return npg_fail(NPG_ERR_IO, "CACHE_DIR: '%s' exists and is not a folder", cache_dir);
     char name[32];
     snprintf(name, sizeof name, "%016llx.npuplan", (unsigned long long)key);
     *path = npg_path_join(cache_dir, name);

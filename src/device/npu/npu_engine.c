@@ -13,6 +13,7 @@
 #include "core/timer.h"
 #include "device/engine.h"
 #include "device/npu/npu_blob.h"
+#include "device/npu/npu_folder_id.h"
 #include "device/npu/npu_cache.h"
 #include "device/npu/npu_plan.h"
 #include "device/registry.h"
@@ -160,7 +161,7 @@ npg_status npu_load_weights_path(const char *weights_path, npg_model **out) {
 }
 
 static npg_status import_plan(npu_engine *e, const npu_config *cfg, const npg_properties *props,
-                              const npg_model *model, const char *path, bool strict) {
+                              const npg_model *model, const char *model_dir, const char *path, bool strict) {
     /* a model the pipeline built from this very blob: its mapping is already open and verified */
     const npu_blob *b = npu_blob_of_model(model);
     if (!b) {
@@ -171,6 +172,8 @@ static npg_status import_plan(npu_engine *e, const npu_config *cfg, const npg_pr
     if (strict)
         NPG_TRY(check_explicit(props, cfg, m, path));
     NPG_TRY(check_same_model(&b->config, &model->cfg, path));
+    /* with a full blob `model` is the blob's own: only the folder's files tell whether they belong */
+    NPG_TRY(npu_folder_id_check(model_dir, m->folder_id, path));
     NPG_TRY(npu_blob_plan(b, cfg, &e->plan));
     if (!m->with_weights) {
         const npg_model *src = model;
@@ -196,9 +199,10 @@ static npg_status import_plan(npu_engine *e, const npu_config *cfg, const npg_pr
     return NPG_OK;
 }
 
-static npg_status export_plan(const npu_engine *e, const npg_model *model, const char *path, uint64_t key,
-                              bool with_weights, const npg_properties *props) {
+static npg_status export_plan(const npu_engine *e, const npg_model *model, const char *model_dir, const char *path,
+                              uint64_t key, bool with_weights, const npg_properties *props) {
     npu_blob_info info = {.cache_key = key, .with_weights = with_weights};
+    NPG_TRY(npu_folder_id(model_dir, info.folder_id));
     NPG_TRY(npu_weights_fingerprint(model, &info.source_hash, &info.source_bytes));
     return npu_blob_write(path, e->plan, &info, props);
 }
@@ -206,7 +210,7 @@ static npg_status export_plan(const npu_engine *e, const npg_model *model, const
 static npg_status create_plan(npu_engine *e, const npu_config *cfg, const npg_model *model, const char *model_dir,
                               const npg_properties *props) {
     if (cfg->blob_path && !cfg->export_blob)
-        return import_plan(e, cfg, props, model, cfg->blob_path, true);
+        return import_plan(e, cfg, props, model, model_dir, cfg->blob_path, true);
     if (cfg->cache_dir) {
         uint64_t key = 0;
         char *path = NULL;
@@ -214,7 +218,7 @@ static npg_status create_plan(npu_engine *e, const npu_config *cfg, const npg_mo
         NPG_TRY(npu_cache_path(cfg->cache_dir, key, &path));
         npg_status st = NPG_ERR_NOT_FOUND;
         if (npg_path_exists(path)) {
-            st = import_plan(e, cfg, props, model, path, false);
+            st = import_plan(e, cfg, props, model, model_dir, path, false);
             if (st != NPG_OK) {
                 npg_log(props, NPG_LOG_WARNING, "CACHE_DIR entry %s is unusable (%s); compiling again", path,
                         npg_last_error());
@@ -223,7 +227,7 @@ static npg_status create_plan(npu_engine *e, const npu_config *cfg, const npg_mo
         }
         if (st != NPG_OK) {
             st = compile_plan(e, cfg, model);
-            if (st == NPG_OK && export_plan(e, model, path, key, cfg->with_weights, props) != NPG_OK) {
+            if (st == NPG_OK && export_plan(e, model, model_dir, path, key, cfg->with_weights, props) != NPG_OK) {
                 npg_log(props, NPG_LOG_WARNING, "CACHE_DIR: could not write %s: %s", path, npg_last_error());
                 npg_clear_error();
             }
@@ -233,7 +237,7 @@ static npg_status create_plan(npu_engine *e, const npu_config *cfg, const npg_mo
     }
     NPG_TRY(compile_plan(e, cfg, model));
     if (cfg->export_blob)
-        return export_plan(e, model, cfg->blob_path, 0, cfg->with_weights, props);
+        return export_plan(e, model, model_dir, cfg->blob_path, 0, cfg->with_weights, props);
     return NPG_OK;
 }
 

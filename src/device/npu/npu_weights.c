@@ -226,15 +226,16 @@ static npg_status stack(const npg_weight *const *parts, int count, bool to_f32, 
     for (int i = 0; i < count; i++) {
         const npg_weight *p = parts[i];
         if (convert) { /* exact: every half value is an f32 */
-            const uint16_t *h = p->data;
+            /* the halves may sit at an odd address (a safetensors header of odd length): memcpy
+             * each, a uint16_t load there is undefined behaviour */
+            const uint8_t *h = p->data;
             float *o = (float *)data + row * w.k;
             size_t cnt = (size_t)(p->n * p->k);
-            if (p->type == NPG_W_BF16)
-                for (size_t j = 0; j < cnt; j++)
-                    o[j] = npg_bf16_to_f32(h[j]);
-            else
-                for (size_t j = 0; j < cnt; j++)
-                    o[j] = npg_f16_to_f32(h[j]);
+            for (size_t j = 0; j < cnt; j++) {
+                uint16_t x;
+                memcpy(&x, h + 2 * j, sizeof x);
+                o[j] = p->type == NPG_W_BF16 ? npg_bf16_to_f32(x) : npg_f16_to_f32(x);
+            }
         } else {
             size_t b = npu_weight_data_bytes(p), s = npu_weight_scale_count(p);
             memcpy(data + at, p->data, b);
