@@ -15,6 +15,9 @@
 /* Parses `len` bytes; `what` names the source in messages (a path). On error: NPG_ERR_FORMAT with
  * "<what>: malformed JSON at line L, column C". *out freed with cJSON_Delete. */
 npg_status npg_json_parse(const char *text, size_t len, const char *what, cJSON **out);
+/* True when `len` bytes begin with one syntactically valid JSON value (cJSON's nesting limit, nothing
+ * allocated): npg_json_parse uses it to report a failed allocation as NPG_ERR_OUT_OF_MEMORY. */
+bool npg_json_syntax_valid(const char *text, size_t len);
 /* Reads and parses a whole file (NPG_ERR_IO / NPG_ERR_NOT_FOUND when it cannot be read). */
 npg_status npg_json_parse_file(const char *path, cJSON **out);
 
