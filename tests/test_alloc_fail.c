@@ -234,20 +234,40 @@ static npg_status template_path(void *ctx, char **result) {
 
 typedef struct llm_ctx {
     const char *model, *device;
+    const char *cache_dir;  /* NPU: CACHE_DIR (the first create writes the entry, later ones import it) */
     npg_llm_pipeline *pipe; /* for the generate-only paths */
-    bool chat;
+    bool chat, sampled;
 } llm_ctx;
 
-static npg_status generate(npg_llm_pipeline *pipe, bool chat, char **result) {
+static npg_streaming_status count_pieces(const char *text, void *user) {
+    (void)text;
+    (*(int *)user)++;
+    return NPG_STREAMING_RUNNING;
+}
+
+/* sampled: top-k/top-p sampling with a seed, a repetition penalty, a stop string and a streamer —
+ * the generation loop's other allocations */
+static npg_status generate(npg_llm_pipeline *pipe, bool chat, bool sampled, char **result) {
     npg_generation_config *cfg = NULL;
     NPG_TRY(npg_generation_config_create(&cfg));
     npg_generation_config_set_max_new_tokens(cfg, 6);
+    int pieces = 0;
+    npg_streamer streamer = {count_pieces, &pieces};
+    if (sampled) {
+        const char *stops[] = {"zzz", "The end"};
+        npg_generation_config_set_do_sample(cfg, true);
+        npg_generation_config_set_top_k(cfg, 20);
+        npg_generation_config_set_top_p(cfg, 0.9f);
+        npg_generation_config_set_rng_seed(cfg, 42);
+        npg_generation_config_set_repetition_penalty(cfg, 1.1f);
+        npg_generation_config_set_stop_strings(cfg, stops, 2);
+    }
     npg_decoded_results *res = NULL;
     npg_status st = NPG_OK;
     if (chat)
         st = npg_llm_pipeline_start_chat(pipe, NULL);
     if (st == NPG_OK)
-        st = npg_llm_pipeline_generate(pipe, "Once upon a time", cfg, NULL, &res);
+        st = npg_llm_pipeline_generate(pipe, "Once upon a time", cfg, sampled ? &streamer : NULL, &res);
     if (chat) {
         npg_status st2 = npg_llm_pipeline_finish_chat(pipe);
         if (st == NPG_OK)
@@ -266,6 +286,9 @@ static npg_status generate(npg_llm_pipeline *pipe, bool chat, char **result) {
 }
 
 static npg_status create_pipe(const llm_ctx *c, npg_llm_pipeline **pipe) {
+    if (c->cache_dir)
+        return npg_llm_pipeline_create(model_path(c->model), "NPU", 8, pipe, "MAX_PROMPT_LEN", "64",
+                                       "MIN_RESPONSE_LEN", "64", "NUM_THREADS", "1", "CACHE_DIR", c->cache_dir);
     if (strcmp(c->device, "NPU") == 0)
         return npg_llm_pipeline_create(model_path(c->model), "NPU", 6, pipe, "MAX_PROMPT_LEN", "64",
                                        "MIN_RESPONSE_LEN", "64", "NUM_THREADS", "1");
@@ -276,7 +299,7 @@ static npg_status pipeline_path(void *ctx, char **result) {
     const llm_ctx *c = ctx;
     npg_llm_pipeline *pipe = NULL;
     NPG_TRY(create_pipe(c, &pipe));
-    npg_status st = generate(pipe, c->chat, result);
+    npg_status st = generate(pipe, c->chat, c->sampled, result);
     npg_llm_pipeline_free(pipe);
     return st;
 }
@@ -285,11 +308,11 @@ static npg_status pipeline_path(void *ctx, char **result) {
  * still give the baseline (the sweep's next run checks it, and every run compares to the baseline) */
 static npg_status generate_path(void *ctx, char **result) {
     const llm_ctx *c = ctx;
-    npg_status st = generate(c->pipe, c->chat, result);
+    npg_status st = generate(c->pipe, c->chat, c->sampled, result);
     if (st != NPG_OK) {
         char *again = NULL;
         long saved = atomic_exchange(&fail_at, 0); /* no failure for the check */
-        npg_status st2 = generate(c->pipe, c->chat, &again);
+        npg_status st2 = generate(c->pipe, c->chat, c->sampled, &again);
         atomic_store(&fail_at, saved);
         if (st2 != NPG_OK) {
             fprintf(stderr, "pipeline unusable after a failed generate: %s\n", npg_last_error());
@@ -367,7 +390,44 @@ static void test_llm(const char *device) {
     c.chat = true;
     snprintf(name, sizeof name, "LLM %s chat turn on a live pipeline", device);
     sweep(name, generate_path, &c, 1500);
+    c.chat = false;
+    c.sampled = true;
+    snprintf(name, sizeof name, "LLM %s sampled generate with stop strings and a streamer", device);
+    sweep(name, generate_path, &c, 1500);
     npg_llm_pipeline_free(c.pipe);
+}
+
+/* NPU with CACHE_DIR: the baseline run writes the cache entry, every later run imports it (blob read,
+ * decrypt-free verify, plan from blob); a failure while importing must not damage the entry */
+static void test_llm_npu_cache(void) {
+    char dir[] = "/tmp/npg-alloc-cache-XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    llm_ctx c = {.model = "stories260K", .device = "NPU", .cache_dir = dir};
+    sweep("LLM NPU CACHE_DIR import+generate+free", pipeline_path, &c, 1500);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
+/* the chat template through the public API on a real vendor tokenizer (TinyLlama's zephyr template) */
+static npg_status chat_template_path(void *ctx, char **result) {
+    const npg_tokenizer *tok = ctx;
+    npg_chat_history *h = NULL;
+    NPG_TRY(npg_chat_history_create(&h));
+    npg_status st = npg_chat_history_push(h, "system", "You are a friendly chatbot.");
+    if (st == NPG_OK)
+        st = npg_chat_history_push(h, "user", "How many helicopters can a human eat in one sitting?");
+    if (st == NPG_OK)
+        st = npg_tokenizer_apply_chat_template(tok, h, true, "{\"enable_thinking\": false}", result);
+    npg_chat_history_free(h);
+    return st;
+}
+
+static void test_chat_template(void) {
+    npg_tokenizer *tok = NULL;
+    REQUIRE_OK(npg_tokenizer_create(model_path("random-llama-chat"), &tok));
+    sweep("apply_chat_template (TinyLlama zephyr) on a live tokenizer", chat_template_path, tok, 3000);
+    npg_tokenizer_free(tok);
 }
 
 static void test_llm_cpu(void) { test_llm("CPU"); }
@@ -384,5 +444,7 @@ int main(void) {
     RUN(test_template);
     RUN(test_llm_cpu);
     RUN(test_llm_npu);
+    RUN(test_llm_npu_cache);
+    RUN(test_chat_template);
     return npg_test_summary();
 }
