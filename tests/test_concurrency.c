@@ -75,7 +75,8 @@ typedef struct job {
 static void *run_job(void *arg) {
     job *j = arg;
     npg_llm_pipeline *pipe = NULL;
-    npg_status st = create(j->model, j->device, NULL, &pipe);
+    /* two worker threads each: the thread pools run side by side too */
+    npg_status st = npg_llm_pipeline_create(model_path(j->model), j->device, 2, &pipe, "NUM_THREADS", "2");
     if (st == NPG_OK)
         j->text = generate_text(pipe, j->prompt, NULL, &st);
     if (st != NPG_OK)
