@@ -9,10 +9,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     npg_status st = npg_json_parse((const char *)data, size, "config.json", &root);
     fuzz_check_status(st);
     /* the allocation-free syntax check is at least as strict as cJSON: what it accepts, cJSON parses
-     * (otherwise a malformed file would be reported as out of memory) */
-    if (st != NPG_OK && npg_json_syntax_valid((const char *)data, size)) {
-        fprintf(stderr, "fuzz: npg_json_syntax_valid accepts text cJSON refuses\n");
-        abort();
+     * (otherwise a malformed file would be reported as out of memory). Checked against cJSON itself:
+     * npg_json_parse refuses more (NUL bytes anywhere, for one). */
+    if (npg_json_syntax_valid((const char *)data, size)) {
+        cJSON *direct = cJSON_ParseWithLengthOpts((const char *)data, size, NULL, false);
+        if (!direct) {
+            fprintf(stderr, "fuzz: npg_json_syntax_valid accepts text cJSON refuses\n");
+            abort();
+        }
+        cJSON_Delete(direct);
     }
     if (st == NPG_OK) {
         npg_model_config *cfg = calloc(1, sizeof *cfg); /* ~4 KB of rope factors: not on the stack */
