@@ -14,11 +14,14 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "core/error.h"
 #include "core/json.h"
+#include "quant/export.h"
 #include "template/template.h"
 #include "testutil.h"
 #include "tokenizer/tokenizer.h"
@@ -109,7 +112,7 @@ static void sweep_mode(const char *name, path_fn fn, void *ctx, long max_runs) {
     if (st != NPG_OK)
         return;
     long stride = 1;
-    const long dense = 400;
+    const long dense = max_runs / 2 < 400 ? max_runs / 2 : 400;
     if (n > max_runs)
         stride = (n - dense) / (max_runs - dense) + 1;
     long runs = 0, failed_clean = 0, succeeded = 0;
@@ -409,6 +412,96 @@ static void test_llm_npu_cache(void) {
     CHECK(system(cmd) == 0);
 }
 
+/* NPU CACHE_DIR with CACHE_ENCRYPTION_CALLBACKS: the callbacks' output is malloc'd by the caller's
+ * code (here: the wrapped malloc, so it fails too) and freed by the library */
+static int xor_crypt(void *user, const uint8_t *in, size_t n, uint8_t **out, size_t *out_n) {
+    (void)user;
+    uint8_t *o = malloc(n ? n : 1);
+    if (!o)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        o[i] = in[i] ^ 0x5a;
+    *out = o;
+    *out_n = n;
+    return 0;
+}
+
+static npg_status encrypted_cache_path(void *ctx, char **result) {
+    const char *dir = ctx;
+    npg_properties *p = NULL;
+    NPG_TRY(npg_properties_create(&p));
+    const char *kv[] = {"MAX_PROMPT_LEN", "64", "MIN_RESPONSE_LEN", "64", "NUM_THREADS", "1", "CACHE_DIR", dir};
+    npg_status st = NPG_OK;
+    for (size_t i = 0; i < 8 && st == NPG_OK; i += 2)
+        st = npg_properties_set(p, kv[i], kv[i + 1]);
+    if (st == NPG_OK)
+        st = npg_properties_set_encryption_callbacks(p, xor_crypt, xor_crypt, NULL);
+    npg_llm_pipeline *pipe = NULL;
+    if (st == NPG_OK)
+        st = npg_llm_pipeline_create_with_properties(model_path("stories260K"), "NPU", p, &pipe);
+    npg_properties_free(p);
+    if (st == NPG_OK)
+        st = generate(pipe, false, false, result);
+    npg_llm_pipeline_free(pipe);
+    return st;
+}
+
+static void test_llm_npu_encrypted_cache(void) {
+    char dir[] = "/tmp/npg-alloc-enc-XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    sweep("LLM NPU encrypted CACHE_DIR import+generate+free", encrypted_cache_path, dir, 1500);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
+/* npugen export (int8) into a fresh folder: on failure the folder must not exist (nothing half
+ * written); on success it loads (checked with failures off) and the result is its generated text */
+typedef struct export_ctx {
+    char out[256];
+} export_ctx;
+
+static npg_status export_path(void *ctx, char **result) {
+    export_ctx *c = ctx;
+    npg_export_options o;
+    npg_export_options_init(&o);
+    o.format = NPG_EXPORT_INT8;
+    o.overwrite = true;
+    npg_status st = npg_export_model(model_path("stories260K"), c->out, &o);
+    long saved = atomic_exchange(&fail_at, 0); /* checking is not part of the path */
+    struct stat sb;
+    bool exists = stat(c->out, &sb) == 0;
+    if (st != NPG_OK && exists) {
+        fprintf(stderr, "export failed (%s) but left %s behind\n", npg_last_error(), c->out);
+        CHECK(!exists);
+    }
+    if (st == NPG_OK) {
+        npg_llm_pipeline *pipe = NULL;
+        st = npg_llm_pipeline_create(c->out, "CPU", 2, &pipe, "NUM_THREADS", "1");
+        if (st == NPG_OK)
+            st = generate(pipe, false, false, result);
+        if (st != NPG_OK)
+            fprintf(stderr, "export succeeded but does not load: %s\n", npg_last_error());
+        CHECK(st == NPG_OK);
+        npg_llm_pipeline_free(pipe);
+    }
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", c->out);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", c->out);
+    atomic_store(&fail_at, saved);
+    return st;
+}
+
+static void test_export(void) {
+    char dir[] = "/tmp/npg-alloc-export-XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    export_ctx c;
+    snprintf(c.out, sizeof c.out, "%s/out", dir);
+    sweep("export int8 (stories260K)", export_path, &c, 300);
+    CHECK(rmdir(dir) == 0); /* nothing else was left in it */
+}
+
 /* the chat template through the public API on a real vendor tokenizer (TinyLlama's zephyr template) */
 static npg_status chat_template_path(void *ctx, char **result) {
     const npg_tokenizer *tok = ctx;
@@ -446,5 +539,7 @@ int main(void) {
     RUN(test_llm_npu);
     RUN(test_llm_npu_cache);
     RUN(test_chat_template);
+    RUN(test_llm_npu_encrypted_cache);
+    RUN(test_export);
     return npg_test_summary();
 }
