@@ -9,8 +9,8 @@
  * same wrappers with cJSON_InitHooks. Allocations inside other shared libraries (PCRE2, utf8proc,
  * libcrypto, libc internals) are not failed. Each path is swept twice: only the k-th allocation fails
  * (the next ones succeed), and every allocation from the k-th on fails. On long paths k steps with a stride
- * (every k up to 400, then every `stride`-th), so the suite stays within a minute per path under ASan;
- * the stride used is printed. */
+ * (every k up to min(400, budget / 2), then every `stride`-th within the path's run budget); the
+ * stride used is printed. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
