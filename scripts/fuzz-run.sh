@@ -18,9 +18,13 @@ for t in "${targets[@]}"; do
   bin=$build/fuzz/fuzz_$t
   mkdir -p "$build/corpus/$t" "$build/artifacts/$t"
   log=$build/fuzz-logs/$t.log
-  "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  # the targets write each input to a scratch folder under TMPDIR; a crash skips their clean-up
+  scratch=$build/fuzz-tmp/$t
+  mkdir -p "$scratch"
+  TMPDIR=$scratch "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/$t/" "$build/corpus/$t" >"$log" 2>&1
   rc=$?
+  rm -rf "$scratch"
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
   last=$(grep -E '^#[0-9]+' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' <<<"$last" | grep -o '[0-9]*')
