@@ -1,11 +1,14 @@
 # Thin wrapper over CMake. `make demo` and `make test` are the two commands a newcomer runs.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+TSAN_BUILD ?= build-tsan
+FUZZ_SECONDS ?= 15
 SHARED ?= $(abspath ../shared)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 
-.PHONY: all deps build demo test asan-test install clean format
+.PHONY: all deps build demo test asan-test install fuzz fuzz-run tsan-test clean format
 
 all: build
 
@@ -34,8 +37,25 @@ asan-test: deps
 install: build
 	@DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
+# libFuzzer targets (clang, ASan+UBSan) in $(FUZZ_BUILD)/fuzz/, seed corpora from ../shared in
+# $(FUZZ_BUILD)/corpus/; `make fuzz-run FUZZ_SECONDS=N` runs each target N seconds. See docs/reliability.md.
+fuzz:
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-O1 -DNPG_FUZZ=ON \
+	  -DNPG_SHARED_DIR=$(SHARED) >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target npg_fuzzers
+	@scripts/fuzz-seeds.sh $(FUZZ_BUILD) $(SHARED)
+
+fuzz-run: fuzz
+	@scripts/fuzz-run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# ThreadSanitizer build; runs the concurrency tests (ctest label "tsan").
+tsan-test:
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNPG_TSAN=ON -DNPG_SHARED_DIR=$(SHARED) >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target npugen test_concurrency
+	@cd $(TSAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L tsan
+
 format:
 	clang-format -i include/*.h src/*/*.[ch] tools/*.[ch] tests/*.c bench/*.c examples/*.c
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD)

@@ -15,6 +15,12 @@
  *  - Out-parameters are written only on NPG_OK.
  *  - Threads: handles are not internally locked; use one handle from one thread at a time. Different
  *    handles may be used from different threads concurrently. npg_last_error() is per thread.
+ *    npg_llm_pipeline is the exception that checks: a pipeline call (generate*, start_chat,
+ *    finish_chat, get/set_generation_config) made while another call on the same pipeline is running
+ *    — from another thread, or from the running call's streamer callback — is refused at once with
+ *    NPG_ERR_INVALID_ARGUMENT ("... the pipeline is in use by another thread ..."), leaving the running
+ *    call and the pipeline unaffected; it is not queued. npg_llm_pipeline_free must not race any call.
+ *    A tokenizer (const) may be used by several threads at once for encode/decode/apply_chat_template.
  *  - The library never prints, never exits and never aborts on bad input; diagnostics go to the
  *    log callback set on a property map (npg_properties_set_log_callback).
  */

@@ -201,10 +201,28 @@ npg_status npg_atomic_open(const char *path, npg_atomic_file *out) {
         npg_atomic_abort(out);
         return npg_fail(NPG_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
     }
-    snprintf(out->tmp_path, n, "%s.tmp.%ld", path, (long)getpid());
-    out->fp = fopen(out->tmp_path, "wb");
+    /* O_EXCL, and a suffix when the name is taken: two threads of one process writing the same path
+     * (two pipelines filling one CACHE_DIR entry) must not share, truncate and publish one file while
+     * the other still writes it (tests/test_concurrency.c) */
+    int fd = -1;
+    for (int i = 0; i < 100 && fd < 0; i++) {
+        if (i == 0)
+            snprintf(out->tmp_path, n, "%s.tmp.%ld", path, (long)getpid());
+        else
+            snprintf(out->tmp_path, n, "%s.tmp.%ld.%d", path, (long)getpid(), i);
+        fd = open(out->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    out->fp = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!out->fp) {
         npg_status st = npg_fail(NPG_ERR_IO, "%s: cannot create: %s", out->tmp_path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        } else { /* not ours: abort must not unlink it */
+            free(out->tmp_path);
+            out->tmp_path = NULL;
+        }
         npg_atomic_abort(out);
         return st;
     }

@@ -40,6 +40,8 @@ npg_status npg_json_parse_opts(const char *text, size_t len, const char *what, b
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
     if (!root) {
+        if (npg_json_syntax_valid(text, len)) /* then cJSON ran out of memory */
+            return npg_fail(NPG_ERR_OUT_OF_MEMORY, "%s: out of memory parsing JSON (%zu bytes)", what, len);
         size_t line = 1, col = 1;
         const char *stop = (end && end >= text && end <= text + len) ? end : text + len;
         for (const char *p = text; p < stop; p++) {

@@ -19,6 +19,9 @@ npg_status npg_json_parse(const char *text, size_t len, const char *what, cJSON 
 /* The same; allow_nul_escape accepts \u0000 in strings (tokenizer.json: its vocabulary is kept as
  * lengths, where a NUL is a valid token; elsewhere it would silently cut a C string short). */
 npg_status npg_json_parse_opts(const char *text, size_t len, const char *what, bool allow_nul_escape, cJSON **out);
+/* True when `len` bytes begin with one syntactically valid JSON value (cJSON's nesting limit, nothing
+ * allocated): npg_json_parse uses it to report a failed allocation as NPG_ERR_OUT_OF_MEMORY. */
+bool npg_json_syntax_valid(const char *text, size_t len);
 /* Reads and parses a whole file (NPG_ERR_IO / NPG_ERR_NOT_FOUND when it cannot be read). */
 npg_status npg_json_parse_file(const char *path, cJSON **out);
 

@@ -193,7 +193,7 @@ static npg_status render_history(npg_llm_pipeline *p, const npg_chat_history *h,
     return st;
 }
 
-npg_status npg_llm_pipeline_generate(npg_llm_pipeline *p, const char *prompt, const npg_generation_config *config,
+static npg_status generate_unlocked(npg_llm_pipeline *p, const char *prompt, const npg_generation_config *config,
                                      const npg_streamer *streamer, npg_decoded_results **results) {
     if (!p || !prompt || !results)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_generate: %s is NULL",
@@ -229,7 +229,7 @@ npg_status npg_llm_pipeline_generate(npg_llm_pipeline *p, const char *prompt, co
     return st;
 }
 
-npg_status npg_llm_pipeline_generate_ids(npg_llm_pipeline *p, const int32_t *ids, size_t n_ids,
+static npg_status generate_ids_unlocked(npg_llm_pipeline *p, const int32_t *ids, size_t n_ids,
                                          const npg_generation_config *config, const npg_streamer *streamer,
                                          npg_decoded_results **results) {
     if (!p || (!ids && n_ids) || !results)
@@ -238,7 +238,7 @@ npg_status npg_llm_pipeline_generate_ids(npg_llm_pipeline *p, const int32_t *ids
     return npg_pipeline_run(p, ids, n_ids, false, NULL, config, streamer, 0.0, results);
 }
 
-npg_status npg_llm_pipeline_generate_with_history(npg_llm_pipeline *p, const npg_chat_history *history,
+static npg_status generate_with_history_unlocked(npg_llm_pipeline *p, const npg_chat_history *history,
                                                   const npg_generation_config *config, const npg_streamer *streamer,
                                                   npg_decoded_results **results) {
     if (!p || !history || !results)
@@ -253,7 +253,7 @@ npg_status npg_llm_pipeline_generate_with_history(npg_llm_pipeline *p, const npg
     return st;
 }
 
-npg_status npg_llm_pipeline_start_chat(npg_llm_pipeline *p, const char *system_message) {
+static npg_status start_chat_unlocked(npg_llm_pipeline *p, const char *system_message) {
     if (!p)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_start_chat: pipe is NULL");
     npg_chat_history_clear(p->history);
@@ -264,7 +264,7 @@ npg_status npg_llm_pipeline_start_chat(npg_llm_pipeline *p, const char *system_m
     return NPG_OK;
 }
 
-npg_status npg_llm_pipeline_finish_chat(npg_llm_pipeline *p) {
+static npg_status finish_chat_unlocked(npg_llm_pipeline *p) {
     if (!p)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_finish_chat: pipe is NULL");
     npg_chat_history_clear(p->history);
@@ -273,13 +273,13 @@ npg_status npg_llm_pipeline_finish_chat(npg_llm_pipeline *p) {
     return NPG_OK;
 }
 
-npg_status npg_llm_pipeline_get_generation_config(const npg_llm_pipeline *p, npg_generation_config **config) {
+static npg_status get_generation_config_unlocked(const npg_llm_pipeline *p, npg_generation_config **config) {
     if (!p || !config)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_get_generation_config: an argument is NULL");
     return npg_generation_config_clone(p->config, config);
 }
 
-npg_status npg_llm_pipeline_set_generation_config(npg_llm_pipeline *p, const npg_generation_config *config) {
+static npg_status set_generation_config_unlocked(npg_llm_pipeline *p, const npg_generation_config *config) {
     if (!p || !config)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_set_generation_config: an argument is NULL");
     NPG_TRY(npg_generation_config_validate(config));
@@ -295,4 +295,89 @@ npg_status npg_llm_pipeline_get_tokenizer(const npg_llm_pipeline *p, const npg_t
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_get_tokenizer: an argument is NULL");
     *tok = p->tokenizer;
     return NPG_OK;
+}
+
+/* ---- one call at a time ------------------------------------------------------------------------
+ * A pipeline holds one KV cache and one chat history, so two calls at once would corrupt both. A
+ * call made while another runs (from a second thread, or from the first call's streamer callback) is
+ * refused at once with a clear error rather than queued: a silent wait would hide the bug and could
+ * deadlock a streamer. The flag is the only shared state; the refused call touches nothing else. */
+static npg_status enter(const npg_llm_pipeline *p, const char *fn) {
+    npg_llm_pipeline *mp = (npg_llm_pipeline *)p; /* the flag is mutable state of a const-used handle */
+    if (atomic_exchange(&mp->busy, true))
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT,
+                        "%s: the pipeline is in use by another thread (or by a call whose streamer is running): a "
+                        "pipeline runs one call at a time; use one pipeline per thread",
+                        fn);
+    return NPG_OK;
+}
+
+static void leave(const npg_llm_pipeline *p) { atomic_store(&((npg_llm_pipeline *)p)->busy, false); }
+
+npg_status npg_llm_pipeline_generate(npg_llm_pipeline *p, const char *prompt, const npg_generation_config *config,
+                                     const npg_streamer *streamer, npg_decoded_results **results) {
+    if (!p)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_generate: pipe is NULL");
+    NPG_TRY(enter(p, "npg_llm_pipeline_generate"));
+    npg_status st = generate_unlocked(p, prompt, config, streamer, results);
+    leave(p);
+    return st;
+}
+
+npg_status npg_llm_pipeline_generate_ids(npg_llm_pipeline *p, const int32_t *ids, size_t n_ids,
+                                         const npg_generation_config *config, const npg_streamer *streamer,
+                                         npg_decoded_results **results) {
+    if (!p)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_generate_ids: pipe is NULL");
+    NPG_TRY(enter(p, "npg_llm_pipeline_generate_ids"));
+    npg_status st = generate_ids_unlocked(p, ids, n_ids, config, streamer, results);
+    leave(p);
+    return st;
+}
+
+npg_status npg_llm_pipeline_generate_with_history(npg_llm_pipeline *p, const npg_chat_history *history,
+                                                  const npg_generation_config *config, const npg_streamer *streamer,
+                                                  npg_decoded_results **results) {
+    if (!p)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_generate_with_history: pipe is NULL");
+    NPG_TRY(enter(p, "npg_llm_pipeline_generate_with_history"));
+    npg_status st = generate_with_history_unlocked(p, history, config, streamer, results);
+    leave(p);
+    return st;
+}
+
+npg_status npg_llm_pipeline_start_chat(npg_llm_pipeline *p, const char *system_message) {
+    if (!p)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_start_chat: pipe is NULL");
+    NPG_TRY(enter(p, "npg_llm_pipeline_start_chat"));
+    npg_status st = start_chat_unlocked(p, system_message);
+    leave(p);
+    return st;
+}
+
+npg_status npg_llm_pipeline_finish_chat(npg_llm_pipeline *p) {
+    if (!p)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_finish_chat: pipe is NULL");
+    NPG_TRY(enter(p, "npg_llm_pipeline_finish_chat"));
+    npg_status st = finish_chat_unlocked(p);
+    leave(p);
+    return st;
+}
+
+npg_status npg_llm_pipeline_get_generation_config(const npg_llm_pipeline *p, npg_generation_config **config) {
+    if (!p)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_get_generation_config: pipe is NULL");
+    NPG_TRY(enter(p, "npg_llm_pipeline_get_generation_config"));
+    npg_status st = get_generation_config_unlocked(p, config);
+    leave(p);
+    return st;
+}
+
+npg_status npg_llm_pipeline_set_generation_config(npg_llm_pipeline *p, const npg_generation_config *config) {
+    if (!p)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_set_generation_config: pipe is NULL");
+    NPG_TRY(enter(p, "npg_llm_pipeline_set_generation_config"));
+    npg_status st = set_generation_config_unlocked(p, config);
+    leave(p);
+    return st;
 }

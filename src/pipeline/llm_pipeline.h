@@ -2,6 +2,7 @@
 #ifndef NPG_PIPELINE_LLM_PIPELINE_H
 #define NPG_PIPELINE_LLM_PIPELINE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,8 @@ struct npg_llm_pipeline {
     /* chat mode */
     bool chat_active;
     npg_chat_history *history;
+    /* set while a call runs: a second thread's call is refused, not queued (npugen.h, "Threads") */
+    atomic_bool busy;
 };
 
 /* Runs one generation over prompt ids. reuse_cache: keep the longest common prefix with the ids

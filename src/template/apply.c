@@ -99,7 +99,10 @@ static npg_status build_context(const npg_tokenizer *tok, const npg_chat_history
         cJSON *copy = cJSON_Duplicate(e, true);
         NPG_CHECK_ALLOC(copy);
         cJSON_DeleteItemFromObjectCaseSensitive(ctx, e->string);
-        cJSON_AddItemToObject(ctx, e->string, copy);
+        if (!cJSON_AddItemToObject(ctx, e->string, copy)) { /* copying the key failed: copy is still ours */
+            cJSON_Delete(copy);
+            return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory building the chat-template context");
+        }
     }
     return NPG_OK;
 }

@@ -373,7 +373,7 @@ static npg_status build_rest(const char *text, size_t len, span x, span y, npg_s
 }
 
 npg_status npg_tok_scan_model(npg_tokenizer *tok, const char *text, size_t len, npg_strbuf *rest) {
-    const char *end = text + len;
+    const char *end = text ? text + len : NULL; /* an empty tokenizer.json reads as NULL: no arithmetic on it */
     npg_strbuf key = {0}, a = {0}, b = {0}, tmp = {0};
     model_spans ms;
     memset(&ms, 0, sizeof ms);
