@@ -225,7 +225,8 @@ static void test_png_color_types(void) {
     REQUIRE(img = decode_png_bytes(png, len));
     for (int i = 0; i < N; i++) {
         uint8_t e = (uint8_t)(g16[i] > 255 ? 255 : g16[i]);
-        CHECK(npg_image_data(img)[i * 3] == e && npg_image_data(img)[i * 3 + 1] == e && npg_image_data(img)[i * 3 + 2] == e);
+        CHECK(npg_image_data(img)[i * 3] == e && npg_image_data(img)[i * 3 + 1] == e &&
+              npg_image_data(img)[i * 3 + 2] == e);
     }
     npg_image_free(img);
     free(png);
@@ -284,9 +285,9 @@ static void test_from_rgb_and_crop(void) {
     const uint8_t *d = npg_image_data(c);
     CHECK(npg_image_width(c) == 4 && npg_image_height(c) == 3);
     uint8_t zero[12] = {0};
-    CHECK(memcmp(d, zero, 12) == 0);                     /* row 0 */
-    CHECK(memcmp(d + (4 + 1) * 3, px, 6) == 0);          /* row 1, columns 1-2 */
-    CHECK(memcmp(d + (8 + 1) * 3, px + 6, 6) == 0);      /* row 2, columns 1-2 */
+    CHECK(memcmp(d, zero, 12) == 0);                /* row 0 */
+    CHECK(memcmp(d + (4 + 1) * 3, px, 6) == 0);     /* row 1, columns 1-2 */
+    CHECK(memcmp(d + (8 + 1) * 3, px + 6, 6) == 0); /* row 2, columns 1-2 */
     CHECK(memcmp(d + 4 * 3, zero, 3) == 0 && memcmp(d + 7 * 3, zero, 3) == 0);
     npg_image_free(c);
     CHECK(npg_image_from_rgb(0, 0, px, &c) == NPG_ERR_LIMIT);
@@ -430,8 +431,8 @@ static void test_processor_errors(void) {
                            NPG_ERR_UNSUPPORTED, "do_pan_and_scan");
     expect_processor_error("{\"image_processor_type\": \"CLIPImageProcessor\", \"image_mean\": [0.5, 0.5]}",
                            NPG_ERR_FORMAT, "image_mean");
-    expect_processor_error("{\"image_processor_type\": \"CLIPImageProcessor\", \"resample\": 0}",
-                           NPG_ERR_UNSUPPORTED, "resample");
+    expect_processor_error("{\"image_processor_type\": \"CLIPImageProcessor\", \"resample\": 0}", NPG_ERR_UNSUPPORTED,
+                           "resample");
     expect_processor_error("{\"image_processor_type\": \"CLIPImageProcessor\", \"crop_size\": {\"height\": 0, "
                            "\"width\": 3}}",
                            NPG_ERR_FORMAT, "height");

@@ -121,8 +121,8 @@ static npg_status decode(jpeg_job *job, const uint8_t *data, size_t size, const 
     else if (comps == 4)
         ci->out_color_space = JCS_CMYK;
     else
-        return npg_fail(NPG_ERR_UNSUPPORTED, "%s: JPEG with %d colour components (1, 3 or 4 are supported)",
-                        what, comps);
+        return npg_fail(NPG_ERR_UNSUPPORTED, "%s: JPEG with %d colour components (1, 3 or 4 are supported)", what,
+                        comps);
     /* Pillow's settings (the libjpeg defaults), see the top of this file */
     ci->dct_method = JDCT_ISLOW;
     ci->do_fancy_upsampling = TRUE;
@@ -130,9 +130,10 @@ static npg_status decode(jpeg_job *job, const uint8_t *data, size_t size, const 
     ci->scale_num = ci->scale_denom = 1;
     jpeg_start_decompress(ci);
     size_t w = job->img->width;
-    if (ci->output_width != w || ci->output_height != job->img->height || ci->output_components != (comps == 3 ? 3 : comps))
-        return npg_fail(NPG_ERR_INTERNAL, "%s: libjpeg output %ux%ux%d differs from the header", what,
-                        ci->output_width, ci->output_height, ci->output_components);
+    if (ci->output_width != w || ci->output_height != job->img->height ||
+        ci->output_components != (comps == 3 ? 3 : comps))
+        return npg_fail(NPG_ERR_INTERNAL, "%s: libjpeg output %ux%ux%d differs from the header", what, ci->output_width,
+                        ci->output_height, ci->output_components);
     if (comps != 3)
         NPG_CHECK_ALLOC(job->row = malloc(w * (size_t)comps));
     while (ci->output_scanline < ci->output_height) {

@@ -12,8 +12,8 @@ npg_status npg_image_check_size(size_t width, size_t height, const char *what) {
         return npg_fail(NPG_ERR_LIMIT, "%s: image is %zu x %zu pixels (empty)", what, width, height);
     /* the division form cannot overflow whatever the header claims */
     if (width > NPG_IMAGE_MAX_PIXELS || height > NPG_IMAGE_MAX_PIXELS / width)
-        return npg_fail(NPG_ERR_LIMIT, "%s: image is %zu x %zu pixels, more than the limit of %u pixels", what,
-                        width, height, NPG_IMAGE_MAX_PIXELS);
+        return npg_fail(NPG_ERR_LIMIT, "%s: image is %zu x %zu pixels, more than the limit of %u pixels", what, width,
+                        height, NPG_IMAGE_MAX_PIXELS);
     return NPG_OK;
 }
 
@@ -107,8 +107,8 @@ npg_status npg_image_center_crop(const npg_image *img, size_t width, size_t heig
             long long sx = left + x;
             if (sx < 0 || sx >= iw)
                 continue;
-            memcpy(res->rgb + ((size_t)y * width + (size_t)x) * 3, img->rgb + ((size_t)sy * img->width + (size_t)sx) * 3,
-                   3);
+            memcpy(res->rgb + ((size_t)y * width + (size_t)x) * 3,
+                   img->rgb + ((size_t)sy * img->width + (size_t)sx) * 3, 3);
         }
     }
     *out = res;

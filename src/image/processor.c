@@ -148,8 +148,8 @@ static npg_status configure(npg_image_processor *p, const cJSON *root) {
             p->mean[c] = p->std[c] = 0.5f; /* IMAGENET_STANDARD_MEAN / _STD */
     }
     NPG_TRY(read_bool(root, "do_resize", path, &p->do_resize));
-    NPG_TRY(read_size(root, "size", path, kind == PROC_CLIP, kind == PROC_CLIP, &p->shortest_edge, &p->size_h,
-                      &p->size_w));
+    NPG_TRY(
+        read_size(root, "size", path, kind == PROC_CLIP, kind == PROC_CLIP, &p->shortest_edge, &p->size_h, &p->size_w));
     double r = 0;
     if (npg_json_get_number(root, "resample", &r)) {
         if (r != floor(r) || r < 1 || r > 5)
@@ -215,7 +215,9 @@ void npg_image_processor_free(npg_image_processor *p) {
 npg_status npg_image_processor_prepare(const npg_image_processor *p, const npg_image *img, npg_image **out) {
     if (!p || !img || !out)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_image_processor_prepare: %s is NULL",
-                        !p ? "p" : !img ? "img" : "out");
+                        !p     ? "p"
+                        : !img ? "img"
+                               : "out");
     npg_image *cur = NULL;
     if (p->do_resize) {
         size_t h = p->size_h, w = p->size_w;

@@ -164,28 +164,17 @@ static void pass_vertical(const uint8_t *in, size_t width, uint8_t *out, size_t 
     }
 }
 
-npg_status npg_image_resize(const npg_image *img, size_t width, size_t height, npg_resample resample,
-                            npg_image **out) {
+npg_status npg_image_resize(const npg_image *img, size_t width, size_t height, npg_resample resample, npg_image **out) {
     if (!img || !out)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_image_resize: %s is NULL", !img ? "img" : "out");
     filter_fn filter;
     double support;
     switch (resample) {
-    case NPG_RESAMPLE_BOX:
-        filter = box_filter, support = 0.5;
-        break;
-    case NPG_RESAMPLE_BILINEAR:
-        filter = bilinear_filter, support = 1.0;
-        break;
-    case NPG_RESAMPLE_HAMMING:
-        filter = hamming_filter, support = 1.0;
-        break;
-    case NPG_RESAMPLE_BICUBIC:
-        filter = bicubic_filter, support = 2.0;
-        break;
-    case NPG_RESAMPLE_LANCZOS:
-        filter = lanczos_filter, support = 3.0;
-        break;
+    case NPG_RESAMPLE_BOX: filter = box_filter, support = 0.5; break;
+    case NPG_RESAMPLE_BILINEAR: filter = bilinear_filter, support = 1.0; break;
+    case NPG_RESAMPLE_HAMMING: filter = hamming_filter, support = 1.0; break;
+    case NPG_RESAMPLE_BICUBIC: filter = bicubic_filter, support = 2.0; break;
+    case NPG_RESAMPLE_LANCZOS: filter = lanczos_filter, support = 3.0; break;
     default:
         return npg_fail(NPG_ERR_UNSUPPORTED,
                         "npg_image_resize: resample %d is not supported (1 LANCZOS, 2 BILINEAR, 3 BICUBIC, 4 BOX, "
