@@ -541,8 +541,8 @@ typedef struct npg_image npg_image;
  * (as transformers' image processors do), gamma and colour profiles are not applied (as Pillow).
  * JPEG through libjpeg-turbo with Pillow's settings (accurate integer DCT, fancy upsampling).
  * Errors name the file and the problem: NPG_ERR_IO (unreadable), NPG_ERR_FORMAT (neither PNG nor
- * JPEG, truncated or corrupt data — a corrupt JPEG is refused even where libjpeg could go on),
- * NPG_ERR_LIMIT (0 x 0, or above NPG_IMAGE_MAX_PIXELS), NPG_ERR_UNSUPPORTED. */
+ * JPEG, truncated or corrupt data, a 0 x 0 header — a corrupt JPEG is refused even where libjpeg
+ * could go on), NPG_ERR_LIMIT (more than NPG_IMAGE_MAX_PIXELS), NPG_ERR_UNSUPPORTED. */
 NPG_API npg_status npg_image_load(const char *path, npg_image **out);
 /* The same from a whole file already in memory; `name` (may be NULL) names it in messages. */
 NPG_API npg_status npg_image_load_memory(const void *data, size_t size, const char *name, npg_image **out);
