@@ -75,11 +75,11 @@ npg_status npg_image_load_memory(const void *data, size_t size, const char *name
 npg_status npg_image_load(const char *path, npg_image **out) {
     if (!path || !out)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_image_load: %s is NULL", !path ? "path" : "out");
-    char *data = NULL;
-    size_t len = 0;
-    NPG_TRY(npg_read_file(path, &data, &len));
-    npg_status st = npg_image_load_memory(data, len, path, out);
-    free(data);
+    /* mapped, not read: a huge file costs address space, not memory, until the header is checked */
+    npg_mapped_file mf = {0};
+    NPG_TRY(npg_map_file(path, &mf));
+    npg_status st = npg_image_load_memory(mf.data, mf.size, path, out);
+    npg_unmap_file(&mf);
     return st;
 }
 
