@@ -245,13 +245,15 @@ static void test_benchmarks_script(void) {
     snprintf(stub, sizeof stub, "%s/fakebuild/npg-random-model", tmp);
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/fakebuild'", tmp);
     CHECK(run_cmd(cmd, NULL, NULL) == 0);
-    const char *body = "#!/bin/sh\nmkdir -p \"$2.tmp\" \"$2.tmp-abc123\"\nsleep 1\n";
+    const char *body = "#!/bin/sh\nmkdir -p \"$2.tmp\" \"$2.tmp-abc123\"\nsleep 3\n";
     write_file(stub, body, strlen(body));
     CHECK(chmod(stub, 0700) == 0);
     snprintf(cmd, sizeof cmd,
-             "bash '%s/bench/benchmarks.sh' --yes '%s/fakebuild' '%s/work' '%s' & pid=$!; sleep 0.5; kill -TERM $pid; "
-             "wait $pid; echo \"rc=$?\"; ls -A '%s/work'",
-             NPG_SOURCE_DIR, tmp, tmp, NPG_SHARED_DIR, tmp);
+             "bash '%s/bench/benchmarks.sh' --yes '%s/fakebuild' '%s/work' '%s' & pid=$!; "
+             /* interrupt once the stub is writing (polling, not a fixed sleep: a loaded machine is slow) */
+             "for i in $(seq 400); do ls -d '%s'/work/*.tmp-abc123 >/dev/null 2>&1 && break; sleep 0.05; done; "
+             "kill -TERM $pid; wait $pid; echo \"rc=$?\"; ls -A '%s/work'",
+             NPG_SOURCE_DIR, tmp, tmp, NPG_SHARED_DIR, tmp, tmp);
     CHECK(run_cmd(cmd, &out, &err) == 0);
     CHECK(out && strcmp(out, "rc=130\n") == 0); /* interrupted, and the work folder is empty */
     if (!out || strcmp(out, "rc=130\n") != 0)
