@@ -74,6 +74,11 @@ static void capture(const npg_model_config *c, npg_forward_state *s, int64_t slo
         memcpy(s->hidden_capture + slot * n * c->hidden, s->x, (size_t)(n * c->hidden) * sizeof(float));
 }
 
+static void tap(npg_forward_state *s, int64_t l, npg_tensor_role r, const float *x, int64_t n, int64_t k) {
+    if (s->linear_tap)
+        s->linear_tap(s->linear_tap_user, l, r, x, n, k);
+}
+
 static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n, int64_t pos,
                             const uint8_t *bidir) {
     const npg_model_config *c = &m->cfg;
@@ -82,6 +87,7 @@ static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l,
     for (int64_t t = 0; t < n; t++)
         npg_rmsnorm(s->xb + t * H, s->x + t * H, L->attn_norm, H, c->norm_eps, c->norm_plus_one);
     /* q [n, qd], k [n, kvd], v [n, kvd] */
+    tap(s, l, NPG_TENSOR_WQ, s->xb, n, H);
     if (c->fused_qkv) {
         float *qkv = s->q; /* [n, qd + 2 kvd]: compact into q, k, v */
         npg_matmul(&s->compute, s->xb, n, &L->wqkv, qkv);
@@ -135,6 +141,7 @@ static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l,
     }
     attn_job job = {c, s, l, n, pos, bidir};
     npg_threadpool_run(s->compute.pool, (int)(n * c->n_heads), attn_task, &job);
+    tap(s, l, NPG_TENSOR_WO, s->xb, n, qd);
     npg_matmul(&s->compute, s->xb, n, &L->wo, s->proj);
     add_bias(s->proj, L->bo, n, H);
     for (int64_t t = 0; t < n; t++) {
@@ -152,6 +159,7 @@ static void ffn_block(const npg_model *m, npg_forward_state *s, int64_t l, int64
     int64_t H = c->hidden, F = c->ffn;
     for (int64_t t = 0; t < n; t++)
         npg_rmsnorm(s->xb + t * H, s->x + t * H, L->ffn_norm, H, c->norm_eps, c->norm_plus_one);
+    tap(s, l, NPG_TENSOR_W_GATE, s->xb, n, H);
     if (c->fused_gate_up) {
         /* [n, 2F]: gate in the first F columns, up in the last F (Phi-3 chunk(2) order) */
         npg_matmul(&s->compute, s->xb, n, &L->w_gate_up, s->gate);
@@ -167,6 +175,7 @@ static void ffn_block(const npg_model *m, npg_forward_state *s, int64_t l, int64
         npg_gelu_tanh_mul(s->gate, s->up, n * F);
     else
         npg_silu_mul(s->gate, s->up, n * F);
+    tap(s, l, NPG_TENSOR_W_DOWN, s->gate, n, F);
     npg_matmul(&s->compute, s->gate, n, &L->w_down, s->proj);
     for (int64_t t = 0; t < n; t++) {
         float *o = s->proj + t * H;
