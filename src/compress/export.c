@@ -416,7 +416,7 @@ static npg_status export_into(const char *src_dir, const char *tmp, const npg_ex
                                                   "data-aware options do not apply", src_dir);
     npg_calib *calib = NULL;
     if (o->dataset) /* the float model over the calibration text, before any tensor is decided */
-        NPG_TRY(npg_calib_run(src_dir, o, o->gptq, &calib));
+        NPG_TRY(npg_calib_run(src_dir, o, o->gptq || o->scale_estimation || o->awq, &calib));
     npg_tensor_store *ts = NULL;
     npg_status st = npg_tensor_store_open_dir(src_dir, &ts);
     if (st != NPG_OK) {

@@ -10,7 +10,6 @@
 #include "core/error.h"
 #include "weights/weights.h"
 
-#define SE_ROWS 64  /* calibration rows the scale search evaluates */
 #define GPTQ_BLOCK 128
 
 static int64_t group_len(const npg_export_item *it) {
@@ -43,62 +42,63 @@ static npg_status rtn_scales(const npg_export_item *it, const float *row, float 
     return st;
 }
 
-/* Output error on the calibration rows X[:, c0:c0+g] of the values w quantized with scale s. */
-static double out_err(npg_wtype t, const float *w, int64_t g, float s, const float *X, int64_t ldx, int64_t R,
-                      const double *y, double *u_out, double *uu_out) {
-    float v[4096];
-    float lv[4096];
+/* Output error (w - v)^T H (w - v) of the group w[g] quantized with scale s, H the group's block of
+ * X^T X (leading dimension ldh), hw = H w, whw = w^T H w; *lhw = l^T H w and *lhl = l^T H l for the
+ * levels l = v / s (the least-squares scale of these codes is lhw / lhl). */
+static double out_err(npg_wtype t, const float *w, int64_t g, float s, const double *H, int64_t ldh,
+                      const double *hw, double whw, double *lhw, double *lhl) {
+    double lv[4096];
     for (int64_t c = 0; c < g; c++) {
         uint8_t code;
-        v[c] = level(t, w[c], s, &code);
-        lv[c] = v[c] / s;
+        lv[c] = (double)level(t, w[c], s, &code) / (double)s;
     }
-    double e = 0.0, yu = 0.0, uu = 0.0;
-    for (int64_t r = 0; r < R; r++) {
-        double a = 0.0, b = 0.0;
-        const float *x = X + r * ldx;
-        for (int64_t c = 0; c < g; c++) {
-            a += (double)x[c] * (double)v[c];
-            b += (double)x[c] * (double)lv[c];
-        }
-        e += (y[r] - a) * (y[r] - a);
-        yu += y[r] * b;
-        uu += b * b;
+    double a = 0.0, q = 0.0;
+    for (int64_t i = 0; i < g; i++) {
+        if (lv[i] == 0.0)
+            continue;
+        const double *h = H + i * ldh;
+        double hl = 0.0;
+        for (int64_t j = 0; j < g; j++)
+            hl += h[j] * lv[j];
+        q += lv[i] * hl;
+        a += lv[i] * hw[i];
     }
-    *u_out = yu;
-    *uu_out = uu;
-    return e;
+    *lhw = a;
+    *lhl = q;
+    return whw - 2.0 * (double)s * a + (double)s * (double)s * q;
 }
 
-/* Scale estimation of one group w[g] (inputs X[:, 0:g], R rows): the best of a few shrunk RTN scales,
+/* Scale estimation of one group w[g] with its Hessian block H: the best of a few shrunk RTN scales,
  * each refined by least-squares rounds. Groups longer than 4096 inputs keep RTN's scale. */
-static float estimate_scale(npg_wtype t, const float *w, int64_t g, float s0, const float *X, int64_t ldx,
-                            int64_t R, double *y) {
-    if (R == 0 || g > 4096)
+static float estimate_scale(npg_wtype t, const float *w, int64_t g, float s0, const double *H, int64_t ldh,
+                            double *hw) {
+    if (!H || g > 4096)
         return s0;
-    for (int64_t r = 0; r < R; r++) {
+    double whw = 0.0;
+    for (int64_t i = 0; i < g; i++) {
         double a = 0.0;
-        for (int64_t c = 0; c < g; c++)
-            a += (double)X[r * ldx + c] * (double)w[c];
-        y[r] = a;
+        for (int64_t j = 0; j < g; j++)
+            a += H[i * ldh + j] * (double)w[j];
+        hw[i] = a;
+        whw += a * (double)w[i];
     }
-    static const float factors[] = {1.0f, 0.95f, 0.9f, 0.85f, 0.8f};
-    double yu, uu;
+    static const float factors[] = {1.0f, 0.95f, 0.9f, 0.85f, 0.8f, 0.75f, 0.7f};
+    double lhw, lhl;
     float best = s0;
-    double best_e = out_err(t, w, g, s0, X, ldx, R, y, &yu, &uu);
+    double best_e = out_err(t, w, g, s0, H, ldh, hw, whw, &lhw, &lhl);
     for (size_t f = 0; f < sizeof factors / sizeof *factors; f++) {
         float s = s0 * factors[f];
         for (int step = 0; step < 4; step++) {
             if (!(fabsf(s) >= FLT_EPSILON) || !isfinite(s))
                 break;
-            double e = out_err(t, w, g, s, X, ldx, R, y, &yu, &uu);
+            double e = out_err(t, w, g, s, H, ldh, hw, whw, &lhw, &lhl);
             if (e < best_e) {
                 best_e = e;
                 best = s;
             }
-            if (uu <= 0.0)
+            if (lhl <= 0.0)
                 break;
-            s = (float)(yu / uu); /* least-squares scale for these codes */
+            s = (float)(lhw / lhl); /* least-squares scale for these codes */
         }
     }
     return best;
@@ -108,17 +108,16 @@ static float estimate_scale(npg_wtype t, const float *w, int64_t g, float s0, co
 static npg_status row_scales(const npg_export_item *it, const float *W, const npg_calib_slot *s, bool estimate,
                              float *scales) {
     int64_t n = it->shape[0], k = it->shape[1], g = group_len(it), per = k / g;
-    int64_t R = s && estimate ? (s->n_rows < SE_ROWS ? s->n_rows : SE_ROWS) : 0;
-    double *y = malloc((size_t)(R ? R : 1) * sizeof *y);
-    NPG_CHECK_ALLOC(y);
+    double *hw = malloc((size_t)g * sizeof *hw);
+    NPG_CHECK_ALLOC(hw);
     npg_status st = NPG_OK;
     for (int64_t r = 0; r < n && st == NPG_OK; r++) {
         st = rtn_scales(it, W + r * k, scales + r * per);
-        for (int64_t gi = 0; st == NPG_OK && estimate && gi < per; gi++)
+        for (int64_t gi = 0; st == NPG_OK && estimate && s && s->hessian && gi < per; gi++)
             scales[r * per + gi] = estimate_scale(it->wtype, W + r * k + gi * g, g, scales[r * per + gi],
-                                                  s->rows + gi * g, k, R, y);
+                                                  s->hessian + gi * g * k + gi * g, k, hw);
     }
-    free(y);
+    free(hw);
     return st;
 }
 
@@ -229,6 +228,46 @@ static void gptq_buf_free(gptq_buf *b) {
     free(b->perm);
 }
 
+/* One GPTQ sweep over the columns of b->w (the permuted weights, reloaded here) with it->qscales. */
+static npg_status gptq_pass(npg_export_item *it, gptq_buf *bb, bool dynamic_groups) {
+    gptq_buf b = *bb;
+    int64_t n = it->shape[0], k = it->shape[1], g = group_len(it), per = k / g;
+    npg_status st = NPG_OK;
+    for (int64_t r = 0; r < n; r++)
+        for (int64_t j = 0; j < k; j++)
+            b.w[r * k + j] = it->override[r * k + b.perm[j]];
+    for (int64_t i1 = 0; i1 < k; i1 += GPTQ_BLOCK) {
+        int64_t i2 = i1 + GPTQ_BLOCK < k ? i1 + GPTQ_BLOCK : k, bw = i2 - i1;
+        for (int64_t j = i1; j < i2; j++) {
+            int64_t col = b.perm[j];
+            if (dynamic_groups && col % g == 0)
+                for (int64_t r = 0; r < n && st == NPG_OK; r++) /* RTN's scale of the updated group */
+                    st = rtn_group_scale(b.w + r * k + j, g, &it->qscales[r * per + col / g]);
+            double d = b.u[j * k + j];
+            for (int64_t r = 0; r < n; r++) {
+                float *wr = b.w + r * k;
+                float v = level(it->wtype, wr[j], it->qscales[r * per + col / g], &it->codes[r * k + col]);
+                float e = (float)((double)(wr[j] - v) / d);
+                b.err[r * GPTQ_BLOCK + (j - i1)] = e;
+                const double *ur = b.u + j * k;
+                for (int64_t jj = j + 1; jj < i2; jj++)
+                    wr[jj] -= e * (float)ur[jj];
+            }
+        }
+        for (int64_t r = 0; r < n; r++) { /* the block's error onto the columns after it */
+            float *wr = b.w + r * k;
+            const float *er = b.err + r * GPTQ_BLOCK;
+            for (int64_t t = 0; t < bw; t++) {
+                const double *ur = b.u + (i1 + t) * k;
+                float e = er[t];
+                for (int64_t jj = i2; jj < k; jj++)
+                    wr[jj] -= e * (float)ur[jj];
+            }
+        }
+    }
+    return st;
+}
+
 npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, bool act_order, bool estimate_scales) {
     NPG_TRY(npg_dataaware_load(it));
     NPG_TRY(alloc_result(it));
@@ -276,38 +315,55 @@ npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, bool 
     }
     if (st == NPG_OK && !ok)
         st = npg_fail(NPG_ERR_INTERNAL, "GPTQ: the Hessian of '%s' stays singular after dampening", it->name);
-    for (int64_t r = 0; st == NPG_OK && r < n; r++)
-        for (int64_t j = 0; j < k; j++)
-            b.w[r * k + j] = it->override[r * k + b.perm[j]];
-    for (int64_t i1 = 0; st == NPG_OK && i1 < k; i1 += GPTQ_BLOCK) {
-        int64_t i2 = i1 + GPTQ_BLOCK < k ? i1 + GPTQ_BLOCK : k, bw = i2 - i1;
-        for (int64_t j = i1; j < i2; j++) {
-            int64_t col = b.perm[j];
-            if (dynamic_groups && col % g == 0)
-                for (int64_t r = 0; r < n && st == NPG_OK; r++) /* RTN's scale of the updated group */
-                    st = rtn_group_scale(b.w + r * k + j, g, &it->qscales[r * per + col / g]);
-            double d = b.u[j * k + j];
-            for (int64_t r = 0; r < n; r++) {
-                float *wr = b.w + r * k;
-                float v = level(it->wtype, wr[j], it->qscales[r * per + col / g], &it->codes[r * k + col]);
-                float e = (float)((double)(wr[j] - v) / d);
-                b.err[r * GPTQ_BLOCK + (j - i1)] = e;
-                const double *ur = b.u + j * k;
-                for (int64_t jj = j + 1; jj < i2; jj++)
-                    wr[jj] -= e * (float)ur[jj];
+    /* Channel-wise or static scales: each row also tries its scale shrunk by a few factors and keeps
+     * the GPTQ result with the smallest output error (w - q)^T H (w - q) (rows are independent). */
+    static const float factors[] = {1.0f,   0.975f, 0.95f, 0.925f, 0.9f,  0.875f, 0.85f,
+                                    0.825f, 0.8f,   0.775f, 0.75f, 0.725f, 0.7f};
+    int n_f = dynamic_groups ? 1 : (int)(sizeof factors / sizeof *factors);
+    int64_t ns = n * per;
+    float *base = malloc((size_t)ns * sizeof(float)), *best_s = malloc((size_t)ns * sizeof(float));
+    uint8_t *best_c = malloc((size_t)(n * k));
+    double *best_l = malloc((size_t)n * sizeof(double));
+    float *d = malloc((size_t)k * sizeof(float));
+    if (st == NPG_OK && (!base || !best_s || !best_c || !best_l || !d))
+        st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for GPTQ of '%s'", it->name);
+    if (st == NPG_OK)
+        memcpy(base, it->qscales, (size_t)ns * sizeof(float));
+    for (int f = 0; f < n_f && st == NPG_OK; f++) {
+        for (int64_t i = 0; i < ns; i++)
+            it->qscales[i] = base[i] * factors[f];
+        st = gptq_pass(it, &b, dynamic_groups);
+        for (int64_t r = 0; r < n && st == NPG_OK; r++) {
+            for (int64_t c = 0; c < k; c++) {
+                float sc = it->qscales[r * per + c / g];
+                unsigned code = it->codes[r * k + c];
+                float v = it->wtype == NPG_W_NF4_CW ? npg_nf4_values[code] * sc : ((float)code - 8.0f) * sc;
+                d[c] = it->override[r * k + c] - v;
             }
-        }
-        for (int64_t r = 0; r < n; r++) { /* the block's error onto the columns after it */
-            float *wr = b.w + r * k;
-            const float *er = b.err + r * GPTQ_BLOCK;
-            for (int64_t t = 0; t < bw; t++) {
-                const double *ur = b.u + (i1 + t) * k;
-                float e = er[t];
-                for (int64_t jj = i2; jj < k; jj++)
-                    wr[jj] -= e * (float)ur[jj];
+            double loss = 0.0;
+            for (int64_t i = 0; i < k; i++) {
+                const double *h = s->hessian + i * k;
+                double a = 0.0;
+                for (int64_t j = 0; j < k; j++)
+                    a += h[j] * (double)d[j];
+                loss += a * (double)d[i];
+            }
+            if (f == 0 || loss < best_l[r]) {
+                best_l[r] = loss;
+                memcpy(best_c + r * k, it->codes + r * k, (size_t)k);
+                memcpy(best_s + r * per, it->qscales + r * per, (size_t)per * sizeof(float));
             }
         }
     }
+    if (st == NPG_OK) {
+        memcpy(it->codes, best_c, (size_t)(n * k));
+        memcpy(it->qscales, best_s, (size_t)ns * sizeof(float));
+    }
+    free(base);
+    free(best_s);
+    free(best_c);
+    free(best_l);
+    free(d);
     gptq_buf_free(&b);
     return st;
 }
