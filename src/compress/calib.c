@@ -136,6 +136,8 @@ static size_t split_samples(const char *text, size_t len, size_t *starts, size_t
 static npg_status alloc_slots(npg_calib *c, const npg_model_config *cfg, bool hessian) {
     c->n_layers = cfg->n_layers;
     c->norm_plus_one = cfg->norm_plus_one;
+    c->head_dim = cfg->head_dim;
+    c->n_rep = cfg->n_kv_heads > 0 ? cfg->n_heads / cfg->n_kv_heads : 1;
     c->slots = calloc((size_t)(c->n_layers * NPG_SLOT_COUNT), sizeof *c->slots);
     c->names = calloc((size_t)c->n_layers, sizeof *c->names);
     NPG_CHECK_ALLOC(c->slots && c->names ? (void *)c : NULL);

@@ -33,6 +33,10 @@ npg_status npg_awq_apply(npg_export_plan *p, npg_calib *c, const npg_export_opti
 /* Fake quantization of w [n, k] into out (the values the writer's RTN would store). */
 npg_status npg_fake_quant(npg_wtype t, int64_t group, const float *w, int64_t n, int64_t k, float *out);
 
+/* Fake quantization with a light scale estimation on H [k, k] (AWQ's search under --scale-estimation). */
+npg_status npg_se_fake_quant(npg_wtype t, int64_t group, const float *w, int64_t n, int64_t k, const double *H,
+                             float *out);
+
 /* qsolve.c: final codes and scales of one 4-bit item from its (possibly overridden) values. */
 npg_status npg_scale_estimation(npg_export_item *it, const npg_calib_slot *s);
 npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, bool act_order, bool estimate_scales);

@@ -71,7 +71,7 @@ static double out_err(npg_wtype t, const float *w, int64_t g, float s, const dou
 /* Scale estimation of one group w[g] with its Hessian block H: the best of a few shrunk RTN scales,
  * each refined by least-squares rounds. Groups longer than 4096 inputs keep RTN's scale. */
 static float estimate_scale(npg_wtype t, const float *w, int64_t g, float s0, const double *H, int64_t ldh,
-                            double *hw) {
+                            double *hw, bool light) {
     if (!H || g > 4096)
         return s0;
     double whw = 0.0;
@@ -86,9 +86,10 @@ static float estimate_scale(npg_wtype t, const float *w, int64_t g, float s0, co
     double lhw, lhl;
     float best = s0;
     double best_e = out_err(t, w, g, s0, H, ldh, hw, whw, &lhw, &lhl);
-    for (size_t f = 0; f < sizeof factors / sizeof *factors; f++) {
-        float s = s0 * factors[f];
-        for (int step = 0; step < 4; step++) {
+    size_t n_f = light ? 3 : sizeof factors / sizeof *factors;
+    for (size_t f = 0; f < n_f; f++) {
+        float s = s0 * factors[light ? 2 * f : f];
+        for (int step = 0; step < (light ? 2 : 4); step++) {
             if (!(fabsf(s) >= FLT_EPSILON) || !isfinite(s))
                 break;
             double e = out_err(t, w, g, s, H, ldh, hw, whw, &lhw, &lhl);
@@ -115,7 +116,7 @@ static npg_status row_scales(const npg_export_item *it, const float *W, const np
         st = rtn_scales(it, W + r * k, scales + r * per);
         for (int64_t gi = 0; st == NPG_OK && estimate && s && s->hessian && gi < per; gi++)
             scales[r * per + gi] = estimate_scale(it->wtype, W + r * k + gi * g, g, scales[r * per + gi],
-                                                  s->hessian + gi * g * k + gi * g, k, hw);
+                                                  s->hessian + gi * g * k + gi * g, k, hw, false);
     }
     free(hw);
     return st;
@@ -127,6 +128,28 @@ static npg_status rtn_group_scale(const float *w, int64_t g, float *scale) {
     NPG_CHECK_ALLOC(tmp);
     npg_status st = npg_quantize_rows(NPG_W_Q4_CW, w, 1, g, 0, tmp, scale);
     free(tmp);
+    return st;
+}
+
+npg_status npg_se_fake_quant(npg_wtype t, int64_t group, const float *w, int64_t n, int64_t k, const double *H,
+                             float *out) {
+    int64_t g = t == NPG_W_Q4_G ? group : k, per = k / g;
+    npg_export_item it = {.wtype = t, .group_size = t == NPG_W_Q4_G ? group : 0, .n_dims = 2, .shape = {1, k}};
+    float *sc = malloc((size_t)per * sizeof(float));
+    double *hw = malloc((size_t)g * sizeof(double));
+    npg_status st = sc && hw ? NPG_OK : npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory (scale estimation)");
+    for (int64_t r = 0; r < n && st == NPG_OK; r++) {
+        st = rtn_scales(&it, w + r * k, sc);
+        for (int64_t gi = 0; st == NPG_OK && gi < per; gi++) {
+            float s = estimate_scale(t, w + r * k + gi * g, g, sc[gi], H + gi * g * k + gi * g, k, hw, true);
+            for (int64_t c = gi * g; c < gi * g + g; c++) {
+                uint8_t code;
+                out[r * k + c] = level(t, w[r * k + c], s, &code);
+            }
+        }
+    }
+    free(sc);
+    free(hw);
     return st;
 }
 
