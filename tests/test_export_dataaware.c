@@ -130,8 +130,8 @@ static void test_methods_on_formats(void) {
         int64_t g;
         bool awq, se, gptq, act;
     } cases[] = {
-        {NPG_EXPORT_INT4, 32, true, true, false, false}, {NPG_EXPORT_INT4, 32, false, false, true, false},
-        {NPG_EXPORT_INT4, 32, false, true, true, true},  {NPG_EXPORT_NF4, -1, true, true, false, false},
+        {NPG_EXPORT_INT4, 32, true, false, false, false}, {NPG_EXPORT_INT4, 32, false, false, true, false},
+        {NPG_EXPORT_INT4, 32, false, true, true, true},   {NPG_EXPORT_NF4, -1, false, true, false, false},
         {NPG_EXPORT_NF4, -1, false, false, true, true},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -1,8 +1,8 @@
 /* test_export_dataaware_quality.c — data-aware export on stories260K, int4 sym channel-wise, ratio 1,
- * calibrated on ../shared/text/tinystories-calib.txt and scored on the first 4 windows of
+ * calibrated on ../shared/text/tinystories-calib.txt and scored on the first 2 windows of
  * tinystories-eval.txt (a text it did not see) against the fp32 source: each method's KL divergence
  * against plain RTN's, with a margin over what docs/quantization.md records (the docs' full-text
- * figures: AWQ + scale estimation 0.61x, GPTQ 0.49x; on these 4 windows 0.56x and 0.57x). */
+ * figures: AWQ + scale estimation 0.61x, GPTQ 0.49x; on these 2 windows 0.59x and 0.53x). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +17,22 @@ typedef struct method {
     double max_ratio; /* KL / RTN's KL must stay below this */
 } method;
 
+/* Two executables so that each stays under a minute in the ASan build: this one (AWQ, AWQ + scale
+ * estimation) and test_export_gptq_quality.c (scale estimation, GPTQ), which includes this file with
+ * QUALITY_GPTQ set. */
+#ifndef QUALITY_GPTQ
 static const method METHODS[] = {
     {"rtn", false, false, false, 1.0},
-    {"awq", true, false, false, 0.95},
-    {"se", false, true, false, 0.80},
-    {"awq+se", true, true, false, 0.66},
-    {"gptq", false, false, true, 0.66},
+    {"awq", true, false, false, 0.97},
+    {"awq+se", true, true, false, 0.68},
 };
+#else
+static const method METHODS[] = {
+    {"rtn", false, false, false, 1.0},
+    {"se", false, true, false, 0.80},
+    {"gptq", false, false, true, 0.62},
+};
+#endif
 
 static void test_quality_against_rtn(void) {
     const char *src = shared_path("models/stories260K");
@@ -54,20 +63,20 @@ static void test_quality_against_rtn(void) {
     }
     npg_eval_options eo;
     npg_eval_options_init(&eo);
-    eo.chunks = 4;
+    eo.chunks = 2;
     npg_eval_result res[NM];
     REQUIRE_OK(npg_eval_text_many(dirs, NM, src, text, &eo, res));
     for (size_t i = 0; i < NM; i++) {
         double ratio = res[i].kl_divergence / res[0].kl_divergence;
         fprintf(stderr, "  %-7s ppl %.4f KL %.4f (%.2fx RTN) top1 %.4f\n", METHODS[i].label, res[i].perplexity,
                 res[i].kl_divergence, ratio, res[i].top1_agreement);
-        CHECK(res[i].windows == 4 && res[i].has_reference);
+        CHECK(res[i].windows == 2 && res[i].has_reference);
         CHECK(res[i].kl_divergence > 0.0);
         if (i > 0)
             CHECK(ratio <= METHODS[i].max_ratio);
     }
-    /* the two recipes of the guide: top-1 agreement and perplexity both better than RTN's */
-    for (size_t i = 3; i < NM; i++) {
+    /* the guide's recipe (AWQ + SE, or GPTQ): top-1 agreement and perplexity both better than RTN's */
+    for (size_t i = NM - 1; i < NM; i++) {
         CHECK(res[i].top1_agreement > res[0].top1_agreement);
         CHECK(res[i].perplexity < res[0].perplexity);
     }

@@ -119,7 +119,12 @@ static npg_status awq_group_apply(const awq_group *gr, npg_calib_slot *s, bool p
         acc[prod_row(gr, c)] += s->sum_abs[c] / (double)s->count / (double)(gr->n_rep ? gr->n_rep : 1);
     for (int64_t c = 0; st == NPG_OK && c < k; c++)
         mean_abs[c] = acc[prod_row(gr, c)];
-    for (int gi = 0; gi < AWQ_GRID && st == NPG_OK; gi++) {
+    /* coarse to fine: the even grid points, then the two neighbours of the best one */
+    int cand[AWQ_GRID], n_cand = 0;
+    for (int gi = 0; gi < AWQ_GRID; gi += 2)
+        cand[n_cand++] = gi;
+    for (int ci = 0; ci < n_cand && st == NPG_OK; ci++) {
+        int gi = cand[ci];
         double alpha = (double)gi / AWQ_GRID, mx = 0.0, mn = INFINITY;
         for (int64_t c = 0; c < k; c++) {
             double m = mean_abs[c];
@@ -142,6 +147,12 @@ static npg_status awq_group_apply(const awq_group *gr, npg_calib_slot *s, bool p
             best_loss = loss;
             best_i = gi;
             memcpy(best, scale, (size_t)k * sizeof(float));
+        }
+        if (ci == AWQ_GRID / 2 - 1) {
+            if (best_i > 0)
+                cand[n_cand++] = best_i - 1;
+            if (best_i + 1 < AWQ_GRID)
+                cand[n_cand++] = best_i + 1;
         }
     }
     if (st == NPG_OK && best_i > 0) { /* alpha 0 is the unscaled layer: nothing to fold */
