@@ -1,18 +1,21 @@
 /* dataaware.h — data-aware weight compression for `npugen export --dataset` (NNCF's meanings):
  *
  *  AWQ (awq.c): per input channel scales s = mean|x|^alpha (normalised by sqrt(max s * min s)), alpha
- *    searched on a grid of 20 in [0, 1) for the smallest output error of the quantized layers on the
- *    calibration rows; W[:, c] *= s[c] and the producer of x divides by s: the preceding RMSNorm weight
- *    (q/k/v share the attention norm, gate/up the MLP norm: one scale for the group) or up_proj's
- *    rows (for down_proj). The runtime format is unchanged. o_proj is not scaled (v_proj's rows
- *    are shared by several heads under GQA).
+ *    searched on the grid 0, 0.05, ..., 0.95 (even points, then the best one's neighbours) for the
+ *    smallest output error sum (w - w^)^T H (w - w^) of the group's quantized layers (H = X^T X over all
+ *    calibration tokens; under --scale-estimation the quantization in the search uses a light scale
+ *    estimation); W[:, c] *= s[c] and the producer of x divides by s: the preceding RMSNorm weight
+ *    (q/k/v share the attention norm, gate/up the MLP norm: one scale for the group), up_proj's rows
+ *    (for down_proj) or v_proj's rows (for o_proj; under GQA the o_proj channels of one KV head share
+ *    a scale). The runtime format is unchanged.
  *  Scale estimation (qsolve.c): per row (channel-wise) or group, starting from the RTN scale shrunk by
- *    factors 1.0 .. 0.8, a few rounds of "codes for this scale, then the least-squares scale of the
- *    output X·w for those codes"; the scale with the smallest output error on the calibration rows wins.
+ *    factors 1.0 .. 0.7, a few rounds of "codes for this scale, then the least-squares scale of those
+ *    codes"; the scale of least output error (w - q)^T H (w - q) wins.
  *  GPTQ (qsolve.c): Hessian H = X^T X, dampening 0.01 * mean(diag H), columns quantized in order (or by
  *    decreasing diag H with act_order) with the error spread over the remaining columns through the
  *    upper Cholesky factor of H^-1, in blocks of 128 columns; scales are RTN's (or scale estimation's)
- *    per row, per group computed when the group starts (static groups under act_order).
+ *    per row, per group computed when the group starts (static groups under act_order); with fixed
+ *    scales each row also tries them shrunk by 0.975 .. 0.7 and keeps the least output error.
  * All of them work on the 4-bit matrices (int4 channel-wise / group-wise, NF4). */
 #ifndef NPG_COMPRESS_DATAAWARE_H
 #define NPG_COMPRESS_DATAAWARE_H
