@@ -23,7 +23,7 @@ typedef struct method {
 #ifndef QUALITY_GPTQ
 static const method METHODS[] = {
     {"rtn", false, false, false, 1.0},
-    {"awq", true, false, false, 0.97},
+    {"awq", true, false, false, 0.99},
     {"awq+se", true, true, false, 0.68},
 };
 #else
