@@ -65,7 +65,8 @@ static void test_options_check(void) {
     o.num_samples = -3;
     expect_refused(&o, "--num-samples");
     npg_export_sensitivity m;
-    CHECK(npg_export_sensitivity_parse("max_activation_variance", &m) == NPG_OK && m == NPG_SENS_MAX_ACTIVATION_VARIANCE);
+    CHECK(npg_export_sensitivity_parse("max_activation_variance", &m) == NPG_OK &&
+          m == NPG_SENS_MAX_ACTIVATION_VARIANCE);
     CHECK(strcmp(npg_export_sensitivity_name(NPG_SENS_HESSIAN_INPUT_ACTIVATION), "hessian_input_activation") == 0);
     CHECK(npg_export_sensitivity_parse("default", &m) == NPG_ERR_INVALID_ARGUMENT);
     CHECK(npg_export_sensitivity_parse("hawq", &m) == NPG_ERR_INVALID_ARGUMENT);
@@ -105,8 +106,10 @@ static void test_cli_validation(void) {
     snprintf(a, sizeof a, "-m %s --weight-format fp16 --gptq --dataset %s %s/o", m, calib, tmp);
     expect_cli(a, 2, "int4 and nf4 only");
     /* the guide's command line, as written */
-    snprintf(a, sizeof a, "-m %s --weight-format int4 --sym --ratio 1.0 --group-size -1 --awq --scale-estimation "
-             "--dataset %s --num-samples 4 --quiet %s/ok", m, calib, tmp);
+    snprintf(a, sizeof a,
+             "-m %s --weight-format int4 --sym --ratio 1.0 --group-size -1 --awq --scale-estimation "
+             "--dataset %s --num-samples 4 --quiet %s/ok",
+             m, calib, tmp);
     expect_cli(a, 0, "wrote");
     char p[1200];
     snprintf(p, sizeof p, "%s/ok/npugen_export.json", tmp);

@@ -27,8 +27,8 @@ static bool is_4bit(const npg_export_item *it) {
 typedef struct awq_group {
     npg_export_item *cons[3]; /* matrices reading the scaled input [*, k] */
     int n_cons;
-    npg_export_item *norm; /* a [k] RMSNorm weight producing the input, or */
-    npg_export_item *prod; /* a matrix producing it (up_proj for down_proj, v_proj for o_proj) */
+    npg_export_item *norm;   /* a [k] RMSNorm weight producing the input, or */
+    npg_export_item *prod;   /* a matrix producing it (up_proj for down_proj, v_proj for o_proj) */
     int64_t head_dim, n_rep; /* v_proj -> o_proj: input c comes from producer row
                               * (c / (head_dim n_rep)) head_dim + c % head_dim (GQA); else n_rep 0 */
 } awq_group;
@@ -41,8 +41,8 @@ static int64_t prod_row(const awq_group *gr, int64_t c) {
 }
 
 /* Output error sum over the calibration rows of the group's consumers quantized after scaling. */
-static npg_status group_loss(const awq_group *gr, const double *H, const double *Hs, const float *X, int64_t R, int64_t k,
-                             const float *scale, float *tmp, float *deq, double *loss) {
+static npg_status group_loss(const awq_group *gr, const double *H, const double *Hs, const float *X, int64_t R,
+                             int64_t k, const float *scale, float *tmp, float *deq, double *loss) {
     double e = 0.0;
     for (int i = 0; i < gr->n_cons; i++) {
         const npg_export_item *it = gr->cons[i];
@@ -109,7 +109,7 @@ static npg_status awq_group_apply(const awq_group *gr, npg_calib_slot *s, bool p
     float *tmp = malloc((size_t)(max_n * k) * sizeof(float)), *deq = malloc((size_t)(max_n * k) * sizeof(float));
     float *scale = malloc((size_t)k * sizeof(float)), *best = malloc((size_t)k * sizeof(float));
     npg_status st = tmp && deq && scale && best ? NPG_OK : npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for AWQ");
-    double best_loss = INFINITY;
+    double best_loss = (double)INFINITY;
     int best_i = 0;
     /* mean |x| per input channel; channels fed by one producer row share it (one scale per row) */
     double *mean_abs = calloc((size_t)k, sizeof(double)), *acc = calloc((size_t)k, sizeof(double));
@@ -125,7 +125,7 @@ static npg_status awq_group_apply(const awq_group *gr, npg_calib_slot *s, bool p
         cand[n_cand++] = gi;
     for (int ci = 0; ci < n_cand && st == NPG_OK; ci++) {
         int gi = cand[ci];
-        double alpha = (double)gi / AWQ_GRID, mx = 0.0, mn = INFINITY;
+        double alpha = (double)gi / AWQ_GRID, mx = 0.0, mn = (double)INFINITY;
         for (int64_t c = 0; c < k; c++) {
             double m = mean_abs[c];
             double v = pow(m > 1e-8 ? m : 1e-8, alpha);
@@ -138,7 +138,7 @@ static npg_status awq_group_apply(const awq_group *gr, npg_calib_slot *s, bool p
         for (int64_t c = 0; c < k; c++)
             scale[c] = (float)((double)scale[c] / norm);
         double loss = 0.0;
-                if (hs) /* the Hessian the scaled layer sees: H / (s s^T) */
+        if (hs) /* the Hessian the scaled layer sees: H / (s s^T) */
             for (int64_t i = 0; i < k; i++)
                 for (int64_t j = 0; j < k; j++)
                     hs[i * k + j] = s->hessian[i * k + j] / ((double)scale[i] * (double)scale[j]);
@@ -165,8 +165,8 @@ static npg_status awq_group_apply(const awq_group *gr, npg_calib_slot *s, bool p
         if (gr->norm) {
             st = npg_dataaware_load(gr->norm);
             for (int64_t c = 0; st == NPG_OK && c < k; c++)
-                gr->norm->override[c] = plus_one ? (1.0f + gr->norm->override[c]) / best[c] - 1.0f
-                                                 : gr->norm->override[c] / best[c];
+                gr->norm->override[c] =
+                    plus_one ? (1.0f + gr->norm->override[c]) / best[c] - 1.0f : gr->norm->override[c] / best[c];
         } else {
             st = npg_dataaware_load(gr->prod);
             int64_t pk = gr->prod->shape[1];
@@ -181,8 +181,8 @@ static npg_status awq_group_apply(const awq_group *gr, npg_calib_slot *s, bool p
         if (st == NPG_OK) {
             npg_calib_slot_divide(s, best);
             *applied = true;
-            npg_export_log(o, NPG_LOG_INFO, "AWQ: %s%s: alpha %.2f", gr->cons[0]->name, gr->n_cons > 1 ? " (+group)" : "",
-                           (double)best_i / AWQ_GRID);
+            npg_export_log(o, NPG_LOG_INFO, "AWQ: %s%s: alpha %.2f", gr->cons[0]->name,
+                           gr->n_cons > 1 ? " (+group)" : "", (double)best_i / AWQ_GRID);
         }
     }
     free(tmp);
@@ -252,8 +252,8 @@ npg_status npg_awq_apply(npg_export_plan *p, npg_calib *c, const npg_export_opti
             applied += done;
         }
         if (o->progress) {
-            npg_export_progress pr = {"awq", (size_t)l + 1, (size_t)c->n_layers, (uint64_t)l + 1,
-                                      (uint64_t)c->n_layers, npg_now_ms() - t0};
+            npg_export_progress pr = {"awq",           (size_t)l + 1,         (size_t)c->n_layers,
+                                      (uint64_t)l + 1, (uint64_t)c->n_layers, npg_now_ms() - t0};
             o->progress(o->progress_user, &pr);
         }
     }

@@ -14,12 +14,12 @@
 #include "core/timer.h"
 #include "models/model.h"
 
-static const npg_tensor_role name_roles[NPG_CN_COUNT] = {
-    NPG_TENSOR_WQ,     NPG_TENSOR_WK,   NPG_TENSOR_WV,        NPG_TENSOR_WO,       NPG_TENSOR_W_GATE,
-    NPG_TENSOR_W_UP,   NPG_TENSOR_W_DOWN, NPG_TENSOR_ATTN_NORM, NPG_TENSOR_FFN_NORM};
+static const npg_tensor_role name_roles[NPG_CN_COUNT] = {NPG_TENSOR_WQ,     NPG_TENSOR_WK,        NPG_TENSOR_WV,
+                                                         NPG_TENSOR_WO,     NPG_TENSOR_W_GATE,    NPG_TENSOR_W_UP,
+                                                         NPG_TENSOR_W_DOWN, NPG_TENSOR_ATTN_NORM, NPG_TENSOR_FFN_NORM};
 
-static const int name_slot[NPG_CN_COUNT] = {NPG_SLOT_ATTN, NPG_SLOT_ATTN, NPG_SLOT_ATTN, NPG_SLOT_O, NPG_SLOT_FFN,
-                                            NPG_SLOT_FFN,  NPG_SLOT_DOWN, -1,           -1};
+static const int name_slot[NPG_CN_COUNT] = {
+    NPG_SLOT_ATTN, NPG_SLOT_ATTN, NPG_SLOT_ATTN, NPG_SLOT_O, NPG_SLOT_FFN, NPG_SLOT_FFN, NPG_SLOT_DOWN, -1, -1};
 
 void npg_calib_free(npg_calib *c) {
     if (!c)
@@ -74,8 +74,8 @@ typedef struct tap_ctx {
 
 static void on_linear(void *user, int64_t layer, npg_tensor_role role, const float *x, int64_t n, int64_t k) {
     tap_ctx *t = user;
-    int slot = role == NPG_TENSOR_WQ ? NPG_SLOT_ATTN
-               : role == NPG_TENSOR_WO ? NPG_SLOT_O
+    int slot = role == NPG_TENSOR_WQ       ? NPG_SLOT_ATTN
+               : role == NPG_TENSOR_WO     ? NPG_SLOT_O
                : role == NPG_TENSOR_W_GATE ? NPG_SLOT_FFN
                                            : NPG_SLOT_DOWN;
     npg_calib_slot *s = &t->c->slots[layer * NPG_SLOT_COUNT + slot];

@@ -39,17 +39,28 @@ typedef struct npg_calib_slot {
 } npg_calib_slot;
 
 /* Tensor roles a layer's data-aware processing names (index into npg_calib.names). */
-enum { NPG_CN_Q, NPG_CN_K, NPG_CN_V, NPG_CN_O, NPG_CN_GATE, NPG_CN_UP, NPG_CN_DOWN, NPG_CN_ATTN_NORM,
-       NPG_CN_FFN_NORM, NPG_CN_COUNT };
+enum {
+    NPG_CN_Q,
+    NPG_CN_K,
+    NPG_CN_V,
+    NPG_CN_O,
+    NPG_CN_GATE,
+    NPG_CN_UP,
+    NPG_CN_DOWN,
+    NPG_CN_ATTN_NORM,
+    NPG_CN_FFN_NORM,
+    NPG_CN_COUNT
+};
 
 typedef struct npg_calib {
     int64_t n_layers;
-    npg_calib_slot *slots;             /* [n_layers * NPG_SLOT_COUNT] */
-    char (*names)[NPG_CN_COUNT][256];  /* [n_layers]: "" when the family has no such tensor */
+    npg_calib_slot *slots;            /* [n_layers * NPG_SLOT_COUNT] */
+    char (*names)[NPG_CN_COUNT][256]; /* [n_layers]: "" when the family has no such tensor */
     size_t n_samples;
     uint64_t n_tokens;
     bool norm_plus_one; /* RMSNorm scales by (1 + w) (Gemma): AWQ folds into 1 + w */
-    int64_t head_dim, n_rep; /* o_proj input channel c reads v_proj row (c / (head_dim n_rep)) head_dim + c % head_dim */
+    int64_t head_dim,
+        n_rep; /* o_proj input channel c reads v_proj row (c / (head_dim n_rep)) head_dim + c % head_dim */
 } npg_calib;
 
 /* Runs the float model in src_dir over the dataset of o (o->dataset, o->num_samples); hessian: also

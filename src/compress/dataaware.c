@@ -65,8 +65,8 @@ npg_status npg_dataaware_apply(npg_export_plan *p, npg_calib *c, const npg_expor
         npg_calib_slot *s = is_4bit(it) ? npg_calib_find(c, it->name, NULL) : NULL;
         if (!s)
             continue; /* embeddings / lm_head in 4-bit (--all-layers) keep RTN */
-        npg_status st = o->gptq ? npg_gptq_quantize(it, s, o->gptq_act_order, o->scale_estimation)
-                                : npg_scale_estimation(it, s);
+        npg_status st =
+            o->gptq ? npg_gptq_quantize(it, s, o->gptq_act_order, o->scale_estimation) : npg_scale_estimation(it, s);
         if (st != NPG_OK)
             return npg_fail_context(st, "%s of '%s'", phase, it->name);
         free(it->override); /* the codes replace it */

@@ -176,7 +176,7 @@ static npg_status data_sensitivity(npg_export_item *it, npg_calib *calib, const 
                                    npg_export_sensitivity m, int64_t group) {
     npg_calib_slot *s = npg_calib_find(calib, it->name, NULL);
     if (!s || s->count == 0 || s->k != it->shape[1]) {
-        it->sensitivity = INFINITY;
+        it->sensitivity = (double)INFINITY;
         return NPG_OK;
     }
     double cnt = (double)s->count, acc = 0.0, mx = 0.0;

@@ -12,9 +12,7 @@
 
 #define GPTQ_BLOCK 128
 
-static int64_t group_len(const npg_export_item *it) {
-    return it->wtype == NPG_W_Q4_G ? it->group_size : it->shape[1];
-}
+static int64_t group_len(const npg_export_item *it) { return it->wtype == NPG_W_Q4_G ? it->group_size : it->shape[1]; }
 
 /* The stored code of w under scale s, and the value it stands for. */
 static float level(npg_wtype t, float w, float s, uint8_t *code) {
@@ -45,8 +43,8 @@ static npg_status rtn_scales(const npg_export_item *it, const float *row, float 
 /* Output error (w - v)^T H (w - v) of the group w[g] quantized with scale s, H the group's block of
  * X^T X (leading dimension ldh), hw = H w, whw = w^T H w; *lhw = l^T H w and *lhl = l^T H l for the
  * levels l = v / s (the least-squares scale of these codes is lhw / lhl). */
-static double out_err(npg_wtype t, const float *w, int64_t g, float s, const double *H, int64_t ldh,
-                      const double *hw, double whw, double *lhw, double *lhl) {
+static double out_err(npg_wtype t, const float *w, int64_t g, float s, const double *H, int64_t ldh, const double *hw,
+                      double whw, double *lhw, double *lhl) {
     double lv[4096];
     for (int64_t c = 0; c < g; c++) {
         uint8_t code;
@@ -70,8 +68,8 @@ static double out_err(npg_wtype t, const float *w, int64_t g, float s, const dou
 
 /* Scale estimation of one group w[g] with its Hessian block H: the best of a few shrunk RTN scales,
  * each refined by least-squares rounds. Groups longer than 4096 inputs keep RTN's scale. */
-static float estimate_scale(npg_wtype t, const float *w, int64_t g, float s0, const double *H, int64_t ldh,
-                            double *hw, bool light) {
+static float estimate_scale(npg_wtype t, const float *w, int64_t g, float s0, const double *H, int64_t ldh, double *hw,
+                            bool light) {
     if (!H || g > 4096)
         return s0;
     double whw = 0.0;
@@ -340,8 +338,8 @@ npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, bool 
         st = npg_fail(NPG_ERR_INTERNAL, "GPTQ: the Hessian of '%s' stays singular after dampening", it->name);
     /* Channel-wise or static scales: each row also tries its scale shrunk by a few factors and keeps
      * the GPTQ result with the smallest output error (w - q)^T H (w - q) (rows are independent). */
-    static const float factors[] = {1.0f,   0.975f, 0.95f, 0.925f, 0.9f,  0.875f, 0.85f,
-                                    0.825f, 0.8f,   0.775f, 0.75f, 0.725f, 0.7f};
+    static const float factors[] = {1.0f,   0.975f, 0.95f,  0.925f, 0.9f,   0.875f, 0.85f,
+                                    0.825f, 0.8f,   0.775f, 0.75f,  0.725f, 0.7f};
     int n_f = dynamic_groups ? 1 : (int)(sizeof factors / sizeof *factors);
     int64_t ns = n * per;
     float *base = malloc((size_t)ns * sizeof(float)), *best_s = malloc((size_t)ns * sizeof(float));
