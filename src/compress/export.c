@@ -415,7 +415,12 @@ static npg_status export_into(const char *src_dir, const char *tmp, const npg_ex
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: a GPTQ checkpoint is exported as-is; --dataset and the "
                                                   "data-aware options do not apply", src_dir);
     npg_calib *calib = NULL;
-    if (o->dataset) /* the float model over the calibration text, before any tensor is decided */
+    bool uses_data = o->awq || o->scale_estimation || o->gptq ||
+                     (o->ratio < 1.0f && o->sensitivity != NPG_SENS_WEIGHT_QUANTIZATION_ERROR);
+    if (o->dataset && !uses_data)
+        npg_export_log(o, NPG_LOG_WARNING, "--dataset %s is not used: no data-aware option (--awq, --scale-estimation, "
+                                           "--gptq, or --ratio < 1 with an activation metric)", o->dataset);
+    if (o->dataset && uses_data) /* the float model over the calibration text, before any tensor is decided */
         NPG_TRY(npg_calib_run(src_dir, o, o->gptq || o->scale_estimation || o->awq, &calib));
     npg_tensor_store *ts = NULL;
     npg_status st = npg_tensor_store_open_dir(src_dir, &ts);
