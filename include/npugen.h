@@ -477,11 +477,22 @@ typedef enum npg_export_backup {
 
 /* What the caller sees while the export streams (tensors and bytes of the source). */
 typedef struct npg_export_progress {
-    const char *phase;       /* "sensitivity" (ratio < 1) or "write" */
+    const char *phase;       /* "calibration", "awq", "scale-estimation", "gptq", "sensitivity" or "write" */
     size_t tensor, n_tensors;
     uint64_t bytes_done, bytes_total; /* source bytes */
     double elapsed_ms;
 } npg_export_progress;
+
+/* --sensitivity-metric (NNCF's names): how --ratio < 1 ranks the 4-bit candidates. DEFAULT is
+ * weight_quantization_error without a dataset and max_activation_variance with one (NNCF's defaults). */
+typedef enum npg_export_sensitivity {
+    NPG_SENS_DEFAULT = 0,
+    NPG_SENS_WEIGHT_QUANTIZATION_ERROR,
+    NPG_SENS_HESSIAN_INPUT_ACTIVATION,
+    NPG_SENS_MEAN_ACTIVATION_VARIANCE,
+    NPG_SENS_MAX_ACTIVATION_VARIANCE,
+    NPG_SENS_MEAN_ACTIVATION_MAGNITUDE,
+} npg_export_sensitivity;
 
 typedef struct npg_export_options {
     npg_export_format format;
@@ -491,6 +502,16 @@ typedef struct npg_export_options {
     bool all_layers;
     npg_export_backup backup;
     bool overwrite;
+    /* Data-aware compression (docs/quantization.md): a calibration text (UTF-8; samples cut at blank
+     * lines) run through the model on CPU. awq / scale_estimation / gptq and the activation-based
+     * sensitivity metrics need it; 4-bit formats only. num_samples 0 = 128. */
+    const char *dataset;
+    int num_samples;
+    bool awq;
+    bool scale_estimation;
+    bool gptq;
+    bool gptq_act_order; /* GPTQ: columns in decreasing Hessian diagonal order */
+    npg_export_sensitivity sensitivity;
     /* optional: warnings and notes (level WARNING / INFO), one message per call */
     npg_log_callback log;
     void *log_user;
@@ -514,6 +535,8 @@ NPG_API npg_status npg_export_format_parse(const char *s, npg_export_format *out
 NPG_API npg_status npg_export_backup_parse(const char *s, npg_export_backup *out);
 NPG_API const char *npg_export_format_name(npg_export_format f);
 NPG_API const char *npg_export_backup_name(npg_export_backup b);
+NPG_API npg_status npg_export_sensitivity_parse(const char *s, npg_export_sensitivity *out);
+NPG_API const char *npg_export_sensitivity_name(npg_export_sensitivity m);
 
 /* The whole export (see the top of this section). */
 NPG_API npg_status npg_export_model(const char *src_dir, const char *out_dir, const npg_export_options *o);

@@ -31,6 +31,7 @@ _npugen() {
     pull) opts="--revision --include -o --cache-dir -j -q" ;;
     template) opts="--template --bos-token --eos-token --messages --add-generation-prompt --kwargs" ;;
     export) opts="-m --weight-format --sym --group-size --ratio --all-layers --backup-precision
+        --dataset --num-samples --awq --scale-estimation --gptq --gptq-act-order --sensitivity-metric
         --overwrite --quiet" ;;
     eval) opts="--text --reference --ctx --chunks --threads --json" ;;
     compile) opts="--device -o --output -c --encrypt-key-file" ;;
@@ -43,13 +44,16 @@ _npugen() {
     --device) COMPREPLY=($(compgen -W "CPU NPU" -- "$cur")); return ;;
     --weight-format) COMPREPLY=($(compgen -W "fp32 fp16 int8 int4 nf4" -- "$cur")); return ;;
     --backup-precision) COMPREPLY=($(compgen -W "int8_asym int8_sym none" -- "$cur")); return ;;
-    -f | --file | --messages | --template | --text | -o | --output | --encrypt-key-file)
+    --sensitivity-metric)
+        COMPREPLY=($(compgen -W "weight_quantization_error hessian_input_activation mean_activation_variance
+            max_activation_variance mean_activation_magnitude" -- "$cur")); return ;;
+    -f | --file | --messages | --template | --text | -o | --output | --encrypt-key-file | --dataset)
         COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
     -m | --reference)
         COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
     -p | --prompt | --prompt-ids | --system | -n | --max-new-tokens | -c | --config | -t | --threads | \
         --temperature | --top-k | --top-p | --min-p | --repetition-penalty | --seed | --stop | \
-        --bos-token | --eos-token | --kwargs | --group-size | --ratio | --ctx | --chunks)
+        --bos-token | --eos-token | --kwargs | --group-size | --ratio | --ctx | --chunks | --num-samples)
         return ;; # a value the user types
     esac
 

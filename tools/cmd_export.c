@@ -14,7 +14,8 @@ static void usage(FILE *fp) {
     fprintf(fp,
             "usage: npugen export -m HF_DIR [--weight-format fp32|fp16|int8|int4|nf4] [--sym] [--group-size N|-1]\n"
             "                     [--ratio R] [--all-layers] [--backup-precision int8_sym|int8_asym|none]\n"
-            "                     [--overwrite] [--quiet] OUT_DIR\n\n"
+            "                     [--dataset FILE [--num-samples N] [--awq] [--scale-estimation] [--gptq]\n"
+            "                     [--gptq-act-order] [--sensitivity-metric M]] [--overwrite] [--quiet] OUT_DIR\n\n"
             "Compresses a Hugging Face model folder into OUT_DIR (model.npgw + tokenizer and config files),\n"
             "with optimum-cli's meaning of each option:\n"
             "  --weight-format F     int4, nf4, int8 (per output channel), fp16, fp32. Without it: the guide's\n"
@@ -28,6 +29,16 @@ static void usage(FILE *fp) {
             "                        precision, chosen by NNCF's data-free criterion (8-bit quantization error)\n"
             "  --all-layers          embeddings and lm_head in 4-bit too (default: backup precision)\n"
             "  --backup-precision P  int8_asym (default; stored as symmetric int8), int8_sym, none (keep float)\n"
+            "  --dataset FILE        calibration text (UTF-8; samples cut at blank lines) for the data-aware\n"
+            "                        options below; the float model runs on it on CPU\n"
+            "  --num-samples N       calibration samples (default 128; a long sample is cut into windows)\n"
+            "  --awq                 activation-aware scales folded into the preceding norm / up_proj\n"
+            "  --scale-estimation    4-bit scales refined to minimise the output error (alone or after --awq)\n"
+            "  --gptq                GPTQ: Hessian-based error feedback while quantizing (with --scale-estimation:\n"
+            "                        its scales); --gptq-act-order takes columns by decreasing Hessian diagonal\n"
+            "  --sensitivity-metric M  with --ratio < 1: weight_quantization_error (default without --dataset),\n"
+            "                        hessian_input_activation, mean_activation_variance, max_activation_variance\n"
+            "                        (default with --dataset), mean_activation_magnitude\n"
             "  --overwrite           replace an existing OUT_DIR\n"
             "  --quiet               no progress bar (it is shown only when stderr is a terminal)\n"
             "GPTQ checkpoints (quantization_config / quantize_config.json) are exported as-is, bit-exact.\n"
@@ -110,6 +121,29 @@ int npg_cmd_export(int argc, char **argv) {
                 cli_error(CMD, "%s", npg_last_error());
                 return 2;
             }
+        } else if (cli_opt(a, NULL, "--dataset")) {
+            if (!cli_value(CMD, argc, argv, &i, &o.dataset))
+                return 2;
+        } else if (cli_opt(a, NULL, "--num-samples")) {
+            long long n = 0;
+            if (!cli_value(CMD, argc, argv, &i, &v) || !cli_parse_long(CMD, a, v, 1, 1000000000LL, &n))
+                return 2;
+            o.num_samples = (int)n;
+        } else if (cli_flag(a, NULL, "--awq")) {
+            o.awq = true;
+        } else if (cli_flag(a, NULL, "--scale-estimation")) {
+            o.scale_estimation = true;
+        } else if (cli_flag(a, NULL, "--gptq")) {
+            o.gptq = true;
+        } else if (cli_flag(a, NULL, "--gptq-act-order")) {
+            o.gptq_act_order = true;
+        } else if (cli_opt(a, NULL, "--sensitivity-metric")) {
+            if (!cli_value(CMD, argc, argv, &i, &v))
+                return 2;
+            if (npg_export_sensitivity_parse(v, &o.sensitivity) != NPG_OK) {
+                cli_error(CMD, "%s", npg_last_error());
+                return 2;
+            }
         } else if (cli_flag(a, NULL, "--overwrite")) {
             o.overwrite = true;
         } else if (cli_flag(a, "-q", "--quiet")) {
@@ -148,6 +182,12 @@ int npg_cmd_export(int argc, char **argv) {
     }
     if (npg_export_options_check(&o) != NPG_OK || (format_given && npg_export_options_check_sym(&o) != NPG_OK)) {
         cli_error(CMD, "%s", npg_last_error());
+        return 2;
+    }
+    struct stat dsb;
+    if (o.dataset && (stat(o.dataset, &dsb) != 0 || !S_ISREG(dsb.st_mode))) {
+        cli_error(CMD, "--dataset %s: not a file (npugen reads a local UTF-8 text file; optimum-cli's dataset names "
+                  "are not downloaded)", o.dataset);
         return 2;
     }
     progress_state ps = {.tty = !quiet && isatty(fileno(stderr)), .last_ms = 0.0};

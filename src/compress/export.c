@@ -25,10 +25,18 @@
 #include "format/npgw_writer.h"
 #include "hub/hub.h"
 #include "models/model.h"
+#include "compress/calib.h"
+#include "compress/dataaware.h"
 #include "compress/gptq.h"
 
 static const char *const format_names[] = {"fp32", "fp16", "int8", "int4", "nf4"};
 static const char *const backup_names[] = {"int8_asym", "int8_sym", "none"};
+static const char *const sensitivity_names[] = {"default",
+                                                "weight_quantization_error",
+                                                "hessian_input_activation",
+                                                "mean_activation_variance",
+                                                "max_activation_variance",
+                                                "mean_activation_magnitude"};
 
 void npg_export_options_init(npg_export_options *o) {
     memset(o, 0, sizeof *o);
@@ -65,6 +73,22 @@ npg_status npg_export_backup_parse(const char *s, npg_export_backup *out) {
                     s ? s : "(null)");
 }
 
+const char *npg_export_sensitivity_name(npg_export_sensitivity m) {
+    return (unsigned)m < sizeof sensitivity_names / sizeof *sensitivity_names ? sensitivity_names[m] : "?";
+}
+
+npg_status npg_export_sensitivity_parse(const char *s, npg_export_sensitivity *out) {
+    for (size_t i = 1; s && i < sizeof sensitivity_names / sizeof *sensitivity_names; i++)
+        if (strcmp(s, sensitivity_names[i]) == 0) {
+            *out = (npg_export_sensitivity)i;
+            return NPG_OK;
+        }
+    return npg_fail(NPG_ERR_INVALID_ARGUMENT,
+                    "--sensitivity-metric: '%s' is not one of weight_quantization_error, hessian_input_activation, "
+                    "mean_activation_variance, max_activation_variance, mean_activation_magnitude",
+                    s ? s : "(null)");
+}
+
 void npg_export_log(const npg_export_options *o, npg_log_level level, const char *fmt, ...) {
     if (!o || !o->log)
         return;
@@ -95,6 +119,25 @@ npg_status npg_export_options_check(const npg_export_options *o) {
     }
     if (!(o->ratio >= 0.0f && o->ratio <= 1.0f)) /* also catches NaN */
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--ratio %g is outside [0, 1]", (double)o->ratio);
+    if ((unsigned)o->sensitivity > NPG_SENS_MEAN_ACTIVATION_MAGNITUDE)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--sensitivity-metric: unknown value %d", (int)o->sensitivity);
+    const char *needs = o->awq                ? "--awq"
+                        : o->scale_estimation ? "--scale-estimation"
+                        : o->gptq             ? "--gptq"
+                        : o->gptq_act_order   ? "--gptq-act-order"
+                        : o->sensitivity > NPG_SENS_WEIGHT_QUANTIZATION_ERROR ? "--sensitivity-metric (activation-based)"
+                                                                               : NULL;
+    if (needs && !o->dataset)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s needs calibration data: add --dataset FILE (a UTF-8 text)", needs);
+    if (o->gptq_act_order && !o->gptq)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--gptq-act-order applies to --gptq only");
+    if (o->num_samples < 0)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--num-samples %d: must be >= 1", o->num_samples);
+    bool four = o->format == NPG_EXPORT_INT4 || o->format == NPG_EXPORT_NF4;
+    if ((o->awq || o->scale_estimation || o->gptq) && !four)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--awq, --scale-estimation and --gptq apply to --weight-format int4 "
+                                                  "and nf4 only (not %s)",
+                        npg_export_format_name(o->format));
     return NPG_OK;
 }
 
@@ -243,7 +286,19 @@ static npg_status settings_json(const npg_export_options *o, const npg_gptq_conf
         cJSON_AddBoolToObject(j, "all_layers", o->all_layers);
         cJSON_AddStringToObject(j, "backup_precision", npg_export_backup_name(o->backup));
         cJSON_AddStringToObject(j, "backup_stored_as", o->backup == NPG_BACKUP_NONE ? "source float type" : "Q8_CW");
-        cJSON_AddStringToObject(j, "sensitivity_metric", "weight_quantization_error");
+        npg_export_sensitivity m = o->sensitivity;
+        if (m == NPG_SENS_DEFAULT)
+            m = o->dataset ? NPG_SENS_MAX_ACTIVATION_VARIANCE : NPG_SENS_WEIGHT_QUANTIZATION_ERROR;
+        cJSON_AddStringToObject(j, "sensitivity_metric", npg_export_sensitivity_name(m));
+        if (o->dataset) {
+            cJSON *d = cJSON_AddObjectToObject(j, "data_aware");
+            cJSON_AddStringToObject(d, "dataset", o->dataset);
+            cJSON_AddNumberToObject(d, "num_samples", o->num_samples > 0 ? o->num_samples : 128);
+            cJSON_AddBoolToObject(d, "awq", o->awq);
+            cJSON_AddBoolToObject(d, "scale_estimation", o->scale_estimation);
+            cJSON_AddBoolToObject(d, "gptq", o->gptq);
+            cJSON_AddBoolToObject(d, "gptq_act_order", o->gptq_act_order);
+        }
         cJSON_AddStringToObject(j, "group_size_fallback", "adjust");
     }
     cJSON *c = cJSON_AddObjectToObject(j, "counts");
@@ -431,10 +486,28 @@ static npg_status export_into(const char *src_dir, const char *tmp, const npg_ex
     option_notes(o, gq.present);
     if (!gq.present)
         NPG_TRY(precheck(src_dir, o, src_dir));
+    if (gq.present && o->dataset)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: a GPTQ checkpoint is exported as-is; --dataset and the "
+                                                  "data-aware options do not apply", src_dir);
+    npg_calib *calib = NULL;
+    bool uses_data = o->awq || o->scale_estimation || o->gptq ||
+                     (o->ratio < 1.0f && o->sensitivity != NPG_SENS_WEIGHT_QUANTIZATION_ERROR);
+    if (o->dataset && !uses_data)
+        npg_export_log(o, NPG_LOG_WARNING, "--dataset %s is not used: no data-aware option (--awq, --scale-estimation, "
+                                           "--gptq, or --ratio < 1 with an activation metric)", o->dataset);
+    if (o->dataset && uses_data) /* the float model over the calibration text, before any tensor is decided */
+        NPG_TRY(npg_calib_run(src_dir, o, o->gptq || o->scale_estimation || o->awq, &calib));
     npg_tensor_store *ts = NULL;
-    NPG_TRY(npg_tensor_store_open_dir(src_dir, &ts));
+    npg_status st = npg_tensor_store_open_dir(src_dir, &ts);
+    if (st != NPG_OK) {
+        npg_calib_free(calib);
+        return st;
+    }
     npg_export_plan plan;
-    npg_status st = npg_export_plan_build(ts, &gq, o, &plan);
+    st = npg_export_plan_build(ts, &gq, o, calib, &plan);
+    if (st == NPG_OK && calib)
+        st = npg_dataaware_apply(&plan, calib, o);
+    npg_calib_free(calib);
     char *meta = NULL, *path = NULL;
     if (st == NPG_OK)
         st = settings_json(o, &gq, &plan, src_dir, &meta);

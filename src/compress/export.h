@@ -60,6 +60,12 @@ typedef struct npg_export_item {
     double sensitivity;            /* ratio < 1: NNCF data-free score */
     /* GPTQ */
     const npg_tensor_info *qweight, *qzeros, *scales, *g_idx;
+    /* data-aware export (dataaware.c; owned, freed with the plan): f32 values replacing the source's
+     * ([n, k], or [n] for a norm) and/or the final 4-bit codes [n, k] (stored code values 0..15) with
+     * their scales (npg_quant_scale_count) */
+    float *override;
+    uint8_t *codes;
+    float *qscales;
 } npg_export_item;
 
 
@@ -73,14 +79,18 @@ typedef struct npg_export_plan {
 } npg_export_plan;
 
 /* Decides every tensor's storage (export_plan.c). With ratio < 1 this reads the candidate matrices
- * once to score them (progress phase "sensitivity"). */
+ * once to score them (progress phase "sensitivity"); calib (NULL without --dataset) gives the
+ * activation statistics of the data-aware sensitivity metrics. */
+struct npg_calib;
 npg_status npg_export_plan_build(const npg_tensor_store *ts, const struct npg_gptq_config *gq,
-                                 const npg_export_options *o, npg_export_plan *plan);
+                                 const npg_export_options *o, struct npg_calib *calib, npg_export_plan *plan);
 void npg_export_plan_free(npg_export_plan *plan);
 
 /* Streams every item into the writer after npgw_writer_begin (export_write.c). */
 npg_status npg_export_write_items(const npg_export_plan *plan, struct npgw_writer *w, const npg_export_options *o);
 
+/* Rows r0 .. r0+nr-1 of an item's 2-D matrix as f32: its override when set, else the source. */
+void npg_export_item_rows(const npg_export_item *it, int64_t r0, int64_t nr, float *out);
 /* Rows r0 .. r0+nr-1 of a 2-D F32/F16/BF16 source tensor [*, k] as f32 (export_write.c). */
 void npg_export_read_rows(const npg_tensor_info *t, int64_t r0, int64_t nr, float *out);
 /* Lets the kernel drop the source pages of a tensor we are done with (keeps peak RSS low while

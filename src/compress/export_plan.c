@@ -26,6 +26,8 @@
 #include "core/error.h"
 #include "core/timer.h"
 #include "compress/export.h"
+#include "compress/calib.h"
+#include "compress/dataaware.h"
 #include "compress/gptq.h"
 #include "weights/weights.h"
 
@@ -62,8 +64,12 @@ static npg_status add_item(npg_export_plan *p, const char *name, npg_export_item
 void npg_export_plan_free(npg_export_plan *plan) {
     if (!plan)
         return;
-    for (size_t i = 0; i < plan->n; i++)
+    for (size_t i = 0; i < plan->n; i++) {
         free(plan->items[i].name);
+        free(plan->items[i].override);
+        free(plan->items[i].codes);
+        free(plan->items[i].qscales);
+    }
     free(plan->items);
     memset(plan, 0, sizeof *plan);
 }
@@ -159,6 +165,49 @@ static npg_status sensitivity(npg_export_item *it) {
     return st;
 }
 
+/* NNCF's data-aware sensitivities from the calibration statistics of the matrix's input:
+ *   hessian_input_activation   (2 mean over channels of E[x^2]) * ||W - Q4(W)||_F (HAWQ's trace)
+ *   mean_activation_variance   mean over channels of Var[x]
+ *   max_activation_variance    max over channels of Var[x]
+ *   mean_activation_magnitude  mean over channels of E[|x|]
+ * (NNCF computes them over per-sample token means; npugen over all calibration tokens.) A candidate
+ * without statistics (an embedding under --all-layers) scores +inf: 4-bit last. */
+static npg_status data_sensitivity(npg_export_item *it, npg_calib *calib, const npg_export_options *o,
+                                   npg_export_sensitivity m, int64_t group) {
+    npg_calib_slot *s = npg_calib_find(calib, it->name, NULL);
+    if (!s || s->count == 0 || s->k != it->shape[1]) {
+        it->sensitivity = (double)INFINITY;
+        return NPG_OK;
+    }
+    double cnt = (double)s->count, acc = 0.0, mx = 0.0;
+    for (int64_t c = 0; c < s->k; c++) {
+        double mean = s->sum[c] / cnt, var = s->sumsq[c] / cnt - mean * mean;
+        double v = m == NPG_SENS_MEAN_ACTIVATION_MAGNITUDE ? s->sum_abs[c] / cnt
+                   : m == NPG_SENS_HESSIAN_INPUT_ACTIVATION ? s->sumsq[c] / cnt
+                                                            : (var > 0.0 ? var : 0.0);
+        acc += v;
+        mx = v > mx ? v : mx;
+    }
+    it->sensitivity = m == NPG_SENS_MAX_ACTIVATION_VARIANCE ? mx : acc / (double)s->k;
+    if (m != NPG_SENS_HESSIAN_INPUT_ACTIVATION)
+        return NPG_OK;
+    int64_t n = it->shape[0], k = it->shape[1];
+    npg_wtype t = o->format == NPG_EXPORT_NF4 ? NPG_W_NF4_CW : group > 0 && k % group == 0 && group < k ? NPG_W_Q4_G : NPG_W_Q4_CW;
+    float *w = malloc((size_t)(n * k) * sizeof(float)), *q = malloc((size_t)(n * k) * sizeof(float));
+    npg_status st = w && q ? NPG_OK : npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory scoring %s", it->name);
+    if (st == NPG_OK) {
+        npg_export_read_rows(it->src, 0, n, w);
+        st = npg_fake_quant(t, t == NPG_W_Q4_G ? group : 0, w, n, k, q);
+    }
+    double err = 0.0;
+    for (int64_t i = 0; st == NPG_OK && i < n * k; i++)
+        err += ((double)w[i] - (double)q[i]) * ((double)w[i] - (double)q[i]);
+    free(w);
+    free(q);
+    it->sensitivity *= 2.0 * sqrt(err);
+    return st;
+}
+
 static int cmp_score(const void *a, const void *b, void *items) {
     const npg_export_item *it = items;
     size_t i = *(const size_t *)a, j = *(const size_t *)b;
@@ -167,7 +216,10 @@ static int cmp_score(const void *a, const void *b, void *items) {
     return i < j ? -1 : i > j;
 }
 
-static npg_status mixed_precision(npg_export_plan *p, const npg_export_options *o, int64_t group) {
+static npg_status mixed_precision(npg_export_plan *p, const npg_export_options *o, int64_t group, npg_calib *calib) {
+    npg_export_sensitivity metric = o->sensitivity;
+    if (metric == NPG_SENS_DEFAULT)
+        metric = calib ? NPG_SENS_MAX_ACTIVATION_VARIANCE : NPG_SENS_WEIGHT_QUANTIZATION_ERROR;
     size_t n_cand = 0;
     for (size_t i = 0; i < p->n; i++)
         n_cand += p->items[i].eligible4;
@@ -182,7 +234,9 @@ static npg_status mixed_precision(npg_export_plan *p, const npg_export_options *
     for (size_t i = 0; i < p->n; i++) {
         if (!p->items[i].eligible4)
             continue;
-        npg_status st = sensitivity(&p->items[i]);
+        npg_status st = metric == NPG_SENS_WEIGHT_QUANTIZATION_ERROR || !calib
+                            ? sensitivity(&p->items[i])
+                            : data_sensitivity(&p->items[i], calib, o, metric, group);
         if (st != NPG_OK) {
             free(order);
             return st;
@@ -253,7 +307,7 @@ static npg_status plan_gptq_tensor(npg_export_plan *p, const npg_tensor_store *t
 }
 
 npg_status npg_export_plan_build(const npg_tensor_store *ts, const npg_gptq_config *gq, const npg_export_options *o,
-                                 npg_export_plan *p) {
+                                 struct npg_calib *calib, npg_export_plan *p) {
     memset(p, 0, sizeof *p);
     bool four_bit = o->format == NPG_EXPORT_INT4 || o->format == NPG_EXPORT_NF4;
     int64_t group = o->group_size;
@@ -324,7 +378,7 @@ npg_status npg_export_plan_build(const npg_tensor_store *ts, const npg_gptq_conf
                     set_backup(it, o);
             }
         } else {
-            NPG_TRY(mixed_precision(p, o, group));
+            NPG_TRY(mixed_precision(p, o, group, calib));
         }
     }
     for (size_t i = 0; i < p->n; i++) {

@@ -34,6 +34,50 @@ void npg_export_read_rows(const npg_tensor_info *t, int64_t r0, int64_t nr, floa
     }
 }
 
+void npg_export_item_rows(const npg_export_item *it, int64_t r0, int64_t nr, float *out) {
+    if (it->override)
+        memcpy(out, it->override + r0 * it->shape[1], (size_t)(nr * it->shape[1]) * sizeof(float));
+    else
+        npg_export_read_rows(it->src, r0, nr, out);
+}
+
+/* Packs precomputed 4-bit codes (GPTQ / scale estimation) into stored rows; the padding gets the code
+ * of 0 (8 for int4, 7 for NF4), as the quantizers in weights.c write it. */
+static npg_status write_codes(const npg_export_item *it, npgw_writer *w) {
+    int64_t n = it->shape[0], k = it->shape[1], kp = npg_quant_row_elems(it->wtype, k);
+    size_t rb = npg_quant_row_bytes(it->wtype, k);
+    uint8_t *row = malloc(rb);
+    NPG_CHECK_ALLOC(row);
+    npg_status st = NPG_OK;
+    unsigned zero = it->wtype == NPG_W_NF4_CW ? 7u : 8u;
+    for (int64_t r = 0; r < n && st == NPG_OK; r++) {
+        memset(row, 0, rb);
+        for (int64_t c = 0; c < kp; c++) {
+            unsigned code = c < k ? it->codes[r * k + c] : zero;
+            uint8_t *b = &row[(c / 128) * 64 + (c % 64)];
+            *b = (uint8_t)((c % 128) < 64 ? ((*b & 0xf0u) | code) : ((*b & 0x0fu) | (code << 4)));
+        }
+        st = npgw_writer_write(w, row, rb);
+    }
+    free(row);
+    if (st == NPG_OK)
+        st = npgw_writer_write(w, it->qscales, (size_t)npg_quant_scale_count(it->wtype, n, k, it->group_size) *
+                                                   sizeof(float));
+    return st;
+}
+
+/* A 1-D tensor whose values data-aware export changed (an AWQ-scaled norm), in its own dtype. */
+static npg_status write_override_vector(const npg_export_item *it, npgw_writer *w) {
+    int64_t len = it->shape[0];
+    void *buf = malloc(npg_quant_data_bytes(it->wtype, 1, len));
+    NPG_CHECK_ALLOC(buf);
+    npg_status st = npg_quantize_rows(it->wtype, it->override, 1, len, 0, buf, NULL);
+    if (st == NPG_OK)
+        st = npgw_writer_write(w, buf, npg_quant_data_bytes(it->wtype, 1, len));
+    free(buf);
+    return st;
+}
+
 void npg_export_release_pages(const void *p, size_t n) {
     if (!p || n == 0)
         return;
@@ -59,7 +103,7 @@ static npg_status write_convert(const npg_export_item *it, npgw_writer *w) {
     int64_t per_row = n_scales / n;
     for (int64_t r0 = 0; r0 < n && st == NPG_OK; r0 += rows) {
         int64_t nr = n - r0 < rows ? n - r0 : rows;
-        npg_export_read_rows(it->src, r0, nr, src);
+        npg_export_item_rows(it, r0, nr, src);
         npg_export_release_pages(it->src->data + (size_t)(r0 * k) * (it->src->n_bytes / (size_t)(n * k)),
                                  (size_t)(nr * k) * (it->src->n_bytes / (size_t)(n * k)));
         st = npg_quantize_rows(it->wtype, src, nr, k, it->group_size, dst, scales ? scales + r0 * per_row : NULL);
@@ -106,8 +150,8 @@ npg_status npg_export_write_items(const npg_export_plan *plan, npgw_writer *w, c
     for (size_t i = 0; i < plan->n; i++) {
         const npg_export_item *it = &plan->items[i];
         switch (it->kind) {
-        case NPG_EXPORT_COPY: NPG_TRY(write_copy(it, w)); break;
-        case NPG_EXPORT_CONVERT: NPG_TRY(write_convert(it, w)); break;
+        case NPG_EXPORT_COPY: NPG_TRY(it->override ? write_override_vector(it, w) : write_copy(it, w)); break;
+        case NPG_EXPORT_CONVERT: NPG_TRY(it->codes ? write_codes(it, w) : write_convert(it, w)); break;
         case NPG_EXPORT_GPTQ: NPG_TRY(npg_gptq_write_layer(it, w)); break;
         }
         if (it->kind == NPG_EXPORT_GPTQ) {

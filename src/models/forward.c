@@ -77,12 +77,19 @@ static void residual_add(const npg_model_config *c, npg_forward_state *s, const 
         s->x[i] += s->proj[i];
 }
 
+/* The calibration hook (compress/): what linear layer `r` of layer l reads, x[n, k]. */
+static void tap(npg_forward_state *s, int64_t l, npg_tensor_role r, const float *x, int64_t n, int64_t k) {
+    if (s->linear_tap)
+        s->linear_tap(s->linear_tap_user, l, r, x, n, k);
+}
+
 static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n) {
     const npg_model_config *c = &m->cfg;
     const npg_layer_weights *L = &m->layers[l];
     int64_t H = c->hidden, D = c->head_dim, qd = c->n_heads * D, kvd = c->n_kv_heads * D;
     npg_blk_rmsnorm(s->xb, s->x, L->attn_norm, n, H, c->norm_eps, c->norm_plus_one);
     /* q [n, qd], k [n, kvd], v [n, kvd] */
+    tap(s, l, NPG_TENSOR_WQ, s->xb, n, H);
     if (c->fused_qkv) {
         float *qkv = s->q; /* [n, qd + 2 kvd]: compact into q, k, v */
         npg_matmul(&s->compute, s->xb, n, &L->wqkv, qkv);
@@ -126,6 +133,7 @@ static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l,
     }
     attn_job job = {c, s, l, n};
     npg_threadpool_run(s->compute.pool, (int)(n * c->n_heads), attn_task, &job);
+    tap(s, l, NPG_TENSOR_WO, s->xb, n, qd);
     npg_matmul(&s->compute, s->xb, n, &L->wo, s->proj);
     add_bias(s->proj, L->bo, n, H);
     residual_add(c, s, L->post_attn_norm, n);
@@ -137,8 +145,11 @@ static void ffn_block(const npg_model *m, npg_forward_state *s, int64_t l, int64
     npg_blk_rmsnorm(s->xb, s->x, L->ffn_norm, n, c->hidden, c->norm_eps, c->norm_plus_one);
     npg_mlp_weights w = {.gate = &L->w_gate, .up = &L->w_up, .down = &L->w_down,
                          .gate_up = c->fused_gate_up ? &L->w_gate_up : NULL};
-    npg_blk_mlp(&s->compute, c->act == NPG_ACT_GELU_TANH ? NPG_MLP_GATED_GELU_TANH : NPG_MLP_GATED_SILU, &w, s->xb, n,
-                s->gate, s->up, s->proj);
+    tap(s, l, NPG_TENSOR_W_GATE, s->xb, n, c->hidden);
+    npg_blk_mlp_hidden(&s->compute, c->act == NPG_ACT_GELU_TANH ? NPG_MLP_GATED_GELU_TANH : NPG_MLP_GATED_SILU, &w,
+                       s->xb, n, s->gate, s->up);
+    tap(s, l, NPG_TENSOR_W_DOWN, s->gate, n, c->ffn);
+    npg_matmul(&s->compute, s->gate, n, &L->w_down, s->proj);
     residual_add(c, s, L->post_ffn_norm, n);
 }
 

@@ -109,6 +109,10 @@ typedef struct npg_forward_state {
     npg_compute compute;
     /* optional capture of the residual stream for tests: [(n_layers + 1), n_tokens, hidden] */
     float *hidden_capture;
+    /* optional (export's calibration): sees the input rows x[n, k] of each layer's linear layers before
+     * their matmul; role WQ stands for q/k/v (one input), W_GATE for gate/up, WO and W_DOWN for theirs */
+    void (*linear_tap)(void *user, int64_t layer, npg_tensor_role role, const float *x, int64_t n, int64_t k);
+    void *linear_tap_user;
 } npg_forward_state;
 
 npg_status npg_forward_state_create(const npg_model *m, int64_t max_batch, int64_t max_ctx, npg_threadpool *pool,

@@ -57,6 +57,10 @@ typedef struct npg_mlp_weights {
     const float *b1, *b2;      /* plain MLPs' biases [F], [H] or NULL */
 } npg_mlp_weights;
 
+/* The MLP up to its down projection: h[rows, F] = act(gate(x)) (· up(x) when gated), the input of
+ * `down`; h must hold [rows, 2F] (scratch for a fused gate_up), u [rows, F] is scratch. */
+void npg_blk_mlp_hidden(const npg_compute *c, npg_mlp_act act, const npg_mlp_weights *w, const float *x, int64_t rows,
+                        float *h, float *u);
 /* out[rows, H] = MLP(x[rows, H]); h[rows, 2F] and u[rows, F] are scratch. */
 void npg_blk_mlp(const npg_compute *c, npg_mlp_act act, const npg_mlp_weights *w, const float *x, int64_t rows,
                  float *h, float *u, float *out);

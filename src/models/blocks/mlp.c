@@ -28,8 +28,8 @@ static void add_bias(float *y, const float *b, int64_t rows, int64_t dim) {
             y[r * dim + i] += b[i];
 }
 
-void npg_blk_mlp(const npg_compute *c, npg_mlp_act act, const npg_mlp_weights *w, const float *x, int64_t rows,
-                 float *h, float *u, float *out) {
+void npg_blk_mlp_hidden(const npg_compute *c, npg_mlp_act act, const npg_mlp_weights *w, const float *x, int64_t rows,
+                        float *h, float *u) {
     bool gated = act == NPG_MLP_GATED_SILU || act == NPG_MLP_GATED_GELU_TANH;
     int64_t F = w->gate_up ? w->gate_up->n / 2 : w->gate->n;
     if (gated && w->gate_up) {
@@ -46,6 +46,11 @@ void npg_blk_mlp(const npg_compute *c, npg_mlp_act act, const npg_mlp_weights *w
             npg_matmul(c, x, rows, w->up, u);
     }
     npg_blk_activate(act, h, gated ? u : NULL, rows * F);
+}
+
+void npg_blk_mlp(const npg_compute *c, npg_mlp_act act, const npg_mlp_weights *w, const float *x, int64_t rows,
+                 float *h, float *u, float *out) {
+    npg_blk_mlp_hidden(c, act, w, x, rows, h, u);
     npg_matmul(c, h, rows, w->down, out);
     add_bias(out, w->b2, rows, w->down->n);
 }

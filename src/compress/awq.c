@@ -1,0 +1,262 @@
+/* awq.c — activation-aware weight quantization for data-aware export (meaning in dataaware.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compress/dataaware.h"
+#include "core/error.h"
+#include "core/timer.h"
+
+#define AWQ_GRID 20 /* alpha = 0, 1/20, ..., 19/20 */
+#define AWQ_ROWS 128
+
+static npg_export_item *find_item(npg_export_plan *p, const char *name) {
+    if (!name || !name[0])
+        return NULL;
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->items[i].name, name) == 0)
+            return &p->items[i];
+    return NULL;
+}
+
+static bool is_4bit(const npg_export_item *it) {
+    return it->kind == NPG_EXPORT_CONVERT &&
+           (it->wtype == NPG_W_Q4_CW || it->wtype == NPG_W_Q4_G || it->wtype == NPG_W_NF4_CW);
+}
+
+typedef struct awq_group {
+    npg_export_item *cons[3]; /* matrices reading the scaled input [*, k] */
+    int n_cons;
+    npg_export_item *norm;   /* a [k] RMSNorm weight producing the input, or */
+    npg_export_item *prod;   /* a matrix producing it (up_proj for down_proj, v_proj for o_proj) */
+    int64_t head_dim, n_rep; /* v_proj -> o_proj: input c comes from producer row
+                              * (c / (head_dim n_rep)) head_dim + c % head_dim (GQA); else n_rep 0 */
+} awq_group;
+
+/* The producer row of consumer input c. */
+static int64_t prod_row(const awq_group *gr, int64_t c) {
+    if (gr->n_rep == 0)
+        return c;
+    return c / (gr->head_dim * gr->n_rep) * gr->head_dim + c % gr->head_dim;
+}
+
+/* Output error sum over the calibration rows of the group's consumers quantized after scaling. */
+static npg_status group_loss(const awq_group *gr, const double *H, const double *Hs, const float *X, int64_t R,
+                             int64_t k, const float *scale, float *tmp, float *deq, double *loss) {
+    double e = 0.0;
+    for (int i = 0; i < gr->n_cons; i++) {
+        const npg_export_item *it = gr->cons[i];
+        int64_t n = it->shape[0];
+        for (int64_t r = 0; r < n; r++)
+            for (int64_t c = 0; c < k; c++)
+                tmp[r * k + c] = it->override[r * k + c] * scale[c];
+        if (Hs && is_4bit(it))
+            NPG_TRY(npg_se_fake_quant(it->wtype, it->group_size, tmp, n, k, Hs, deq));
+        else
+            NPG_TRY(npg_fake_quant(it->wtype, it->group_size, tmp, n, k, deq));
+        for (int64_t r = 0; r < n; r++) /* difference to the float weights, in unscaled units */
+            for (int64_t c = 0; c < k; c++)
+                deq[r * k + c] = it->override[r * k + c] - deq[r * k + c] / scale[c];
+        if (H) { /* d^T H d per output row: the error over every calibration token */
+            for (int64_t r = 0; r < n; r++) {
+                const float *d = deq + r * k;
+                for (int64_t a_i = 0; a_i < k; a_i++) {
+                    const double *h = H + a_i * k;
+                    double a = 0.0;
+                    for (int64_t c = 0; c < k; c++)
+                        a += h[c] * (double)d[c];
+                    e += a * (double)d[a_i];
+                }
+            }
+            continue;
+        }
+        for (int64_t t = 0; t < R; t++) {
+            const float *x = X + t * k;
+            for (int64_t r = 0; r < n; r++) {
+                const float *d = deq + r * k;
+                double a = 0.0;
+                for (int64_t c = 0; c < k; c++)
+                    a += (double)x[c] * (double)d[c];
+                e += a * a;
+            }
+        }
+    }
+    *loss = e;
+    return NPG_OK;
+}
+
+static npg_status awq_group_apply(const awq_group *gr, npg_calib_slot *s, bool plus_one, const npg_export_options *o,
+                                  bool *applied) {
+    /* with --scale-estimation the search scores each alpha by the layer scale estimation will give */
+    double *hs = o->scale_estimation && s->hessian ? malloc((size_t)(s->k * s->k) * sizeof(double)) : NULL;
+    if (o->scale_estimation && s->hessian && !hs)
+        return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for AWQ");
+    *applied = false;
+    int64_t k = s->k, max_n = 0;
+    if (s->count == 0 || s->n_rows == 0) {
+        free(hs);
+        return NPG_OK;
+    }
+    for (int i = 0; i < gr->n_cons; i++) {
+        npg_status ls = npg_dataaware_load(gr->cons[i]);
+        if (ls != NPG_OK) {
+            free(hs);
+            return ls;
+        }
+        max_n = gr->cons[i]->shape[0] > max_n ? gr->cons[i]->shape[0] : max_n;
+    }
+    int64_t R = s->n_rows < AWQ_ROWS ? s->n_rows : AWQ_ROWS;
+    float *tmp = malloc((size_t)(max_n * k) * sizeof(float)), *deq = malloc((size_t)(max_n * k) * sizeof(float));
+    float *scale = malloc((size_t)k * sizeof(float)), *best = malloc((size_t)k * sizeof(float));
+    npg_status st = tmp && deq && scale && best ? NPG_OK : npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for AWQ");
+    double best_loss = (double)INFINITY;
+    int best_i = 0;
+    /* mean |x| per input channel; channels fed by one producer row share it (one scale per row) */
+    double *mean_abs = calloc((size_t)k, sizeof(double)), *acc = calloc((size_t)k, sizeof(double));
+    if (st == NPG_OK && (!mean_abs || !acc))
+        st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for AWQ");
+    for (int64_t c = 0; st == NPG_OK && c < k; c++)
+        acc[prod_row(gr, c)] += s->sum_abs[c] / (double)s->count / (double)(gr->n_rep ? gr->n_rep : 1);
+    for (int64_t c = 0; st == NPG_OK && c < k; c++)
+        mean_abs[c] = acc[prod_row(gr, c)];
+    /* coarse to fine: the even grid points, then the two neighbours of the best one */
+    int cand[AWQ_GRID], n_cand = 0;
+    for (int gi = 0; gi < AWQ_GRID; gi += 2)
+        cand[n_cand++] = gi;
+    for (int ci = 0; ci < n_cand && st == NPG_OK; ci++) {
+        int gi = cand[ci];
+        double alpha = (double)gi / AWQ_GRID, mx = 0.0, mn = (double)INFINITY;
+        for (int64_t c = 0; c < k; c++) {
+            double m = mean_abs[c];
+            double v = pow(m > 1e-8 ? m : 1e-8, alpha);
+            v = v > 1e-4 ? v : 1e-4;
+            scale[c] = (float)v;
+            mx = v > mx ? v : mx;
+            mn = v < mn ? v : mn;
+        }
+        double norm = sqrt(mx * mn); /* keeps the scales centred on 1 */
+        for (int64_t c = 0; c < k; c++)
+            scale[c] = (float)((double)scale[c] / norm);
+        double loss = 0.0;
+        if (hs) /* the Hessian the scaled layer sees: H / (s s^T) */
+            for (int64_t i = 0; i < k; i++)
+                for (int64_t j = 0; j < k; j++)
+                    hs[i * k + j] = s->hessian[i * k + j] / ((double)scale[i] * (double)scale[j]);
+        st = group_loss(gr, s->hessian, hs, s->rows, R, k, scale, tmp, deq, &loss);
+        if (st == NPG_OK && loss < best_loss) {
+            best_loss = loss;
+            best_i = gi;
+            memcpy(best, scale, (size_t)k * sizeof(float));
+        }
+        if (ci == AWQ_GRID / 2 - 1) {
+            if (best_i > 0)
+                cand[n_cand++] = best_i - 1;
+            if (best_i + 1 < AWQ_GRID)
+                cand[n_cand++] = best_i + 1;
+        }
+    }
+    if (st == NPG_OK && best_i > 0) { /* alpha 0 is the unscaled layer: nothing to fold */
+        for (int i = 0; i < gr->n_cons; i++) {
+            npg_export_item *it = gr->cons[i];
+            for (int64_t r = 0; r < it->shape[0]; r++)
+                for (int64_t c = 0; c < k; c++)
+                    it->override[r * k + c] *= best[c];
+        }
+        if (gr->norm) {
+            st = npg_dataaware_load(gr->norm);
+            for (int64_t c = 0; st == NPG_OK && c < k; c++)
+                gr->norm->override[c] =
+                    plus_one ? (1.0f + gr->norm->override[c]) / best[c] - 1.0f : gr->norm->override[c] / best[c];
+        } else {
+            st = npg_dataaware_load(gr->prod);
+            int64_t pk = gr->prod->shape[1];
+            for (int64_t c = 0; st == NPG_OK && c < k; c++) {
+                int64_t r = prod_row(gr, c);
+                if (gr->n_rep && c % (gr->head_dim * gr->n_rep) >= gr->head_dim)
+                    continue; /* the row was scaled through the group's first head */
+                for (int64_t j = 0; j < pk; j++)
+                    gr->prod->override[r * pk + j] /= best[c];
+            }
+        }
+        if (st == NPG_OK) {
+            npg_calib_slot_divide(s, best);
+            *applied = true;
+            npg_export_log(o, NPG_LOG_INFO, "AWQ: %s%s: alpha %.2f", gr->cons[0]->name,
+                           gr->n_cons > 1 ? " (+group)" : "", (double)best_i / AWQ_GRID);
+        }
+    }
+    free(tmp);
+    free(deq);
+    free(scale);
+    free(best);
+    free(hs);
+    free(mean_abs);
+    free(acc);
+    return st;
+}
+
+/* One group from calib names; false when AWQ does not apply (no 4-bit consumer, missing producer). */
+static bool make_group(npg_export_plan *p, const char (*names)[256], const int *cons, int n_cons, int norm, int prod,
+                       int64_t k, const npg_calib *c, awq_group *gr) {
+    memset(gr, 0, sizeof *gr);
+    if (prod == NPG_CN_V) {
+        gr->head_dim = c->head_dim;
+        gr->n_rep = c->n_rep;
+        if (gr->head_dim < 1 || gr->n_rep < 1 || k % (gr->head_dim * gr->n_rep) != 0)
+            return false;
+    }
+    bool any4 = false;
+    for (int i = 0; i < n_cons; i++) {
+        npg_export_item *it = find_item(p, names[cons[i]]);
+        if (!it || it->n_dims != 2 || it->shape[1] != k || it->kind != NPG_EXPORT_CONVERT)
+            return false; /* every reader of the input must take the scale */
+        any4 = any4 || is_4bit(it);
+        gr->cons[gr->n_cons++] = it;
+    }
+    if (norm >= 0) {
+        gr->norm = find_item(p, names[norm]);
+        if (!gr->norm || gr->norm->n_dims != 1 || gr->norm->shape[0] != k || gr->norm->kind != NPG_EXPORT_COPY)
+            return false;
+    } else {
+        gr->prod = find_item(p, names[prod]);
+        if (!gr->prod || gr->prod->n_dims != 2 || gr->prod->shape[0] != (gr->n_rep ? k / gr->n_rep : k) ||
+            gr->prod->kind != NPG_EXPORT_CONVERT)
+            return false;
+    }
+    return any4;
+}
+
+npg_status npg_awq_apply(npg_export_plan *p, npg_calib *c, const npg_export_options *o) {
+    static const int attn[] = {NPG_CN_Q, NPG_CN_K, NPG_CN_V}, ffn[] = {NPG_CN_GATE, NPG_CN_UP}, down[] = {NPG_CN_DOWN},
+                     oproj[] = {NPG_CN_O};
+    double t0 = npg_now_ms();
+    size_t applied = 0;
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        npg_calib_slot *sl = &c->slots[l * NPG_SLOT_COUNT];
+        awq_group gr;
+        bool done = false;
+        if (make_group(p, c->names[l], attn, 3, NPG_CN_ATTN_NORM, -1, sl[NPG_SLOT_ATTN].k, c, &gr)) {
+            NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_ATTN], c->norm_plus_one, o, &done));
+            applied += done;
+        }
+        if (make_group(p, c->names[l], ffn, 2, NPG_CN_FFN_NORM, -1, sl[NPG_SLOT_FFN].k, c, &gr)) {
+            NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_FFN], c->norm_plus_one, o, &done));
+            applied += done;
+        }
+        if (make_group(p, c->names[l], oproj, 1, -1, NPG_CN_V, sl[NPG_SLOT_O].k, c, &gr)) {
+            NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_O], c->norm_plus_one, o, &done));
+            applied += done;
+        }
+        if (make_group(p, c->names[l], down, 1, -1, NPG_CN_UP, sl[NPG_SLOT_DOWN].k, c, &gr)) {
+            NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_DOWN], c->norm_plus_one, o, &done));
+            applied += done;
+        }
+        if (o->progress) {
+            npg_export_progress pr = {"awq",           (size_t)l + 1,         (size_t)c->n_layers,
+                                      (uint64_t)l + 1, (uint64_t)c->n_layers, npg_now_ms() - t0};
+            o->progress(o->progress_user, &pr);
+        }
+    }
+    npg_export_log(o, NPG_LOG_INFO, "AWQ: scales folded into %zu layer group(s)", applied);
+    return NPG_OK;
+}

@@ -1,0 +1,47 @@
+/* dataaware.h — data-aware weight compression for `npugen export --dataset` (NNCF's meanings):
+ *
+ *  AWQ (awq.c): per input channel scales s = mean|x|^alpha (normalised by sqrt(max s * min s)), alpha
+ *    searched on the grid 0, 0.05, ..., 0.95 (even points, then the best one's neighbours) for the
+ *    smallest output error sum (w - w^)^T H (w - w^) of the group's quantized layers (H = X^T X over all
+ *    calibration tokens; under --scale-estimation the quantization in the search uses a light scale
+ *    estimation); W[:, c] *= s[c] and the producer of x divides by s: the preceding RMSNorm weight
+ *    (q/k/v share the attention norm, gate/up the MLP norm: one scale for the group), up_proj's rows
+ *    (for down_proj) or v_proj's rows (for o_proj; under GQA the o_proj channels of one KV head share
+ *    a scale). The runtime format is unchanged.
+ *  Scale estimation (qsolve.c): per row (channel-wise) or group, starting from the RTN scale shrunk by
+ *    factors 1.0 .. 0.7, a few rounds of "codes for this scale, then the least-squares scale of those
+ *    codes"; the scale of least output error (w - q)^T H (w - q) wins.
+ *  GPTQ (qsolve.c): Hessian H = X^T X, dampening 0.01 * mean(diag H), columns quantized in order (or by
+ *    decreasing diag H with act_order) with the error spread over the remaining columns through the
+ *    upper Cholesky factor of H^-1, in blocks of 128 columns; scales are RTN's (or scale estimation's)
+ *    per row, per group computed when the group starts (static groups under act_order); with fixed
+ *    scales each row also tries them shrunk by 0.975 .. 0.7 and keeps the least output error.
+ * All of them work on the 4-bit matrices (int4 channel-wise / group-wise, NF4). */
+#ifndef NPG_COMPRESS_DATAAWARE_H
+#define NPG_COMPRESS_DATAAWARE_H
+
+#include "compress/calib.h"
+#include "compress/export.h"
+
+/* Applies --awq / --scale-estimation / --gptq to the planned 4-bit items (sets their override /
+ * codes). */
+npg_status npg_dataaware_apply(npg_export_plan *p, npg_calib *c, const npg_export_options *o);
+
+/* Loads an item's source values into its override (no-op when already there). */
+npg_status npg_dataaware_load(npg_export_item *it);
+
+/* AWQ over every layer (awq.c). */
+npg_status npg_awq_apply(npg_export_plan *p, npg_calib *c, const npg_export_options *o);
+
+/* Fake quantization of w [n, k] into out (the values the writer's RTN would store). */
+npg_status npg_fake_quant(npg_wtype t, int64_t group, const float *w, int64_t n, int64_t k, float *out);
+
+/* Fake quantization with a light scale estimation on H [k, k] (AWQ's search under --scale-estimation). */
+npg_status npg_se_fake_quant(npg_wtype t, int64_t group, const float *w, int64_t n, int64_t k, const double *H,
+                             float *out);
+
+/* qsolve.c: final codes and scales of one 4-bit item from its (possibly overridden) values. */
+npg_status npg_scale_estimation(npg_export_item *it, const npg_calib_slot *s);
+npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, bool act_order, bool estimate_scales);
+
+#endif

@@ -1,0 +1,5 @@
+/* test_export_gptq_quality.c — scale estimation's and GPTQ's KL against RTN's on stories260K (the convention and the
+ * code are test_export_dataaware_quality.c's; split off to keep each executable under a minute in the
+ * ASan build). */
+#define QUALITY_GPTQ 1
+#include "test_export_dataaware_quality.c"
