@@ -178,14 +178,17 @@ const char *cli_device_name(const char *name) {
 }
 
 /* "Org/name": one slash between two non-empty parts of the characters Hub repo ids use. */
-static bool looks_like_repo_id(const char *s) {
-    const char *slash = strchr(s, '/');
-    if (!slash || slash == s || !slash[1] || strchr(slash + 1, '/') || s[0] == '.' || s[0] == '~')
+/* "ORG/NAME" or "ORG/NAME@REV" as the Hub spells it: the library resolved such a path against the Hub
+ * cache and its message already says what is missing there and the `npugen pull` to run. */
+static bool is_repo_id(const char *s) {
+    char id[256];
+    const char *at = strchr(s, '@');
+    size_t n = at ? (size_t)(at - s) : strlen(s);
+    if (n == 0 || n >= sizeof id || !memchr(s, '/', n))
         return false;
-    for (const char *p = s; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("._-/", *p))
-            return false;
-    return true;
+    memcpy(id, s, n);
+    id[n] = '\0';
+    return npg_hub_valid_repo_id(id);
 }
 
 int cli_fail_model(const char *cmd, npg_status st, const char *model_dir) {
@@ -193,9 +196,7 @@ int cli_fail_model(const char *cmd, npg_status st, const char *model_dir) {
     bool exists = stat(model_dir, &sb) == 0;
     if (exists && S_ISDIR(sb.st_mode))
         return cli_fail(cmd, st);
-    /* the library resolved a repo id against the Hub cache and said what is missing there */
-    const char *why = npg_last_error();
-    if (!exists && why && strstr(why, "npugen pull"))
+    if (!exists && is_repo_id(model_dir))
         return cli_fail(cmd, st);
     static const char accepted[] = "MODEL_DIR is a Hugging Face model folder (config.json, *.safetensors, "
                                    "tokenizer.json) or an `npugen export` folder";
@@ -204,9 +205,6 @@ int cli_fail_model(const char *cmd, npg_status st, const char *model_dir) {
         cli_error(cmd, "%s: GGUF files are not supported yet; %s", model_dir, accepted);
     else if (exists)
         cli_error(cmd, "%s: a file, not a folder; %s", model_dir, accepted);
-    else if (looks_like_repo_id(model_dir))
-        cli_error(cmd, "%s: no such folder; %s. For the Hugging Face repo '%s', download it first: npugen pull %s",
-                  model_dir, accepted, model_dir, model_dir);
     else
         cli_error(cmd, "%s: no such folder; %s", model_dir, accepted);
     return 1;
