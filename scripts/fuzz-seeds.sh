@@ -72,6 +72,17 @@ if [[ ! -d $corpus/blob || -z $(ls -A "$corpus/blob" 2>/dev/null) ]]; then
   done
 fi
 
+# image: the shared photos (PNG, JPEG) as they are
+for f in "$shared"/images/*.png "$shared"/images/*.jpg; do
+  [[ -f $f ]] && seed image "$(basename "$f")" < "$f"
+done
+
+# hub_listing: the listing shapes the Hub answers with (?blobs=true), made from a shared model folder
+commit=0123456789abcdef0123456789abcdef01234567
+printf '{"id":"org/name","sha":"%s","siblings":[{"rfilename":"config.json","blobId":"%s","size":%d},{"rfilename":"model.safetensors","blobId":"%s","size":%d,"lfs":{"sha256":"%s","size":%d,"pointerSize":134}},{"rfilename":"sub/dir/tokenizer.json","blobId":"%s","size":10}]}' \
+  "$commit" "$commit" 411 "$commit" 1056992 "$(printf 'a%.0s' {1..64})" 1056992 "$commit" | seed hub_listing listing_blobs
+printf '{"sha":"%s","siblings":[]}' "$commit" | seed hub_listing listing_empty
+
 shopt -s nullglob
 for f in "$root"/fuzz/regressions/*/*; do
   t=$(basename "$(dirname "$f")")
