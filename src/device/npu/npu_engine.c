@@ -85,7 +85,7 @@ static void npu_free(npg_engine *e) {
 /* No batched ops: the plan is static and built for one sequence (npg_engine_forward refuses). */
 static const npg_engine_ops npu_ops = {"NPU",      npu_check, npu_limit, npu_reserve, npu_prefill,
                                        npu_decode, npu_free,  NULL,      NULL,        NULL,
-                                       NULL};
+                                       NULL,       NULL};
 
 /* Drops a half-built plan so a CACHE_DIR miss can fall back to compiling. */
 static void reset_plan(npu_engine *e) {
