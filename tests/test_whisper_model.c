@@ -197,9 +197,85 @@ static void config_alignment_heads(void) {
     free(dir);
 }
 
+/* Greedy ids from the start sequence: prefill, then steps fed back (no suppression: the raw argmax). */
+static npg_status greedy(npg_engine *e, const float *mel, int steps, int32_t *out, float *first_logits) {
+    float *logits = NULL;
+    NPG_TRY(npg_engine_encode(e, mel, FRAMES, 0));
+    NPG_TRY(e->ops->prefill(e, IDS, 4, 0, &logits));
+    memcpy(first_logits, logits, sizeof(float) * V);
+    for (int i = 0; i < steps; i++) {
+        out[i] = argmax(logits, V);
+        if (i + 1 < steps)
+            NPG_TRY(e->ops->decode(e, out[i], (size_t)(4 + i), &logits));
+    }
+    return NPG_OK;
+}
+
+/* The NPU device: static shapes (3000 frames, 448 positions, padded prefill chunks), token-identical to
+ * the CPU engine; a prompt longer than the chunk works; one sequence. */
+static void npu_matches_cpu(void) {
+    enum { STEPS = 24 };
+    const char *dir = shared_path("models/random-whisper-rescaled");
+    npg_model *m = NULL;
+    npg_engine *cpu = NULL, *npu = NULL, *npu2 = NULL;
+    npg_properties *props = NULL;
+    REQUIRE_OK(npg_model_load(dir, &m));
+    REQUIRE_OK(engine_for(m, &cpu));
+    REQUIRE_OK(npg_properties_create(&props));
+    REQUIRE_OK(npg_properties_set(props, "NUM_THREADS", "2"));
+    REQUIRE_OK(npg_npu_engine_create(m, dir, props, &npu));
+    REQUIRE_OK(npg_properties_set(props, "NPUW_LLM_PREFILL_CHUNK_SIZE", "2"));
+    REQUIRE_OK(npg_npu_engine_create(m, dir, props, &npu2));
+    float *mel = load("goldens/random-whisper/espeak_3s_logmel_80x3000.f32", 80 * FRAMES);
+    float *l_cpu = malloc(sizeof(float) * V), *l_npu = malloc(sizeof(float) * V), *l_npu2 = malloc(sizeof(float) * V);
+    REQUIRE(mel && l_cpu && l_npu && l_npu2);
+    CHECK(strcmp(npu->ops->device, "NPU") == 0 && npu->ops->context_limit(npu) == 448);
+    int32_t a[STEPS], b[STEPS], c[STEPS];
+    REQUIRE_OK(greedy(cpu, mel, STEPS, a, l_cpu));
+    REQUIRE_OK(greedy(npu, mel, STEPS, b, l_npu));
+    REQUIRE_OK(greedy(npu2, mel, STEPS, c, l_npu2));
+    CHECK(memcmp(a, b, sizeof a) == 0);
+    CHECK(memcmp(a, c, sizeof a) == 0);
+    CHECK(max_abs_diff(l_cpu, l_npu, V) < 1e-4f);
+    CHECK(max_abs_diff(l_cpu, l_npu2, V) < 1e-4f);
+    int distinct = 0;
+    for (int i = 1; i < STEPS; i++)
+        distinct += a[i] != a[i - 1];
+    CHECK(distinct > 2); /* the rescaled model's output varies: the comparison means something */
+    /* alignment weights equal the CPU's */
+    npg_whisper_info info;
+    REQUIRE_OK(npg_whisper_info_get(m, &info));
+    size_t nw = (size_t)info.n_align * N_IDS * T;
+    float *wa = malloc(sizeof(float) * nw), *wb = malloc(sizeof(float) * nw);
+    REQUIRE(wa && wb);
+    REQUIRE_OK(npg_whisper_alignment_weights(cpu, IDS, N_IDS, wa));
+    REQUIRE_OK(npg_whisper_alignment_weights(npu, IDS, N_IDS, wb));
+    CHECK(max_abs_diff(wa, wb, nw) < 1e-5f);
+    /* one sequence; static context */
+    CHECK(npg_engine_encode(npu, mel, FRAMES, 1) == NPG_ERR_UNSUPPORTED);
+    CHECK(npg_engine_copy_seq(npu, 0, 1, 4) == NPG_ERR_UNSUPPORTED);
+    CHECK(npu->ops->decode(npu, 1, 448, &(float *){NULL}) == NPG_ERR_LIMIT);
+    REQUIRE_OK(npg_properties_set(props, "EXPORT_BLOB", "YES"));
+    REQUIRE_OK(npg_properties_set(props, "BLOB_PATH", "/nonexistent/whisper.blob"));
+    npg_engine *refused = NULL;
+    CHECK(npg_npu_engine_create(m, dir, props, &refused) == NPG_ERR_UNSUPPORTED && !refused);
+    free(wa);
+    free(wb);
+    free(mel);
+    free(l_cpu);
+    free(l_npu);
+    free(l_npu2);
+    npg_properties_free(props);
+    cpu->ops->free(cpu);
+    npu->ops->free(npu);
+    npu2->ops->free(npu2);
+    npg_model_free(m);
+}
+
 int main(void) {
     RUN(encoder_decoder_goldens);
     RUN(engine_encode_decode);
     RUN(config_alignment_heads);
+    RUN(npu_matches_cpu);
     return npg_test_summary();
 }

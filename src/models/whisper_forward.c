@@ -260,6 +260,9 @@ npg_status npg_whisper_forward_rows(const npg_model *m, npg_forward_state *s, co
             return npg_fail(NPG_ERR_INVALID_ARGUMENT,
                             "forward: sequence %lld has no encoded audio (run the encode step first)",
                             (long long)s->row_seq[t]);
+        if (s->row_pos[t] >= c->max_pos)
+            return npg_fail(NPG_ERR_LIMIT, "forward: position %lld exceeds Whisper's %lld decoder positions "
+                            "(max_target_positions)", (long long)s->row_pos[t], (long long)c->max_pos);
         if (b->ids[t] < 0 || b->ids[t] >= c->vocab)
             return npg_fail(NPG_ERR_INVALID_ARGUMENT, "token id %d is outside the vocabulary [0, %lld)", b->ids[t],
                             (long long)c->vocab);
