@@ -272,10 +272,80 @@ static void npu_matches_cpu(void) {
     npg_model_free(m);
 }
 
+/* Logits [N_IDS, V] of the golden prompt for the model in dir (CPU, golden mel). */
+static npg_status prompt_logits(const char *dir, const float *mel, float *out) {
+    npg_model *m = NULL;
+    NPG_TRY(npg_model_load(dir, &m));
+    npg_forward_state *s = NULL;
+    npg_status st = npg_forward_state_create(m, N_IDS, 448, NULL, npg_isa_detect(), &s);
+    if (st == NPG_OK)
+        st = npg_whisper_encode(m, s, mel, FRAMES, 0, NULL);
+    if (st == NPG_OK)
+        st = npg_model_forward(m, s, IDS, N_IDS, 0, true);
+    if (st == NPG_OK)
+        memcpy(out, s->logits, sizeof(float) * N_IDS * V);
+    npg_forward_state_free(s);
+    npg_model_free(m);
+    return st;
+}
+
+static float rel_err(const float *a, const float *b, size_t n) {
+    float d = 0.0f, m = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        d = fmaxf(d, fabsf(a[i] - b[i]));
+        m = fmaxf(m, fabsf(a[i]));
+    }
+    return d / m;
+}
+
+/* npugen export of a Whisper folder: fp16 (the source's own precision: equal), int8 per channel and
+ * int4 sym load and run; the exported folder gives the source's greedy ids on the rescaled model. */
+static void export_formats(void) {
+    static const struct {
+        const char *label;
+        npg_export_format format;
+        float bound; /* relative logits error */
+        bool same_ids;
+    } cases[] = {{"fp16", NPG_EXPORT_FP16, 1e-6f, true},
+                 {"int8", NPG_EXPORT_INT8, 0.05f, true},
+                 {"int4", NPG_EXPORT_INT4, 0.5f, false}};
+    const char *src = shared_path("models/random-whisper-rescaled");
+    float *mel = load("goldens/random-whisper/espeak_3s_logmel_80x3000.f32", 80 * FRAMES);
+    float *ref = malloc(sizeof(float) * N_IDS * V), *got = malloc(sizeof(float) * N_IDS * V);
+    char *tmp = make_temp_dir();
+    REQUIRE(mel && ref && got && tmp);
+    REQUIRE_OK(prompt_logits(src, mel, ref));
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        npg_export_options o;
+        npg_export_options_init(&o);
+        o.format = cases[c].format;
+        o.sym = true;
+        char out[4096];
+        snprintf(out, sizeof out, "%s/%s", tmp, cases[c].label);
+        REQUIRE_OK(npg_export_model(src, out, &o));
+        REQUIRE_OK(prompt_logits(out, mel, got));
+        float r = rel_err(ref, got, (size_t)N_IDS * V);
+        int same = 0;
+        for (int i = 0; i < N_IDS; i++)
+            same += argmax(ref + (int64_t)i * V, V) == argmax(got + (int64_t)i * V, V);
+        fprintf(stderr, "  export %s: relative logits error %.3g, %d/%d argmax ids equal\n", cases[c].label, (double)r,
+                same, N_IDS);
+        CHECK(r <= cases[c].bound);
+        if (cases[c].same_ids)
+            CHECK(same == N_IDS);
+    }
+    rm_rf(tmp);
+    free(tmp);
+    free(mel);
+    free(ref);
+    free(got);
+}
+
 int main(void) {
     RUN(encoder_decoder_goldens);
     RUN(engine_encode_decode);
     RUN(config_alignment_heads);
     RUN(npu_matches_cpu);
+    RUN(export_formats);
     return npg_test_summary();
 }
