@@ -101,9 +101,10 @@ static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l,
         for (int64_t t = 1; t < n; t++)
             memmove(s->q + t * qd, qkv + t * w, (size_t)qd * sizeof(float));
     } else {
-        npg_matmul(&s->compute, s->xb, n, &L->wq, s->q);
-        npg_matmul(&s->compute, s->xb, n, &L->wk, s->k);
-        npg_matmul(&s->compute, s->xb, n, &L->wv, s->v);
+        /* one parallel region for the three (the activations quantized once, one barrier) */
+        const npg_weight *w[3] = {&L->wq, &L->wk, &L->wv};
+        float *y[3] = {s->q, s->k, s->v};
+        npg_matmul_multi(&s->compute, s->xb, n, w, y, 3);
     }
     add_bias(s->q, L->bq, n, qd);
     add_bias(s->k, L->bk, n, kvd);
