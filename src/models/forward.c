@@ -196,25 +196,32 @@ static npg_status prepare_rows(npg_forward_state *s, const npg_batch *b, int64_t
     return NPG_OK;
 }
 
+static npg_status weights_ready(npg_forward_state *s, int64_t stage) {
+    return s->weights_ready ? s->weights_ready(s->weights_ready_user, stage) : NPG_OK;
+}
+
 /* The decoder over s->x [n, hidden] (input embeddings, already scaled) and s->row_*, then the logits of
  * the n_out rows in s->row_out. */
-static void forward_rows(const npg_model *m, npg_forward_state *s, int64_t n, int64_t n_out) {
+static npg_status forward_rows(const npg_model *m, npg_forward_state *s, int64_t n, int64_t n_out) {
     const npg_model_config *c = &m->cfg;
     int64_t H = c->hidden;
     capture(c, s, 0, n);
     for (int64_t l = 0; l < c->n_layers; l++) {
+        NPG_TRY(weights_ready(s, 1 + l));
         attention_block(m, s, l, n);
         ffn_block(m, s, l, n);
         capture(c, s, l + 1, n);
     }
+    NPG_TRY(weights_ready(s, c->n_layers + 1));
     for (int64_t t = 0; t < n_out; t++)
         npg_rmsnorm(s->xb + t * H, s->x + s->row_out[t] * H, m->final_norm, H, c->norm_eps, c->norm_plus_one);
     if (n_out == 0)
-        return;
+        return NPG_OK;
     npg_matmul(&s->compute, s->xb, n_out, &m->lm_head, s->logits);
     if (c->final_softcap > 0.0f)
         for (int64_t i = 0; i < n_out * c->vocab; i++)
             s->logits[i] = c->final_softcap * tanhf(s->logits[i] / c->final_softcap);
+    return NPG_OK;
 }
 
 npg_status npg_model_forward_batch(const npg_model *m, npg_forward_state *s, const npg_batch *b) {
@@ -224,6 +231,7 @@ npg_status npg_model_forward_batch(const npg_model *m, npg_forward_state *s, con
     int64_t n_out = 0;
     NPG_TRY(prepare_rows(s, b, &n_out));
     int64_t H = c->hidden, n = b->n;
+    NPG_TRY(weights_ready(s, 0));
     if (b->embeds) {
         memcpy(s->x, b->embeds, (size_t)(n * H) * sizeof(float));
     } else {
@@ -238,8 +246,7 @@ npg_status npg_model_forward_batch(const npg_model *m, npg_forward_state *s, con
                     row[i] *= c->embed_scale;
         }
     }
-    forward_rows(m, s, n, n_out);
-    return NPG_OK;
+    return forward_rows(m, s, n, n_out);
 }
 
 /* The single-sequence entry points: consecutive positions pos..pos+n-1 of sequence 0, staged as a

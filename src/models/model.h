@@ -113,6 +113,11 @@ typedef struct npg_forward_state {
      * their matmul; role WQ stands for q/k/v (one input), W_GATE for gate/up, WO and W_DOWN for theirs */
     void (*linear_tap)(void *user, int64_t layer, npg_tensor_role role, const float *x, int64_t n, int64_t k);
     void *linear_tap_user;
+    /* optional: called before each stage of the pass reads its weights (0 = the embedding, 1 + l =
+     * layer l, n_layers + 1 = the final norm and lm_head); a failure stops the pass before any logits.
+     * The NPU device verifies a blob's weights this way while the first pass runs. */
+    npg_status (*weights_ready)(void *user, int64_t stage);
+    void *weights_ready_user;
 } npg_forward_state;
 
 npg_status npg_forward_state_create(const npg_model *m, int64_t max_batch, int64_t max_ctx, npg_threadpool *pool,

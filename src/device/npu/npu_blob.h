@@ -104,6 +104,7 @@ typedef struct npu_blob {
     const npu_blob_tensor *tensors; /* [m->n_tensors], inside meta */
     npg_tensor_role *roles;         /* [m->n_tensors] each tensor's role and layer, from its name */
     int64_t *layers;
+    struct npu_verify *verify; /* deferred verification of the weights (npu_verify.h), or NULL */
 } npu_blob;
 
 /* The model config as an explicit record (format in npu_blob_config.c). write: *out is malloc'd.
@@ -114,6 +115,10 @@ npg_status npu_config_record_read(const uint8_t *p, size_t len, const char *path
 
 /* threads: for verifying the weights (0 = all cores). */
 npg_status npu_blob_open(const char *path, const npg_properties *props, int threads, npu_blob *out);
+/* The same checks, except that a full blob's weights are verified in the background while the first
+ * forward pass runs (npu_verify.h): out->verify is set, and a plan built on the blob must install it
+ * as its forward state's weights_ready hook (npu_verify_hook) before running. */
+npg_status npu_blob_open_deferred(const char *path, const npg_properties *props, int threads, npu_blob *out);
 void npu_blob_close(npu_blob *b); /* safe on a zeroed struct */
 
 /* The blob behind a model built by npg_npu_blob_model, or NULL. */
