@@ -18,7 +18,8 @@
  * version (NPG_ERR_UNSUPPORTED: "recompile with `npugen compile`"), section bounds against the file size (NPG_ERR_FORMAT: truncated),
  * the stored meta's checksum (NPG_ERR_CHECKSUM), decryption, the plain meta's own checksum
  * (NPG_ERR_CHECKSUM: corrupted or a wrong key), every tensor's slot, shape and bounds, then every
- * tensor's bytes against its hash (NPG_ERR_CHECKSUM), one tensor per task on a thread pool. */
+ * tensor's bytes against its hash (NPG_ERR_CHECKSUM), one tensor per task on a thread pool — or, with
+ * npu_blob_open_deferred, in the background while the first forward pass runs (npu_verify.h). */
 #ifndef NPG_DEVICE_NPU_BLOB_H
 #define NPG_DEVICE_NPU_BLOB_H
 

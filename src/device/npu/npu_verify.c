@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "core/hash.h"
@@ -96,7 +97,11 @@ npg_status npu_verify_start(const npu_blob *b, const char *path, int threads, np
     pthread_mutex_init(&v->mutex, NULL);
     pthread_cond_init(&v->cond, NULL);
     v->sync_ready = true;
-    threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+    if (threads <= 0) { /* NUM_THREADS 0: one per core, as the thread pool */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > 0 ? (int)cores : 1;
+    }
+    threads = threads > MAX_THREADS ? MAX_THREADS : threads;
     for (int t = 0; t < threads; t++) {
         if (pthread_create(&v->threads[t], NULL, verify_main, v) != 0) {
             npu_verify_free(v);

@@ -17,7 +17,7 @@
 struct npu_blob;
 typedef struct npu_verify npu_verify;
 
-/* Starts hashing blob `b`'s tensors (stages as above) on `threads` background threads (>= 1). `b`
+/* Starts hashing blob `b`'s tensors (stages as above) on `threads` background threads (0 = one per core; at most 8). `b`
  * must outlive the verifier; `path` names the file in messages. */
 npg_status npu_verify_start(const struct npu_blob *b, const char *path, int threads, npu_verify **out);
 /* Blocks until every tensor of stages 0..stage is verified; stage 0 = the embedding (and other
