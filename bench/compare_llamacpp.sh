@@ -162,7 +162,7 @@ for th in sorted({r["threads"] for r in rows}):
         bw_s = "—" if bw is None else f"{100 * bw:.0f}% of {gbs:.0f} GB/s"
         rss = n.get("peak_rss_mb")
         print(f"| {fmt} | {th} | {f(n['file_mb'], 0)} | {f(l and l['prefill_tok_s'])} | {f(n['prefill_tok_s'])} | "
-              f"{ratio(n['prefill_tok_s'], l and l['prefill_tok_s'])} | {f(l and l["decode_tok_s"], 2)} | {f(n["decode_tok_s"], 2)} | "
+              f"{ratio(n['prefill_tok_s'], l and l['prefill_tok_s'])} | {f(l and l['decode_tok_s'], 2)} | {f(n['decode_tok_s'], 2)} | "
               f"{ratio(n['decode_tok_s'], l and l['decode_tok_s'])} | "
               f"{ratio(n['prefill_tok_s'], base.get('prefill_tok_s'))} / {ratio(n['decode_tok_s'], base.get('decode_tok_s'))} | "
               f"{bw_s} | "
