@@ -199,7 +199,7 @@ static npg_status import_plan(npu_engine *e, const npu_config *cfg, const npg_pr
     }
     NPG_TRY(npu_plan_check_weights(e->plan));
     NPG_TRY(npu_plan_alloc_buffers(e->plan));
-    if (m->with_weights && b->verify) { /* no weight is read before its stage is verified */
+    if (b->verify) { /* a full blob: no weight is read before its stage is verified (m may be closed here) */
         e->plan->state->weights_ready = npu_verify_hook;
         e->plan->state->weights_ready_user = b->verify;
     }
