@@ -308,6 +308,79 @@ static void test_workspace_edges(void) {
 /* Every ISA's activation quantizer writes the same bytes as the scalar one (q, sum4, scale, bsum): the
  * SIMD integer kernels are checked against the scalar ones on that premise. Rows include an all-zero
  * block, a lone large value, negative zeros and k that is not a multiple of 128. */
+/* npg_matmul_multi gives each weight exactly what npg_matmul gives it alone (bit for bit), for every
+ * type and ISA, decode, few-row and prefill shapes, weights of different n sharing one region (q/k/v,
+ * gate/up), with a workspace chunking the rows, and mixed types / k running one by one. */
+static void test_matmul_multi_equal(void) {
+    ctx cx = make_ctx();
+    rng r = {11};
+    enum { K = 300, MMAX = 70 };
+    static const int64_t ns[3] = {96, 33, 33};
+    static const int64_t ms[] = {1, 3, 17, 70};
+    float *wsrc = malloc((size_t)(96 * K) * sizeof(float));
+    float *x = malloc((size_t)(MMAX * K) * sizeof(float));
+    float *one = malloc((size_t)(MMAX * 96) * sizeof(float));
+    float *ys[3];
+    for (int i = 0; i < 3; i++)
+        ys[i] = malloc((size_t)(MMAX * 96) * sizeof(float));
+    REQUIRE(wsrc && x && one && ys[0] && ys[1] && ys[2]);
+    fill(&r, x, MMAX * K, 1.0f);
+    for (int t = 0; t < NPG_W_COUNT; t++) {
+        test_weight tw[3];
+        const npg_weight *w[3];
+        for (int i = 0; i < 3; i++) {
+            fill(&r, wsrc, ns[i] * K, 0.05f);
+            REQUIRE(make_weight((npg_wtype)t, wsrc, ns[i], K, t == NPG_W_Q4_G ? 100 : 0, &tw[i]));
+            w[i] = &tw[i].w;
+        }
+        for (int chunked = 0; chunked < 2; chunked++) {
+            npg_compute c = {.pool = cx.pool};
+            REQUIRE_OK(npg_compute_reserve(&c, chunked ? 5 : MMAX, K));
+            for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
+                for (int isa = NPG_ISA_SCALAR; isa <= (int)cx.best; isa++) {
+                    c.isa = (npg_isa)isa;
+                    int64_t m = ms[mi];
+                    npg_matmul_multi(&c, x, m, w, ys, 3);
+                    for (int i = 0; i < 3; i++) {
+                        npg_matmul(&c, x, m, w[i], one);
+                        bool same = memcmp(one, ys[i], (size_t)(m * ns[i]) * sizeof(float)) == 0;
+                        if (!same)
+                            fprintf(stderr, "  multi %s %s m=%lld weight %d%s differs from npg_matmul\n",
+                                    npg_wtype_name((npg_wtype)t), npg_isa_name((npg_isa)isa), (long long)m, i,
+                                    chunked ? " (chunked workspace)" : "");
+                        CHECK(same);
+                    }
+                }
+            }
+            npg_compute_release(&c);
+        }
+        for (int i = 0; i < 3; i++)
+            free_weight(&tw[i]);
+    }
+    /* mixed types: each still equals its own matmul */
+    test_weight a, b;
+    fill(&r, wsrc, 33 * K, 0.05f);
+    REQUIRE(make_weight(NPG_W_Q4_CW, wsrc, 33, K, 0, &a));
+    REQUIRE(make_weight(NPG_W_F32, wsrc, 33, K, 0, &b));
+    npg_compute c = {.pool = cx.pool, .isa = cx.best};
+    REQUIRE_OK(npg_compute_reserve(&c, MMAX, K));
+    const npg_weight *w2[2] = {&a.w, &b.w};
+    npg_matmul_multi(&c, x, 3, w2, ys, 2);
+    npg_matmul(&c, x, 3, &a.w, one);
+    CHECK(memcmp(one, ys[0], 3 * 33 * sizeof(float)) == 0);
+    npg_matmul(&c, x, 3, &b.w, one);
+    CHECK(memcmp(one, ys[1], 3 * 33 * sizeof(float)) == 0);
+    npg_compute_release(&c);
+    free_weight(&a);
+    free_weight(&b);
+    for (int i = 0; i < 3; i++)
+        free(ys[i]);
+    free(wsrc);
+    free(x);
+    free(one);
+    npg_threadpool_free(cx.pool);
+}
+
 static void test_quantize_act_identical(void) {
     static const int64_t ks[] = {1, 5, 64, 128, 200, 300, 2048};
     if (npg_isa_detect() < NPG_ISA_AVX2) {
@@ -396,5 +469,6 @@ int main(void) {
     RUN(test_q4_g);
     RUN(test_nf4_cw);
     RUN(test_workspace_edges);
+    RUN(test_matmul_multi_equal);
     return npg_test_summary();
 }

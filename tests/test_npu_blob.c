@@ -55,9 +55,11 @@ static npg_status run(fixture *f, const char *model, npg_properties *props, bool
     if (st != NPG_OK)
         return st;
     int32_t ids[N_GEN];
+    /* a full BLOB_PATH blob's weights are verified as the first pass reaches them: corruption there
+     * fails the generation (the caller checks the status), not the creation */
     st = greedy(e, f->prompt, N_PROMPT, N_GEN, ids, NULL);
-    CHECK(st == NPG_OK);
-    CHECK(memcmp(ids, f->ref, sizeof ids) == 0);
+    if (st == NPG_OK)
+        CHECK(memcmp(ids, f->ref, sizeof ids) == 0);
     if (imported)
         *imported = e->imported;
     e->ops->free(e);

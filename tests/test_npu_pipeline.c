@@ -404,6 +404,69 @@ static void test_weightless_tokenizer_only(void) {
     free(tmp);
 }
 
+/* A full blob's weights are verified as the first forward pass reaches them (docs/npu.md): one flipped
+ * byte in the last layer's weights is reported (NPG_ERR_CHECKSUM naming the tensor) and no token comes
+ * out, through the API and the CLI; the intact blob generates what the model folder does. */
+static void test_full_blob_corrupt_late_layer(void) {
+    char *tmp = make_temp_dir();
+    char cmd[4096], blob[1024];
+    snprintf(blob, sizeof blob, "%s/full.blob", tmp);
+    snprintf(cmd, sizeof cmd, "%s compile %s -o %s -c CACHE_MODE=OPTIMIZE_SPEED -c MAX_PROMPT_LEN=64 -c MIN_RESPONSE_LEN=64",
+             NPG_CLI, model_dir("stories260K"), blob);
+    char *out = NULL, *err = NULL;
+    CHECK(run_cmd(cmd, &out, &err) == 0);
+    free(out);
+    free(err);
+    npg_generation_config *cfg = config_of(6, true);
+    npg_decoded_results *want = NULL, *got = NULL;
+    npg_llm_pipeline *ref = pipe_of("stories260K", "NPU", props_of("MAX_PROMPT_LEN", "64", "MIN_RESPONSE_LEN", "64", NULL));
+    npg_llm_pipeline *p = pipe_of("stories260K", "NPU", props_of("BLOB_PATH", blob, NULL));
+    REQUIRE(cfg && ref && p);
+    CHECK(npg_llm_pipeline_generate(ref, "Once upon", cfg, NULL, &want) == NPG_OK);
+    CHECK(npg_llm_pipeline_generate(p, "Once upon", cfg, NULL, &got) == NPG_OK);
+    CHECK(want && got && same_text(want, got));
+    npg_decoded_results_free(want);
+    npg_decoded_results_free(got);
+    npg_llm_pipeline_free(ref);
+    npg_llm_pipeline_free(p);
+
+    /* flip one byte in the middle of the last layer's down projection */
+    size_t size = 0;
+    uint8_t *bytes = (uint8_t *)read_all(blob, &size);
+    REQUIRE(bytes && size > sizeof(npu_blob_header));
+    const npu_blob_header *h = (const npu_blob_header *)bytes;
+    const npu_blob_meta *m = (const npu_blob_meta *)(bytes + sizeof *h);
+    const npu_blob_tensor *t = (const npu_blob_tensor *)(bytes + sizeof *h + sizeof *m + (m->config_bytes + 7) / 8 * 8);
+    const npu_blob_tensor *target = NULL;
+    char last[64];
+    snprintf(last, sizeof last, "layers.%d.", 4); /* stories260K has 5 layers */
+    for (uint32_t i = 0; i < m->n_tensors; i++)
+        if (strstr(t[i].name, last) && strstr(t[i].name, "down_proj"))
+            target = &t[i];
+    REQUIRE(target);
+    bytes[h->weights_offset + target->data_offset + target->data_bytes / 2] ^= 0x10;
+    write_file(blob, (const char *)bytes, size);
+    p = pipe_of("stories260K", "NPU", props_of("BLOB_PATH", blob, NULL));
+    REQUIRE(p);
+    got = NULL;
+    CHECK(npg_llm_pipeline_generate(p, "Once upon", cfg, NULL, &got) == NPG_ERR_CHECKSUM);
+    CHECK(got == NULL);
+    CHECK(contains(npg_last_error(), target->name) && contains(npg_last_error(), "checksum"));
+    npg_llm_pipeline_free(p);
+    snprintf(cmd, sizeof cmd, "%s generate %s --device NPU -c BLOB_PATH=%s -p 'Once upon' -n 6", NPG_CLI,
+             model_dir("stories260K"), blob);
+    out = err = NULL;
+    CHECK(run_cmd(cmd, &out, &err) == 1);
+    CHECK(out && out[0] == '\0'); /* no token printed */
+    CHECK(err && contains(err, "checksum") && contains(err, target->name));
+    free(out);
+    free(err);
+    free(bytes);
+    npg_generation_config_free(cfg);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 int main(void) {
     RUN(test_generate_equals_cpu);
     RUN(test_context_and_prompt_limits);
@@ -413,5 +476,6 @@ int main(void) {
     RUN(test_info_getters);
     RUN(test_cli_compile);
     RUN(test_weightless_tokenizer_only);
+    RUN(test_full_blob_corrupt_late_layer);
     return npg_test_summary();
 }

@@ -263,30 +263,38 @@ static uint8_t *aligned_workspace(const npg_compute *c, size_t *usable) {
     return (uint8_t *)a;
 }
 
+/* The job of one weight: kernel choice (row / few / tile) and output layout. */
+static void job_init(mm_job *jb, const npg_kernel_set *ks, const float *x, int64_t m, const npg_weight *w, float *y) {
+    *jb = (mm_job){.m = m, .n = w->n};
+    jb->args.w = w;
+    jb->args.x = x;
+    jb->args.y = y;
+    jb->args.ldy = w->n;
+    jb->kern = m == 1 ? ks->row[w->type] : ks->tile[w->type];
+    /* a few rows (several sequences decoded together): the streaming kernel takes them all at once */
+    bool few = m > 1 && ks->few[w->type].fn && m <= ks->few[w->type].mr;
+    if (few)
+        jb->kern = ks->few[w->type];
+    jb->stream = m == 1 || few;
+}
+
+static npg_isa compute_isa(const npg_compute *c) {
+    npg_isa isa = c ? c->isa : NPG_ISA_SCALAR, best = npg_isa_detect();
+    return isa > best ? best : isa;
+}
+
 void npg_matmul(const npg_compute *c, const float *x, int64_t m, const npg_weight *w, float *y) {
     if (m <= 0 || w->n <= 0 || w->k <= 0)
         return;
-    npg_isa isa = c ? c->isa : NPG_ISA_SCALAR;
-    npg_isa best = npg_isa_detect();
-    isa = isa > best ? best : isa;
     npg_kernel_set ks;
-    kernel_set_for(isa, &ks);
+    kernel_set_for(compute_isa(c), &ks);
     npg_threadpool *pool = c ? c->pool : NULL;
     int threads = npg_threadpool_size(pool);
     size_t ws_size = 0;
     uint8_t *ws = c ? aligned_workspace(c, &ws_size) : NULL;
 
-    mm_job jb = {.m = m, .n = w->n};
-    jb.args.w = w;
-    jb.args.x = x;
-    jb.args.y = y;
-    jb.args.ldy = w->n;
-    jb.kern = m == 1 ? ks.row[w->type] : ks.tile[w->type];
-    /* a few rows (several sequences decoded together): the streaming kernel takes them all at once */
-    bool few = m > 1 && ks.few[w->type].fn && m <= ks.few[w->type].mr;
-    if (few)
-        jb.kern = ks.few[w->type];
-    jb.stream = m == 1 || few;
+    mm_job jb;
+    job_init(&jb, &ks, x, m, w, y);
 
     if (w->type <= NPG_W_BF16) {
         jb.klen = w->k;
@@ -340,5 +348,80 @@ void npg_matmul(const npg_compute *c, const float *x, int64_t m, const npg_weigh
         plan_blocks(&jb, threads);
         int64_t tasks = ((rows + jb.mb - 1) / jb.mb) * jb.n_blocks;
         npg_threadpool_run(pool, (int)tasks, tiles_task, &jb);
+    }
+}
+
+/* Several weights over the same input in one parallel region: tasks of weight 0, then weight 1, ...,
+ * each weight cut into blocks exactly as npg_matmul cuts it alone. */
+typedef struct multi_job {
+    mm_job jobs[NPG_MATMUL_MULTI_MAX];
+    int64_t first[NPG_MATMUL_MULTI_MAX + 1]; /* first task of each weight; first[count] = all tasks */
+    int count;
+} multi_job;
+
+static void multi_task(void *ctx, int task, int thread) {
+    multi_job *mj = ctx; /* read only */
+    int i = 0;
+    while (task >= mj->first[i + 1])
+        i++;
+    tiles_task(&mj->jobs[i], (int)(task - mj->first[i]), thread);
+}
+
+static int64_t plan_all(multi_job *mj, int threads) {
+    mj->first[0] = 0;
+    for (int i = 0; i < mj->count; i++) {
+        mm_job *jb = &mj->jobs[i];
+        plan_blocks(jb, threads);
+        mj->first[i + 1] = mj->first[i] + ((jb->m + jb->mb - 1) / jb->mb) * jb->n_blocks;
+    }
+    return mj->first[mj->count];
+}
+
+void npg_matmul_multi(const npg_compute *c, const float *x, int64_t m, const npg_weight *const *w, float *const *y,
+                      int count) {
+    /* The shared region needs one input layout: the same type and k for every weight (then the
+     * activations are quantized once), and a type with a direct kernel. Anything else runs one by one. */
+    bool same = count >= 1 && count <= NPG_MATMUL_MULTI_MAX && m > 0;
+    for (int i = 0; same && i < count; i++)
+        same = w[i]->n > 0 && w[i]->k > 0 && w[i]->type == w[0]->type && w[i]->k == w[0]->k &&
+               !(w[i]->type == NPG_W_Q4_G && !npg_q4g_fast(w[i]->group_size));
+    npg_threadpool *pool = c ? c->pool : NULL;
+    size_t ws_size = 0;
+    uint8_t *ws = c ? aligned_workspace(c, &ws_size) : NULL;
+    int64_t k = same ? w[0]->k : 0, kp = round_up(k, NPG_QBLOCK);
+    size_t row_bytes = npg_qact_row_bytes(kp);
+    bool integer = same && w[0]->type > NPG_W_BF16;
+    int64_t fit = integer ? (int64_t)(ws_size / row_bytes) : m;
+    if (!same || count == 1 || fit < 1) {
+        for (int i = 0; i < count; i++)
+            npg_matmul(c, x, m, w[i], y[i]);
+        return;
+    }
+    npg_kernel_set ks;
+    kernel_set_for(compute_isa(c), &ks);
+    int threads = npg_threadpool_size(pool);
+    multi_job mj = {.count = count};
+    for (int i = 0; i < count; i++) {
+        job_init(&mj.jobs[i], &ks, x, m, w[i], y[i]);
+        mj.jobs[i].klen = integer ? kp : k;
+        /* as npg_matmul: float weights chunk every m > 1, integer ones all but the streaming kernels */
+        mj.jobs[i].kc = integer ? (mj.jobs[i].stream ? kp : CHUNK_Q) : (m == 1 ? k : CHUNK_F);
+    }
+    if (!integer) {
+        npg_threadpool_run(pool, (int)plan_all(&mj, threads), multi_task, &mj);
+        return;
+    }
+    for (int64_t r0 = 0; r0 < m; r0 += fit) {
+        int64_t rows = min64(fit, m - r0);
+        npg_qact qa = {.base = ws, .stride = row_bytes, .kp = kp};
+        qact_job qj = {.x = x + r0 * k, .k = k, .m = rows, .qa = &qa, .fn = ks.quantize_act};
+        qj.rows_per_task = rows < 4 * (int64_t)threads ? rows : (rows + 4 * threads - 1) / (4 * threads);
+        npg_threadpool_run(pool, (int)((rows + qj.rows_per_task - 1) / qj.rows_per_task), qact_task, &qj);
+        for (int i = 0; i < count; i++) {
+            mj.jobs[i].m = rows;
+            mj.jobs[i].args.qa = qa;
+            mj.jobs[i].args.y = y[i] + r0 * w[i]->n;
+        }
+        npg_threadpool_run(pool, (int)plan_all(&mj, threads), multi_task, &mj);
     }
 }

@@ -43,6 +43,13 @@ void npg_compute_release(npg_compute *c); /* frees the workspace */
 
 /* y[m, n] = x[m, k] · Wᵀ. */
 void npg_matmul(const npg_compute *c, const float *x, int64_t m, const npg_weight *w, float *y);
+/* y[i][m, w[i]->n] = x[m, k] · w[i]ᵀ for i < count (≤ NPG_MATMUL_MULTI_MAX): q/k/v or gate/up of a
+ * layer in one parallel region (one barrier, the activations quantized once) instead of one per weight.
+ * Each y[i] equals npg_matmul(c, x, m, w[i], y[i]) bit for bit: every weight is cut into the same blocks
+ * and runs the same kernels. Weights of different types or k run one by one. */
+enum { NPG_MATMUL_MULTI_MAX = 4 };
+void npg_matmul_multi(const npg_compute *c, const float *x, int64_t m, const npg_weight *const *w, float *const *y,
+                      int count);
 /* Reference (scalar, single-threaded, exact f32 accumulation order per row) for tests. */
 void npg_matmul_ref(const float *x, int64_t m, const npg_weight *w, float *y);
 

@@ -102,9 +102,10 @@ static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l,
         for (int64_t t = 1; t < n; t++)
             memmove(s->q + t * qd, qkv + t * w, (size_t)qd * sizeof(float));
     } else {
-        npg_matmul(&s->compute, s->xb, n, &L->wq, s->q);
-        npg_matmul(&s->compute, s->xb, n, &L->wk, s->k);
-        npg_matmul(&s->compute, s->xb, n, &L->wv, s->v);
+        /* one parallel region for the three (the activations quantized once, one barrier) */
+        const npg_weight *w[3] = {&L->wq, &L->wk, &L->wv};
+        float *y[3] = {s->q, s->k, s->v};
+        npg_matmul_multi(&s->compute, s->xb, n, w, y, 3);
     }
     add_bias(s->q, L->bq, n, qd);
     add_bias(s->k, L->bk, n, kvd);
@@ -196,25 +197,32 @@ static npg_status prepare_rows(npg_forward_state *s, const npg_batch *b, int64_t
     return NPG_OK;
 }
 
+static npg_status weights_ready(npg_forward_state *s, int64_t stage) {
+    return s->weights_ready ? s->weights_ready(s->weights_ready_user, stage) : NPG_OK;
+}
+
 /* The decoder over s->x [n, hidden] (input embeddings, already scaled) and s->row_*, then the logits of
  * the n_out rows in s->row_out. */
-static void forward_rows(const npg_model *m, npg_forward_state *s, int64_t n, int64_t n_out) {
+static npg_status forward_rows(const npg_model *m, npg_forward_state *s, int64_t n, int64_t n_out) {
     const npg_model_config *c = &m->cfg;
     int64_t H = c->hidden;
     capture(c, s, 0, n);
     for (int64_t l = 0; l < c->n_layers; l++) {
+        NPG_TRY(weights_ready(s, 1 + l));
         attention_block(m, s, l, n);
         ffn_block(m, s, l, n);
         capture(c, s, l + 1, n);
     }
+    NPG_TRY(weights_ready(s, c->n_layers + 1));
     for (int64_t t = 0; t < n_out; t++)
         npg_rmsnorm(s->xb + t * H, s->x + s->row_out[t] * H, m->final_norm, H, c->norm_eps, c->norm_plus_one);
     if (n_out == 0)
-        return;
+        return NPG_OK;
     npg_matmul(&s->compute, s->xb, n_out, &m->lm_head, s->logits);
     if (c->final_softcap > 0.0f)
         for (int64_t i = 0; i < n_out * c->vocab; i++)
             s->logits[i] = c->final_softcap * tanhf(s->logits[i] / c->final_softcap);
+    return NPG_OK;
 }
 
 npg_status npg_model_forward_batch(const npg_model *m, npg_forward_state *s, const npg_batch *b) {
@@ -226,6 +234,7 @@ npg_status npg_model_forward_batch(const npg_model *m, npg_forward_state *s, con
     if (m->whisper) /* encoder-decoder: its own layers (whisper_forward.c) */
         return npg_whisper_forward_rows(m, s, b, n_out);
     int64_t H = c->hidden, n = b->n;
+    NPG_TRY(weights_ready(s, 0));
     if (b->embeds) {
         memcpy(s->x, b->embeds, (size_t)(n * H) * sizeof(float));
     } else {
@@ -240,8 +249,7 @@ npg_status npg_model_forward_batch(const npg_model *m, npg_forward_state *s, con
                     row[i] *= c->embed_scale;
         }
     }
-    forward_rows(m, s, n, n_out);
-    return NPG_OK;
+    return forward_rows(m, s, n, n_out);
 }
 
 /* The single-sequence entry points: consecutive positions pos..pos+n-1 of sequence 0, staged as a

@@ -117,6 +117,11 @@ typedef struct npg_forward_state {
     void (*linear_tap)(void *user, int64_t layer, npg_tensor_role role, const float *x, int64_t n, int64_t k);
     void *linear_tap_user;
     struct npg_whisper_state *whisper; /* NPG_ARCH_WHISPER: encoder scratch, cross K/V (models/whisper.h) */
+    /* optional: called before each stage of the pass reads its weights (0 = the embedding, 1 + l =
+     * layer l, n_layers + 1 = the final norm and lm_head); a failure stops the pass before any logits.
+     * The NPU device verifies a blob's weights this way while the first pass runs. */
+    npg_status (*weights_ready)(void *user, int64_t stage);
+    void *weights_ready_user;
 } npg_forward_state;
 
 npg_status npg_forward_state_create(const npg_model *m, int64_t max_batch, int64_t max_ctx, npg_threadpool *pool,

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "device/npu/npu_verify.h"
 #include "weights/weights.h"
 
 enum { ALIGN = 64 };
@@ -214,6 +215,7 @@ static bool bools_ok(const npu_blob_meta *m) {
 void npu_blob_close(npu_blob *b) {
     if (!b)
         return;
+    npu_verify_free(b->verify); /* before the mapping it reads goes */
     npg_unmap_file(&b->map);
     free(b->meta);
     free(b->roles);
@@ -275,7 +277,7 @@ static npg_status verify_weights(const npu_blob *b, int threads, const char *pat
     return NPG_OK;
 }
 
-npg_status npu_blob_open(const char *path, const npg_properties *props, int threads, npu_blob *out) {
+static npg_status blob_open(const char *path, const npg_properties *props, int threads, bool deferred, npu_blob *out) {
     npu_blob b;
     memset(&b, 0, sizeof b);
     NPG_TRY(npg_map_file(path, &b.map));
@@ -371,7 +373,7 @@ npg_status npu_blob_open(const char *path, const npg_properties *props, int thre
             st = check_tensor(&b, i, path);
         if (st == NPG_OK && m->n_tensors && weights_table_hash(b.tensors, m->n_tensors) != h->weights_hash)
             st = npg_fail(NPG_ERR_CHECKSUM, "%s: the blob's tensor table does not match its header (corrupted)", path);
-        if (st == NPG_OK && m->n_tensors)
+        if (st == NPG_OK && m->n_tensors && !(deferred && m->with_weights))
             st = verify_weights(&b, threads, path);
     }
     if (st != NPG_OK) {
@@ -379,7 +381,21 @@ npg_status npu_blob_open(const char *path, const npg_properties *props, int thre
         return st;
     }
     *out = b;
-    return NPG_OK;
+    if (deferred && b.m->with_weights && b.m->n_tensors) {
+        /* started on *out: the verifier keeps a pointer to the blob */
+        st = npu_verify_start(out, path, threads, &out->verify);
+        if (st != NPG_OK)
+            npu_blob_close(out);
+    }
+    return st;
+}
+
+npg_status npu_blob_open(const char *path, const npg_properties *props, int threads, npu_blob *out) {
+    return blob_open(path, props, threads, false, out);
+}
+
+npg_status npu_blob_open_deferred(const char *path, const npg_properties *props, int threads, npu_blob *out) {
+    return blob_open(path, props, threads, true, out);
 }
 
 npg_status npu_blob_plan(const npu_blob *b, const npu_config *base, npu_plan **out) {

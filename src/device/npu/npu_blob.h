@@ -18,7 +18,8 @@
  * version (NPG_ERR_UNSUPPORTED: "recompile with `npugen compile`"), section bounds against the file size (NPG_ERR_FORMAT: truncated),
  * the stored meta's checksum (NPG_ERR_CHECKSUM), decryption, the plain meta's own checksum
  * (NPG_ERR_CHECKSUM: corrupted or a wrong key), every tensor's slot, shape and bounds, then every
- * tensor's bytes against its hash (NPG_ERR_CHECKSUM), one tensor per task on a thread pool. */
+ * tensor's bytes against its hash (NPG_ERR_CHECKSUM), one tensor per task on a thread pool — or, with
+ * npu_blob_open_deferred, in the background while the first forward pass runs (npu_verify.h). */
 #ifndef NPG_DEVICE_NPU_BLOB_H
 #define NPG_DEVICE_NPU_BLOB_H
 
@@ -104,6 +105,7 @@ typedef struct npu_blob {
     const npu_blob_tensor *tensors; /* [m->n_tensors], inside meta */
     npg_tensor_role *roles;         /* [m->n_tensors] each tensor's role and layer, from its name */
     int64_t *layers;
+    struct npu_verify *verify; /* deferred verification of the weights (npu_verify.h), or NULL */
 } npu_blob;
 
 /* The model config as an explicit record (format in npu_blob_config.c). write: *out is malloc'd.
@@ -114,6 +116,10 @@ npg_status npu_config_record_read(const uint8_t *p, size_t len, const char *path
 
 /* threads: for verifying the weights (0 = all cores). */
 npg_status npu_blob_open(const char *path, const npg_properties *props, int threads, npu_blob *out);
+/* The same checks, except that a full blob's weights are verified in the background while the first
+ * forward pass runs (npu_verify.h): out->verify is set, and a plan built on the blob must install it
+ * as its forward state's weights_ready hook (npu_verify_hook) before running. */
+npg_status npu_blob_open_deferred(const char *path, const npg_properties *props, int threads, npu_blob *out);
 void npu_blob_close(npu_blob *b); /* safe on a zeroed struct */
 
 /* The blob behind a model built by npg_npu_blob_model, or NULL. */

@@ -46,7 +46,7 @@ npg_status npg_npu_blob_model(const npg_properties *props, npg_model **out, bool
         return NPG_ERR_NOT_FOUND;
     npu_blob *b = calloc(1, sizeof *b);
     NPG_CHECK_ALLOC(b);
-    npg_status st = npu_blob_open(cfg.blob_path, props, cfg.threads, b);
+    npg_status st = npu_blob_open_deferred(cfg.blob_path, props, cfg.threads, b);
     if (st != NPG_OK) {
         free(b);
         return st;

@@ -17,6 +17,7 @@
 #include "device/npu/npu_cache.h"
 #include "device/npu/npu_plan.h"
 #include "device/npu/npu_whisper.h"
+#include "device/npu/npu_verify.h"
 #include "device/registry.h"
 
 typedef struct npu_engine {
@@ -166,7 +167,10 @@ static npg_status import_plan(npu_engine *e, const npu_config *cfg, const npg_pr
     /* a model the pipeline built from this very blob: its mapping is already open and verified */
     const npu_blob *b = npu_blob_of_model(model);
     if (!b) {
-        NPG_TRY(npu_blob_open(path, props, cfg->threads, &e->blob));
+        /* BLOB_PATH: the weights are verified while the first pass runs; a CACHE_DIR entry is verified
+         * whole here, so that a corrupted one is recompiled rather than failing the generation */
+        NPG_TRY(strict ? npu_blob_open_deferred(path, props, cfg->threads, &e->blob)
+                       : npu_blob_open(path, props, cfg->threads, &e->blob));
         b = &e->blob;
     }
     const npu_blob_meta *m = b->m;
@@ -196,6 +200,10 @@ static npg_status import_plan(npu_engine *e, const npu_config *cfg, const npg_pr
     }
     NPG_TRY(npu_plan_check_weights(e->plan));
     NPG_TRY(npu_plan_alloc_buffers(e->plan));
+    if (b->verify) { /* a full blob: no weight is read before its stage is verified (m may be closed here) */
+        e->plan->state->weights_ready = npu_verify_hook;
+        e->plan->state->weights_ready_user = b->verify;
+    }
     e->base.imported = true;
     return NPG_OK;
 }

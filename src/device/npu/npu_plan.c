@@ -1,12 +1,10 @@
 /* npu_plan.c — building and executing the NPU device's static-shape plan. */
 #include "device/npu/npu_plan.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
-#include "models/ops.h"
 
 npg_status npu_plan_create(const npu_config *cfg, const npu_layout *layout, const npg_model_config *mc,
                            npu_plan **out) {
@@ -58,14 +56,8 @@ npg_status npu_plan_check_weights(const npu_plan *p) {
 }
 
 npg_status npu_plan_alloc_buffers(npu_plan *p) {
-    const npg_model_config *c = &p->model.cfg;
     NPG_TRY(npg_threadpool_create(p->cfg.threads, &p->pool));
     NPG_TRY(npg_forward_state_create(&p->model, p->cfg.prefill_rows, p->cfg.context, p->pool, p->cfg.isa, &p->state));
-    p->logits = malloc((size_t)c->vocab * sizeof(float));
-    p->chunk_ids = calloc((size_t)p->cfg.prefill_rows, sizeof(int32_t));
-    if (!p->logits || !p->chunk_ids)
-        return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for the plan's logits (%lld) and staging (%lld rows)",
-                        (long long)c->vocab, (long long)p->cfg.prefill_rows);
     return NPG_OK;
 }
 
@@ -74,25 +66,9 @@ void npu_plan_free(npu_plan *p) {
         return;
     npg_forward_state_free(p->state);
     npg_threadpool_free(p->pool);
-    free(p->logits);
-    free(p->chunk_ids);
     npu_owned_free(&p->owned);
     free(p->model.layers);
     free(p);
-}
-
-/* Logits of row `row` of the last forward call (its residual stream is still in state->x): the same
- * final norm, lm_head and soft-capping the forward pass applies to its last row. */
-static void row_logits(npu_plan *p, int64_t row) {
-    const npg_model *m = &p->model;
-    const npg_model_config *c = &m->cfg;
-    npg_forward_state *s = p->state;
-    int64_t H = c->hidden;
-    npg_rmsnorm(s->xb, s->x + row * H, m->final_norm, H, c->norm_eps, c->norm_plus_one);
-    npg_matmul(&s->compute, s->xb, 1, &m->lm_head, p->logits);
-    if (c->final_softcap > 0.0f)
-        for (int64_t i = 0; i < c->vocab; i++)
-            p->logits[i] = c->final_softcap * tanhf(p->logits[i] / c->final_softcap);
 }
 
 npg_status npu_plan_prefill(npu_plan *p, const int32_t *ids, size_t n, size_t pos, float **logits) {
@@ -100,27 +76,20 @@ npg_status npu_plan_prefill(npu_plan *p, const int32_t *ids, size_t n, size_t po
     if (n == 0 || pos + n > ctx)
         return npg_fail(NPG_ERR_LIMIT, "NPU prefill of %zu tokens at position %zu does not fit the plan's context of %zu",
                         n, pos, ctx);
-    size_t real = 0, rows = 0;
-    /* Longrope picks one factor set for the whole prompt, by its real end (as the CPU engine): not per
-     * chunk, and not by where the padding reaches. */
+    /* Each chunk is the static shape of S rows, but only its real rows are computed: a padded row's
+     * output is discarded and its keys/values sit at positions no real row attends to, so computing it
+     * would only cost time (a 16-token prompt would pay a whole 1024-row prefill). The buffers stay the
+     * ones sized for S rows at compile time; a shorter call uses their first rows. Longrope picks one
+     * factor set for the whole prompt, by its real end (as the CPU engine): not per chunk. */
     p->state->rope_seq_end = (int64_t)(pos + n);
     npg_status st = NPG_OK;
-    for (size_t done = 0; done < n && st == NPG_OK; done += real) {
-        size_t at = pos + done;
-        real = n - done < S ? n - done : S;
-        rows = at + S <= ctx ? S : ctx - at; /* padding clipped at the end of the context */
-        memcpy(p->chunk_ids, ids + done, real * sizeof *ids);
-        memset(p->chunk_ids + real, 0, (rows - real) * sizeof *ids);
-        st = npg_model_forward(&p->model, p->state, p->chunk_ids, (int64_t)rows, (int64_t)at, false);
+    for (size_t done = 0; done < n && st == NPG_OK; done += S) {
+        size_t real = n - done < S ? n - done : S;
+        st = npg_model_forward(&p->model, p->state, ids + done, (int64_t)real, (int64_t)(pos + done), false);
     }
     p->state->rope_seq_end = 0;
     NPG_TRY(st);
-    if (real == rows) {
-        *logits = p->state->logits;
-    } else {
-        row_logits(p, (int64_t)real - 1);
-        *logits = p->logits;
-    }
+    *logits = p->state->logits;
     return NPG_OK;
 }
 

@@ -1,16 +1,14 @@
 /* npu_plan.h — the compiled static-shape plan the NPU device executes (on host cores: there is no NPU
  * chip here; the plan keeps the NPU's contract — fixed shapes, every buffer allocated up front).
  *
- * Shapes: the KV cache holds cfg.context positions; prefill always runs cfg.prefill_rows rows
- * (the chunk, or MAX_PROMPT_LEN when static), padding a short chunk with token 0 at the positions
- * after the real tokens; decode runs one row. Padding rows only write keys/values at positions no
- * real token attends to yet (attention is causal, and the next real token at a position overwrites
- * the cache there before reading it), so outputs equal an unpadded run. At the end of the context the
- * padding is clipped so the shape never writes past the cache.
+ * Shapes: the KV cache holds cfg.context positions; prefill runs in chunks of the static shape of
+ * cfg.prefill_rows rows (the chunk, or MAX_PROMPT_LEN when static); decode runs one row. A chunk's
+ * padded rows are never computed: their outputs would be discarded and their keys/values sit at
+ * positions no real token attends to, so only the real rows run (and attention covers only the real
+ * positions). The buffers are those of the full shape.
  *
  * Buffers allocated by npu_plan_alloc_buffers (the compile or import step) and never again: the KV
- * cache, RoPE tables, activations for prefill_rows rows, the kernel workspace (forward state), the
- * [vocab] logits row and the [prefill_rows] padded id staging. */
+ * cache, RoPE tables, activations for prefill_rows rows and the kernel workspace (forward state). */
 #ifndef NPG_DEVICE_NPU_PLAN_H
 #define NPG_DEVICE_NPU_PLAN_H
 
@@ -32,8 +30,6 @@ typedef struct npu_plan {
     npu_owned owned;
     npg_threadpool *pool;
     npg_forward_state *state;
-    float *logits;     /* [vocab] logits of the last real prompt row when a chunk was padded */
-    int32_t *chunk_ids; /* [prefill_rows] one padded chunk */
 } npu_plan;
 
 /* An empty plan for a model of config `mc`: layers allocated, weights unset. */
@@ -44,11 +40,11 @@ npg_status npu_plan_create(const npu_config *cfg, const npu_layout *layout, cons
 npg_status npu_plan_bind_model(npu_plan *p, const npg_model *src);
 /* Every tensor the config needs is present with its shape (a blob's tensors are checked here). */
 npg_status npu_plan_check_weights(const npu_plan *p);
-/* Thread pool, forward state (KV cache, RoPE tables, activations, workspace), logits, staging. */
+/* Thread pool, forward state (KV cache, RoPE tables, activations, workspace, logits). */
 npg_status npu_plan_alloc_buffers(npu_plan *p);
 void npu_plan_free(npu_plan *p);
 
-/* ids[0..n) at positions pos..pos+n-1 (pos + n <= context), in padded chunks; *logits = the last
+/* ids[0..n) at positions pos..pos+n-1 (pos + n <= context), in chunks of at most prefill_rows; *logits = the last
  * real token's [vocab] logits, valid until the next call. */
 npg_status npu_plan_prefill(npu_plan *p, const int32_t *ids, size_t n, size_t pos, float **logits);
 npg_status npu_plan_decode(npu_plan *p, int32_t id, size_t pos, float **logits);

@@ -40,10 +40,11 @@ void npg_blk_mlp_hidden(const npg_compute *c, npg_mlp_act act, const npg_mlp_wei
         for (int64_t t = 1; t < rows; t++)
             memmove(h + t * F, h + t * 2 * F, (size_t)F * sizeof(float));
     } else {
-        npg_matmul(c, x, rows, w->gate, h);
+        /* gate and up in one parallel region (one barrier, the activations quantized once) */
+        const npg_weight *ws[2] = {w->gate, w->up};
+        float *ys[2] = {h, u};
+        npg_matmul_multi(c, x, rows, ws, ys, gated ? 2 : 1);
         add_bias(h, w->b1, rows, F);
-        if (gated)
-            npg_matmul(c, x, rows, w->up, u);
     }
     npg_blk_activate(act, h, gated ? u : NULL, rows * F);
 }
