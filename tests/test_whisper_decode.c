@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error.h"
 #include "core/json.h"
 #include "pipeline/whisper_filters.h"
 #include "pipeline/whisper_tokens.h"
+#include "pipeline/whisper_transcribe.h"
 #include "testutil.h"
 
 #define GOLD "goldens/whisper-decoding/random-whisper-rescaled/"
@@ -191,10 +193,278 @@ static void test_language_detection(void) {
     npg_tokenizer_free(tok);
 }
 
+/* ---- a stand-in engine that replays golden windows ------------------------------------------------ */
+
+typedef struct gold_window {
+    int32_t prompt[512], gen[512];
+    size_t n_prompt, n_gen;
+} gold_window;
+
+typedef struct fake_engine {
+    npg_engine base;
+    size_t vocab;
+    gold_window *wins;
+    size_t n_wins, cur; /* cur = encodes so far - 1 */
+    int32_t fed[1024];
+    size_t n_fed;
+    float *logits;
+    size_t prompt_mismatch, overrun;
+} fake_engine;
+
+static void fake_fill(fake_engine *f) {
+    for (size_t i = 0; i < f->vocab; i++)
+        f->logits[i] = -10.0f;
+    if (f->cur >= f->n_wins)
+        return;
+    const gold_window *g = &f->wins[f->cur];
+    if (f->n_fed < g->n_prompt)
+        return; /* the logits at <|startoftranscript|> */
+    size_t k = f->n_fed - g->n_prompt;
+    if (k < g->n_gen)
+        f->logits[g->gen[k]] = 10.0f;
+    else
+        f->overrun++;
+}
+
+static npg_status fake_prefill(npg_engine *e, const int32_t *ids, size_t n, size_t pos, float **logits) {
+    fake_engine *f = (fake_engine *)e;
+    if (pos == 0)
+        f->n_fed = 0;
+    if (pos != f->n_fed || f->n_fed + n > 1024)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "fake engine: fed at %zu after %zu ids", pos, f->n_fed);
+    memcpy(f->fed + f->n_fed, ids, n * sizeof *ids);
+    f->n_fed += n;
+    const gold_window *g = f->cur < f->n_wins ? &f->wins[f->cur] : NULL;
+    if (g && f->n_fed == g->n_prompt && (f->n_fed != g->n_prompt || memcmp(f->fed, g->prompt, n * sizeof *ids) != 0))
+        f->prompt_mismatch++;
+    if (g && f->n_fed >= g->n_prompt && memcmp(f->fed, g->prompt, g->n_prompt * sizeof *ids) != 0)
+        f->prompt_mismatch++;
+    fake_fill(f);
+    *logits = f->logits;
+    return NPG_OK;
+}
+
+static npg_status fake_decode(npg_engine *e, int32_t id, size_t pos, float **logits) {
+    return fake_prefill(e, &id, 1, pos, logits);
+}
+
+static npg_status fake_encode(npg_engine *e, const float *features, size_t n_frames, int32_t seq) {
+    fake_engine *f = (fake_engine *)e;
+    f->cur++;
+    f->n_fed = 0;
+    return n_frames == 3000 && seq == 0 ? NPG_OK : npg_fail(NPG_ERR_INVALID_ARGUMENT, "fake encode");
+}
+
+static const npg_engine_ops fake_ops = {.device = "FAKE", .prefill = fake_prefill, .decode = fake_decode,
+                                        .encode = fake_encode};
+
+typedef struct mel_log {
+    size_t seek[64], size[64], n;
+} mel_log;
+
+static npg_status fake_mel(void *ctx, size_t seek, size_t segment_size, float *out) {
+    mel_log *m = ctx;
+    if (m->n < 64) {
+        m->seek[m->n] = seek;
+        m->size[m->n++] = segment_size;
+    }
+    memset(out, 0, 80 * 3000 * sizeof *out);
+    return NPG_OK;
+}
+
+static size_t read_ids(const cJSON *arr, int32_t *out, size_t cap) {
+    size_t n = 0;
+    for (const cJSON *it = arr ? arr->child : NULL; it && n < cap; it = it->next)
+        out[n++] = (int32_t)it->valuedouble;
+    return n;
+}
+
+static bool same_ids(const int32_t *a, size_t na, const cJSON *arr) {
+    int32_t b[1024];
+    size_t nb = read_ids(arr, b, 1024);
+    return na == nb && (na == 0 || memcmp(a, b, na * sizeof *a) == 0);
+}
+
+/* Runs the transcribe loop on a stand-in engine replaying `wins`. */
+static npg_status run_fake(const npg_tokenizer *tok, const npg_whisper_tokens *t, gold_window *wins, size_t n_wins,
+                           const char *lang, bool translate, bool timestamps, bool cond, size_t content_frames,
+                           mel_log *ml, fake_engine *fe, npg_whisper_transcript *r) {
+    memset(fe, 0, sizeof *fe);
+    fe->base.ops = &fake_ops;
+    fe->vocab = t->vocab;
+    fe->wins = wins;
+    fe->n_wins = n_wins;
+    fe->cur = (size_t)-1;
+    fe->logits = malloc(t->vocab * sizeof *fe->logits);
+    int32_t *sup = NULL;
+    size_t n_sup = 0;
+    npg_status st = npg_whisper_suppress_set(t, "-1", &sup, &n_sup);
+    if (st != NPG_OK)
+        return st;
+    static const float zero = 0.0f;
+    npg_whisper_transcribe_opts o = {
+        .t = t, .language = npg_whisper_lang_token(t, lang), .translate = translate, .timestamps = timestamps,
+        .sample_len = 224, .n_text_ctx = 448, .suppress = sup, .n_suppress = n_sup, .suppress_blank = true,
+        .max_initial_timestamp_index = 50, .condition_on_previous_text = cond, .temperatures = &zero,
+        .n_temperatures = 1, .compression_ratio_threshold = (double)NAN, .logprob_threshold = (double)NAN,
+        .no_speech_threshold = (double)NAN, .n_mels = 80, .content_frames = content_frames, .mel = fake_mel, .ctx = ml};
+    st = npg_whisper_transcribe(&fe->base, tok, &o, r);
+    free(sup);
+    free(fe->logits);
+    return st;
+}
+
+static bool near(double a, double b) { return fabs(a - b) < 1e-9; }
+
+/* One single-window golden (decode() on one clip): ids, segments and the seek advance. */
+static void check_clip(const npg_tokenizer *tok, const npg_whisper_tokens *t, const char *clip, const char *mode) {
+    char rel[256];
+    snprintf(rel, sizeof rel, GOLD "%s__%s.json", clip, mode);
+    cJSON *g = load_json(rel);
+    snprintf(rel, sizeof rel, GOLD "%s__info.json", clip);
+    cJSON *info = load_json(rel);
+    REQUIRE(g && info);
+    const cJSON *opt = cJSON_GetObjectItemCaseSensitive(g, "options");
+    const char *lang = cJSON_GetObjectItemCaseSensitive(opt, "language")->valuestring;
+    bool translate = strcmp(cJSON_GetObjectItemCaseSensitive(opt, "task")->valuestring, "translate") == 0;
+    bool timestamps = !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(opt, "without_timestamps"));
+    size_t content = (size_t)cJSON_GetObjectItemCaseSensitive(info, "n_samples")->valuedouble / 160;
+    gold_window win = {0};
+    win.n_prompt = read_ids(cJSON_GetObjectItemCaseSensitive(g, "prompt_ids"), win.prompt, 512);
+    win.n_gen = read_ids(cJSON_GetObjectItemCaseSensitive(g, "generated_ids"), win.gen, 512);
+    mel_log ml = {0};
+    fake_engine fe;
+    npg_whisper_transcript r;
+    npg_status st = run_fake(tok, t, &win, 1, lang, translate, timestamps, true, content, &ml, &fe, &r);
+    if (st != NPG_OK)
+        fprintf(stderr, "  %s %s: %s\n", clip, mode, npg_last_error());
+    REQUIRE(st == NPG_OK);
+    CHECK(fe.prompt_mismatch == 0 && fe.overrun == 0);
+    REQUIRE(r.n_windows >= 1);
+    CHECK(ml.seek[0] == 0 && ml.size[0] == content);
+    const npg_whisper_window *w = &r.windows[0].w;
+    bool ok = same_ids(w->tokens, w->n_tokens, cJSON_GetObjectItemCaseSensitive(g, "result_tokens")) && w->eot;
+    CHECK(ok);
+    CHECK(same_ids(w->initial, w->n_initial, cJSON_GetObjectItemCaseSensitive(g, "prompt_ids")));
+    if (timestamps) {
+        const cJSON *segs = cJSON_GetObjectItemCaseSensitive(g, "segments");
+        CHECK((size_t)cJSON_GetArraySize(segs) == r.n_segments);
+        size_t i = 0;
+        for (const cJSON *s = segs ? segs->child : NULL; s && i < r.n_segments; s = s->next, i++) {
+            CHECK(near(r.segments[i].start, cJSON_GetObjectItemCaseSensitive(s, "start")->valuedouble));
+            CHECK(near(r.segments[i].end, cJSON_GetObjectItemCaseSensitive(s, "end")->valuedouble));
+            CHECK(same_ids(r.segments[i].tokens, r.segments[i].n_tokens, cJSON_GetObjectItemCaseSensitive(s, "tokens")));
+        }
+        const cJSON *adv = cJSON_GetObjectItemCaseSensitive(g, "seek_advance_frames");
+        if (cJSON_IsNumber(adv))
+            CHECK(r.n_windows == 1 || ml.seek[1] == (size_t)adv->valuedouble);
+    } else {
+        CHECK(r.n_windows == 1 && r.n_segments == 1);
+    }
+    npg_whisper_transcript_clear(&r);
+    cJSON_Delete(g);
+    cJSON_Delete(info);
+}
+
+static void test_clip_goldens(void) {
+    npg_tokenizer *tok = load_tok();
+    REQUIRE(tok);
+    npg_whisper_tokens t;
+    REQUIRE_OK(npg_whisper_tokens_init(tok, &t));
+    const char *clips[] = {"espeak_3s", "librivox_0870", "librivox_0880", "librivox_0890", "librivox_0920", "librivox_0930"};
+    const char *modes[] = {"transcribe_notimestamps", "transcribe_timestamps", "translate_notimestamps",
+                           "translate_fr_notimestamps"};
+    size_t n_files = 0;
+    for (size_t c = 0; c < 6; c++)
+        for (size_t m = 0; m < 4; m++) {
+            char rel[256];
+            snprintf(rel, sizeof rel, GOLD "%s__%s.json", clips[c], modes[m]);
+            size_t len = 0;
+            char *exists = read_all(shared_path(rel), &len);
+            if (!exists)
+                continue;
+            free(exists);
+            n_files++;
+            check_clip(tok, &t, clips[c], modes[m]);
+        }
+    CHECK(n_files == 19);
+    npg_whisper_tokens_free(&t);
+    npg_tokenizer_free(tok);
+}
+
+/* Long-form: every window's seek, size, prompt and ids, then the segments and the text. */
+static void check_longform(const npg_tokenizer *tok, const npg_whisper_tokens *t, bool cond) {
+    char rel[256];
+    snprintf(rel, sizeof rel, GOLD "librivox_concat_49s__transcribe_longform_cond%d.json", cond);
+    cJSON *g = load_json(rel);
+    cJSON *info = load_json(GOLD "librivox_concat_49s__info.json");
+    REQUIRE(g && info);
+    const cJSON *gw = cJSON_GetObjectItemCaseSensitive(g, "windows");
+    size_t n_w = (size_t)cJSON_GetArraySize(gw);
+    gold_window *wins = calloc(n_w, sizeof *wins);
+    REQUIRE(wins);
+    size_t i = 0;
+    for (const cJSON *it = gw->child; it; it = it->next, i++) {
+        snprintf(rel, sizeof rel, GOLD "%s", cJSON_GetObjectItemCaseSensitive(it, "json")->valuestring);
+        cJSON *wj = load_json(rel);
+        REQUIRE(wj);
+        wins[i].n_prompt = read_ids(cJSON_GetObjectItemCaseSensitive(wj, "prompt_ids"), wins[i].prompt, 512);
+        wins[i].n_gen = read_ids(cJSON_GetObjectItemCaseSensitive(wj, "generated_ids"), wins[i].gen, 512);
+        cJSON_Delete(wj);
+    }
+    size_t content = (size_t)cJSON_GetObjectItemCaseSensitive(info, "content_frames")->valuedouble;
+    mel_log ml = {0};
+    fake_engine fe;
+    npg_whisper_transcript r;
+    npg_status st = run_fake(tok, t, wins, n_w, "en", false, true, cond, content, &ml, &fe, &r);
+    REQUIRE(st == NPG_OK);
+    CHECK(fe.prompt_mismatch == 0 && fe.overrun == 0);
+    CHECK(r.n_windows == n_w);
+    i = 0;
+    for (const cJSON *it = gw->child; it && i < r.n_windows; it = it->next, i++) {
+        CHECK(r.windows[i].seek == (size_t)cJSON_GetObjectItemCaseSensitive(it, "seek")->valuedouble);
+        CHECK(r.windows[i].segment_size == (size_t)cJSON_GetObjectItemCaseSensitive(it, "segment_size")->valuedouble);
+        CHECK(r.windows[i].w.n_initial == (size_t)cJSON_GetObjectItemCaseSensitive(it, "prompt_len")->valuedouble);
+        CHECK(r.windows[i].w.n_tokens + 1 == (size_t)cJSON_GetObjectItemCaseSensitive(it, "n_generated")->valuedouble);
+    }
+    const cJSON *segs = cJSON_GetObjectItemCaseSensitive(g, "segments");
+    CHECK((size_t)cJSON_GetArraySize(segs) == r.n_segments);
+    i = 0;
+    size_t text_diff = 0;
+    for (const cJSON *s = segs->child; s && i < r.n_segments; s = s->next, i++) {
+        CHECK(r.segments[i].seek == (size_t)cJSON_GetObjectItemCaseSensitive(s, "seek")->valuedouble);
+        CHECK(near(r.segments[i].start, cJSON_GetObjectItemCaseSensitive(s, "start")->valuedouble));
+        CHECK(near(r.segments[i].end, cJSON_GetObjectItemCaseSensitive(s, "end")->valuedouble));
+        CHECK(same_ids(r.segments[i].tokens, r.segments[i].n_tokens, cJSON_GetObjectItemCaseSensitive(s, "tokens")));
+        if (strcmp(r.segments[i].text, cJSON_GetObjectItemCaseSensitive(s, "text")->valuestring) != 0 && text_diff++ < 3)
+            fprintf(stderr, "  segment %zu text [%s] golden [%s]\n", i, r.segments[i].text,
+                    cJSON_GetObjectItemCaseSensitive(s, "text")->valuestring);
+    }
+    CHECK(text_diff == 0);
+    CHECK(strcmp(r.text, cJSON_GetObjectItemCaseSensitive(g, "text")->valuestring) == 0);
+    npg_whisper_transcript_clear(&r);
+    free(wins);
+    cJSON_Delete(g);
+    cJSON_Delete(info);
+}
+
+static void test_longform_goldens(void) {
+    npg_tokenizer *tok = load_tok();
+    REQUIRE(tok);
+    npg_whisper_tokens t;
+    REQUIRE_OK(npg_whisper_tokens_init(tok, &t));
+    check_longform(tok, &t, false);
+    check_longform(tok, &t, true);
+    npg_whisper_tokens_free(&t);
+    npg_tokenizer_free(tok);
+}
+
 int main(void) {
     RUN(test_special_tokens);
     RUN(test_filters_espeak_timestamps);
     RUN(test_filter_masks_notimestamps);
     RUN(test_language_detection);
+    RUN(test_clip_goldens);
+    RUN(test_longform_goldens);
     return npg_test_summary();
 }
