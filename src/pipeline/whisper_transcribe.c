@@ -268,10 +268,22 @@ npg_status npg_whisper_transcribe(npg_engine *e, const npg_tokenizer *tok, const
         if (st != NPG_OK)
             break;
         if (o->words) {
-            st = o->words(o->ctx, &r->windows[r->n_windows - 1], r->segments + first_seg, r->n_segments - first_seg,
-                          (double)previous_seek * NPG_WHISPER_HOP / NPG_WHISPER_RATE);
+            double time_offset = (double)previous_seek * NPG_WHISPER_HOP / NPG_WHISPER_RATE;
+            st = o->words(o->words_ctx, &r->windows[r->n_windows - 1], r->segments + first_seg, r->n_segments - first_seg,
+                          time_offset);
             if (st != NPG_OK)
                 break;
+            if (!single_ts_ending && r->n_segments > first_seg) {
+                /* get_end: the last word's end, else the last segment's end; seek there */
+                double last_end = r->segments[r->n_segments - 1].end;
+                for (size_t i = r->n_segments; i-- > first_seg;)
+                    if (r->segments[i].n_words) {
+                        last_end = r->segments[i].words[r->segments[i].n_words - 1].end;
+                        break;
+                    }
+                if (last_end > time_offset)
+                    seek = (size_t)nearbyint(last_end * 100.0);
+            }
         }
         /* an instantaneous segment or one without text is emptied */
         for (size_t i = first_seg; i < r->n_segments; i++) {

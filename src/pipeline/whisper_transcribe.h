@@ -73,9 +73,10 @@ typedef struct npg_whisper_transcribe_opts {
     size_t n_mels;
     size_t content_frames;
     npg_whisper_mel_fn mel;
-    npg_whisper_words_fn words;
     npg_whisper_progress_fn progress;
-    void *ctx;
+    void *ctx; /* for mel and progress */
+    npg_whisper_words_fn words;
+    void *words_ctx;
 } npg_whisper_transcribe_opts;
 
 npg_status npg_whisper_transcribe(npg_engine *e, const npg_tokenizer *tok, const npg_whisper_transcribe_opts *o,
