@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "device/engine.h"
 #include "device/registry.h"
+#include "models/whisper.h"
 
 enum { CPU_PREFILL_CHUNK = 256 };
 
@@ -114,6 +115,17 @@ static npg_status cpu_forward(npg_engine *e, const npg_batch *b, float **logits)
     return NPG_OK;
 }
 
+static npg_status cpu_encode(npg_engine *e, const float *features, size_t n_frames, int32_t seq) {
+    cpu_engine *c = (cpu_engine *)e;
+    return npg_whisper_encode(e->model, c->state, features, (int64_t)n_frames, seq, NULL);
+}
+
+static npg_status cpu_align(npg_engine *e, const int32_t *ids, size_t n, float *out) {
+    cpu_engine *c = (cpu_engine *)e;
+    NPG_TRY(cpu_reserve(e, n));
+    return npg_whisper_alignment(e->model, c->state, ids, n, out);
+}
+
 static void cpu_free(npg_engine *e) {
     cpu_engine *c = (cpu_engine *)e;
     if (!c)
@@ -125,7 +137,11 @@ static void cpu_free(npg_engine *e) {
 
 static const npg_engine_ops cpu_ops = {"CPU",      cpu_check,       cpu_limit,    cpu_reserve,
                                        cpu_prefill, cpu_decode,      cpu_free,     cpu_reserve_seqs,
-                                       cpu_copy_seq, cpu_forward,    NULL};
+                                       cpu_copy_seq, cpu_forward,    NULL,         NULL};
+/* Whisper: the same plus the encode step and the alignment pass. */
+static const npg_engine_ops cpu_whisper_ops = {"CPU",      cpu_check,       cpu_limit,    cpu_reserve,
+                                               cpu_prefill, cpu_decode,      cpu_free,     cpu_reserve_seqs,
+                                               cpu_copy_seq, cpu_forward,    cpu_encode,   cpu_align};
 
 npg_status npg_cpu_engine_create(const npg_model *model, const npg_properties *props, npg_engine **out) {
     int threads = 0;
@@ -134,7 +150,7 @@ npg_status npg_cpu_engine_create(const npg_model *model, const npg_properties *p
     NPG_TRY(npg_engine_isa(props, &isa));
     cpu_engine *c = calloc(1, sizeof *c);
     NPG_CHECK_ALLOC(c);
-    c->base.ops = &cpu_ops;
+    c->base.ops = model->whisper ? &cpu_whisper_ops : &cpu_ops;
     c->base.model = model;
     c->isa = isa;
     c->base.max_rows = (size_t)(CPU_PREFILL_CHUNK < model->cfg.max_pos ? CPU_PREFILL_CHUNK : model->cfg.max_pos);

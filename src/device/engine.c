@@ -1,6 +1,7 @@
 /* engine.c — the batched engine operations, with one clear refusal for devices that have none. */
 #include "core/error.h"
 #include "device/engine.h"
+#include "models/whisper.h"
 
 static npg_status no_batch(const npg_engine *e) {
     return npg_fail(NPG_ERR_UNSUPPORTED,
@@ -24,3 +25,17 @@ npg_status npg_engine_forward(npg_engine *e, const npg_batch *b, float **logits)
 }
 
 size_t npg_engine_max_rows(const npg_engine *e) { return e->ops->forward ? e->max_rows : 0; }
+
+npg_status npg_engine_encode(npg_engine *e, const float *features, size_t n_frames, int32_t seq) {
+    if (!e->ops->encode)
+        return npg_fail(NPG_ERR_UNSUPPORTED, "%s has no encoder: the encode step is for encoder-decoder models",
+                        e->model->cfg.arch_name);
+    return e->ops->encode(e, features, n_frames, seq);
+}
+
+npg_status npg_whisper_alignment_weights(npg_engine *e, const int32_t *ids, size_t n, float *out) {
+    if (!e || !e->ops->align)
+        return npg_fail(NPG_ERR_UNSUPPORTED, "alignment weights: %s is not a Whisper model on this device",
+                        e ? e->model->cfg.arch_name : "(no engine)");
+    return e->ops->align(e, ids, n, out);
+}

@@ -44,12 +44,17 @@ typedef struct npg_engine_ops {
      * fills sequence seq's cross-attention K/V once for the decoder rows that follow. NULL for
      * decoder-only models (every engine today). */
     npg_status (*encode)(npg_engine *e, const float *features, size_t n_frames, int32_t seq);
+    /* Whisper's alignment pass (npg_whisper_alignment_weights, models/whisper.h); NULL where the model
+     * has no cross-attention. */
+    npg_status (*align)(npg_engine *e, const int32_t *ids, size_t n, float *out);
 } npg_engine_ops;
 
 /* The batched operations, or NPG_ERR_UNSUPPORTED naming the device when it has none. */
 npg_status npg_engine_reserve_seqs(npg_engine *e, size_t n_seqs, size_t total);
 npg_status npg_engine_copy_seq(npg_engine *e, int32_t src, int32_t dst, size_t n_pos);
 npg_status npg_engine_forward(npg_engine *e, const npg_batch *b, float **logits);
+/* The encode step (ops->encode), or NPG_ERR_UNSUPPORTED naming the model when it has no encoder. */
+npg_status npg_engine_encode(npg_engine *e, const float *features, size_t n_frames, int32_t seq);
 /* The most rows one forward call takes. */
 size_t npg_engine_max_rows(const npg_engine *e);
 

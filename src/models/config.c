@@ -24,6 +24,7 @@ static const struct {
     {"Phi3ForCausalLM", NPG_ARCH_PHI3, false, "model.", "lm_head.weight"},
     {"Gemma3ForCausalLM", NPG_ARCH_GEMMA3, false, "model.", "lm_head.weight"},
     {"Gemma3ForConditionalGeneration", NPG_ARCH_GEMMA3, true, "language_model.model.", "language_model.lm_head.weight"},
+    {"WhisperForConditionalGeneration", NPG_ARCH_WHISPER, false, "model.decoder.", "proj_out.weight"},
 };
 enum { ARCH_TABLE_SIZE = sizeof arch_table / sizeof arch_table[0] };
 
@@ -314,6 +315,7 @@ static npg_status apply_family(const cJSON *root, const char *path, npg_model_co
             c->act = NPG_ACT_GELU_TANH;
         break;
     }
+    case NPG_ARCH_WHISPER: /* parsed by npg_whisper_config_parse */
     case NPG_ARCH_COUNT:
         break;
     }
@@ -380,6 +382,8 @@ npg_status npg_model_config_parse(const cJSON *top, const char *path, npg_model_
     memset(c, 0, sizeof *c);
     const cJSON *root = NULL;
     NPG_TRY(parse_architecture(top, path, c, &root));
+    if (c->arch == NPG_ARCH_WHISPER) /* its own keys (d_model, encoder_*, decoder_*) */
+        return npg_whisper_config_parse(root, path, c);
     NPG_TRY(parse_dimensions(root, path, c));
     NPG_TRY(parse_common(top, root, path, c));
     NPG_TRY(apply_family(root, path, c));

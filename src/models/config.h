@@ -19,6 +19,7 @@ typedef enum npg_arch {
     NPG_ARCH_QWEN3,     /* Qwen3ForCausalLM */
     NPG_ARCH_PHI3,      /* Phi3ForCausalLM */
     NPG_ARCH_GEMMA3,    /* Gemma3ForCausalLM / the text model of Gemma3ForConditionalGeneration */
+    NPG_ARCH_WHISPER,   /* WhisperForConditionalGeneration: encoder-decoder (models/whisper.h) */
     NPG_ARCH_COUNT
 } npg_arch;
 
@@ -31,7 +32,19 @@ typedef enum npg_rope_type {
 
 typedef enum npg_activation { NPG_ACT_SILU = 0, NPG_ACT_GELU_TANH } npg_activation;
 
-enum { NPG_MAX_LAYERS = 256, NPG_MAX_ROPE_FACTORS = 512 };
+enum { NPG_MAX_LAYERS = 256, NPG_MAX_ROPE_FACTORS = 512, NPG_WHISPER_MAX_ALIGN = 1024 };
+
+/* Whisper's audio encoder and alignment heads (NPG_ARCH_WHISPER only; the decoder's sizes are the
+ * common fields: hidden = d_model, n_layers = decoder_layers, max_pos = max_target_positions). */
+typedef struct npg_whisper_dims {
+    int64_t n_mels;      /* num_mel_bins: the encoder input is [n_mels, 2 n_audio_ctx] */
+    int64_t n_audio_ctx; /* max_source_positions: encoder rows per 30 s window (1500) */
+    int64_t enc_layers;  /* encoder_layers */
+    int64_t enc_heads;   /* encoder_attention_heads */
+    int64_t enc_ffn;     /* encoder_ffn_dim */
+    int n_align;         /* alignment heads: (decoder layer, head) pairs */
+    int16_t align[NPG_WHISPER_MAX_ALIGN][2];
+} npg_whisper_dims;
 
 typedef struct npg_rope_config {
     npg_rope_type type;
@@ -82,11 +95,18 @@ typedef struct npg_model_config {
     int n_eos;
     char tensor_prefix[64];      /* "model." or "language_model.model." ...: where decoder tensors live */
     char lm_head_name[96];       /* the lm_head tensor name */
+    npg_whisper_dims whisper;    /* NPG_ARCH_WHISPER only */
 } npg_model_config;
 
 /* Parses config.json (path used in messages). Unknown architectures → NPG_ERR_UNSUPPORTED naming them. */
 npg_status npg_model_config_parse(const cJSON *root, const char *path, npg_model_config *out);
 npg_status npg_model_config_load(const char *model_dir, npg_model_config *out);
+/* WhisperForConditionalGeneration's config.json (whisper_config.c): d_model, encoder_* and decoder_*
+ * keys into the common fields and c->whisper (alignment heads: OpenAI's default until
+ * npg_whisper_config_alignment reads generation_config.json). */
+npg_status npg_whisper_config_parse(const cJSON *root, const char *path, npg_model_config *c);
+/* `alignment_heads` of <model_dir>/generation_config.json when present (else the default stays). */
+npg_status npg_whisper_config_alignment(const char *model_dir, npg_model_config *c);
 const char *npg_arch_name(npg_arch arch);
 /* The architecture an `architectures` entry names (exact spelling); false when unsupported. */
 bool npg_arch_lookup(const char *name, npg_arch *out);

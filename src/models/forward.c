@@ -15,6 +15,7 @@
 #include "models/blocks/blocks.h"
 #include "models/model.h"
 #include "models/ops.h"
+#include "models/whisper.h"
 
 typedef struct attn_job {
     const npg_model_config *c;
@@ -222,6 +223,8 @@ npg_status npg_model_forward_batch(const npg_model *m, npg_forward_state *s, con
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "forward: the batch is NULL");
     int64_t n_out = 0;
     NPG_TRY(prepare_rows(s, b, &n_out));
+    if (m->whisper) /* encoder-decoder: its own layers (whisper_forward.c) */
+        return npg_whisper_forward_rows(m, s, b, n_out);
     int64_t H = c->hidden, n = b->n;
     if (b->embeds) {
         memcpy(s->x, b->embeds, (size_t)(n * H) * sizeof(float));

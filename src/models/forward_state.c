@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "models/model.h"
+#include "models/whisper.h"
 
 /* Zeroed, 64-byte-aligned float buffers. They come from calloc, which takes large blocks straight
  * from the kernel as zero pages and does not touch them: a page is faulted in only when a forward pass
@@ -209,6 +210,15 @@ npg_status npg_forward_state_create(const npg_model *m, int64_t max_batch, int64
         st = npg_compute_reserve(&s->compute, max_batch, max_k);
     if (st == NPG_OK)
         st = npg_forward_state_reserve_ctx(s, m, max_ctx);
+    if (st == NPG_OK && m->whisper) {
+        /* the encoder's matmuls: 2T rows (conv1), inputs up to max(T, ffn, 3 max(n_mels, d)) wide */
+        const npg_whisper_dims *w = &c->whisper;
+        int64_t k = w->n_audio_ctx > w->enc_ffn ? w->n_audio_ctx : w->enc_ffn;
+        int64_t cin = 3 * (w->n_mels > H ? w->n_mels : H);
+        st = npg_compute_reserve(&s->compute, 2 * w->n_audio_ctx, k > cin ? k : cin);
+        if (st == NPG_OK)
+            st = npg_whisper_state_create(m, s, &s->whisper);
+    }
     if (st != NPG_OK) {
         npg_forward_state_free(s);
         return st;
@@ -253,6 +263,7 @@ void npg_forward_state_free(npg_forward_state *s) {
     free(s->row_out);
     free(s->stage_pos);
     free(s->stage_want);
+    npg_whisper_state_free(s->whisper, s->n_layers);
     npg_compute_release(&s->compute);
     free(s);
 }
@@ -261,6 +272,8 @@ npg_status npg_forward_state_reserve_seqs(npg_forward_state *s, const npg_model 
     if (n_seqs <= s->n_seqs)
         return NPG_OK;
     int64_t L = s->n_layers, kvd = m->cfg.n_kv_heads * m->cfg.head_dim;
+    if (s->whisper) /* first: more slots than sequences is harmless if the caches fail below */
+        NPG_TRY(npg_whisper_state_reserve_slots(s->whisper, L, n_seqs));
     float **k = realloc(s->k_cache, (size_t)(n_seqs * L) * sizeof *k);
     if (k)
         s->k_cache = k;
@@ -297,6 +310,8 @@ npg_status npg_forward_state_copy_seq(npg_forward_state *s, const npg_model *m, 
                         (long long)s->n_seqs, (long long)s->max_ctx);
     if (src == dst)
         return NPG_OK;
+    if (s->whisper) /* dst reads src's window (shared, see models/whisper.h) */
+        s->whisper->cross_of[dst] = s->whisper->cross_of[src];
     int64_t L = s->n_layers;
     size_t bytes = (size_t)(n_pos * m->cfg.n_kv_heads * m->cfg.head_dim) * sizeof(float);
     for (int64_t l = 0; l < L; l++) {

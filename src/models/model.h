@@ -48,6 +48,7 @@ typedef struct npg_model {
     /* f32 copies (norms, biases, converted small tensors): owned here, freed with the model */
     float **owned;
     size_t n_owned, cap_owned;
+    struct npg_whisper_weights *whisper; /* NPG_ARCH_WHISPER: encoder and decoder (models/whisper.h) */
 } npg_model;
 
 /* Loads config.json and the weights of a model folder (safetensors, sharded or not). Every tensor's
@@ -59,6 +60,8 @@ void npg_model_free(npg_model *m);
  * of a vector role; NULL for the other kind or a layer out of range (layer is ignored for model-level
  * roles). */
 npg_weight *npg_model_matrix(npg_model *m, npg_tensor_role r, int64_t layer);
+/* An f32 buffer of len floats owned by m (freed with it). */
+npg_status npg_model_own_floats(npg_model *m, int64_t len, float **out);
 float **npg_model_vector(npg_model *m, npg_tensor_role r, int64_t layer);
 
 typedef struct npg_forward_state {
@@ -113,6 +116,7 @@ typedef struct npg_forward_state {
      * their matmul; role WQ stands for q/k/v (one input), W_GATE for gate/up, WO and W_DOWN for theirs */
     void (*linear_tap)(void *user, int64_t layer, npg_tensor_role role, const float *x, int64_t n, int64_t k);
     void *linear_tap_user;
+    struct npg_whisper_state *whisper; /* NPG_ARCH_WHISPER: encoder scratch, cross K/V (models/whisper.h) */
 } npg_forward_state;
 
 npg_status npg_forward_state_create(const npg_model *m, int64_t max_batch, int64_t max_ctx, npg_threadpool *pool,

@@ -8,13 +8,14 @@
 #include "core/file.h"
 #include "hub/hub.h"
 #include "models/model.h"
+#include "models/whisper.h"
 #include "weights/weights.h"
 
 typedef struct loader {
     npg_model *m;
 } loader;
 
-static npg_status own_vector(npg_model *m, int64_t len, float **out) {
+npg_status npg_model_own_floats(npg_model *m, int64_t len, float **out) {
     if (m->n_owned == m->cap_owned) {
         size_t cap = m->cap_owned ? m->cap_owned * 2 : 64;
         float **p = realloc(m->owned, cap * sizeof *p);
@@ -30,7 +31,7 @@ static npg_status own_vector(npg_model *m, int64_t len, float **out) {
 }
 
 static npg_status load_vector(loader *ld, const char *name, int64_t len, float **out) {
-    NPG_TRY(own_vector(ld->m, len, out));
+    NPG_TRY(npg_model_own_floats(ld->m, len, out));
     return ld->m->source.get_vector(ld->m->source.ctx, name, len, *out);
 }
 
@@ -114,8 +115,10 @@ static npg_status model_load_dir(const char *dir, npg_model **out) {
     if (st == NPG_OK)
         st = npg_weight_source_container_present(dir) ? npg_weight_source_container(dir, &m->source)
                                                       : npg_weight_source_safetensors(dir, &m->source);
+    if (st == NPG_OK && m->cfg.arch == NPG_ARCH_WHISPER)
+        st = npg_whisper_config_alignment(dir, &m->cfg);
     if (st == NPG_OK)
-        st = load_weights(m);
+        st = m->cfg.arch == NPG_ARCH_WHISPER ? npg_whisper_load_weights(m) : load_weights(m);
     if (st != NPG_OK) {
         npg_model_free(m);
         return st;
@@ -141,6 +144,7 @@ void npg_model_free(npg_model *m) {
         free(m->owned[i]);
     free(m->owned);
     free(m->layers);
+    npg_whisper_weights_free(m->whisper);
     if (m->source.free)
         m->source.free(m->source.ctx);
     free(m);

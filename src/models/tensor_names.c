@@ -120,6 +120,7 @@ static const char *const *arch_names(npg_arch arch) {
     case NPG_ARCH_QWEN3: return llama_names;
     case NPG_ARCH_PHI3: return phi3_names;
     case NPG_ARCH_GEMMA3: return gemma3_names;
+    case NPG_ARCH_WHISPER: /* its own names (whisper_load.c) */
     case NPG_ARCH_COUNT: break;
     }
     return NULL;

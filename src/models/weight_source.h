@@ -18,6 +18,8 @@ typedef struct npg_weight_source {
     npg_status (*get_matrix)(void *ctx, const char *name, int64_t rows, int64_t cols, npg_weight *out);
     /* A [len] vector converted to f32 into out[len]. */
     npg_status (*get_vector)(void *ctx, const char *name, int64_t len, float *out);
+    /* A float tensor of exactly n_dims dims `shape` converted to f32 into out (conv kernels). */
+    npg_status (*get_array)(void *ctx, const char *name, int n_dims, const int64_t *shape, float *out);
     size_t (*total_bytes)(void *ctx);
     void (*free)(void *ctx); /* releases the storage; called by npg_model_free */
 } npg_weight_source;

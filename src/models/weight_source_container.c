@@ -53,6 +53,26 @@ static npg_status c_get_vector(void *ctx, const char *name, int64_t len, float *
     return NPG_OK;
 }
 
+static npg_status c_get_array(void *ctx, const char *name, int n_dims, const int64_t *shape, float *out) {
+    const npgw_tensor *t = NULL;
+    NPG_TRY(c_find(ctx, name, &t));
+    bool same = t->n_dims == n_dims;
+    int64_t count = 1;
+    for (int d = 0; d < n_dims; d++) {
+        same = same && t->shape[d] == shape[d];
+        count *= shape[d];
+    }
+    if (!same)
+        return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' has %d dims, not the shape config.json implies",
+                        npgw_path(ctx), name, t->n_dims);
+    if (t->wtype != NPG_W_F32 && t->wtype != NPG_W_F16 && t->wtype != NPG_W_BF16)
+        return npg_fail(NPG_ERR_FORMAT, "%s: '%s' is stored as %s; it must be F32, F16 or BF16", npgw_path(ctx),
+                        name, npg_wtype_name(t->wtype));
+    npg_weight row = {.type = t->wtype, .n = 1, .k = count, .data = t->data};
+    npg_dequantize_row(&row, 0, out);
+    return NPG_OK;
+}
+
 static size_t c_total(void *ctx) { return (size_t)npgw_data_bytes(ctx); }
 
 static void c_free(void *ctx) { npgw_close(ctx); }
@@ -81,6 +101,7 @@ npg_status npg_weight_source_container(const char *dir, npg_weight_source *out) 
     out->has = c_has;
     out->get_matrix = c_get_matrix;
     out->get_vector = c_get_vector;
+    out->get_array = c_get_array;
     out->total_bytes = c_total;
     out->free = c_free;
     return NPG_OK;

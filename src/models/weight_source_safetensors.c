@@ -65,6 +65,28 @@ static npg_status st_get_vector(void *ctx, const char *name, int64_t len, float 
     return NPG_OK;
 }
 
+static npg_status st_get_array(void *ctx, const char *name, int n_dims, const int64_t *shape, float *out) {
+    npg_tensor_store *ts = ctx;
+    const npg_tensor_info *t = NULL;
+    NPG_TRY(st_find(ts, name, &t));
+    bool same = t->n_dims == n_dims;
+    int64_t count = 1;
+    for (int d = 0; d < n_dims; d++) {
+        same = same && t->shape[d] == shape[d];
+        count *= shape[d];
+    }
+    if (!same)
+        return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' has %d dims / %lld elements, not the shape config.json implies",
+                        npg_tensor_store_shard_path(ts, t->shard), name, t->n_dims, (long long)t->n_elements);
+    npg_wtype type = t->dtype == NPG_DT_F32 ? NPG_W_F32 : t->dtype == NPG_DT_F16 ? NPG_W_F16 : NPG_W_BF16;
+    if (t->dtype != NPG_DT_F32 && t->dtype != NPG_DT_F16 && t->dtype != NPG_DT_BF16)
+        return npg_fail(NPG_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s; expected F32, F16 or BF16",
+                        npg_tensor_store_shard_path(ts, t->shard), name, npg_dtype_name(t->dtype));
+    npg_weight row = {.type = type, .n = 1, .k = count, .data = t->data};
+    npg_dequantize_row(&row, 0, out);
+    return NPG_OK;
+}
+
 static size_t st_total(void *ctx) { return npg_tensor_store_data_bytes(ctx); }
 
 static void st_free(void *ctx) { npg_tensor_store_free(ctx); }
@@ -77,6 +99,7 @@ npg_status npg_weight_source_safetensors(const char *dir, npg_weight_source *out
     out->has = st_has;
     out->get_matrix = st_get_matrix;
     out->get_vector = st_get_vector;
+    out->get_array = st_get_array;
     out->total_bytes = st_total;
     out->free = st_free;
     return NPG_OK;

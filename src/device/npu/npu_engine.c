@@ -16,6 +16,7 @@
 #include "device/npu/npu_folder_id.h"
 #include "device/npu/npu_cache.h"
 #include "device/npu/npu_plan.h"
+#include "device/npu/npu_whisper.h"
 #include "device/registry.h"
 
 typedef struct npu_engine {
@@ -85,7 +86,7 @@ static void npu_free(npg_engine *e) {
 /* No batched ops: the plan is static and built for one sequence (npg_engine_forward refuses). */
 static const npg_engine_ops npu_ops = {"NPU",      npu_check, npu_limit, npu_reserve, npu_prefill,
                                        npu_decode, npu_free,  NULL,      NULL,        NULL,
-                                       NULL};
+                                       NULL,       NULL};
 
 /* Drops a half-built plan so a CACHE_DIR miss can fall back to compiling. */
 static void reset_plan(npu_engine *e) {
@@ -247,6 +248,8 @@ npg_status npg_npu_engine_create(const npg_model *model, const char *model_dir, 
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_npu_engine_create: an argument is NULL");
     npu_config cfg;
     NPG_TRY(npu_config_parse(props, &cfg));
+    if (model->whisper) /* encoder-decoder: its own static plan */
+        return npu_whisper_engine_create(model, &cfg, props, out);
     double t0 = npg_now_ms();
     npu_engine *e = calloc(1, sizeof *e);
     NPG_CHECK_ALLOC(e);
