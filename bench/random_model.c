@@ -12,6 +12,7 @@
  * t's name, c), so the bytes depend only on (preset, dtype, seed), never on chunking or threads.
  * Everything is built in OUT_DIR.tmp and renamed to OUT_DIR at the end; the weights stream to disk a
  * chunk at a time (memory use is a few MB for any model). */
+#include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +29,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/half.h"
+#include "core/json.h"
 #include "core/strbuf.h"
 #include "core/threadpool.h"
 #include "core/timer.h"
@@ -39,7 +41,7 @@
 /* Presets                                                                                        */
 /* ---------------------------------------------------------------------------------------------- */
 
-typedef enum family { FAMILY_LLAMA, FAMILY_QWEN2 } family;
+typedef enum family { FAMILY_LLAMA, FAMILY_QWEN2, FAMILY_WHISPER } family;
 
 typedef struct preset {
     const char *name;
@@ -50,15 +52,22 @@ typedef struct preset {
     const char *rope_theta; /* idem */
     bool tied;              /* lm_head shares model.embed_tokens.weight */
     const char *tokenizer;  /* folder under <shared>/tokenizers */
+    int n_mels, max_src;    /* Whisper: mel bins, encoder positions (layers = encoder = decoder layers) */
 } preset;
 
 static const preset presets[] = {
     {"tinyllama-1.1b", "TinyLlama-1.1B-Chat-v1.0 dimensions (1.1 B parameters)", FAMILY_LLAMA, 2048, 22, 32, 4, 5632,
-     32000, 2048, "1e-05", "10000.0", false, "tinyllama-chat"},
+     32000, 2048, "1e-05", "10000.0", false, "tinyllama-chat", 0, 0},
     {"tiny-llama", "a 4 M-parameter Llama with the TinyLlama tokenizer, for tests", FAMILY_LLAMA, 64, 2, 4, 2, 128,
-     32000, 2048, "1e-05", "10000.0", false, "tinyllama-chat"},
+     32000, 2048, "1e-05", "10000.0", false, "tinyllama-chat", 0, 0},
     {"qwen2.5-0.5b", "Qwen2.5-0.5B-Instruct dimensions (0.5 B parameters, tied embeddings)", FAMILY_QWEN2, 896, 24, 14,
-     2, 4864, 151936, 32768, "1e-06", "1000000.0", true, "qwen2_5"},
+     2, 4864, 151936, 32768, "1e-06", "1000000.0", true, "qwen2_5", 0, 0},
+    {"whisper-tiny", "openai/whisper-tiny dimensions (39 M parameters; F16 by default)", FAMILY_WHISPER, 384, 4, 6, 6,
+     1536, 51865, 448, NULL, NULL, true, "whisper_multilingual", 80, 1500},
+    {"whisper-base", "openai/whisper-base dimensions (74 M parameters; F16 by default)", FAMILY_WHISPER, 512, 6, 8, 8,
+     2048, 51865, 448, NULL, NULL, true, "whisper_multilingual", 80, 1500},
+    {"whisper-small", "openai/whisper-small dimensions (244 M parameters; F16 by default)", FAMILY_WHISPER, 768, 12, 12,
+     12, 3072, 51865, 448, NULL, NULL, true, "whisper_multilingual", 80, 1500},
 };
 
 static const preset *find_preset(const char *name) {
@@ -74,7 +83,11 @@ static const char *torch_dtype_name(npg_dtype dt) {
 
 /* config.json as transformers writes it (json.dumps(indent=2, sort_keys=True)), with the keys and
  * versions of the published checkpoints. */
+static npg_status whisper_config_json(const preset *p, npg_dtype dt, npg_strbuf *sb);
+
 static npg_status config_json(const preset *p, npg_dtype dt, npg_strbuf *sb) {
+    if (p->fam == FAMILY_WHISPER)
+        return whisper_config_json(p, dt, sb);
     if (p->fam == FAMILY_LLAMA)
         return npg_strbuf_printf(sb,
                                  "{\n"
@@ -174,7 +187,7 @@ static npg_status generation_config_json(const preset *p, npg_strbuf *sb) {
 typedef struct tensor_spec {
     char name[96];
     int n_dims;
-    int64_t shape[2];
+    int64_t shape[3];
     float center, half_width;
 } tensor_spec;
 
@@ -188,6 +201,14 @@ static void add_tensor(tensor_spec *list, size_t *n, const char *name, int64_t d
     t->shape[1] = d1;
     t->center = center;
     t->half_width = std * 1.7320508f;
+}
+
+/* A 3-D tensor (a convolution's [out, in, kernel]). */
+static void add_tensor3(tensor_spec *list, size_t *n, const char *name, int64_t d0, int64_t d1, int64_t d2,
+                        float center, float std) {
+    add_tensor(list, n, name, d0, d1, center, std);
+    list[*n - 1].n_dims = 3;
+    list[*n - 1].shape[2] = d2;
 }
 
 static void add_linear(tensor_spec *list, size_t *n, const char *name, int64_t out, int64_t in) {
@@ -355,7 +376,9 @@ static npg_status write_weights(const options *o, const char *path, const tensor
     bool tty = isatty(fileno(stderr));
     uint64_t total = npg_safetensors_writer_data_bytes(w);
     for (size_t i = 0; i < n && st == NPG_OK; i++) {
-        int64_t elems = list[i].shape[0] * (list[i].n_dims == 2 ? list[i].shape[1] : 1);
+        int64_t elems = 1;
+        for (int k = 0; k < list[i].n_dims; k++)
+            elems *= list[i].shape[k];
         batch_ctx b = {&list[i], o->seed, 0, elems, o->dt, esize, buf};
         for (int64_t first = 0; first < elems && st == NPG_OK; first += (int64_t)CHUNKS_PER_BATCH * CHUNK_ELEMS) {
             b.first_chunk = (uint64_t)(first / CHUNK_ELEMS);
@@ -470,6 +493,13 @@ static npg_status remove_flat_dir(const char *dir, bool require_config) {
     return st;
 }
 
+#include "random_model_whisper.h"
+
+/* Entries build_tensor_list / whisper_tensor_list may write. */
+static size_t tensor_capacity(const preset *p) {
+    return p->fam == FAMILY_WHISPER ? 16 + 40 * (size_t)p->layers : 3 + 12 * (size_t)p->layers;
+}
+
 static npg_status write_folder(const options *o, const char *tmp) {
     if (npg_path_exists(tmp))
         NPG_TRY(remove_flat_dir(tmp, false)); /* left by an interrupted run */
@@ -481,19 +511,22 @@ static npg_status write_folder(const options *o, const char *tmp) {
         st = write_text(tmp, "config.json", sb.data, sb.len);
     npg_strbuf_clear(&sb);
     if (st == NPG_OK)
-        st = generation_config_json(o->p, &sb);
+        st = o->p->fam == FAMILY_WHISPER ? whisper_generation_config_json(o, &sb) : generation_config_json(o->p, &sb);
     if (st == NPG_OK)
         st = write_text(tmp, "generation_config.json", sb.data, sb.len);
     npg_strbuf_free(&sb);
     if (st == NPG_OK)
         st = copy_tokenizer(o, tmp);
+    if (st == NPG_OK && o->p->fam == FAMILY_WHISPER)
+        st = whisper_copy_preprocessor(o, tmp);
     tensor_spec *list = NULL;
     char *weights = NULL;
-    if (st == NPG_OK && (!(list = calloc(3 + 12 * (size_t)o->p->layers, sizeof *list)) ||
+    if (st == NPG_OK && (!(list = calloc(tensor_capacity(o->p), sizeof *list)) ||
                          !(weights = npg_path_join(tmp, "model.safetensors"))))
         st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory");
     if (st == NPG_OK)
-        st = write_weights(o, weights, list, build_tensor_list(o->p, list));
+        st = write_weights(o, weights, list,
+                           o->p->fam == FAMILY_WHISPER ? whisper_tensor_list(o->p, list) : build_tensor_list(o->p, list));
     free(weights);
     free(list);
     return st;
@@ -512,7 +545,7 @@ static void usage(FILE *fp) {
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
         fprintf(fp, "  %-16s %s\n", presets[i].name, presets[i].about);
     fprintf(fp, "\noptions:\n"
-                "  --dtype T     weight dtype: bf16 (default), f16 or f32\n"
+                "  --dtype T     weight dtype: bf16 (default; f16 for the whisper presets), f16 or f32\n"
                 "  --seed S      random seed (default 0); the output depends only on preset, dtype and seed\n"
                 "  --shared DIR  test-material folder holding tokenizers/ (default: ./../shared, then\n"
                 "                <folder of this program>/../../shared)\n"
@@ -562,6 +595,7 @@ static char *default_shared(void) {
 
 int main(int argc, char **argv) {
     options o = {NULL, NULL, NPG_DT_BF16, 0, NULL, false, false};
+    bool dtype_given = false;
     const char *positional[2] = {NULL, NULL};
     int n_pos = 0;
     for (int i = 1; i < argc; i++) {
@@ -578,6 +612,7 @@ int main(int argc, char **argv) {
                 return fail_usage("%s needs a value", a);
             const char *v = argv[++i];
             if (strcmp(a, "--dtype") == 0) {
+                dtype_given = true;
                 if (strcmp(v, "bf16") == 0)
                     o.dt = NPG_DT_BF16;
                 else if (strcmp(v, "f16") == 0)
@@ -607,7 +642,11 @@ int main(int argc, char **argv) {
     if (n_pos < 2)
         return fail_usage("%s", n_pos == 0 ? "missing PRESET and OUT_DIR" : "missing OUT_DIR");
     if (!(o.p = find_preset(positional[0])))
-        return fail_usage("unknown preset '%s' (tinyllama-1.1b, tiny-llama, qwen2.5-0.5b)", positional[0]);
+        return fail_usage("unknown preset '%s' (tinyllama-1.1b, tiny-llama, qwen2.5-0.5b, whisper-tiny, whisper-base, "
+                          "whisper-small)",
+                          positional[0]);
+    if (!dtype_given && o.p->fam == FAMILY_WHISPER)
+        o.dt = NPG_DT_F16; /* the guide's Whisper weights, and the published checkpoints' */
 
     /* OUT_DIR without trailing slashes, so OUT_DIR.tmp is a sibling */
     char *out = strdup(positional[1]);

@@ -77,6 +77,12 @@ for f in "$shared"/images/*.png "$shared"/images/*.jpg; do
   [[ -f $f ]] && seed image "$(basename "$f")" < "$f"
 done
 
+# audio: the shared WAV and FLAC files, each cut to its first 64 KiB (a header and some frames: the
+# FLAC streams then end mid-frame, a truncation the decoder must survive)
+for f in "$shared"/audio/*.wav "$shared"/audio/*.flac; do
+  [[ -f $f ]] && head -c 65536 "$f" | seed audio "$(basename "$f")"
+done
+
 # hub_listing: the listing shapes the Hub answers with (?blobs=true), made from a shared model folder
 commit=0123456789abcdef0123456789abcdef01234567
 printf '{"id":"org/name","sha":"%s","siblings":[{"rfilename":"config.json","blobId":"%s","size":%d},{"rfilename":"model.safetensors","blobId":"%s","size":%d,"lfs":{"sha256":"%s","size":%d,"pointerSize":134}},{"rfilename":"sub/dir/tokenizer.json","blobId":"%s","size":10}]}' \

@@ -354,8 +354,82 @@ static void test_random_model(void) {
     free(dir);
 }
 
+/* The whisper-tiny preset: HF Whisper names and real dimensions (the tensor set of
+ * ../shared/models/random-whisper at 384 wide, 4 + 4 layers), F16 by default, the real tokenizer and
+ * preprocessor files, a generation_config.json with the 99 languages and OpenAI's suppress list. */
+static void test_random_model_whisper(void) {
+    char *dir = make_temp_dir();
+    REQUIRE(dir);
+    char args[1536], m[1024];
+    char *err = NULL;
+    snprintf(m, sizeof m, "%s/w", dir);
+    snprintf(args, sizeof args, "whisper-tiny '%s' --shared '%s' --quiet", m, NPG_SHARED_DIR);
+    int rc = run_tool(args, &err);
+    CHECK(rc == 0);
+    if (rc != 0)
+        fprintf(stderr, "npg-random-model: %s\n", err ? err : "");
+    free(err);
+    static const char *const copied[] = {"tokenizer.json", "vocab.json", "merges.txt", "added_tokens.json",
+                                         "special_tokens_map.json", "tokenizer_config.json"};
+    for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++) {
+        char *a = npg_path_join(m, copied[i]);
+        char *b = xprintf("tokenizers/whisper_multilingual/%s", copied[i]);
+        CHECK(same_file(a, shared_path(b)));
+        free(a);
+        free(b);
+    }
+    char *pp = npg_path_join(m, "preprocessor_config.json");
+    CHECK(same_file(pp, shared_path("models/random-whisper/preprocessor_config.json")));
+    free(pp);
+    char *cfg_path = npg_path_join(m, "config.json"), *gen_path = npg_path_join(m, "generation_config.json");
+    cJSON *cfg = NULL, *gen = NULL;
+    CHECK(npg_json_parse_file(cfg_path, &cfg) == NPG_OK);
+    CHECK(npg_json_parse_file(gen_path, &gen) == NPG_OK);
+    int64_t v = 0;
+    CHECK(cfg && npg_json_require_int(cfg, "d_model", cfg_path, &v) == NPG_OK && v == 384);
+    CHECK(cfg && npg_json_require_int(cfg, "encoder_layers", cfg_path, &v) == NPG_OK && v == 4);
+    CHECK(cfg && npg_json_require_int(cfg, "decoder_attention_heads", cfg_path, &v) == NPG_OK && v == 6);
+    CHECK(cfg && npg_json_require_int(cfg, "vocab_size", cfg_path, &v) == NPG_OK && v == 51865);
+    CHECK(cfg && strcmp(npg_json_get_string(cfg, "torch_dtype"), "float16") == 0);
+    const cJSON *langs = gen ? npg_json_get(gen, "lang_to_id") : NULL;
+    CHECK(cJSON_GetArraySize(langs) == 99);
+    const cJSON *en = langs ? npg_json_get(langs, "<|en|>") : NULL;
+    CHECK(en && cJSON_IsNumber(en) && en->valueint == 50259);
+    CHECK(gen && cJSON_GetArraySize(npg_json_get(gen, "suppress_tokens")) == 88);
+    CHECK(gen && cJSON_GetArraySize(npg_json_get(gen, "alignment_heads")) == 6);
+    cJSON_Delete(cfg);
+    cJSON_Delete(gen);
+    free(cfg_path);
+    free(gen_path);
+
+    npg_tensor_store *ts = NULL, *ref = NULL;
+    REQUIRE_OK(npg_tensor_store_open_dir(m, &ts));
+    CHECK(npg_tensor_store_count(ts) == 11 + 4 * 15 + 4 * 24);
+    /* every name of the small reference folder exists here (its 2 layers are layers 0 and 1 here) */
+    CHECK(npg_tensor_store_open_dir(shared_path("models/random-whisper"), &ref) == NPG_OK);
+    for (size_t i = 0; ref && i < npg_tensor_store_count(ref); i++) {
+        const npg_tensor_info *r = npg_tensor_store_at(ref, i);
+        const npg_tensor_info *t = npg_tensor_store_find(ts, r->name);
+        if (!t || t->dtype != NPG_DT_F16 || t->n_dims != r->n_dims) {
+            fprintf(stderr, "whisper-tiny: %s missing or of another dtype/rank\n", r->name);
+            npg_test_failures++;
+        }
+    }
+    const npg_tensor_info *c1 = npg_tensor_store_find(ts, "model.encoder.conv1.weight");
+    CHECK(c1 && c1->n_dims == 3 && c1->shape[0] == 384 && c1->shape[1] == 80 && c1->shape[2] == 3);
+    const npg_tensor_info *fc1 = npg_tensor_store_find(ts, "model.decoder.layers.3.fc1.weight");
+    CHECK(fc1 && fc1->shape[0] == 1536 && fc1->shape[1] == 384);
+    CHECK(npg_tensor_store_find(ts, "model.encoder.layers.0.self_attn.k_proj.bias") == NULL);
+    CHECK(npg_tensor_store_find(ts, "proj_out.weight") == NULL); /* tied */
+    npg_tensor_store_free(ref);
+    npg_tensor_store_free(ts);
+    rm_rf(dir);
+    free(dir);
+}
+
 int main(void) {
     RUN(test_writer_misuse);
     RUN(test_random_model);
+    RUN(test_random_model_whisper);
     return npg_test_summary();
 }

@@ -11,28 +11,26 @@
 #include "core/timer.h"
 #include "device/registry.h"
 #include "hub/hub.h"
+#include "models/whisper.h"
 #include "pipeline/whisper_pipeline.h"
 #include "tokenizer/tokenizer.h"
 
-/* config.json's num_mel_bins and max_target_positions (80 and 448 when absent, as Whisper's). */
+/* The model's sizes, and the feature extractor's settings (their bins must be the encoder's). */
 static npg_status read_dims(npg_whisper_pipeline *p) {
-    p->n_mels = 80;
-    p->n_text_ctx = 448;
-    char *path = npg_path_join(p->model_dir, "config.json");
-    NPG_CHECK_ALLOC(path);
-    cJSON *j = NULL;
-    npg_status st = npg_json_parse_file(path, &j);
-    double v = 0.0;
-    if (st == NPG_OK && npg_json_get_number(j, "num_mel_bins", &v))
-        p->n_mels = (size_t)v;
-    if (st == NPG_OK && npg_json_get_number(j, "max_target_positions", &v))
-        p->n_text_ctx = (size_t)v;
-    if (st == NPG_OK && (p->n_mels == 0 || p->n_mels > 512 || p->n_text_ctx < 8 || p->n_text_ctx > 65536))
-        st = npg_fail(NPG_ERR_FORMAT, "%s: num_mel_bins %zu / max_target_positions %zu out of range", path, p->n_mels,
-                      p->n_text_ctx);
-    cJSON_Delete(j);
-    free(path);
-    return st;
+    npg_whisper_info info;
+    NPG_TRY(npg_whisper_info_get(p->model, &info));
+    p->n_text_ctx = (size_t)info.n_text_ctx;
+    p->n_align = info.n_align > 0 ? (size_t)info.n_align : 0;
+    NPG_TRY(npg_mel_config_load(p->model_dir, &p->mel));
+    if ((int64_t)p->mel.n_mels != info.n_mels || (int64_t)p->mel.nb_max_frames != info.n_frames)
+        return npg_fail(NPG_ERR_FORMAT, "%s: preprocessor_config.json gives %u mel bins x %u frames, the encoder takes "
+                        "%lld x %lld", p->model_dir, p->mel.n_mels, p->mel.nb_max_frames, (long long)info.n_mels,
+                        (long long)info.n_frames);
+    if (p->mel.sampling_rate != NPG_WHISPER_RATE || p->mel.hop_length != NPG_WHISPER_HOP ||
+        p->mel.nb_max_frames != NPG_WHISPER_N_FRAMES)
+        return npg_fail(NPG_ERR_UNSUPPORTED, "%s: preprocessor_config.json: npugen decodes Whisper's 16 kHz, hop 160, "
+                        "3000-frame windows", p->model_dir);
+    return NPG_OK;
 }
 
 npg_status npg_whisper_pipeline_create_with_properties(const char *models_path, const char *device,
@@ -55,9 +53,9 @@ npg_status npg_whisper_pipeline_create_with_properties(const char *models_path, 
     if (st == NPG_OK)
         st = npg_whisper_tokens_init(p->tok, &p->t);
     if (st == NPG_OK)
-        st = read_dims(p);
-    if (st == NPG_OK)
         st = npg_model_load(p->model_dir, &p->model);
+    if (st == NPG_OK)
+        st = read_dims(p);
     if (st == NPG_OK)
         st = dev->create_engine(p->model, p->model_dir, p->props, &p->engine);
     if (st == NPG_OK && !p->engine->ops->encode)
@@ -120,7 +118,7 @@ npg_status npg_whisper_pipeline_generate(npg_whisper_pipeline *p, const float *s
                                          const npg_whisper_generation_config *config, npg_whisper_results **results) {
     if (!p)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_whisper_pipeline_generate: pipe is NULL");
-    return npg_whisper_run(p->engine, p->tok, &p->t, p->n_mels, p->n_text_ctx, samples, n, config, results);
+    return npg_whisper_run(p->engine, p->tok, &p->t, &p->mel, p->n_text_ctx, p->n_align, samples, n, config, results);
 }
 
 npg_status npg_whisper_pipeline_generate_file(npg_whisper_pipeline *p, const char *path,
@@ -130,8 +128,8 @@ npg_status npg_whisper_pipeline_generate_file(npg_whisper_pipeline *p, const cha
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_whisper_pipeline_generate_file: %s is NULL", !p ? "pipe" : "path");
     float *samples = NULL;
     size_t n = 0;
-    NPG_TRY(npg_whisper_load_audio(path, &samples, &n));
+    NPG_TRY(npg_audio_load(path, NPG_WHISPER_RATE, &samples, &n, NULL));
     npg_status st = npg_whisper_pipeline_generate(p, samples, n, config, results);
-    free(samples);
+    npg_audio_free(samples);
     return st;
 }

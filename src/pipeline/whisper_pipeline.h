@@ -36,23 +36,15 @@ struct npg_whisper_pipeline {
     npg_tokenizer *tok;
     npg_engine *engine;
     npg_whisper_tokens t;
-    size_t n_mels, n_text_ctx;
-    int max_initial_timestamp_index; /* generation_config.json's, else -2 = from the option */
+    npg_mel_config mel;
+    size_t n_text_ctx, n_align;
     double load_ms;
 };
 
-/* The transcribe loop on an engine, as generate does (tests pass a stand-in engine). n_mels: bins of
- * the features; samples: 16 kHz mono. */
-npg_status npg_whisper_run(npg_engine *e, const npg_tokenizer *tok, const npg_whisper_tokens *t, size_t n_mels,
-                           size_t n_text_ctx, const float *samples, size_t n, const npg_whisper_generation_config *c,
-                           npg_whisper_results **out);
-
-/* OpenAI log_mel_spectrogram(audio, n_mels, padding): [n_mels × n_frames] (mel-major),
- * n_frames = (n + padding) / 160, normalised over the whole. *out freed with free(). */
-npg_status npg_whisper_log_mel(const float *samples, size_t n, size_t padding, size_t n_mels, float **out,
-                               size_t *n_frames);
-
-/* A WAV/FLAC file as 16 kHz mono float samples (*samples freed with free()). */
-npg_status npg_whisper_load_audio(const char *path, float **samples, size_t *n);
+/* The transcribe loop on an engine, as generate does (tests pass a stand-in engine). mc: the model's
+ * log-mel front end; n_align: alignment heads (0 = word timestamps refused); samples: 16 kHz mono. */
+npg_status npg_whisper_run(npg_engine *e, const npg_tokenizer *tok, const npg_whisper_tokens *t,
+                           const npg_mel_config *mc, size_t n_text_ctx, size_t n_align, const float *samples, size_t n,
+                           const npg_whisper_generation_config *c, npg_whisper_results **out);
 
 #endif

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/timer.h"
 #include "pipeline/whisper_pipeline.h"
+#include "models/whisper.h"
 #include "pipeline/whisper_timing.h"
 
 /* The audio's windows: a clip of at most 30 s is one window computed as OpenAI's decode() and the
@@ -15,6 +16,7 @@
  * (transcribe.py). */
 typedef struct mel_src {
     const float *samples;
+    const npg_mel_config *mc;
     size_t n, n_mels, content_frames;
     float *first; /* [n_mels × 3000] log_mel(pad_or_trim(audio)) */
     float *full;  /* [n_mels × n_full] log_mel(audio, padding=480000) */
@@ -26,21 +28,13 @@ static npg_status window_mel(void *ctx, size_t seek, size_t segment_size, float 
     mel_src *m = ctx;
     const size_t F = NPG_WHISPER_N_FRAMES;
     if (seek == 0 && m->content_frames <= F) {
-        if (!m->first) {
-            size_t n = m->n < 480000 ? m->n : 480000, frames = 0;
-            NPG_TRY(npg_whisper_log_mel(m->samples, n, 480000 - n, m->n_mels, &m->first, &frames));
-            if (frames < F)
-                return npg_fail(NPG_ERR_INTERNAL, "log-mel of a 30 s window has %zu frames", frames);
-            if (frames > F) { /* keep [n_mels × 3000] */
-                for (size_t b = 1; b < m->n_mels; b++)
-                    memmove(m->first + b * F, m->first + b * frames, F * sizeof *m->first);
-            }
-        }
+        if (!m->first)
+            NPG_TRY(npg_log_mel_window(m->mc, m->samples, m->n, &m->first));
         memcpy(out, m->first, m->n_mels * F * sizeof *out);
         return NPG_OK;
     }
     if (!m->full)
-        NPG_TRY(npg_whisper_log_mel(m->samples, m->n, 480000, m->n_mels, &m->full, &m->n_full));
+        NPG_TRY(npg_log_mel(m->mc, m->samples, m->n, m->mc->n_samples, &m->full, &m->n_full));
     for (size_t b = 0; b < m->n_mels; b++) {
         float *row = out + b * F;
         size_t avail = seek < m->n_full ? m->n_full - seek : 0;
@@ -75,9 +69,10 @@ static npg_status prompt_ids(const npg_tokenizer *tok, const char *text, int32_t
     return st;
 }
 
-npg_status npg_whisper_run(npg_engine *e, const npg_tokenizer *tok, const npg_whisper_tokens *t, size_t n_mels,
-                           size_t n_text_ctx, const float *samples, size_t n, const npg_whisper_generation_config *cfg,
-                           npg_whisper_results **out) {
+npg_status npg_whisper_run(npg_engine *e, const npg_tokenizer *tok, const npg_whisper_tokens *t,
+                           const npg_mel_config *mc, size_t n_text_ctx, size_t n_align, const float *samples, size_t n,
+                           const npg_whisper_generation_config *cfg, npg_whisper_results **out) {
+    size_t n_mels = mc->n_mels;
     if (!samples || n == 0 || !out)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "whisper generate: %s", !out ? "results is NULL" : "no audio samples");
     *out = NULL;
@@ -119,7 +114,7 @@ npg_status npg_whisper_run(npg_engine *e, const npg_tokenizer *tok, const npg_wh
         st = prompt_ids(tok, cfg->initial_prompt, &initial, &n_initial);
     if (st == NPG_OK)
         st = prompt_ids(tok, cfg->hotwords, &hot, &n_hot);
-    mel_src m = {.samples = samples, .n = n, .n_mels = n_mels, .content_frames = o.content_frames, .c = cfg};
+    mel_src m = {.samples = samples, .mc = mc, .n = n, .n_mels = n_mels, .content_frames = o.content_frames, .c = cfg};
     o.ctx = &m;
     o.suppress = sup;
     o.n_suppress = n_sup;
@@ -133,7 +128,8 @@ npg_status npg_whisper_run(npg_engine *e, const npg_tokenizer *tok, const npg_wh
         if (!r)
             st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for whisper results");
     }
-    npg_whisper_timing_ctx words = {.e = e, .tok = tok, .t = t, .mel = &m, .window_mel = window_mel};
+    npg_whisper_timing_ctx words = {.e = e, .tok = tok, .t = t, .mel = &m, .window_mel = window_mel,
+                                    .align = n_align ? npg_whisper_alignment_weights : NULL, .n_heads = n_align};
     if (st == NPG_OK && cfg->word_timestamps) {
         o.words = npg_whisper_add_word_timestamps;
         o.words_ctx = &words;
@@ -154,8 +150,8 @@ npg_status npg_whisper_run(npg_engine *e, const npg_tokenizer *tok, const npg_wh
         r = NULL;
     }
     npg_whisper_results_free(r);
-    free(m.first);
-    free(m.full);
+    npg_free(m.first);
+    npg_free(m.full);
     free(sup);
     npg_free(initial);
     npg_free(hot);
