@@ -30,7 +30,7 @@ _npugen() {
     detokenize) opts="--skip-special-tokens" ;;
     pull) opts="--revision --include -o --cache-dir -j -q" ;;
     transcribe) opts="--language --task --timestamps --word-timestamps --initial-prompt --hotwords
-        --condition-on-previous-text --temperature-fallback --output-format -o --output --print-ids --device
+        --condition-on-previous-text --temperature-fallback --output-format -o --output --sample-len --print-ids --device
         -t --threads --perf" ;;
     template) opts="--template --bos-token --eos-token --messages --add-generation-prompt --kwargs" ;;
     export) opts="-m --weight-format --sym --group-size --ratio --all-layers --backup-precision

@@ -29,6 +29,7 @@ static void usage(FILE *fp) {
             "                               > 2.4 or avg log-prob < -1 (no-speech threshold 0.6)\n"
             "  --output-format txt|srt|vtt|json  what is printed or written (default txt)\n"
             "  -o, --output OUT_BASE        write OUT_BASE.EXT (several audio files: OUT_BASE.STEM.EXT)\n"
+            "  --sample-len N               ids sampled per window at most (default 224 = half the decoder)\n"
             "  --print-ids                  print, one line per 30 s window, the ids sampled after the prompt\n"
             "                               (up to and excluding end-of-text) instead of the text\n"
             "  --device CPU|NPU             the device (default CPU)\n"
@@ -39,6 +40,7 @@ static void usage(FILE *fp) {
 
 typedef struct opts {
     const char *model, *device, *language, *task, *initial_prompt, *hotwords, *format, *out_base, *threads;
+    long long sample_len;
     bool timestamps, word_timestamps, fallback, print_ids, perf, cond;
     const char **audio;
     int n_audio;
@@ -96,6 +98,9 @@ static int parse(int argc, char **argv, opts *o) {
             }
         } else if (cli_opt(a, "-o", "--output")) {
             if (!cli_value(CMD, argc, argv, &i, &o->out_base))
+                return 2;
+        } else if (cli_opt(a, NULL, "--sample-len")) {
+            if (!cli_value(CMD, argc, argv, &i, &v) || !cli_parse_long(CMD, "--sample-len", v, 1, 448, &o->sample_len))
                 return 2;
         } else if (cli_flag(a, NULL, "--print-ids")) {
             o->print_ids = true;
@@ -158,6 +163,8 @@ static npg_status make_config(const opts *o, npg_whisper_generation_config **out
         st = npg_whisper_generation_config_set_condition_on_previous_text(c, o->cond);
     if (st == NPG_OK)
         st = npg_whisper_generation_config_set_temperature_fallback(c, o->fallback);
+    if (st == NPG_OK && o->sample_len)
+        st = npg_whisper_generation_config_set_sample_len(c, (size_t)o->sample_len);
     if (st != NPG_OK) {
         npg_whisper_generation_config_free(c);
         return st;

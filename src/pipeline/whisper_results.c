@@ -136,7 +136,21 @@ static npg_status write_subtitles(const npg_whisper_transcript *tr, npg_strbuf *
     return NPG_OK;
 }
 
-static cJSON *num(double v) { return cJSON_CreateNumber(isfinite(v) ? v : 0.0); }
+/* A number as Python's repr writes it: the shortest digits that read back exactly (cJSON's own
+ * printing stops at 15 digits when they are merely close, so 14.639999999999999 would become 14.64). */
+static cJSON *num(double v) {
+    if (!isfinite(v))
+        return cJSON_CreateNull(); /* NaN (no no-speech token) is not a JSON number */
+    char buf[40];
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    if (!strpbrk(buf, ".eEn") && fabs(v) < 1e16 && v != floor(v))
+        strcat(buf, ".0");
+    return cJSON_CreateRaw(buf);
+}
 
 /* openai-whisper's result dict: {"text", "segments": [...], "language"} */
 static npg_status write_json(const npg_whisper_transcript *tr, char **out) {
