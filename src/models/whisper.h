@@ -25,8 +25,16 @@
 
 #include "models/model.h"
 
+/* An input-major [k, n] copy of a float matrix for npg_gemm_nn (kernels/gemm.h: the encoder's
+ * 1500-row products); data NULL for quantized weights, which go through npg_matmul. */
+typedef struct npg_whisper_bt {
+    const void *data;
+    npg_wtype type; /* F32 or F16 */
+} npg_whisper_bt;
+
 typedef struct npg_whisper_attn {
     npg_weight wq, wk, wv, wo;   /* [d, d] each */
+    npg_whisper_bt tq, tk, tv, to; /* encoder layers: all four; decoder cross-attention: tk, tv */
     float *bq, *bv, *bo;         /* [d]; k_proj has no bias */
     float *ln_w, *ln_b;          /* [d] the LayerNorm before this attention */
 } npg_whisper_attn;
@@ -35,12 +43,14 @@ typedef struct npg_whisper_layer {
     npg_whisper_attn self;
     npg_whisper_attn cross;      /* decoder layers only (encoder_attn, encoder_attn_layer_norm) */
     npg_weight fc1, fc2;         /* [ffn, d], [d, ffn] */
+    npg_whisper_bt tfc1, tfc2;   /* encoder layers */
     float *b1, *b2;              /* [ffn], [d] */
     float *ln_w, *ln_b;          /* final_layer_norm: before the MLP */
 } npg_whisper_layer;
 
 typedef struct npg_whisper_weights {
     npg_weight conv1, conv2;     /* as GEMMs: f32 [d, n_mels·3] and [d, d·3] (k index = c_in·3 + tap) */
+    npg_whisper_bt tconv1, tconv2; /* the same, input-major */
     float *conv1_b, *conv2_b;    /* [d] */
     float *enc_pos;              /* [n_audio_ctx, d] encoder embed_positions (sinusoids) */
     float *dec_pos;              /* [max_pos, d] decoder embed_positions (learned) */
@@ -69,7 +79,7 @@ typedef struct npg_whisper_state {
     float *c1;                   /* conv1 output [2T, d] */
     float *x, *xb, *q, *k, *v, *o; /* [T, d] */
     float *h;                    /* [T, enc_ffn] */
-    float *kt, *vt;              /* per head K [T, D] and Vᵀ [D, T] for the score GEMMs */
+    float *kt;                   /* Kᵀ [d, T]: head h's [D, T] block is the score GEMM's B */
     float *scores;               /* [T, T] one head's attention matrix */
     float *att;                  /* [n_threads, max(T, max_pos)] per-row scores (decoder) */
     /* alignment pass */

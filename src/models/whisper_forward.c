@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "kernels/gemm.h"
 #include "models/blocks/blocks.h"
 #include "models/ops.h"
 #include "models/whisper.h"
@@ -35,13 +36,7 @@ typedef struct rows_job {
     bool gelu;
 } rows_job;
 
-/* Row `task` of a [rows, width] buffer: softmax, or + bias then GELU. */
-static void softmax_task(void *ctx, int task, int thread) {
-    (void)thread;
-    const rows_job *j = ctx;
-    npg_softmax(j->p + (int64_t)task * j->width, j->width);
-}
-
+/* Row `task` of a [rows, width] buffer: + bias, then GELU. */
 static void bias_gelu_task(void *ctx, int task, int thread) {
     (void)thread;
     const rows_job *j = ctx;
@@ -72,26 +67,31 @@ static void im2col3(const float *x, int64_t c_in, int64_t t_in, int64_t xs_c, in
     }
 }
 
-/* Bidirectional multi-head attention over w->q/k/v [T, d] into w->o [T, d]. */
+/* y[M, n] = x[M, k] · Wᵀ: the input-major copy through the outer-product GEMM when the weight is
+ * float, else the (integer) matmul kernels. */
+static void linear(const npg_compute *c, const float *x, int64_t M, const npg_weight *w, const npg_whisper_bt *t,
+                   float *y) {
+    if (t->data)
+        npg_gemm_nn(c, M, w->n, w->k, x, w->k, t->data, t->type, w->n, y, w->n, 0);
+    else
+        npg_matmul(c, x, M, w, y);
+}
+
+/* Bidirectional multi-head attention over w->q/k/v [T, d] into w->o [T, d]: per head, scores = Qh·Khᵀ
+ * (q pre-scaled) [T, T], row softmax, o_h = P·Vh, each a GEMM reading the heads in place (Kᵀ is
+ * transposed once for all heads). */
 static void encoder_attention(const npg_compute *c, npg_whisper_state *w, int64_t d, int64_t heads) {
     int64_t T = w->T, D = d / heads;
     float scale = 1.0f / sqrtf((float)D);
+    for (int64_t i = 0; i < T * d; i++)
+        w->q[i] *= scale;
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t i = 0; i < d; i++)
+            w->kt[i * T + t] = w->k[t * d + i];
     for (int64_t h = 0; h < heads; h++) {
-        /* Qh (scaled) into xb [T, D], Kh [T, D], Vhᵀ [D, T] */
-        for (int64_t t = 0; t < T; t++)
-            for (int64_t i = 0; i < D; i++) {
-                w->xb[t * D + i] = w->q[t * d + h * D + i] * scale;
-                w->kt[t * D + i] = w->k[t * d + h * D + i];
-                w->vt[i * T + t] = w->v[t * d + h * D + i];
-            }
-        npg_weight K = {.type = NPG_W_F32, .n = T, .k = D, .data = w->kt};
-        npg_matmul(c, w->xb, T, &K, w->scores);
-        rows_job j = {w->scores, T, NULL, false};
-        npg_threadpool_run(c->pool, (int)T, softmax_task, &j);
-        npg_weight V = {.type = NPG_W_F32, .n = D, .k = T, .data = w->vt};
-        npg_matmul(c, w->scores, T, &V, w->xb); /* [T, D] */
-        for (int64_t t = 0; t < T; t++)
-            memcpy(w->o + t * d + h * D, w->xb + t * D, (size_t)D * sizeof(float));
+        npg_gemm_nn(c, T, T, D, w->q + h * D, d, w->kt + h * D * T, NPG_W_F32, T, w->scores, T, 0);
+        npg_softmax_rows(c, w->scores, T, T, T);
+        npg_gemm_nn(c, T, D, T, w->scores, T, w->v + h * D, NPG_W_F32, d, w->o + h * D, d, 0);
     }
 }
 
@@ -100,20 +100,20 @@ static void encoder_layer(const npg_model *m, npg_forward_state *s, const npg_wh
     const npg_compute *c = &s->compute;
     int64_t T = w->T, d = m->cfg.hidden, F = m->cfg.whisper.enc_ffn;
     npg_blk_layernorm(w->xb, w->x, L->self.ln_w, L->self.ln_b, T, d, m->cfg.norm_eps);
-    npg_matmul(c, w->xb, T, &L->self.wq, w->q);
-    npg_matmul(c, w->xb, T, &L->self.wk, w->k);
-    npg_matmul(c, w->xb, T, &L->self.wv, w->v);
+    linear(c, w->xb, T, &L->self.wq, &L->self.tq, w->q);
+    linear(c, w->xb, T, &L->self.wk, &L->self.tk, w->k);
+    linear(c, w->xb, T, &L->self.wv, &L->self.tv, w->v);
     add_bias(w->q, L->self.bq, T, d);
     add_bias(w->v, L->self.bv, T, d);
     encoder_attention(c, w, d, m->cfg.whisper.enc_heads);
-    npg_matmul(c, w->o, T, &L->self.wo, w->xb);
+    linear(c, w->o, T, &L->self.wo, &L->self.to, w->xb);
     add_bias(w->xb, L->self.bo, T, d);
     for (int64_t i = 0; i < T * d; i++)
         w->x[i] += w->xb[i];
     npg_blk_layernorm(w->xb, w->x, L->ln_w, L->ln_b, T, d, m->cfg.norm_eps);
-    npg_matmul(c, w->xb, T, &L->fc1, w->h);
+    linear(c, w->xb, T, &L->fc1, &L->tfc1, w->h);
     bias_gelu(c, w->h, T, F, L->b1, true);
-    npg_matmul(c, w->h, T, &L->fc2, w->o);
+    linear(c, w->h, T, &L->fc2, &L->tfc2, w->o);
     add_bias(w->o, L->b2, T, d);
     for (int64_t i = 0; i < T * d; i++)
         w->x[i] += w->o[i];
@@ -140,11 +140,11 @@ npg_status npg_whisper_encode(const npg_model *m, npg_forward_state *s, const fl
     const npg_compute *c = &s->compute;
     /* conv1 (stride 1): [2T, n_mels·3] · W1ᵀ → c1 [2T, d] */
     im2col3(mel, dm->n_mels, 2 * T, 2 * T, 1, 1, 2 * T, w->col);
-    npg_matmul(c, w->col, 2 * T, &W->conv1, w->c1);
+    linear(c, w->col, 2 * T, &W->conv1, &W->tconv1, w->c1);
     bias_gelu(c, w->c1, 2 * T, d, W->conv1_b, true);
     /* conv2 (stride 2) over c1 (time-major: x(ci, s) = c1[s · d + ci]) → x [T, d] */
     im2col3(w->c1, d, 2 * T, 1, d, 2, T, w->col);
-    npg_matmul(c, w->col, T, &W->conv2, w->x);
+    linear(c, w->col, T, &W->conv2, &W->tconv2, w->x);
     bias_gelu(c, w->x, T, d, W->conv2_b, true);
     for (int64_t i = 0; i < T * d; i++)
         w->x[i] += W->enc_pos[i];
@@ -155,7 +155,9 @@ npg_status npg_whisper_encode(const npg_model *m, npg_forward_state *s, const fl
         memcpy(enc_out, w->x, (size_t)(T * d) * sizeof(float));
     for (int64_t l = 0; l < L; l++) {
         const npg_whisper_attn *a = &W->dec[l].cross;
-        npg_blk_cross_kv(c, w->x, T, &a->wk, NULL, &a->wv, a->bv, w->cross_k[seq * L + l], w->cross_v[seq * L + l]);
+        linear(c, w->x, T, &a->wk, &a->tk, w->cross_k[seq * L + l]);
+        linear(c, w->x, T, &a->wv, &a->tv, w->cross_v[seq * L + l]);
+        add_bias(w->cross_v[seq * L + l], a->bv, T, d);
     }
     w->cross_of[seq] = seq;
     w->last_slot = seq;

@@ -66,6 +66,34 @@ static npg_status conv(wl *w, const char *which, int64_t c_in, npg_weight *out, 
     return vec(w, -1, rest, d, bias);
 }
 
+/* The input-major copy of a float matrix (F16 kept F16, F32 and BF16 as F32); quantized weights get
+ * none. */
+static npg_status transpose(npg_model *m, const npg_weight *w, npg_whisper_bt *out) {
+    int64_t n = w->n, k = w->k;
+    out->data = NULL;
+    if (w->type == NPG_W_F16) {
+        float *buf = NULL;
+        NPG_TRY(npg_model_own_floats(m, (n * k + 1) / 2, &buf));
+        uint16_t *dst = (uint16_t *)buf;
+        const uint16_t *src = w->data;
+        for (int64_t r = 0; r < n; r++)
+            for (int64_t c = 0; c < k; c++)
+                dst[c * n + r] = src[r * k + c];
+        *out = (npg_whisper_bt){buf, NPG_W_F16};
+    } else if (w->type == NPG_W_F32 || w->type == NPG_W_BF16) {
+        float *buf = NULL, *row = NULL;
+        NPG_TRY(npg_model_own_floats(m, n * k, &buf));
+        NPG_TRY(npg_model_own_floats(m, k, &row));
+        for (int64_t r = 0; r < n; r++) {
+            npg_weight_get_row(w, r, row);
+            for (int64_t c = 0; c < k; c++)
+                buf[c * n + r] = row[c];
+        }
+        *out = (npg_whisper_bt){buf, NPG_W_F32};
+    }
+    return NPG_OK;
+}
+
 static npg_status attn(wl *w, int64_t l, const char *which, const char *norm, npg_whisper_attn *a) {
     int64_t d = w->m->cfg.hidden;
     char rest[96];
@@ -92,11 +120,20 @@ static npg_status attn(wl *w, int64_t l, const char *which, const char *norm, np
 static npg_status layer(wl *w, int64_t l, int64_t ffn, bool decoder, npg_whisper_layer *L) {
     int64_t d = w->m->cfg.hidden;
     NPG_TRY(attn(w, l, "self_attn", "self_attn_layer_norm", &L->self));
-    if (decoder)
+    if (decoder) {
         NPG_TRY(attn(w, l, "encoder_attn", "encoder_attn_layer_norm", &L->cross));
+        NPG_TRY(transpose(w->m, &L->cross.wk, &L->cross.tk)); /* K/V of 1500 encoder rows per window */
+        NPG_TRY(transpose(w->m, &L->cross.wv, &L->cross.tv));
+    }
     NPG_TRY(mat(w, l, "fc1.weight", ffn, d, &L->fc1));
     NPG_TRY(vec(w, l, "fc1.bias", ffn, &L->b1));
     NPG_TRY(mat(w, l, "fc2.weight", d, ffn, &L->fc2));
+    if (!decoder) {
+        const npg_weight *src[] = {&L->self.wq, &L->self.wk, &L->self.wv, &L->self.wo, &L->fc1, &L->fc2};
+        npg_whisper_bt *dst[] = {&L->self.tq, &L->self.tk, &L->self.tv, &L->self.to, &L->tfc1, &L->tfc2};
+        for (size_t i = 0; i < 6; i++)
+            NPG_TRY(transpose(w->m, src[i], dst[i]));
+    }
     NPG_TRY(vec(w, l, "fc2.bias", d, &L->b2));
     NPG_TRY(vec(w, l, "final_layer_norm.weight", d, &L->ln_w));
     return vec(w, l, "final_layer_norm.bias", d, &L->ln_b);
@@ -121,6 +158,8 @@ npg_status npg_whisper_load_weights(npg_model *m) {
     wl e = {.m = m, .prefix = "model.encoder."};
     NPG_TRY(conv(&e, "conv1", dims->n_mels, &W->conv1, &W->conv1_b));
     NPG_TRY(conv(&e, "conv2", d, &W->conv2, &W->conv2_b));
+    NPG_TRY(transpose(m, &W->conv1, &W->tconv1));
+    NPG_TRY(transpose(m, &W->conv2, &W->tconv2));
     NPG_TRY(table(&e, "embed_positions.weight", dims->n_audio_ctx, d, &W->enc_pos));
     for (int64_t l = 0; l < dims->enc_layers; l++)
         NPG_TRY(layer(&e, l, dims->enc_ffn, false, &W->enc[l]));

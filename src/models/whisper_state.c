@@ -13,7 +13,7 @@ static float *floats(int64_t n) { return calloc((size_t)(n > 0 ? n : 1), sizeof(
 npg_status npg_whisper_state_create(const npg_model *m, const npg_forward_state *s, npg_whisper_state **out) {
     const npg_model_config *c = &m->cfg;
     const npg_whisper_dims *dm = &c->whisper;
-    int64_t T = dm->n_audio_ctx, d = c->hidden, D = d / dm->enc_heads;
+    int64_t T = dm->n_audio_ctx, d = c->hidden;
     int64_t cin = dm->n_mels > d ? dm->n_mels : d;
     int64_t wide_att = T > c->max_pos ? T : c->max_pos;
     npg_whisper_state *w = calloc(1, sizeof *w);
@@ -29,15 +29,14 @@ npg_status npg_whisper_state_create(const npg_model *m, const npg_forward_state 
     w->v = floats(T * d);
     w->o = floats(T * d);
     w->h = floats(T * dm->enc_ffn);
-    w->kt = floats(T * D);
-    w->vt = floats(T * D);
+    w->kt = floats(T * d);
     w->scores = floats(T * T);
     w->att = floats((int64_t)s->n_threads * wide_att);
     w->align_k = calloc((size_t)c->n_layers, sizeof *w->align_k);
     w->align_v = calloc((size_t)c->n_layers, sizeof *w->align_v);
     w->no_logits = calloc((size_t)s->max_batch, 1);
     w->align_index = malloc((size_t)(c->n_layers * c->n_heads) * sizeof *w->align_index);
-    bool ok = w->col && w->c1 && w->x && w->xb && w->q && w->k && w->v && w->o && w->h && w->kt && w->vt &&
+    bool ok = w->col && w->c1 && w->x && w->xb && w->q && w->k && w->v && w->o && w->h && w->kt &&
               w->scores && w->att && w->align_k && w->align_v && w->align_index && w->no_logits;
     for (int64_t l = 0; ok && l < c->n_layers; l++) {
         w->align_k[l] = floats(c->max_pos * d);
@@ -81,7 +80,6 @@ void npg_whisper_state_free(npg_whisper_state *w, int64_t n_layers) {
     free(w->o);
     free(w->h);
     free(w->kt);
-    free(w->vt);
     free(w->scores);
     free(w->att);
     free(w->align_k);
