@@ -69,6 +69,21 @@ static void test_special_tokens(void) {
     npg_tokenizer_free(tok);
 }
 
+/* An English-only vocabulary (51864 ids) holds the language tokens but is not multilingual: its prompt
+ * is <|startoftranscript|> alone. */
+static void test_english_only_tokens(void) {
+    npg_tokenizer *tok = NULL;
+    REQUIRE_OK(npg_tokenizer_create(shared_path("tokenizers/whisper_en"), &tok));
+    npg_whisper_tokens t;
+    REQUIRE_OK(npg_whisper_tokens_init(tok, &t));
+    CHECK(t.vocab == 51864 && !t.multilingual);
+    CHECK(t.eot == 50256 && t.sot == 50257 && t.no_timestamps == 50362 && t.timestamp_begin == 50363);
+    CHECK(npg_whisper_lang_token(&t, "en") == 50258);
+    CHECK(t.n_non_speech > 70);
+    npg_whisper_tokens_free(&t);
+    npg_tokenizer_free(tok);
+}
+
 /* The -inf masks and the finite values of filter(raw) equal the golden filtered rows. */
 static void check_filters(const char *clip, const char *mode, bool timestamps) {
     char rel[256], raw_rel[256], filt_rel[256];
@@ -461,6 +476,7 @@ static void test_longform_goldens(void) {
 
 int main(void) {
     RUN(test_special_tokens);
+    RUN(test_english_only_tokens);
     RUN(test_filters_espeak_timestamps);
     RUN(test_filter_masks_notimestamps);
     RUN(test_language_detection);

@@ -103,7 +103,9 @@ npg_status npg_whisper_tokens_init(const npg_tokenizer *tok, npg_whisper_tokens 
         t->lang_ids[t->n_langs++] = id;
         npg_free(s);
     }
-    t->multilingual = t->n_langs > 1;
+    /* model.py is_multilingual: n_vocab >= 51865. English-only vocabularies hold the language tokens too,
+     * but their prompt is <|startoftranscript|> alone. */
+    t->multilingual = t->vocab >= 51865 && t->n_langs > 0;
     int32_t *ids = NULL;
     size_t n_ids = 0;
     NPG_TRY(npg_tokenizer_encode(tok, " ", false, &ids, &n_ids));

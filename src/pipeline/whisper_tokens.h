@@ -20,7 +20,7 @@ typedef struct npg_whisper_tokens {
     int32_t eot, sot, sot_prev, sot_lm, no_speech, no_timestamps, transcribe, translate;
     int32_t timestamp_begin; /* <|0.00|>: no_timestamps + 1 */
     int32_t space;           /* encode(" ")[0]: SuppressBlank's first token */
-    bool multilingual;
+    bool multilingual; /* OpenAI's is_multilingual: vocab >= 51865 */
     size_t n_langs;
     int32_t lang_ids[NPG_WHISPER_MAX_LANGS];
     char lang_codes[NPG_WHISPER_MAX_LANGS][12]; /* "en", "haw", "yue" */
