@@ -275,6 +275,22 @@ static void test_cli(void) {
         free(out);
         free(err);
     }
+    /* npugen bench --audio --json: the keys the issue names */
+    snprintf(cmd, sizeof cmd, "%s bench %s --audio %s -t 2 --json", NPG_CLI, shared_path(MODEL),
+             shared_path("audio/espeak_3s.wav"));
+    CHECK(run_cmd(cmd, &out, &err) == 0);
+    cJSON *j = NULL;
+    CHECK(out && npg_json_parse(out, strlen(out), "bench json", &j) == NPG_OK);
+    const char *keys[] = {"load_ms", "mel_ms", "encode_ms", "decode_ms_per_token", "rtf", "peak_rss_mb", "threads"};
+    for (size_t k = 0; j && k < 7; k++) {
+        double v = -1;
+        CHECK(npg_json_get_number(j, keys[k], &v) && v >= 0);
+    }
+    double threads = 0;
+    CHECK(j && npg_json_get_number(j, "threads", &threads) && threads == 2);
+    cJSON_Delete(j);
+    free(out);
+    free(err);
     /* usage errors: exit 2 */
     snprintf(cmd, sizeof cmd, "%s transcribe %s", NPG_CLI, shared_path(MODEL));
     CHECK(run_cmd(cmd, &out, &err) == 2);

@@ -177,7 +177,7 @@ static npg_status write_json(const npg_whisper_transcript *tr, char **out) {
         for (size_t k = 0; toks && k < s->n_tokens; k++)
             cJSON_AddItemToArray(toks, num(s->tokens[k]));
         cJSON_AddItemToObject(o, "tokens", toks);
-        cJSON_AddItemToObject(o, "temperature", num(s->temperature));
+        cJSON_AddItemToObject(o, "temperature", num(nearbyint((double)s->temperature * 1e6) / 1e6)); /* 0.2f as 0.2 */
         cJSON_AddItemToObject(o, "avg_logprob", num(s->avg_logprob));
         cJSON_AddItemToObject(o, "compression_ratio", num(s->compression_ratio));
         cJSON_AddItemToObject(o, "no_speech_prob", num(s->no_speech_prob));
