@@ -89,7 +89,7 @@ static void softmax_matches_reference(void) {
             double ref[1500];
             float worst = 0.0f;
             for (int r = 0; r < ROWS; r++) {
-                double mx = -INFINITY, sum = 0;
+                double mx = -(double)INFINITY, sum = 0;
                 for (int64_t i = 0; i < n; i++)
                     mx = fmax(mx, (double)x[r * LD + i]);
                 for (int64_t i = 0; i < n; i++)

@@ -95,44 +95,86 @@ AVX2_FN static void block_avx2(const gemm_job *g, int64_t i0, int64_t i1, int64_
 
 /* ---- AVX-512: 8 rows × 32 columns ---------------------------------------------------------------- */
 
-AVX512_INLINE __m512 avx512_b16(const gemm_job *g, int64_t k, int64_t j, __mmask16 m) {
-    if (g->bt == NPG_W_F16)
-        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)g->B + k * g->ldb + j));
-    return _mm512_maskz_loadu_ps(m, (const float *)g->B + k * g->ldb + j);
-}
-
 static __mmask16 lane_mask(int64_t n) { return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1u); }
 
-AVX512_FN static void block_avx512(const gemm_job *g, int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t k0,
-                                   int64_t k1, int load) {
+/* C[0..mr) rows × 32 columns (lanes m0, m1) += A[8 rows, kn] · B[kn, 32]. A's 8 rows are addressed from
+ * two bases (rows 0-3, 4-7) with lda multiples, B advances one row per step; F16 is a constant so each
+ * instantiation has one load form in its loop. load = 0: C starts from zero (not read). */
+AVX512_INLINE void mk_8x32(const float *a, int64_t lda, const void *b, int64_t ldb, int64_t kn, float *c,
+                           int64_t ldc, int mr, __mmask16 m0, __mmask16 m1, int load, const int F16) {
+    __m512 acc[8][2];
+    UNROLL
+    for (int r = 0; r < 8; r++) {
+        __mmask16 l0 = load && r < mr ? m0 : 0, l1 = load && r < mr ? m1 : 0;
+        acc[r][0] = _mm512_maskz_loadu_ps(l0, c + r * ldc);
+        acc[r][1] = _mm512_maskz_loadu_ps(l1, c + r * ldc + 16);
+    }
+    const float *a0 = a, *a4 = a + 4 * lda;
+    for (int64_t k = 0; k < kn; k++) {
+        __m512 b0, b1;
+        if (F16) {
+            const uint16_t *bp = (const uint16_t *)b + k * ldb;
+            b0 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m0, bp));
+            b1 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m1, bp + 16));
+        } else {
+            const float *bp = (const float *)b + k * ldb;
+            b0 = _mm512_maskz_loadu_ps(m0, bp);
+            b1 = _mm512_maskz_loadu_ps(m1, bp + 16);
+        }
+        UNROLL
+        for (int r = 0; r < 4; r++) {
+            __m512 x = _mm512_set1_ps(a0[r * lda + k]), y = _mm512_set1_ps(a4[r * lda + k]);
+            acc[r][0] = _mm512_fmadd_ps(x, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(x, b1, acc[r][1]);
+            acc[r + 4][0] = _mm512_fmadd_ps(y, b0, acc[r + 4][0]);
+            acc[r + 4][1] = _mm512_fmadd_ps(y, b1, acc[r + 4][1]);
+        }
+    }
+    UNROLL
+    for (int r = 0; r < 8; r++)
+        if (r < mr) {
+            _mm512_mask_storeu_ps(c + r * ldc, m0, acc[r][0]);
+            _mm512_mask_storeu_ps(c + r * ldc + 16, m1, acc[r][1]);
+        }
+}
+
+AVX512_FN static void mk_f32(const float *a, int64_t lda, const void *b, int64_t ldb, int64_t kn, float *c,
+                             int64_t ldc, int mr, __mmask16 m0, __mmask16 m1, int load) {
+    mk_8x32(a, lda, b, ldb, kn, c, ldc, mr, m0, m1, load, 0);
+}
+
+AVX512_FN static void mk_f16(const float *a, int64_t lda, const void *b, int64_t ldb, int64_t kn, float *c,
+                             int64_t ldc, int mr, __mmask16 m0, __mmask16 m1, int load) {
+    mk_8x32(a, lda, b, ldb, kn, c, ldc, mr, m0, m1, load, 1);
+}
+
+/* A last strip of fewer than 8 rows is copied into a zero-padded [8, KC_] panel so the kernel always
+ * reads 8 rows that exist. */
+static void block_avx512(const gemm_job *g, int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t k0, int64_t k1,
+                         int load) {
+    float pad[8 * KC_];
+    int64_t kn = k1 - k0;
+    int f16 = g->bt == NPG_W_F16;
+    size_t esz = f16 ? 2 : 4;
     for (int64_t j = j0; j < j1; j += 32) {
         __mmask16 m0 = lane_mask(j1 - j), m1 = lane_mask(j1 - j - 16);
+        const void *b = (const uint8_t *)g->B + ((size_t)(k0 * g->ldb + j)) * esz;
         for (int64_t i = i0; i < i1; i += 8) {
             int mr = (int)min64(8, i1 - i);
-            const float *a[8];
-            __m512 acc[8][2];
-            UNROLL
-            for (int r = 0; r < 8; r++) {
-                int64_t row = i + (r < mr ? r : mr - 1);
-                a[r] = g->A + row * g->lda;
-                float *c = g->C + row * g->ldc + j;
-                acc[r][0] = _mm512_maskz_loadu_ps(load ? m0 : 0, c);
-                acc[r][1] = _mm512_maskz_loadu_ps(load ? m1 : 0, c + 16);
+            const float *a = g->A + i * g->lda + k0;
+            int64_t lda = g->lda;
+            if (mr < 8) {
+                memset(pad, 0, sizeof pad);
+                for (int r = 0; r < mr; r++)
+                    memcpy(pad + r * KC_, a + r * g->lda, (size_t)kn * sizeof(float));
+                a = pad;
+                lda = KC_;
             }
-            for (int64_t k = k0; k < k1; k++) {
-                __m512 b0 = avx512_b16(g, k, j, m0), b1 = avx512_b16(g, k, j + 16, m1);
-                UNROLL
-                for (int r = 0; r < 8; r++) {
-                    __m512 av = _mm512_set1_ps(a[r][k]);
-                    acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-                    acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
-                }
-            }
-            for (int r = 0; r < mr; r++) {
-                float *c = g->C + (i + r) * g->ldc + j;
-                _mm512_mask_storeu_ps(c, m0, acc[r][0]);
-                _mm512_mask_storeu_ps(c + 16, m1, acc[r][1]);
-            }
+            float *c = g->C + i * g->ldc + j;
+            if (f16)
+                mk_f16(a, lda, b, g->ldb, kn, c, g->ldc, mr, m0, m1, load);
+            else
+                mk_f32(a, lda, b, g->ldb, kn, c, g->ldc, mr, m0, m1, load);
         }
     }
 }

@@ -72,12 +72,17 @@ npg_status npg_whisper_config_parse(const cJSON *root, const char *path, npg_mod
     c->rope.factor = 1.0f;
     c->rope.attention_factor = 1.0f;
     c->rope_local = c->rope;
+    /* optional ids (null or absent: none); end-of-text is what the Whisper pipeline stops on */
     c->bos_token_id = -1;
     int64_t v = -1;
-    if (npg_json_get(root, "bos_token_id"))
-        NPG_TRY(npg_json_require_int(root, "bos_token_id", path, &c->bos_token_id));
-    if (npg_json_get(root, "eos_token_id") && npg_json_require_int(root, "eos_token_id", path, &v) == NPG_OK && v >= 0)
+    const cJSON *bos = npg_json_get(root, "bos_token_id"), *eos = npg_json_get(root, "eos_token_id");
+    if (bos && !cJSON_IsNull(bos) && (!npg_json_int_value(bos, &c->bos_token_id) || c->bos_token_id < 0))
+        return npg_fail(NPG_ERR_FORMAT, "%s: 'bos_token_id' must be a non-negative integer", path);
+    if (eos && !cJSON_IsNull(eos)) {
+        if (!npg_json_int_value(eos, &v) || v < 0)
+            return npg_fail(NPG_ERR_FORMAT, "%s: 'eos_token_id' must be a non-negative integer", path);
         c->eos_token_ids[c->n_eos++] = v;
+    }
     default_alignment(c);
     return NPG_OK;
 }
