@@ -322,6 +322,8 @@ static void test_bad_audio(void) {
     CHECK(npg_audio_from_float(f, 8, 0, 16000, 16000, &x, &n) == NPG_ERR_INVALID_ARGUMENT);
     CHECK(npg_audio_from_float(f, 8, 1, 10, 16000, &x, &n) == NPG_ERR_INVALID_ARGUMENT);
     CHECK(npg_audio_from_float(f, 8, 1, 16000, 16000, &x, &n) == NPG_ERR_FORMAT); /* the NaN */
+    CHECK(npg_audio_from_float(f, 1, 1, 48000, 16000, &x, &n) == NPG_ERR_INVALID_ARGUMENT); /* rounds to 0 */
+    CHECK(strstr(npg_last_error(), "no samples") != NULL);
     CHECK(npg_audio_load_memory("RIFF", 4, "mem.wav", 16000, &x, &n, NULL) == NPG_ERR_FORMAT);
     CHECK(strstr(npg_last_error(), "mem.wav") != NULL);
 }

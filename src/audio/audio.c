@@ -131,6 +131,9 @@ npg_status npg_audio_from_float(const float *interleaved, size_t n_frames, uint3
         st = npg_resampler_finish(rs, &out);
     free(mono);
     npg_resampler_free(rs);
+    if (st == NPG_OK && out.len == 0) /* e.g. one frame at 48 kHz rounds to none at 16 kHz */
+        st = npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: %zu frames at %u Hz are no samples at %u Hz", fn, n_frames,
+                      sample_rate, out_rate);
     if (st != NPG_OK) {
         free(out.data);
         return st;
