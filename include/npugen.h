@@ -642,6 +642,114 @@ NPG_API npg_status npg_image_preprocess(const npg_image_processor *p, const npg_
                                         size_t *height, size_t *width);
 
 /* ---------------------------------------------------------------------------------------------- */
+/* Whisper speech recognition (docs/whisper.md)                                                   */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Decoding options, OpenAI whisper's transcribe()/DecodingOptions (defaults in brackets): language
+ * [NULL = detected on the first 30 s], task ["transcribe" | "translate"], return_timestamps [false],
+ * word_timestamps [false], initial_prompt [NULL: text fed after <|startofprev|> to the first window],
+ * hotwords [NULL: text fed after <|startofprev|> to every window, ahead of the previous text],
+ * suppress_tokens ["-1": comma-separated ids, -1 = the non-speech set; "" = none], suppress_blank
+ * [true], max_initial_timestamp [1.0 s; negative = none], condition_on_previous_text [true],
+ * temperatures [{0}: pure greedy], the fallback thresholds [none: NAN] and sample_len [0 = 224].
+ * npg_whisper_generation_config_set_temperature_fallback(c, true) sets OpenAI's fallback: temperatures
+ * 0, 0.2, ..., 1.0, compression_ratio_threshold 2.4, logprob_threshold -1, no_speech_threshold 0.6. */
+typedef struct npg_whisper_generation_config npg_whisper_generation_config;
+
+NPG_API npg_status npg_whisper_generation_config_create(npg_whisper_generation_config **out);
+NPG_API void npg_whisper_generation_config_free(npg_whisper_generation_config *c);
+/* language: a code ("en", "fr") or "<|en|>"; NULL = detect. Checked against the model at generate. */
+NPG_API npg_status npg_whisper_generation_config_set_language(npg_whisper_generation_config *c, const char *language);
+/* "transcribe" or "translate" (NPG_ERR_INVALID_ARGUMENT otherwise). */
+NPG_API npg_status npg_whisper_generation_config_set_task(npg_whisper_generation_config *c, const char *task);
+NPG_API npg_status npg_whisper_generation_config_set_return_timestamps(npg_whisper_generation_config *c, bool value);
+NPG_API npg_status npg_whisper_generation_config_set_word_timestamps(npg_whisper_generation_config *c, bool value);
+NPG_API npg_status npg_whisper_generation_config_set_initial_prompt(npg_whisper_generation_config *c, const char *text);
+NPG_API npg_status npg_whisper_generation_config_set_hotwords(npg_whisper_generation_config *c, const char *text);
+NPG_API npg_status npg_whisper_generation_config_set_suppress_tokens(npg_whisper_generation_config *c, const char *spec);
+NPG_API npg_status npg_whisper_generation_config_set_suppress_blank(npg_whisper_generation_config *c, bool value);
+NPG_API npg_status npg_whisper_generation_config_set_max_initial_timestamp(npg_whisper_generation_config *c,
+                                                                          float seconds);
+NPG_API npg_status npg_whisper_generation_config_set_condition_on_previous_text(npg_whisper_generation_config *c,
+                                                                                bool value);
+NPG_API npg_status npg_whisper_generation_config_set_temperature_fallback(npg_whisper_generation_config *c, bool on);
+/* 1..16 temperatures in [0, 2], tried in order. */
+NPG_API npg_status npg_whisper_generation_config_set_temperatures(npg_whisper_generation_config *c,
+                                                                  const float *temperatures, size_t n);
+/* NAN = no threshold. */
+NPG_API npg_status npg_whisper_generation_config_set_thresholds(npg_whisper_generation_config *c,
+                                                                float compression_ratio, float logprob,
+                                                                float no_speech);
+NPG_API npg_status npg_whisper_generation_config_set_sample_len(npg_whisper_generation_config *c, size_t n);
+NPG_API npg_status npg_whisper_generation_config_set_rng_seed(npg_whisper_generation_config *c, uint64_t seed);
+/* Called after each 30 s window with the audio seconds done and the total (NULL = none). */
+typedef void (*npg_whisper_progress_callback)(void *user, double done_s, double total_s);
+NPG_API npg_status npg_whisper_generation_config_set_progress_callback(npg_whisper_generation_config *c,
+                                                                       npg_whisper_progress_callback callback,
+                                                                       void *user);
+
+typedef struct npg_whisper_pipeline npg_whisper_pipeline;
+typedef struct npg_whisper_results npg_whisper_results;
+
+/* A WhisperForConditionalGeneration folder (or `npugen export` of one); device "CPU" or "NPU";
+ * properties as npg_llm_pipeline_create. A pipeline keeps no state from one generate to the next. */
+NPG_API npg_status npg_whisper_pipeline_create(const char *models_path, const char *device,
+                                               size_t property_args_size, npg_whisper_pipeline **pipe, ...);
+NPG_API npg_status npg_whisper_pipeline_create_with_properties(const char *models_path, const char *device,
+                                                               const npg_properties *properties,
+                                                               npg_whisper_pipeline **pipe);
+NPG_API void npg_whisper_pipeline_free(npg_whisper_pipeline *pipe);
+/* samples: 16 kHz mono float audio in [-1, 1] (n > 0). config NULL = the defaults. */
+NPG_API npg_status npg_whisper_pipeline_generate(npg_whisper_pipeline *pipe, const float *samples, size_t n,
+                                                 const npg_whisper_generation_config *config,
+                                                 npg_whisper_results **results);
+/* An audio file (WAV/FLAC, any rate and channel count: mixed to mono, resampled to 16 kHz). */
+NPG_API npg_status npg_whisper_pipeline_generate_file(npg_whisper_pipeline *pipe, const char *path,
+                                                      const npg_whisper_generation_config *config,
+                                                      npg_whisper_results **results);
+/* Model load time of the pipeline (ms). */
+NPG_API npg_status npg_whisper_pipeline_get_load_time(const npg_whisper_pipeline *pipe, float *ms);
+
+/* One chunk (openai-whisper's segment). Pointers borrowed from the results. */
+typedef struct npg_whisper_chunk {
+    double start, end; /* seconds */
+    const char *text;
+    const int32_t *tokens; /* with timestamp tokens, as openai's segment["tokens"] */
+    size_t n_tokens;
+    size_t seek; /* mel frame of the window it came from */
+    float temperature;
+    double avg_logprob, compression_ratio, no_speech_prob;
+    size_t n_words;
+} npg_whisper_chunk;
+
+typedef struct npg_whisper_word {
+    const char *word;
+    double start, end, probability;
+} npg_whisper_word;
+
+/* Durations in milliseconds; rtf = (features + encode + decode) / audio duration. */
+typedef struct npg_whisper_perf {
+    double features_ms, encode_ms, decode_ms, total_ms, audio_s, rtf;
+    size_t n_windows, n_decoded_tokens;
+} npg_whisper_perf;
+
+NPG_API void npg_whisper_results_free(npg_whisper_results *r);
+/* The whole text (borrowed). */
+NPG_API npg_status npg_whisper_results_get_text(const npg_whisper_results *r, const char **text);
+/* The language code used (given or detected), borrowed. */
+NPG_API npg_status npg_whisper_results_get_language(const npg_whisper_results *r, const char **code);
+NPG_API npg_status npg_whisper_results_get_chunk_count(const npg_whisper_results *r, size_t *n);
+NPG_API npg_status npg_whisper_results_get_chunk(const npg_whisper_results *r, size_t i, npg_whisper_chunk *out);
+NPG_API npg_status npg_whisper_results_get_word(const npg_whisper_results *r, size_t chunk, size_t i,
+                                                npg_whisper_word *out);
+/* Per 30 s window: the ids sampled after the prompt, up to and excluding end-of-text. */
+NPG_API npg_status npg_whisper_results_get_window_count(const npg_whisper_results *r, size_t *n);
+NPG_API npg_status npg_whisper_results_get_window_ids(const npg_whisper_results *r, size_t i, const int32_t **ids,
+                                                      size_t *n, size_t *seek);
+NPG_API npg_status npg_whisper_results_get_perf(const npg_whisper_results *r, npg_whisper_perf *out);
+/* The results as "txt", "srt", "vtt" or "json" (openai-whisper's writers; json = its result dict).
+ * *out freed with npg_free. */
+NPG_API npg_status npg_whisper_results_format(const npg_whisper_results *r, const char *format, char **out);
 /* Audio (speech models)                                                                          */
 /* ---------------------------------------------------------------------------------------------- */
 

@@ -14,7 +14,7 @@ _npugen() {
         cword=$COMP_CWORD
     fi
 
-    local commands="generate chat tokenize detokenize template export eval compile bench pull"
+    local commands="generate chat tokenize detokenize template export eval compile bench pull transcribe"
     if ((cword == 1)); then
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
         return
@@ -29,19 +29,25 @@ _npugen() {
     tokenize) opts="--add-special-tokens -f" ;;
     detokenize) opts="--skip-special-tokens" ;;
     pull) opts="--revision --include -o --cache-dir -j -q" ;;
+    transcribe) opts="--language --task --timestamps --word-timestamps --initial-prompt --hotwords
+        --condition-on-previous-text --temperature-fallback --output-format -o --output --sample-len --print-ids --device
+        -t --threads --perf" ;;
     template) opts="--template --bos-token --eos-token --messages --add-generation-prompt --kwargs" ;;
     export) opts="-m --weight-format --sym --group-size --ratio --all-layers --backup-precision
         --dataset --num-samples --awq --scale-estimation --gptq --gptq-act-order --sensitivity-metric
         --overwrite --quiet" ;;
     eval) opts="--text --reference --ctx --chunks --threads --json" ;;
     compile) opts="--device -o --output -c --encrypt-key-file" ;;
-    bench) opts="-p -n -t --device -c --json --no-bandwidth --sequences ${gen/--perf/}" ;;
+    bench) opts="-p -n -t --device -c --json --no-bandwidth --sequences --audio ${gen/--perf/}" ;;
     *) return ;;
     esac
     opts+=" --help"
 
     case $prev in
     --device) COMPREPLY=($(compgen -W "CPU NPU" -- "$cur")); return ;;
+    --task) COMPREPLY=($(compgen -W "transcribe translate" -- "$cur")); return ;;
+    --output-format) COMPREPLY=($(compgen -W "txt srt vtt json" -- "$cur")); return ;;
+    --condition-on-previous-text) COMPREPLY=($(compgen -W "0 1" -- "$cur")); return ;;
     --weight-format) COMPREPLY=($(compgen -W "fp32 fp16 int8 int4 nf4" -- "$cur")); return ;;
     --backup-precision) COMPREPLY=($(compgen -W "int8_asym int8_sym none" -- "$cur")); return ;;
     --sensitivity-metric)

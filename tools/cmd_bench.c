@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "bench_audio.h"
 #include "cli_util.h"
 #include "gen_options.h"
 #include "measure.h"
@@ -20,13 +21,16 @@ static const char *const CMD = "bench";
 static void usage(FILE *fp) {
     fprintf(fp,
             "usage: npugen bench MODEL_DIR [-p PROMPT_TOKENS] [-n GEN_TOKENS] [-t THREADS] [--device D]\n"
-            "                    [-c KEY=VALUE]... [--json] [--no-bandwidth] [--sequences N]\n\n"
+            "                    [-c KEY=VALUE]... [--json] [--no-bandwidth] [--sequences N]\n"
+            "       npugen bench WHISPER_DIR --audio FILE [-t THREADS] [--device D] [-c KEY=VALUE]... [--json]\n\n"
             "Times one generation of GEN_TOKENS (default 64) after a synthetic prompt of PROMPT_TOKENS\n"
             "(default 128) and reports load time, TTFT, prefill and decode tokens/s, peak RSS, the\n"
             "machine's measured memory read bandwidth and the fraction of it decode achieves.\n\n"
             "  -p, --prompt-tokens N      synthetic prompt length (default 128)\n"
             "  --json                     print one JSON object instead of a table\n"
             "  --no-bandwidth             skip the bandwidth measurement (mem_bw_gbs = 0)\n"
+            "  --audio FILE               a Whisper model on FILE: load_ms, mel_ms, encode_ms (per 30 s\n"
+            "                             window), decode_ms_per_token, rtf, peak_rss_mb, threads\n"
             "  --sequences N              decode N sequences together after the one prompt (sampling,\n"
             "                             temperature 1 unless --temperature; CPU only); decode_tok_s is\n"
             "                             then the aggregate over all N, gen_tokens per sequence\n"
@@ -175,6 +179,7 @@ int npg_cmd_bench(int argc, char **argv) {
         return cli_fail(CMD, NPG_ERR_OUT_OF_MEMORY);
     const char *model_dir = NULL;
     bool json = false, bandwidth = true;
+    const char *audio = NULL;
     long long n_prompt = 128;
     bench_result r = {0};
     r.gen_tokens = 64;
@@ -195,6 +200,9 @@ int npg_cmd_bench(int argc, char **argv) {
                 goto done;
         } else if (cli_flag(a, NULL, "--json")) {
             json = true;
+        } else if (cli_opt(a, NULL, "--audio")) {
+            if (!cli_value(CMD, argc, argv, &i, &audio))
+                goto done;
         } else if (cli_flag(a, NULL, "--no-bandwidth")) {
             bandwidth = false;
         } else {
@@ -221,6 +229,10 @@ int npg_cmd_bench(int argc, char **argv) {
      * (as npg_threadpool_create resolves it) */
     if (npg_properties_num_threads(o.props, &r.threads) != NPG_OK) {
         rc = cli_fail(CMD, NPG_ERR_INVALID_ARGUMENT);
+        goto done;
+    }
+    if (audio) {
+        rc = cli_bench_audio(CMD, model_dir, audio, o.device, o.props, r.threads > 0 ? r.threads : cli_cpu_count(), json);
         goto done;
     }
     npg_status st = measure(model_dir, &o, (size_t)n_prompt, &r);
