@@ -392,6 +392,22 @@ static bool model_owned(const npg_model *m, const void *p) {
     return false;
 }
 
+/* Lets the kernel drop the mapped pages of every matrix of the model (npg_map_file maps with
+ * MAP_POPULATE, which would keep the whole model resident): each layer's pages come back when it runs
+ * and leave again after (swap_out). */
+static void release_model_pages(npg_model *m) {
+    for (int r = 0; r < NPG_TENSOR_ROLE_COUNT; r++) {
+        if (!npg_tensor_role_is_matrix((npg_tensor_role)r))
+            continue;
+        int64_t n_l = npg_tensor_role_per_layer((npg_tensor_role)r) ? m->cfg.n_layers : 1;
+        for (int64_t l = 0; l < n_l; l++) {
+            const npg_weight *w = npg_model_matrix(m, (npg_tensor_role)r, l);
+            if (w && w->data && !npg_wtype_traits_of(w->type)->quantized && !model_owned(m, w->data))
+                npg_export_release_pages(w->data, npg_quant_data_bytes(w->type, w->n, w->k));
+        }
+    }
+}
+
 /* Restores the float weights of layer l and lets the kernel drop their mapped pages (the layer is not
  * run again, so the source model's resident size stays near one layer). */
 static void swap_out(npg_model *m, int64_t l, layer_swap *sw) {
@@ -417,6 +433,8 @@ npg_status npg_calib_stream(const char *src_dir, const npg_export_options *o, co
     NPG_CHECK_ALLOC(c);
     calib_env e;
     npg_status st = env_open(src_dir, o, c, &e);
+    if (st == NPG_OK)
+        release_model_pages(e.m);
     int64_t H = st == NPG_OK ? e.m->cfg.hidden : 0, max_k = 0;
     for (int sl = 0; st == NPG_OK && sl < NPG_SLOT_COUNT; sl++)
         max_k = c->slots[sl].k > max_k ? c->slots[sl].k : max_k;

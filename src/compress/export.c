@@ -507,6 +507,11 @@ static npg_status export_into(const char *src_dir, const char *tmp, const npg_ex
     npg_export_plan plan;
     st = npg_export_plan_build(ts, &gq, o, calib, &plan);
     npg_calib_free(calib);
+    /* the store maps the source with MAP_POPULATE (npg_map_file): drop its pages until each tensor is
+     * read, or the data-aware step's own mapping of the model would double the resident size */
+    for (size_t i = 0; st == NPG_OK && i < plan.n; i++)
+        if (plan.items[i].src)
+            npg_export_release_pages(plan.items[i].src->data, plan.items[i].src->n_bytes);
     if (st == NPG_OK && o->dataset && methods) /* layer by layer: calibration and compression together */
         st = npg_dataaware_apply(&plan, src_dir, o);
     char *meta = NULL, *path = NULL;

@@ -171,7 +171,7 @@ static float estimate_scale(npg_wtype t, const float *w, int64_t g, float s0, co
         a += d * sg * hw[i];
         q += 2.0 * d * hl[i] + d * d * H[i * ldh + i];
         for (int64_t j = 0; j < g; j++)
-            hl[j] += d * H[j * ldh + i];
+            hl[j] += d * H[i * ldh + j]; /* H is symmetric: row i, contiguous */
     }
     /* the chosen scale against RTN's, both evaluated from the codes level() gives */
     double lhw, lhl;
