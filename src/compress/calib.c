@@ -439,10 +439,10 @@ npg_status npg_calib_stream(const char *src_dir, const npg_export_options *o, co
     for (int sl = 0; st == NPG_OK && sl < NPG_SLOT_COUNT; sl++)
         max_k = c->slots[sl].k > max_k ? c->slots[sl].k : max_k;
     size_t n_tok = (size_t)c->n_tokens;
-    /* C (the float model's inputs) for AWQ's and scale estimation's searches; GPTQ uses H alone (aiming
-     * its w at the float model's output through C, w* = w + H^-1 (C - H) w, was tried: KL 0.106 against
-     * 0.080 on stories260K) */
-    bool cross = o->awq || o->scale_estimation;
+    /* C (the float model's inputs) for AWQ's and scale estimation's searches; GPTQ uses H alone, its
+     * scales too (aiming its w at the float model's output through C, w* = w + H^-1 (C - H) w, was
+     * tried: KL 0.106 against 0.080 on stories260K) */
+    bool cross = o->awq || (o->scale_estimation && !o->gptq);
     /* hq: the compressed model's hidden states, hf: the float model's, both [tokens, hidden] */
     float *hq = st == NPG_OK ? malloc(n_tok * (size_t)H * sizeof(float)) : NULL;
     float *hf = st == NPG_OK && cross ? malloc(n_tok * (size_t)H * sizeof(float)) : NULL;

@@ -420,7 +420,9 @@ npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, bool 
     /* scales fixed up front: per row always; per group under act-order or scale estimation (static
      * groups); otherwise each group's scale is taken from the updated weights when it starts */
     bool dynamic_groups = g < k && !act_order && !estimate_scales;
-    npg_status st = row_scales(it, it->override, s, estimate_scales, it->qscales);
+    npg_calib_slot hs = *s; /* GPTQ's objective is H's: its scales aim at the same target */
+    hs.cross = NULL;
+    npg_status st = row_scales(it, it->override, &hs, estimate_scales, it->qscales);
     for (int64_t i = 0; i < k; i++) {
         b.perm[i] = i;
         b.diag[i] = s->hessian[i * k + i];
@@ -464,7 +466,7 @@ npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, bool 
         for (int64_t i = 0; i < ns; i++)
             it->qscales[i] = base[i] * factors[f];
         st = gptq_pass(it, &b, dynamic_groups);
-        for (int64_t r = 0; r < n && st == NPG_OK; r++) {
+        for (int64_t r = 0; r < n && st == NPG_OK && n_f > 1; r++) { /* one pass: nothing to choose */
             for (int64_t c = 0; c < k; c++) {
                 float sc = it->qscales[r * per + c / g];
                 unsigned code = it->codes[r * k + c];
@@ -486,7 +488,7 @@ npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, bool 
             }
         }
     }
-    if (st == NPG_OK) {
+    if (st == NPG_OK && n_f > 1) {
         memcpy(it->codes, best_c, (size_t)(n * k));
         memcpy(it->qscales, best_s, (size_t)ns * sizeof(float));
     }
