@@ -1,8 +1,8 @@
 /* test_export_dataaware.c — `npugen export --dataset ...` beyond quality (test_export_dataaware_quality.c):
  * option validation in the library and the CLI, the recorded settings, every method on group-wise
  * int4 and NF4 with outputs that load and score, the activation-based sensitivity metrics, an export
- * killed in the middle of its data-aware phase leaving nothing that loads as a model, and an AWQ
- * export generating the same tokens on NPU as on CPU. */
+ * killed in the middle of its data-aware phase leaving nothing that loads as a model, progress reported
+ * per phase, and an AWQ export generating the same tokens on NPU as on CPU. */
 #include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
@@ -243,6 +243,75 @@ static void test_interrupted_export(void) {
     free(tmp);
 }
 
+/* What the progress callback saw: per phase, in order of first appearance, the calls, whether the
+ * counts were consistent (1 <= tensor <= n_tensors, non-decreasing within a run of the phase, elapsed
+ * time non-negative) and whether the phase reached its total (what an ETA is computed from). */
+typedef struct phase_log {
+    char names[8][32];
+    int calls[8], n;
+    bool consistent, finished[8];
+    size_t last;
+    char current[32];
+} phase_log;
+
+static void on_progress_log(void *user, const npg_export_progress *p) {
+    phase_log *g = user;
+    int i = 0;
+    while (i < g->n && strcmp(g->names[i], p->phase) != 0)
+        i++;
+    if (i == g->n && g->n < 8)
+        snprintf(g->names[g->n++], sizeof g->names[0], "%s", p->phase);
+    if (i >= 8)
+        return;
+    bool same_run = strcmp(g->current, p->phase) == 0;
+    if (p->tensor < 1 || p->tensor > p->n_tensors || p->elapsed_ms < 0.0 || (same_run && p->tensor < g->last &&
+                                                                             strcmp(p->phase, "calibration") == 0))
+        g->consistent = false;
+    g->calls[i]++;
+    g->finished[i] = g->finished[i] || p->tensor == p->n_tensors;
+    g->last = p->tensor;
+    snprintf(g->current, sizeof g->current, "%s", p->phase);
+}
+
+static int phase_index(const phase_log *g, const char *name) {
+    for (int i = 0; i < g->n; i++)
+        if (strcmp(g->names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* Progress per phase (the CLI draws each with its ETA from these counts): calibration, AWQ, scale
+ * estimation or GPTQ per matrix, then the write, each reaching its total. */
+static void test_progress_phases(void) {
+    const char *src = shared_path("models/stories260K");
+    char *tmp = make_temp_dir();
+    char out[1100];
+    for (int v = 0; v < 2; v++) {
+        snprintf(out, sizeof out, "%s/p%d", tmp, v);
+        npg_export_options o;
+        base_options(&o);
+        o.awq = v == 0;
+        o.scale_estimation = v == 0;
+        o.gptq = v == 1;
+        phase_log g = {.consistent = true};
+        o.progress = on_progress_log;
+        o.progress_user = &g;
+        REQUIRE_OK(npg_export_model(src, out, &o));
+        const char *want[] = {"calibration", v == 0 ? "awq" : "gptq", v == 0 ? "scale-estimation" : "write", "write"};
+        for (int i = 0; i < 4; i++) {
+            int j = phase_index(&g, want[i]);
+            CHECK(j >= 0 && g.calls[j] > 0 && g.finished[j]);
+            if (j < 0 || !g.finished[j])
+                fprintf(stderr, "  phase %s: %s\n", want[i], j < 0 ? "never reported" : "never reached its total");
+        }
+        CHECK(g.consistent);
+        /* the first phase is the calibration and the last the write */
+        CHECK(g.n > 0 && strcmp(g.names[0], "calibration") == 0 && strcmp(g.current, "write") == 0);
+    }
+    rm_rf(tmp);
+    free(tmp);
+}
+
 /* An AWQ export (norm weights and matrices rescaled) runs the same on NPU as on CPU. */
 static void test_npu_equals_cpu_awq(void) {
     const char *src = shared_path("models/stories260K");
@@ -287,6 +356,7 @@ int main(void) {
     RUN(test_methods_on_formats);
     RUN(test_sensitivity_metrics);
     RUN(test_interrupted_export);
+    RUN(test_progress_phases);
     RUN(test_npu_equals_cpu_awq);
     return npg_test_summary();
 }

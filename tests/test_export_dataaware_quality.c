@@ -1,8 +1,9 @@
 /* test_export_dataaware_quality.c — data-aware export on stories260K, int4 sym channel-wise, ratio 1,
  * calibrated on ../shared/text/tinystories-calib.txt and scored on the first 2 windows of
  * tinystories-eval.txt (a text it did not see) against the fp32 source: each method's KL divergence
- * against plain RTN's, with a margin over what docs/quantization.md records (the docs' full-text
- * figures: AWQ + scale estimation 0.61x, GPTQ 0.49x; on these 2 windows 0.59x and 0.53x). */
+ * against plain RTN's, with a margin over what docs/quantization.md records (on these 2 windows, measured:
+ * AWQ 0.82x, AWQ + scale estimation 0.57x, scale estimation 0.62x, GPTQ 0.51x; the issue's targets
+ * on the full text are AWQ + SE <= 0.6x and GPTQ <= 0.5x). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +24,13 @@ typedef struct method {
 #ifndef QUALITY_GPTQ
 static const method METHODS[] = {
     {"rtn", false, false, false, 1.0},
-    {"awq", true, false, false, 0.99},
-    {"awq+se", true, true, false, 0.68},
+    {"awq", true, false, false, 0.92},
+    {"awq+se", true, true, false, 0.60},
 };
 #else
 static const method METHODS[] = {
     {"rtn", false, false, false, 1.0},
-    {"se", false, true, false, 0.80},
+    {"se", false, true, false, 0.70},
     {"gptq", false, false, true, 0.62},
 };
 #endif

@@ -8,7 +8,6 @@
 #include "core/timer.h"
 
 #define AWQ_GRID 20 /* alpha = 0, 1/20, ..., 19/20 */
-#define AWQ_ROWS 128
 
 static npg_export_item *find_item(npg_export_plan *p, const char *name) {
     if (!name || !name[0])
@@ -40,9 +39,11 @@ static int64_t prod_row(const awq_group *gr, int64_t c) {
     return c / (gr->head_dim * gr->n_rep) * gr->head_dim + c % gr->head_dim;
 }
 
-/* Output error sum over the calibration rows of the group's consumers quantized after scaling. */
-static npg_status group_loss(const awq_group *gr, const double *H, const double *Hs, const float *X, int64_t R,
-                             int64_t k, const float *scale, float *tmp, float *deq, double *loss) {
+/* Output error, up to a constant, of the group's consumers quantized after scaling: per output row
+ * v^T H v - 2 v^T C w for the dequantized values v (in unscaled units) and the float row w (H = X^T X,
+ * C = X^T X_f over every calibration token: the compressed model's inputs against the float model's). */
+static npg_status group_loss(const awq_group *gr, const double *H, const double *C, const double *Hs,
+                             const double *Cs, int64_t k, const float *scale, float *tmp, float *deq, double *loss) {
     double e = 0.0;
     for (int i = 0; i < gr->n_cons; i++) {
         const npg_export_item *it = gr->cons[i];
@@ -51,33 +52,20 @@ static npg_status group_loss(const awq_group *gr, const double *H, const double 
             for (int64_t c = 0; c < k; c++)
                 tmp[r * k + c] = it->override[r * k + c] * scale[c];
         if (Hs && is_4bit(it))
-            NPG_TRY(npg_se_fake_quant(it->wtype, it->group_size, tmp, n, k, Hs, deq));
+            NPG_TRY(npg_se_fake_quant(it->wtype, it->group_size, tmp, n, k, Hs, Cs, deq));
         else
             NPG_TRY(npg_fake_quant(it->wtype, it->group_size, tmp, n, k, deq));
-        for (int64_t r = 0; r < n; r++) /* difference to the float weights, in unscaled units */
+        for (int64_t r = 0; r < n; r++) {
+            float *v = deq + r * k;
+            const float *w = it->override + r * k;
             for (int64_t c = 0; c < k; c++)
-                deq[r * k + c] = it->override[r * k + c] - deq[r * k + c] / scale[c];
-        if (H) { /* d^T H d per output row: the error over every calibration token */
-            for (int64_t r = 0; r < n; r++) {
-                const float *d = deq + r * k;
-                for (int64_t a_i = 0; a_i < k; a_i++) {
-                    const double *h = H + a_i * k;
-                    double a = 0.0;
-                    for (int64_t c = 0; c < k; c++)
-                        a += h[c] * (double)d[c];
-                    e += a * (double)d[a_i];
-                }
-            }
-            continue;
-        }
-        for (int64_t t = 0; t < R; t++) {
-            const float *x = X + t * k;
-            for (int64_t r = 0; r < n; r++) {
-                const float *d = deq + r * k;
+                v[c] /= scale[c];
+            for (int64_t a_i = 0; a_i < k; a_i++) {
+                const double *h = H + a_i * k, *cr = C ? C + a_i * k : h;
                 double a = 0.0;
                 for (int64_t c = 0; c < k; c++)
-                    a += (double)x[c] * (double)d[c];
-                e += a * a;
+                    a += h[c] * (double)v[c] - 2.0 * cr[c] * (double)w[c];
+                e += a * (double)v[a_i];
             }
         }
     }
@@ -87,25 +75,27 @@ static npg_status group_loss(const awq_group *gr, const double *H, const double 
 
 static npg_status awq_group_apply(const awq_group *gr, npg_calib_slot *s, bool plus_one, const npg_export_options *o,
                                   bool *applied) {
-    /* with --scale-estimation the search scores each alpha by the layer scale estimation will give */
-    double *hs = o->scale_estimation && s->hessian ? malloc((size_t)(s->k * s->k) * sizeof(double)) : NULL;
-    if (o->scale_estimation && s->hessian && !hs)
-        return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for AWQ");
     *applied = false;
-    int64_t k = s->k, max_n = 0;
-    if (s->count == 0 || s->n_rows == 0) {
-        free(hs);
+    if (s->count == 0 || !s->hessian)
         return NPG_OK;
+    /* with --scale-estimation the search scores each alpha by the layer scale estimation will give */
+    double *hs = o->scale_estimation ? malloc((size_t)(s->k * s->k) * sizeof(double)) : NULL;
+    double *cs = o->scale_estimation && s->cross ? malloc((size_t)(s->k * s->k) * sizeof(double)) : NULL;
+    if (o->scale_estimation && (!hs || (s->cross && !cs))) {
+        free(hs);
+        free(cs);
+        return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for AWQ");
     }
+    int64_t k = s->k, max_n = 0;
     for (int i = 0; i < gr->n_cons; i++) {
         npg_status ls = npg_dataaware_load(gr->cons[i]);
         if (ls != NPG_OK) {
             free(hs);
+            free(cs);
             return ls;
         }
         max_n = gr->cons[i]->shape[0] > max_n ? gr->cons[i]->shape[0] : max_n;
     }
-    int64_t R = s->n_rows < AWQ_ROWS ? s->n_rows : AWQ_ROWS;
     float *tmp = malloc((size_t)(max_n * k) * sizeof(float)), *deq = malloc((size_t)(max_n * k) * sizeof(float));
     float *scale = malloc((size_t)k * sizeof(float)), *best = malloc((size_t)k * sizeof(float));
     npg_status st = tmp && deq && scale && best ? NPG_OK : npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for AWQ");
@@ -138,11 +128,15 @@ static npg_status awq_group_apply(const awq_group *gr, npg_calib_slot *s, bool p
         for (int64_t c = 0; c < k; c++)
             scale[c] = (float)((double)scale[c] / norm);
         double loss = 0.0;
-        if (hs) /* the Hessian the scaled layer sees: H / (s s^T) */
+        if (hs) /* the products the scaled layer sees: H / (s s^T), C / (s s^T) */
             for (int64_t i = 0; i < k; i++)
-                for (int64_t j = 0; j < k; j++)
-                    hs[i * k + j] = s->hessian[i * k + j] / ((double)scale[i] * (double)scale[j]);
-        st = group_loss(gr, s->hessian, hs, s->rows, R, k, scale, tmp, deq, &loss);
+                for (int64_t j = 0; j < k; j++) {
+                    double d = (double)scale[i] * (double)scale[j];
+                    hs[i * k + j] = s->hessian[i * k + j] / d;
+                    if (cs)
+                        cs[i * k + j] = s->cross[i * k + j] / d;
+                }
+        st = group_loss(gr, s->hessian, s->cross, hs, cs, k, scale, tmp, deq, &loss);
         if (st == NPG_OK && loss < best_loss) {
             best_loss = loss;
             best_i = gi;
@@ -190,6 +184,7 @@ static npg_status awq_group_apply(const awq_group *gr, npg_calib_slot *s, bool p
     free(scale);
     free(best);
     free(hs);
+    free(cs);
     free(mean_abs);
     free(acc);
     return st;
@@ -226,37 +221,19 @@ static bool make_group(npg_export_plan *p, const char (*names)[256], const int *
     return any4;
 }
 
-npg_status npg_awq_apply(npg_export_plan *p, npg_calib *c, const npg_export_options *o) {
+npg_status npg_awq_layer(npg_export_plan *p, npg_calib *c, const npg_export_options *o, int64_t l) {
     static const int attn[] = {NPG_CN_Q, NPG_CN_K, NPG_CN_V}, ffn[] = {NPG_CN_GATE, NPG_CN_UP}, down[] = {NPG_CN_DOWN},
                      oproj[] = {NPG_CN_O};
-    double t0 = npg_now_ms();
-    size_t applied = 0;
-    for (int64_t l = 0; l < c->n_layers; l++) {
-        npg_calib_slot *sl = &c->slots[l * NPG_SLOT_COUNT];
-        awq_group gr;
-        bool done = false;
-        if (make_group(p, c->names[l], attn, 3, NPG_CN_ATTN_NORM, -1, sl[NPG_SLOT_ATTN].k, c, &gr)) {
-            NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_ATTN], c->norm_plus_one, o, &done));
-            applied += done;
-        }
-        if (make_group(p, c->names[l], ffn, 2, NPG_CN_FFN_NORM, -1, sl[NPG_SLOT_FFN].k, c, &gr)) {
-            NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_FFN], c->norm_plus_one, o, &done));
-            applied += done;
-        }
-        if (make_group(p, c->names[l], oproj, 1, -1, NPG_CN_V, sl[NPG_SLOT_O].k, c, &gr)) {
-            NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_O], c->norm_plus_one, o, &done));
-            applied += done;
-        }
-        if (make_group(p, c->names[l], down, 1, -1, NPG_CN_UP, sl[NPG_SLOT_DOWN].k, c, &gr)) {
-            NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_DOWN], c->norm_plus_one, o, &done));
-            applied += done;
-        }
-        if (o->progress) {
-            npg_export_progress pr = {"awq",           (size_t)l + 1,         (size_t)c->n_layers,
-                                      (uint64_t)l + 1, (uint64_t)c->n_layers, npg_now_ms() - t0};
-            o->progress(o->progress_user, &pr);
-        }
-    }
-    npg_export_log(o, NPG_LOG_INFO, "AWQ: scales folded into %zu layer group(s)", applied);
+    npg_calib_slot *sl = &c->slots[l * NPG_SLOT_COUNT];
+    awq_group gr;
+    bool done = false;
+    if (make_group(p, c->names[l], attn, 3, NPG_CN_ATTN_NORM, -1, sl[NPG_SLOT_ATTN].k, c, &gr))
+        NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_ATTN], c->norm_plus_one, o, &done));
+    if (make_group(p, c->names[l], ffn, 2, NPG_CN_FFN_NORM, -1, sl[NPG_SLOT_FFN].k, c, &gr))
+        NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_FFN], c->norm_plus_one, o, &done));
+    if (make_group(p, c->names[l], oproj, 1, -1, NPG_CN_V, sl[NPG_SLOT_O].k, c, &gr))
+        NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_O], c->norm_plus_one, o, &done));
+    if (make_group(p, c->names[l], down, 1, -1, NPG_CN_UP, sl[NPG_SLOT_DOWN].k, c, &gr))
+        NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_DOWN], c->norm_plus_one, o, &done));
     return NPG_OK;
 }

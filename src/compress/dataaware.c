@@ -50,32 +50,103 @@ static bool is_4bit(const npg_export_item *it) {
            (it->wtype == NPG_W_Q4_CW || it->wtype == NPG_W_Q4_G || it->wtype == NPG_W_NF4_CW);
 }
 
-npg_status npg_dataaware_apply(npg_export_plan *p, npg_calib *c, const npg_export_options *o) {
-    if (o->awq)
-        NPG_TRY(npg_awq_apply(p, c, o));
-    if (!o->gptq && !o->scale_estimation)
-        return NPG_OK;
+static npg_export_item *find_item(npg_export_plan *p, const char *name) {
+    for (size_t i = 0; name[0] && i < p->n; i++)
+        if (strcmp(p->items[i].name, name) == 0)
+            return &p->items[i];
+    return NULL;
+}
+
+typedef struct da_state {
+    npg_export_plan *p;
+    const npg_export_options *o;
+    size_t done, total; /* matrices through GPTQ / scale estimation */
+    double t0;
+} da_state;
+
+static void report(const da_state *d, const char *phase, size_t done, size_t total) {
+    if (d->o->progress) {
+        npg_export_progress pr = {phase, done, total, done, total, npg_now_ms() - d->t0};
+        d->o->progress(d->o->progress_user, &pr);
+    }
+}
+
+/* Layer l of the stream: AWQ on its groups, then GPTQ or scale estimation per 4-bit matrix; every 4-bit
+ * matrix of the layer leaves with its final codes (AWQ alone: RTN's of the scaled values), so no f32
+ * copy outlives its layer, and the source pages read are dropped. */
+static npg_status compress_layer(void *user, npg_calib *c, int64_t l) {
+    da_state *d = user;
+    const npg_export_options *o = d->o;
+    if (o->awq) {
+        NPG_TRY(npg_awq_layer(d->p, c, o, l));
+        report(d, "awq", (size_t)l + 1, (size_t)c->n_layers);
+    }
     const char *phase = o->gptq ? "gptq" : "scale-estimation";
-    size_t total = 0, done = 0;
-    for (size_t i = 0; i < p->n; i++)
-        total += is_4bit(&p->items[i]) && npg_calib_find(c, p->items[i].name, NULL);
-    double t0 = npg_now_ms();
-    for (size_t i = 0; i < p->n; i++) {
-        npg_export_item *it = &p->items[i];
-        npg_calib_slot *s = is_4bit(it) ? npg_calib_find(c, it->name, NULL) : NULL;
-        if (!s)
-            continue; /* embeddings / lm_head in 4-bit (--all-layers) keep RTN */
-        npg_status st =
-            o->gptq ? npg_gptq_quantize(it, s, o->gptq_act_order, o->scale_estimation) : npg_scale_estimation(it, s);
+    for (int r = 0; r < NPG_CN_COUNT; r++) {
+        npg_export_item *it = find_item(d->p, c->names[l][r]);
+        int64_t layer = -1;
+        npg_calib_slot *s = it && is_4bit(it) ? npg_calib_find(c, it->name, &layer) : NULL;
+        if (!s || layer != l)
+            continue;
+        npg_status st = NPG_OK;
+        if (o->gptq || o->scale_estimation) {
+            st = o->gptq ? npg_gptq_quantize(it, s, o->gptq_act_order, o->scale_estimation)
+                         : npg_scale_estimation(it, s);
+            d->done++;
+        } else if (it->override) {
+            st = npg_rtn_codes(it);
+        }
         if (st != NPG_OK)
-            return npg_fail_context(st, "%s of '%s'", phase, it->name);
+            return npg_fail_context(st, "%s of '%s'", o->gptq || o->scale_estimation ? phase : "awq", it->name);
         free(it->override); /* the codes replace it */
         it->override = NULL;
-        done++;
-        if (o->progress) {
-            npg_export_progress pr = {phase, done, total, done, total, npg_now_ms() - t0};
-            o->progress(o->progress_user, &pr);
-        }
+        npg_export_release_pages(it->src->data, it->src->n_bytes);
+        if (o->gptq || o->scale_estimation)
+            report(d, phase, d->done, d->total);
     }
     return NPG_OK;
+}
+
+npg_status npg_dataaware_stored(npg_export_plan *p, const char *name, float *out, int64_t count) {
+    npg_export_item *it = find_item(p, name);
+    int64_t n = it && it->n_dims == 2 ? it->shape[0] : 1, k = it ? it->shape[it->n_dims - 1] : 0;
+    if (!it || n * k != count || it->kind == NPG_EXPORT_GPTQ)
+        return npg_fail(NPG_ERR_INTERNAL, "data-aware export: no stored values of %lld for '%s'", (long long)count,
+                        name);
+    if (it->codes) {
+        int64_t g = it->wtype == NPG_W_Q4_G ? it->group_size : k, per = k / g;
+        for (int64_t r = 0; r < n; r++)
+            for (int64_t c = 0; c < k; c++) {
+                unsigned code = it->codes[r * k + c];
+                float sc = it->qscales[r * per + c / g];
+                out[r * k + c] = it->wtype == NPG_W_NF4_CW ? npg_nf4_values[code] * sc : ((float)code - 8.0f) * sc;
+            }
+        return NPG_OK;
+    }
+    if (it->override)
+        memcpy(out, it->override, (size_t)count * sizeof(float));
+    else
+        npg_export_read_rows(it->src, 0, n, out);
+    const npg_wtype_traits *tr = npg_wtype_traits_of(it->wtype);
+    if (it->kind != NPG_EXPORT_CONVERT || it->n_dims != 2 || !tr || !tr->quantized)
+        return NPG_OK;
+    float *w = malloc((size_t)count * sizeof(float));
+    NPG_CHECK_ALLOC(w);
+    memcpy(w, out, (size_t)count * sizeof(float));
+    npg_status st = npg_fake_quant(it->wtype, it->group_size, w, n, k, out);
+    free(w);
+    return st;
+}
+
+static npg_status stored_values(void *user, const char *name, float *out, int64_t count) {
+    da_state *d = user;
+    return npg_dataaware_stored(d->p, name, out, count);
+}
+
+npg_status npg_dataaware_apply(npg_export_plan *p, const char *src_dir, const npg_export_options *o) {
+    da_state d = {.p = p, .o = o, .t0 = npg_now_ms()};
+    for (size_t i = 0; i < p->n; i++)
+        d.total += is_4bit(&p->items[i]) && !p->items[i].embedding;
+    npg_calib_layer_ops ops = {compress_layer, stored_values, &d};
+    return npg_calib_stream(src_dir, o, &ops);
 }

@@ -23,25 +23,33 @@
 #include "compress/calib.h"
 #include "compress/export.h"
 
-/* Applies --awq / --scale-estimation / --gptq to the planned 4-bit items (sets their override /
- * codes). */
-npg_status npg_dataaware_apply(npg_export_plan *p, npg_calib *c, const npg_export_options *o);
+/* Applies --awq / --scale-estimation / --gptq to the planned 4-bit items (sets their codes, or the
+ * override of a norm / non-4-bit producer AWQ rescaled), layer by layer over the calibration samples
+ * of o->dataset run through the model in src_dir (npg_calib_stream). */
+npg_status npg_dataaware_apply(npg_export_plan *p, const char *src_dir, const npg_export_options *o);
+
+/* The values the export will store for item `name` ([count] f32: its codes dequantized, or its
+ * override / source through the writer's quantizer). */
+npg_status npg_dataaware_stored(npg_export_plan *p, const char *name, float *out, int64_t count);
 
 /* Loads an item's source values into its override (no-op when already there). */
 npg_status npg_dataaware_load(npg_export_item *it);
 
-/* AWQ over every layer (awq.c). */
-npg_status npg_awq_apply(npg_export_plan *p, npg_calib *c, const npg_export_options *o);
+/* AWQ over the groups of layer l (awq.c). */
+npg_status npg_awq_layer(npg_export_plan *p, npg_calib *c, const npg_export_options *o, int64_t l);
 
 /* Fake quantization of w [n, k] into out (the values the writer's RTN would store). */
 npg_status npg_fake_quant(npg_wtype t, int64_t group, const float *w, int64_t n, int64_t k, float *out);
 
-/* Fake quantization with a light scale estimation on H [k, k] (AWQ's search under --scale-estimation). */
+/* Fake quantization with a light scale estimation on H [k, k] and C (NULL: the float target is H's;
+ * AWQ's search under --scale-estimation). */
 npg_status npg_se_fake_quant(npg_wtype t, int64_t group, const float *w, int64_t n, int64_t k, const double *H,
-                             float *out);
+                             const double *C, float *out);
 
 /* qsolve.c: final codes and scales of one 4-bit item from its (possibly overridden) values. */
 npg_status npg_scale_estimation(npg_export_item *it, const npg_calib_slot *s);
+/* RTN's codes and scales of the item's override (what the writer would store). */
+npg_status npg_rtn_codes(npg_export_item *it);
 npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, bool act_order, bool estimate_scales);
 
 #endif

@@ -490,13 +490,14 @@ static npg_status export_into(const char *src_dir, const char *tmp, const npg_ex
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: a GPTQ checkpoint is exported as-is; --dataset and the "
                                                   "data-aware options do not apply", src_dir);
     npg_calib *calib = NULL;
-    bool uses_data = o->awq || o->scale_estimation || o->gptq ||
-                     (o->ratio < 1.0f && o->sensitivity != NPG_SENS_WEIGHT_QUANTIZATION_ERROR);
+    bool methods = o->awq || o->scale_estimation || o->gptq;
+    bool ranks = o->ratio < 1.0f && o->sensitivity != NPG_SENS_WEIGHT_QUANTIZATION_ERROR;
+    bool uses_data = methods || ranks;
     if (o->dataset && !uses_data)
         npg_export_log(o, NPG_LOG_WARNING, "--dataset %s is not used: no data-aware option (--awq, --scale-estimation, "
                                            "--gptq, or --ratio < 1 with an activation metric)", o->dataset);
-    if (o->dataset && uses_data) /* the float model over the calibration text, before any tensor is decided */
-        NPG_TRY(npg_calib_run(src_dir, o, o->gptq || o->scale_estimation || o->awq, &calib));
+    if (o->dataset && ranks) /* the activation metrics rank the matrices before any is decided */
+        NPG_TRY(npg_calib_run(src_dir, o, &calib));
     npg_tensor_store *ts = NULL;
     npg_status st = npg_tensor_store_open_dir(src_dir, &ts);
     if (st != NPG_OK) {
@@ -505,9 +506,14 @@ static npg_status export_into(const char *src_dir, const char *tmp, const npg_ex
     }
     npg_export_plan plan;
     st = npg_export_plan_build(ts, &gq, o, calib, &plan);
-    if (st == NPG_OK && calib)
-        st = npg_dataaware_apply(&plan, calib, o);
     npg_calib_free(calib);
+    /* the store maps the source with MAP_POPULATE (npg_map_file): drop its pages until each tensor is
+     * read, or the data-aware step's own mapping of the model would double the resident size */
+    for (size_t i = 0; st == NPG_OK && i < plan.n; i++)
+        if (plan.items[i].src)
+            npg_export_release_pages(plan.items[i].src->data, plan.items[i].src->n_bytes);
+    if (st == NPG_OK && o->dataset && methods) /* layer by layer: calibration and compression together */
+        st = npg_dataaware_apply(&plan, src_dir, o);
     char *meta = NULL, *path = NULL;
     if (st == NPG_OK)
         st = settings_json(o, &gq, &plan, src_dir, &meta);

@@ -40,12 +40,13 @@ static npg_status rtn_scales(const npg_export_item *it, const float *row, float 
     return st;
 }
 
-/* Output error (w - v)^T H (w - v) of the group w[g] quantized with scale s, H the group's block of
- * X^T X (leading dimension ldh), hw = H w, whw = w^T H w; *lhw = l^T H w and *lhl = l^T H l for the
- * levels l = v / s (the least-squares scale of these codes is lhw / lhl). */
+/* Output error, up to a constant, of the group w[g] quantized with scale s: v^T H v - 2 v^T hw for its
+ * values v, H the group's block of X^T X (leading dimension ldh) and hw its target (group_target); lv:
+ * g doubles of scratch;
+ * *lhw = l^T hw and *lhl = l^T H l for the levels l = v / s (the least-squares scale of these codes is
+ * lhw / lhl). */
 static double out_err(npg_wtype t, const float *w, int64_t g, float s, const double *H, int64_t ldh, const double *hw,
-                      double whw, double *lhw, double *lhl) {
-    double lv[4096];
+                      double *lv, double *lhw, double *lhl) {
     for (int64_t c = 0; c < g; c++) {
         uint8_t code;
         lv[c] = (double)level(t, w[c], s, &code) / (double)s;
@@ -63,60 +64,157 @@ static double out_err(npg_wtype t, const float *w, int64_t g, float s, const dou
     }
     *lhw = a;
     *lhl = q;
-    return whw - 2.0 * (double)s * a + (double)s * (double)s * q;
+    return -2.0 * (double)s * a + (double)s * (double)s * q;
 }
 
-/* Scale estimation of one group w[g] with its Hessian block H: the best of a few shrunk RTN scales,
- * each refined by least-squares rounds. Groups longer than 4096 inputs keep RTN's scale. */
-static float estimate_scale(npg_wtype t, const float *w, int64_t g, float s0, const double *H, int64_t ldh, double *hw,
-                            bool light) {
-    if (!H || g > 4096)
-        return s0;
-    double whw = 0.0;
+/* The target of the group [g0, g0 + g) of row w [k]: with the rest of the row exact, the output error
+ * |X_f w - X v|^2 of the group's values v is v^T H_gg v - 2 v^T hw + const, where
+ * hw = (C w)_g - (H w)_g + H_gg w_g (C = X^T X_f; without C, or when X = X_f, hw = H_gg w_g). */
+static void group_target(const double *H, const double *C, int64_t k, const float *w, int64_t g0, int64_t g,
+                         double *hw) {
     for (int64_t i = 0; i < g; i++) {
+        const double *h = H + (g0 + i) * k, *cr = C ? C + (g0 + i) * k : NULL;
         double a = 0.0;
-        for (int64_t j = 0; j < g; j++)
-            a += H[i * ldh + j] * (double)w[j];
+        for (int64_t j = g0; j < g0 + g; j++)
+            a += h[j] * (double)w[j];
+        if (cr)
+            for (int64_t j = 0; j < k; j++)
+                a += (cr[j] - h[j]) * (double)w[j];
         hw[i] = a;
-        whw += a * (double)w[i];
     }
-    static const float factors[] = {1.0f, 0.95f, 0.9f, 0.85f, 0.8f, 0.75f, 0.7f};
-    double lhw, lhl;
-    float best = s0;
-    double best_e = out_err(t, w, g, s0, H, ldh, hw, whw, &lhw, &lhl);
-    size_t n_f = light ? 3 : sizeof factors / sizeof *factors;
-    for (size_t f = 0; f < n_f; f++) {
-        float s = s0 * factors[light ? 2 * f : f];
-        for (int step = 0; step < (light ? 2 : 4); step++) {
-            if (!(fabsf(s) >= FLT_EPSILON) || !isfinite(s))
-                break;
-            double e = out_err(t, w, g, s, H, ldh, hw, whw, &lhw, &lhl);
-            if (e < best_e) {
-                best_e = e;
-                best = s;
+}
+
+/* The 16 levels of a 4-bit type (as multiples of the scale) and the 15 thresholds between them: level
+ * c is taken for x in (thr[c-1], thr[c]] (int4: round to nearest, -8..7; NF4: nearest code book value). */
+static void type_levels(npg_wtype t, double *lv, double *thr) {
+    for (int c = 0; c < 16; c++)
+        lv[c] = t == NPG_W_NF4_CW ? (double)npg_nf4_values[c] : (double)(c - 8);
+    for (int c = 0; c < 15; c++)
+        thr[c] = (lv[c] + lv[c + 1]) * 0.5;
+}
+
+typedef struct se_event {
+    double u; /* 1 / scale at which input i changes code */
+    int64_t i;
+} se_event;
+
+static int cmp_event(const void *a, const void *b) {
+    double x = ((const se_event *)a)->u, y = ((const se_event *)b)->u;
+    return x < y ? -1 : x > y;
+}
+
+#define SE_MIN 0.5 /* NNCF's grid reaches 1 - 0.05 * (scale_steps - 1) = 0.55 of the RTN scale */
+#define SE_MAX 1.25 /* its rectification rounds may raise the scale past RTN's */
+
+/* Scale estimation of one group w[g] (Hessian block H with leading dimension ldh, target hw; see
+ * out_err). NNCF's ScaleEstimation looks for the scale of least output error with a grid of shrunk RTN
+ * scales (1.0 .. 0.55, scale_steps) and rounds of "codes for this scale, then the importance-weighted
+ * scale of those codes" (initial_steps); both explore one variable, the scale s, on which the error is
+ * piecewise quadratic: between two values of s where some input changes code, the codes are fixed and
+ * the error is -2 s (l.hw) + s^2 (l^T H l). npugen walks every such piece of [0.5, 1.25] x the RTN
+ * scale (events sorted by 1/s; one code changes per event, so l.hw, H l and l^T H l update in O(g))
+ * and takes the least-squares scale of each piece clipped to it: the exact minimum over that range, at
+ * the cost of a few evaluations. ws: 3 g doubles, ev: 16 g events. */
+static float estimate_scale(npg_wtype t, const float *w, int64_t g, float s0, const double *H, int64_t ldh,
+                            const double *hw, double *ws, se_event *ev) {
+    if (!H || !(fabsf(s0) >= FLT_EPSILON) || !isfinite(s0))
+        return s0;
+    double lv[16], thr[15];
+    type_levels(t, lv, thr);
+    double sg = s0 < 0.0f ? -1.0 : 1.0; /* a negative scale is the positive one of -w */
+    double smax = SE_MAX * fabs((double)s0), smin = SE_MIN * fabs((double)s0);
+    double u_lo = 1.0 / smax, u_hi = 1.0 / smin;
+    double *l = ws, *hl = ws + g, *code = ws + 2 * g;
+    size_t n_ev = 0;
+    for (int64_t i = 0; i < g; i++) {
+        double wi = sg * (double)w[i], x0 = wi * u_lo, x1 = wi * u_hi;
+        int c = 0;
+        while (c < 15 && thr[c] < x0)
+            c++;
+        code[i] = c;
+        l[i] = lv[c];
+        for (int j = 0; j < 15 && wi != 0.0; j++)
+            if ((wi > 0.0 && thr[j] >= x0 && thr[j] < x1) || (wi < 0.0 && thr[j] < x0 && thr[j] >= x1))
+                ev[n_ev++] = (se_event){thr[j] / wi, i};
+    }
+    qsort(ev, n_ev, sizeof *ev, cmp_event);
+    double a = 0.0, q = 0.0;
+    for (int64_t i = 0; i < g; i++) {
+        double v = 0.0;
+        for (int64_t j = 0; j < g; j++)
+            v += H[i * ldh + j] * l[j];
+        hl[i] = v;
+        a += l[i] * sg * hw[i];
+    }
+    for (int64_t i = 0; i < g; i++)
+        q += l[i] * hl[i];
+    double best_e = (double)INFINITY, best_s = fabs((double)s0);
+    for (size_t e = 0; e <= n_ev; e++) {
+        double ua = e == 0 ? u_lo : ev[e - 1].u, ub = e == n_ev ? u_hi : ev[e].u;
+        if (ub > ua && q > 0.0) { /* the piece s in [1/ub, 1/ua], strictly inside (codes at its ends tie) */
+            double lo = 1.0 / ub, hi = 1.0 / ua, span = hi - lo;
+            double sv = a / q;
+            sv = sv < lo + 1e-6 * span ? lo + 1e-6 * span : sv > hi - 1e-6 * span ? hi - 1e-6 * span : sv;
+            double err = -2.0 * sv * a + sv * sv * q;
+            if (err < best_e) {
+                best_e = err;
+                best_s = sv;
             }
-            if (lhl <= 0.0)
-                break;
-            s = (float)(lhw / lhl); /* least-squares scale for these codes */
         }
+        if (e == n_ev)
+            break;
+        int64_t i = ev[e].i; /* its code moves one level away from zero */
+        int c = (int)code[i] + (sg * (double)w[i] > 0.0 ? 1 : -1);
+        double d = lv[c] - l[i];
+        code[i] = c;
+        l[i] = lv[c];
+        a += d * sg * hw[i];
+        q += 2.0 * d * hl[i] + d * d * H[i * ldh + i];
+        for (int64_t j = 0; j < g; j++)
+            hl[j] += d * H[i * ldh + j]; /* H is symmetric: row i, contiguous */
     }
-    return best;
+    /* the chosen scale against RTN's, both evaluated from the codes level() gives */
+    double lhw, lhl;
+    float s1 = (float)(sg * best_s);
+    return out_err(t, w, g, s1, H, ldh, hw, l, &lhw, &lhl) < out_err(t, w, g, s0, H, ldh, hw, l, &lhw, &lhl) ? s1 : s0;
+}
+
+/* Scratch of estimate_scale for groups of g inputs. */
+typedef struct se_scratch {
+    double *hw, *ws;
+    se_event *ev;
+} se_scratch;
+
+static npg_status se_scratch_alloc(se_scratch *x, int64_t g) {
+    x->hw = malloc((size_t)g * sizeof(double));
+    x->ws = malloc((size_t)(3 * g) * sizeof(double));
+    x->ev = malloc((size_t)(16 * g) * sizeof(se_event));
+    if (!x->hw || !x->ws || !x->ev)
+        return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory (scale estimation of groups of %lld)", (long long)g);
+    return NPG_OK;
+}
+
+static void se_scratch_free(se_scratch *x) {
+    free(x->hw);
+    free(x->ws);
+    free(x->ev);
 }
 
 /* Scales of every row / group: RTN's, refined by scale estimation when asked. W [n, k] row-major. */
 static npg_status row_scales(const npg_export_item *it, const float *W, const npg_calib_slot *s, bool estimate,
                              float *scales) {
     int64_t n = it->shape[0], k = it->shape[1], g = group_len(it), per = k / g;
-    double *hw = malloc((size_t)g * sizeof *hw);
-    NPG_CHECK_ALLOC(hw);
-    npg_status st = NPG_OK;
+    se_scratch x = {0};
+    npg_status st = estimate ? se_scratch_alloc(&x, g) : NPG_OK;
     for (int64_t r = 0; r < n && st == NPG_OK; r++) {
         st = rtn_scales(it, W + r * k, scales + r * per);
-        for (int64_t gi = 0; st == NPG_OK && estimate && s && s->hessian && gi < per; gi++)
+        for (int64_t gi = 0; st == NPG_OK && estimate && s && s->hessian && gi < per; gi++) {
+            group_target(s->hessian, s->cross, k, W + r * k, gi * g, g, x.hw);
             scales[r * per + gi] = estimate_scale(it->wtype, W + r * k + gi * g, g, scales[r * per + gi],
-                                                  s->hessian + gi * g * k + gi * g, k, hw, false);
+                                                  s->hessian + gi * g * k + gi * g, k, x.hw, x.ws, x.ev);
+        }
     }
-    free(hw);
+    se_scratch_free(&x);
     return st;
 }
 
@@ -130,16 +228,17 @@ static npg_status rtn_group_scale(const float *w, int64_t g, float *scale) {
 }
 
 npg_status npg_se_fake_quant(npg_wtype t, int64_t group, const float *w, int64_t n, int64_t k, const double *H,
-                             float *out) {
+                             const double *C, float *out) {
     int64_t g = t == NPG_W_Q4_G ? group : k, per = k / g;
     npg_export_item it = {.wtype = t, .group_size = t == NPG_W_Q4_G ? group : 0, .n_dims = 2, .shape = {1, k}};
     float *sc = malloc((size_t)per * sizeof(float));
-    double *hw = malloc((size_t)g * sizeof(double));
-    npg_status st = sc && hw ? NPG_OK : npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory (scale estimation)");
+    se_scratch x = {0};
+    npg_status st = sc ? se_scratch_alloc(&x, g) : npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory (scale estimation)");
     for (int64_t r = 0; r < n && st == NPG_OK; r++) {
         st = rtn_scales(&it, w + r * k, sc);
         for (int64_t gi = 0; st == NPG_OK && gi < per; gi++) {
-            float s = estimate_scale(t, w + r * k + gi * g, g, sc[gi], H + gi * g * k + gi * g, k, hw, true);
+            group_target(H, C, k, w + r * k, gi * g, g, x.hw);
+            float s = estimate_scale(t, w + r * k + gi * g, g, sc[gi], H + gi * g * k + gi * g, k, x.hw, x.ws, x.ev);
             for (int64_t c = gi * g; c < gi * g + g; c++) {
                 uint8_t code;
                 out[r * k + c] = level(t, w[r * k + c], s, &code);
@@ -147,7 +246,7 @@ npg_status npg_se_fake_quant(npg_wtype t, int64_t group, const float *w, int64_t
         }
     }
     free(sc);
-    free(hw);
+    se_scratch_free(&x);
     return st;
 }
 
@@ -167,6 +266,17 @@ npg_status npg_scale_estimation(npg_export_item *it, const npg_calib_slot *s) {
     NPG_TRY(alloc_result(it));
     int64_t n = it->shape[0], k = it->shape[1], g = group_len(it), per = k / g;
     NPG_TRY(row_scales(it, it->override, s, true, it->qscales));
+    for (int64_t r = 0; r < n; r++)
+        for (int64_t c = 0; c < k; c++)
+            (void)level(it->wtype, it->override[r * k + c], it->qscales[r * per + c / g], &it->codes[r * k + c]);
+    return NPG_OK;
+}
+
+npg_status npg_rtn_codes(npg_export_item *it) {
+    NPG_TRY(npg_dataaware_load(it));
+    NPG_TRY(alloc_result(it));
+    int64_t n = it->shape[0], k = it->shape[1], g = group_len(it), per = k / g;
+    NPG_TRY(row_scales(it, it->override, NULL, false, it->qscales));
     for (int64_t r = 0; r < n; r++)
         for (int64_t c = 0; c < k; c++)
             (void)level(it->wtype, it->override[r * k + c], it->qscales[r * per + c / g], &it->codes[r * k + c]);
@@ -310,7 +420,9 @@ npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, bool 
     /* scales fixed up front: per row always; per group under act-order or scale estimation (static
      * groups); otherwise each group's scale is taken from the updated weights when it starts */
     bool dynamic_groups = g < k && !act_order && !estimate_scales;
-    npg_status st = row_scales(it, it->override, s, estimate_scales, it->qscales);
+    npg_calib_slot hs = *s; /* GPTQ's objective is H's: its scales aim at the same target */
+    hs.cross = NULL;
+    npg_status st = row_scales(it, it->override, &hs, estimate_scales, it->qscales);
     for (int64_t i = 0; i < k; i++) {
         b.perm[i] = i;
         b.diag[i] = s->hessian[i * k + i];
@@ -354,7 +466,7 @@ npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, bool 
         for (int64_t i = 0; i < ns; i++)
             it->qscales[i] = base[i] * factors[f];
         st = gptq_pass(it, &b, dynamic_groups);
-        for (int64_t r = 0; r < n && st == NPG_OK; r++) {
+        for (int64_t r = 0; r < n && st == NPG_OK && n_f > 1; r++) { /* one pass: nothing to choose */
             for (int64_t c = 0; c < k; c++) {
                 float sc = it->qscales[r * per + c / g];
                 unsigned code = it->codes[r * k + c];
@@ -376,7 +488,7 @@ npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, bool 
             }
         }
     }
-    if (st == NPG_OK) {
+    if (st == NPG_OK && n_f > 1) {
         memcpy(it->codes, best_c, (size_t)(n * k));
         memcpy(it->qscales, best_s, (size_t)ns * sizeof(float));
     }

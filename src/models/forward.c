@@ -284,3 +284,26 @@ npg_status npg_model_forward(const npg_model *m, npg_forward_state *s, const int
                              int64_t pos, bool all_logits) {
     return forward_seq0(m, s, tokens, NULL, n, pos, all_logits, NULL);
 }
+
+/* Export calibration (compress/calib.c) runs the model one layer at a time over every sample, so only
+ * one layer's statistics are held at once: layer l alone over in[n, hidden] (a sequence 0 at positions
+ * 0..n-1), its output rows into out (may be NULL: only the linear taps matter). */
+npg_status npg_model_forward_layer(const npg_model *m, npg_forward_state *s, int64_t l, const float *in, float *out,
+                                   int64_t n) {
+    if (l < 0 || l >= m->cfg.n_layers || n <= 0 || n > s->max_batch || n > s->max_ctx)
+        return npg_fail(NPG_ERR_INTERNAL, "forward: layer %lld over %lld rows is outside the model or the state",
+                        (long long)l, (long long)n);
+    for (int64_t t = 0; t < n; t++) {
+        s->stage_pos[t] = (int32_t)t;
+        s->row_span[t] = 0;
+    }
+    npg_batch b = {.n = n, .embeds = in, .pos = s->stage_pos};
+    int64_t n_out = 0;
+    NPG_TRY(prepare_rows(s, &b, &n_out));
+    memcpy(s->x, in, (size_t)(n * m->cfg.hidden) * sizeof(float));
+    attention_block(m, s, l, n);
+    ffn_block(m, s, l, n);
+    if (out)
+        memcpy(out, s->x, (size_t)(n * m->cfg.hidden) * sizeof(float));
+    return NPG_OK;
+}

@@ -173,4 +173,9 @@ npg_status npg_model_forward(const npg_model *m, npg_forward_state *s, const int
 npg_status npg_model_forward_embeds(const npg_model *m, npg_forward_state *s, const float *embeds, int64_t n,
                                     int64_t pos, bool all_logits, const uint8_t *bidir);
 
+/* Layer l alone over in[n, hidden] (positions 0..n-1 of sequence 0; its KV cache rows are overwritten),
+ * the output rows into out (NULL: discarded). For export's layer-by-layer calibration. */
+npg_status npg_model_forward_layer(const npg_model *m, npg_forward_state *s, int64_t l, const float *in, float *out,
+                                   int64_t n);
+
 #endif
