@@ -17,6 +17,7 @@ static const npg_cli_command commands[] = {
     {"eval", "perplexity, KL divergence and top-1 agreement on a text", npg_cmd_eval},
     {"compile", "compile an NPU plan into a blob", npg_cmd_compile},
     {"bench", "measure load, TTFT, prefill/decode speed and memory bandwidth use", npg_cmd_bench},
+    {"serve", "serve models over an OpenAI-compatible HTTP API (continuous batching)", npg_cmd_serve},
     {"pull", "download a model from the Hugging Face Hub (or HF_ENDPOINT) into its cache", npg_cmd_pull},
 };
 
