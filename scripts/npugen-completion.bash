@@ -14,7 +14,7 @@ _npugen() {
         cword=$COMP_CWORD
     fi
 
-    local commands="generate chat tokenize detokenize template export eval compile bench pull"
+    local commands="generate chat tokenize detokenize template export eval compile bench pull serve"
     if ((cword == 1)); then
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
         return
@@ -28,6 +28,8 @@ _npugen() {
     chat) opts="--system $gen" ;;
     tokenize) opts="--add-special-tokens -f" ;;
     detokenize) opts="--skip-special-tokens" ;;
+    serve) opts="--model --host --port --device -c --config --parallel --ctx --queue --api-key-file --max-body
+        --request-timeout --cors" ;;
     pull) opts="--revision --include -o --cache-dir -j -q" ;;
     template) opts="--template --bos-token --eos-token --messages --add-generation-prompt --kwargs" ;;
     export) opts="-m --weight-format --sym --group-size --ratio --all-layers --backup-precision
