@@ -150,9 +150,15 @@ bool serve_transcription_form_parse(struct MHD_Connection *c, const char *body, 
         snprintf(err, err_size, "the body must be multipart/form-data (fields file, model, ...)");
         return false;
     }
+    /* the epilogue after the closing boundary is not form data (the openai npm client sends an extra
+     * CRLF there, which libmicrohttpd refuses): feed the body up to the closing boundary's CRLF */
+    while (len > 0 && (body[len - 1] == '\r' || body[len - 1] == '\n'))
+        len--;
     enum MHD_Result r = MHD_post_process(pp, body, len);
-    enum MHD_Result r2 = MHD_destroy_post_processor(pp);
-    if (r != MHD_YES || r2 != MHD_YES || s.oom) {
+    if (r == MHD_YES)
+        r = MHD_post_process(pp, "\r\n", 2);
+    MHD_destroy_post_processor(pp);
+    if (r != MHD_YES || s.oom) {
         snprintf(err, err_size, "%s", s.oom ? "out of memory for the upload" : "the multipart/form-data body is malformed");
         serve_transcription_form_free(f);
         return false;
