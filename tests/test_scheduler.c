@@ -5,8 +5,11 @@
  * requests than slots (slots reused); a cancelled request gets no further events and frees its slot;
  * prefix reuse counts the shared prompt; bad requests refused before queueing; a full queue is
  * NPG_ERR_LIMIT. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "testutil.h"
 
@@ -189,7 +192,89 @@ static void test_cancel_and_limits(void) {
     npg_llm_pipeline_free(pipe);
 }
 
+/* add and cancel from this thread while another steps (npugen.h's promise; ctest -L tsan runs it
+ * under ThreadSanitizer): every request that was not cancelled ends with DONE, a cancelled one gets
+ * no event after its cancel returned. */
+typedef struct stepper {
+    npg_llm_scheduler *s;
+    atomic_bool stop;
+} stepper;
+
+static void *step_loop(void *arg) {
+    stepper *t = arg;
+    while (!atomic_load(&t->stop)) {
+        size_t busy = 0;
+        npg_llm_scheduler_step(t->s, &busy);
+        if (!busy)
+            npg_llm_scheduler_wait(t->s, 5);
+    }
+    return NULL;
+}
+
+typedef struct counted {
+    pthread_mutex_t mu;
+    int done;
+    bool cancelled;
+    int after_cancel;
+} counted;
+
+static npg_streaming_status count_events(const npg_sched_event *ev, void *user) {
+    counted *c = user;
+    pthread_mutex_lock(&c->mu);
+    if (c->cancelled)
+        c->after_cancel++;
+    if (ev->kind == NPG_SCHED_DONE)
+        c->done++;
+    pthread_mutex_unlock(&c->mu);
+    return NPG_STREAMING_RUNNING;
+}
+
+static void test_threads(void) {
+    npg_llm_pipeline *pipe = open_stories();
+    REQUIRE(pipe);
+    npg_llm_scheduler_options o = {.max_seqs = 3, .prefix_reuse = true};
+    stepper t = {0};
+    REQUIRE_OK(npg_llm_scheduler_create(pipe, &o, &t.s));
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, step_loop, &t) == 0);
+    enum { N = 24 };
+    counted c[N];
+    uint64_t id[N];
+    npg_generation_config *g = config(5, 20);
+    for (int i = 0; i < N; i++) {
+        pthread_mutex_init(&c[i].mu, NULL);
+        c[i].done = c[i].after_cancel = 0;
+        c[i].cancelled = false;
+        REQUIRE_OK(npg_llm_scheduler_add_text(t.s, PROMPTS[i % N_REQ], g, count_events, &c[i], &id[i]));
+        if (i % 3 == 2) { /* cancel every third one, queued or running */
+            npg_status st = npg_llm_scheduler_cancel(t.s, id[i - 1]);
+            pthread_mutex_lock(&c[i - 1].mu);
+            c[i - 1].cancelled = st == NPG_OK;
+            pthread_mutex_unlock(&c[i - 1].mu);
+        }
+    }
+    npg_llm_scheduler_stats st;
+    for (int k = 0; k < 2000; k++) {
+        npg_llm_scheduler_get_stats(t.s, &st);
+        if (st.running == 0 && st.queued == 0)
+            break;
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+    atomic_store(&t.stop, true);
+    pthread_join(th, NULL);
+    for (int i = 0; i < N; i++) {
+        CHECK(c[i].after_cancel == 0);
+        CHECK(c[i].done == (c[i].cancelled ? 0 : 1));
+        pthread_mutex_destroy(&c[i].mu);
+    }
+    npg_generation_config_free(g);
+    npg_llm_scheduler_free(t.s);
+    npg_llm_pipeline_free(pipe);
+}
+
 int main(void) {
+    RUN(test_threads);
     RUN(test_batched_equals_alone);
     RUN(test_cancel_and_limits);
     return npg_test_summary();
