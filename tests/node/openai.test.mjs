@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -22,7 +23,7 @@ before(async () => {
   main = await startServer([model("stories260K"), "--model", "chat=" + model("random-llama-chat"),
     "--parallel", "3", "--queue", "16", "--max-body", "65536", "-c", "NUM_THREADS=1"]);
   keyed = await startServer(["--model", "chat=" + model("random-llama-chat"), "--api-key-file", keyFile,
-    "-c", "NUM_THREADS=1"]);
+    "--request-timeout", "2", "-c", "NUM_THREADS=1"]);
   tiny = await startServer(["--model", "chat=" + model("random-llama-chat"), "--parallel", "1", "--queue", "1",
     "-c", "NUM_THREADS=1"]);
   client = new OpenAI({ baseURL: main.url + "v1", apiKey: "unused", maxRetries: 0 });
@@ -260,6 +261,20 @@ describe("connections", () => {
     assert.ok(metric(text, 'npugen_time_per_output_token_seconds_bucket{le="+Inf"}') > 10);
     assert.equal(metric(text, 'npugen_queue_depth{model="chat"}'), 0);
     assert.ok(metric(text, 'npugen_prefix_reused_tokens_total{model="chat"}') > 0, "the system prompt is reused");
+  });
+
+  test("a half-open client is dropped after the idle timeout; others are served meanwhile", async () => {
+    const url = new URL(keyed.url);
+    const sock = net.connect(Number(url.port), url.hostname);
+    const t0 = Date.now();
+    const closed = new Promise((resolve) => sock.on("close", () => resolve(Date.now() - t0)));
+    sock.on("error", () => {});
+    sock.write("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"mo");
+    const ok = new OpenAI({ baseURL: keyed.url + "v1", apiKey: KEY, maxRetries: 0 });
+    const r = await ok.chat.completions.create(chatReq(2, { max_tokens: 4 }));
+    assert.equal(r.choices.length, 1);
+    const ms = await closed;
+    assert.ok(ms >= 1000 && ms < 15000, `closed after ${ms} ms (--request-timeout 2)`);
   });
 
   test("unknown paths and methods", async () => {
