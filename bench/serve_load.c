@@ -9,7 +9,8 @@
  * answer T tokens (max_tokens; usage counts what was generated). Reports the aggregate generation
  * throughput (completion tokens / wall time), time to first token p50/p99, 429s (the server's
  * designed refusal of a full queue) and other errors, and with --pid the server's RSS before, after
- * the first 100 requests and at the end. Only loopback addresses are accepted. */
+ * the first 100 requests and at the end, and the server's CPU time over the run (tokens per CPU second
+ * compares runs on a machine shared with other work, where wall-clock throughput swings). Only loopback addresses are accepted. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -67,6 +68,25 @@ static long rss_kb(int pid) {
             kb = strtol(line + 6, NULL, 10);
     fclose(f);
     return kb;
+}
+
+/* The process's CPU time (user + system) in seconds, or -1. */
+static double cpu_s(int pid) {
+    if (pid <= 0)
+        return -1;
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    char *p = strrchr(line, ')'); /* the command name may hold spaces */
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* One streamed request; returns 0 ok, 429, or -1 on any other failure. */
@@ -239,6 +259,7 @@ int main(int argc, char **argv) {
     if (!s.ttft || !th)
         return 1;
     long rss0 = rss_kb(c.pid);
+    double cpu0 = cpu_s(c.pid);
     s.t0 = now_s();
     s.deadline = s.t0 + c.duration_s;
     for (int i = 0; i < c.clients; i++)
@@ -247,20 +268,22 @@ int main(int argc, char **argv) {
         pthread_join(th[i], NULL);
     double wall = now_s() - s.t0;
     long rss1 = rss_kb(c.pid);
+    double cpu = cpu0 >= 0 ? cpu_s(c.pid) - cpu0 : -1;
     qsort(s.ttft, s.n_ttft, sizeof *s.ttft, cmp_d);
     long tokens = atomic_load(&s.tokens);
     double tok_s = wall > 0 ? (double)tokens / wall : 0;
     if (c.json)
         printf("{\"clients\":%d,\"requests_ok\":%zu,\"n429\":%ld,\"errors\":%ld,\"completion_tokens\":%ld,"
                "\"wall_s\":%.3f,\"tok_s\":%.2f,\"ttft_p50_ms\":%.1f,\"ttft_p99_ms\":%.1f,\"rss_before_kb\":%ld,"
-               "\"rss_after_100_kb\":%ld,\"rss_after_kb\":%ld}\n",
+               "\"rss_after_100_kb\":%ld,\"rss_after_kb\":%ld,\"server_cpu_s\":%.2f,\"tok_per_cpu_s\":%.3f}\n",
                c.clients, s.n_ttft, atomic_load(&s.n429), atomic_load(&s.errors), tokens, wall, tok_s,
-               pct(s.ttft, s.n_ttft, 0.5), pct(s.ttft, s.n_ttft, 0.99), rss0, s.rss_after_100, rss1);
+               pct(s.ttft, s.n_ttft, 0.5), pct(s.ttft, s.n_ttft, 0.99), rss0, s.rss_after_100, rss1, cpu,
+               cpu > 0 ? (double)tokens / cpu : 0);
     else
         printf("clients %d: %zu ok, %ld 429, %ld errors; %ld tokens in %.2f s = %.2f tok/s; TTFT p50 %.1f ms, "
-               "p99 %.1f ms; server RSS %ld kB before, %ld kB after 100 requests, %ld kB after\n",
+               "p99 %.1f ms; server RSS %ld kB before, %ld kB after 100 requests, %ld kB after; server CPU %.2f s\n",
                c.clients, s.n_ttft, atomic_load(&s.n429), atomic_load(&s.errors), tokens, wall, tok_s,
-               pct(s.ttft, s.n_ttft, 0.5), pct(s.ttft, s.n_ttft, 0.99), rss0, s.rss_after_100, rss1);
+               pct(s.ttft, s.n_ttft, 0.5), pct(s.ttft, s.n_ttft, 0.99), rss0, s.rss_after_100, rss1, cpu);
     free(s.ttft);
     free(th);
     pthread_mutex_destroy(&s.mu);
