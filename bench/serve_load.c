@@ -8,7 +8,8 @@
  * ids (BOS, then ids that differ per request, so no request reuses another's cached prefix), the
  * answer T tokens (max_tokens; usage counts what was generated). Reports the aggregate generation
  * throughput (completion tokens / wall time), time to first token p50/p99, 429s (the server's
- * designed refusal of a full queue) and other errors, and with --pid the server's RSS before, after
+ * designed refusal of a full queue; the client waits its Retry-After and sends the request again) and
+ * other errors, and with --pid the server's RSS before, after
  * the first 100 requests and at the end, and the server's CPU time over the run (tokens per CPU second
  * compares runs on a machine shared with other work, where wall-clock throughput swings). Only loopback addresses are accepted. */
 #include <arpa/inet.h>
@@ -163,10 +164,14 @@ static void *client(void *arg) {
             break;
         double ttft = 0;
         long tokens = 0;
-        int r = one_request(s, i, &ttft, &tokens);
-        if (r == 429) {
+        int r;
+        /* a 429 is the server's designed answer to a full queue: wait its Retry-After (1 s), send again */
+        while ((r = one_request(s, i, &ttft, &tokens)) == 429 && now_s() < s->deadline) {
             atomic_fetch_add(&s->n429, 1);
-            usleep(100000);
+            sleep(1);
+        }
+        if (r == 429) {
+            atomic_fetch_add(&s->errors, 1);
         } else if (r != 0) {
             atomic_fetch_add(&s->errors, 1);
         } else {

@@ -52,6 +52,7 @@ typedef struct serve_ctx {
     size_t api_key_len;
     size_t max_body;
     unsigned request_timeout_s;
+    unsigned idle_timeout_s; /* a connection with nothing to read or write closes after this */
     const char *cors; /* NULL: no CORS headers */
     atomic_bool stopping;
     atomic_uint_fast64_t next_seed;

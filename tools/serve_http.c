@@ -134,7 +134,14 @@ static void route(serve_ctx *ctx, struct MHD_Connection *c, const char *url, con
         }
     } else if (strcmp(url, "/v1/chat/completions") == 0 || strcmp(url, "/v1/completions") == 0) {
         if (post) {
+            /* a request may wait in the queue and generate for longer than the idle timeout: the
+             * timeout is off until its reply is complete (a client that leaves is noticed anyway) */
+            MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0);
             serve_generate(ctx, cs->body ? cs->body : "", cs->len, url[4] == 'c' && url[5] == 'h', client_fd(c), r);
+            if (r->stream)
+                r->stream->conn = c;
+            else
+                MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, ctx->idle_timeout_s);
             return;
         }
     } else if (strcmp(url, "/v1/audio/transcriptions") == 0) {
@@ -236,9 +243,10 @@ struct MHD_Daemon *serve_http_start(serve_ctx *ctx, const char *host, unsigned p
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     unsigned idle = ctx->request_timeout_s < 30 ? ctx->request_timeout_s : 30;
+    ctx->idle_timeout_s = idle ? idle : 1;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, handler, ctx, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_CONNECTION_TIMEOUT, idle ? idle : 1, MHD_OPTION_CONNECTION_LIMIT, max_conns,
+        MHD_OPTION_CONNECTION_TIMEOUT, ctx->idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, max_conns,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0, MHD_OPTION_NOTIFY_COMPLETED, completed, ctx,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 128, MHD_OPTION_END);
     freeaddrinfo(ai);

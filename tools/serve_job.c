@@ -354,6 +354,8 @@ static bool stage_news(serve_job *j) {
         append(&j->out, &j->out_len, &j->out_cap, "data: [DONE]\n\n", 14);
         j->phase = 3;
         serve_job_metrics(j);
+        if (j->conn) /* the reply is complete: an idle keep-alive connection may time out again */
+            MHD_set_connection_option(j->conn, MHD_CONNECTION_OPTION_TIMEOUT, j->ctx->idle_timeout_s);
     }
     return j->out_len > before;
 }

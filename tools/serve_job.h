@@ -42,6 +42,7 @@ typedef struct serve_job {
     long long created;
     char *echo; /* completions with echo: the prompt, put before the text */
     int fd;     /* the client's socket (-1: unknown) */
+    struct MHD_Connection *conn; /* its idle timeout is off while the job runs, back on at the end */
     double deadline_ms;
     bool metrics_done;
     /* the SSE body: staged bytes and how far the reader has taken them */
