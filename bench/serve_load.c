@@ -101,6 +101,8 @@ static int one_request(shared *s, long index, double *ttft_ms, long *tokens) {
     struct timeval tv = {.tv_sec = 600};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (atomic_load(&s->errors) < 5)
+            fprintf(stderr, PROG ": request %ld: connect: %s\n", index, strerror(errno));
         close(fd);
         return -1;
     }
@@ -126,6 +128,7 @@ static int one_request(shared *s, long index, double *ttft_ms, long *tokens) {
     bool first = false, done = false;
     *tokens = 0;
     while (ok && !done) {
+        errno = 0;
         ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
         if (r <= 0)
             break;
@@ -150,9 +153,15 @@ static int one_request(shared *s, long index, double *ttft_ms, long *tokens) {
             have = 200;
         }
     }
+    int saved = errno;
     close(fd);
     if (status == 429)
         return 429;
+    if (!(done && first) && atomic_load(&s->errors) < 5) /* the first few failures, for the report */
+        fprintf(stderr, PROG ": request %ld failed: %s\n", index,
+                !ok      ? "could not send"
+                : status ? (status == 200 ? "the stream ended early" : "HTTP status other than 200/429")
+                         : (saved ? strerror(saved) : "no response"));
     return done && first ? 0 : -1;
 }
 
