@@ -17,6 +17,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM # a killed test (ctest timeout) cleans up too
 
 start_replica() { # name -> sets port_<name>, pid_<name>
   "$cli" serve --model chat="$shared/models/random-llama-chat" --port 0 -c NUM_THREADS=1 >"$tmp/$1.out" 2>&1 &
