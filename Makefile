@@ -8,13 +8,17 @@ SHARED ?= $(abspath ../shared)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 
-.PHONY: all deps build demo test asan-test install fuzz fuzz-run tsan-test clean format
+.PHONY: all deps node-deps build demo test asan-test install fuzz fuzz-run tsan-test clean format
 
 all: build
 
 # The Debian packages of scripts/debian-packages.txt that are missing (quick and silent when none).
 deps:
 	@scripts/install-deps.sh
+
+# The npm packages of the `npugen serve` tests (tests/node: openai, puppeteer-core), when missing.
+node-deps:
+	@scripts/node-deps.sh
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DNPG_SHARED_DIR=$(SHARED) \
@@ -24,10 +28,10 @@ build: deps
 demo: build
 	./$(BUILD)/npugen generate $(SHARED)/models/stories260K -p "Once upon a time" -n 120 --perf
 
-test: build
+test: build node-deps
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-asan-test: deps
+asan-test: deps node-deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DNPG_SANITIZE=ON -DNPG_SHARED_DIR=$(SHARED) >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -14,7 +14,7 @@ _npugen() {
         cword=$COMP_CWORD
     fi
 
-    local commands="generate chat tokenize detokenize template export eval compile bench pull transcribe"
+    local commands="generate chat tokenize detokenize template export eval compile bench pull transcribe serve"
     if ((cword == 1)); then
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
         return
@@ -28,6 +28,8 @@ _npugen() {
     chat) opts="--system $gen" ;;
     tokenize) opts="--add-special-tokens -f" ;;
     detokenize) opts="--skip-special-tokens" ;;
+    serve) opts="--model --host --port --device -c --config --parallel --ctx --queue --api-key-file --max-body
+        --request-timeout --cors" ;;
     pull) opts="--revision --include -o --cache-dir -j -q" ;;
     transcribe) opts="--language --task --timestamps --word-timestamps --initial-prompt --hotwords
         --condition-on-previous-text --temperature-fallback --output-format -o --output --sample-len --print-ids --device

@@ -22,5 +22,6 @@ int npg_cmd_compile(int argc, char **argv); /* tools/cmd_compile.c */
 int npg_cmd_bench(int argc, char **argv); /* tools/cmd_bench.c */
 int npg_cmd_pull(int argc, char **argv); /* tools/cmd_pull.c */
 int npg_cmd_transcribe(int argc, char **argv); /* tools/cmd_transcribe.c */
+int npg_cmd_serve(int argc, char **argv); /* tools/cmd_serve.c */
 
 #endif

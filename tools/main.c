@@ -18,6 +18,7 @@ static const npg_cli_command commands[] = {
     {"compile", "compile an NPU plan into a blob", npg_cmd_compile},
     {"bench", "measure load, TTFT, prefill/decode speed and memory bandwidth use", npg_cmd_bench},
     {"transcribe", "speech to text (or English translation) with a Whisper model", npg_cmd_transcribe},
+    {"serve", "serve models over an OpenAI-compatible HTTP API (continuous batching)", npg_cmd_serve},
     {"pull", "download a model from the Hugging Face Hub (or HF_ENDPOINT) into its cache", npg_cmd_pull},
 };
 

@@ -193,6 +193,11 @@ static npg_status render_history(npg_llm_pipeline *p, const npg_chat_history *h,
     return st;
 }
 
+npg_status npg_pipeline_render_history(npg_llm_pipeline *p, const npg_chat_history *h, int32_t **ids, size_t *n) {
+    double ms = 0;
+    return render_history(p, h, ids, n, &ms);
+}
+
 static npg_status generate_unlocked(npg_llm_pipeline *p, const char *prompt, const npg_generation_config *config,
                                      const npg_streamer *streamer, npg_decoded_results **results) {
     if (!p || !prompt || !results)

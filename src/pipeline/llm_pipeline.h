@@ -40,4 +40,9 @@ npg_status npg_pipeline_run(npg_llm_pipeline *p, const int32_t *ids, size_t n_id
                             const char *prompt_text, const npg_generation_config *config,
                             const npg_streamer *streamer, double tokenize_ms, npg_decoded_results **results);
 
+/* The ids of `h` rendered with the chat template as the pipeline's history calls do (BOS added unless
+ * the template wrote it; no template: the contents joined by newlines). Uses only the tokenizer
+ * (const), so it is safe while another thread generates. *ids freed with free. */
+npg_status npg_pipeline_render_history(npg_llm_pipeline *p, const npg_chat_history *h, int32_t **ids, size_t *n);
+
 #endif
