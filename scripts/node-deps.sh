@@ -9,8 +9,17 @@ stamp=$dir/node_modules/.package-lock.json
 if [[ -f $stamp && ! $dir/package-lock.json -nt $stamp ]]; then
   exit 0
 fi
+# Debian's nodejs package comes without npm (a NodeSource nodejs bundles it): install Debian's npm
+# package only when the command is missing, so a NodeSource install is left alone.
+if ! command -v npm >/dev/null && command -v apt-get >/dev/null; then
+  sudo=()
+  ((EUID == 0)) || sudo=(sudo -n)
+  echo "node-deps: npm is missing: apt-get install npm" >&2
+  "${sudo[@]}" apt-get install -y -q npm >/dev/null 2>&1 ||
+    { "${sudo[@]}" apt-get update -q >/dev/null 2>&1 && "${sudo[@]}" apt-get install -y -q npm >/dev/null 2>&1; } || true
+fi
 if ! command -v npm >/dev/null; then
-  echo "node-deps: npm is not installed: the Node tests of npugen serve will fail (install nodejs/npm)" >&2
+  echo "node-deps: npm is not installed: the Node tests of npugen serve will fail (apt-get install npm)" >&2
   exit 0
 fi
 echo "node-deps: npm ci in tests/node (openai, puppeteer-core)"
