@@ -1,0 +1,87 @@
+/* gguf_quants.c — the scalar reference dot kernels for the GGML block types and the row driver
+ * (gguf_quants.h). */
+#include "kernels/gguf_quants.h"
+
+#include "core/threadpool.h"
+
+/* The reference: dequantize each block (weights/ggml_blocks.c, llama.cpp's arithmetic) and sum
+ * value · x in order. */
+static float dot_ref(npg_wtype t, const uint8_t *row, const float *x, int64_t k) {
+    int64_t bv = npg_ggml_block_values(t);
+    size_t bb = npg_ggml_block_bytes(t);
+    float buf[NPG_QK_K], acc = 0.0f;
+    for (int64_t b = 0; b < k / bv; b++) {
+        npg_ggml_dequantize_block(t, row + (size_t)b * bb, buf);
+        for (int64_t j = 0; j < bv; j++)
+            acc += buf[j] * x[b * bv + j];
+    }
+    return acc;
+}
+
+static float ref_q8_0(const uint8_t *r, const float *x, int64_t k) { return dot_ref(NPG_W_GGML_Q8_0, r, x, k); }
+static float ref_q4_0(const uint8_t *r, const float *x, int64_t k) { return dot_ref(NPG_W_GGML_Q4_0, r, x, k); }
+static float ref_q4_1(const uint8_t *r, const float *x, int64_t k) { return dot_ref(NPG_W_GGML_Q4_1, r, x, k); }
+static float ref_q4_k(const uint8_t *r, const float *x, int64_t k) { return dot_ref(NPG_W_GGML_Q4_K, r, x, k); }
+static float ref_q5_k(const uint8_t *r, const float *x, int64_t k) { return dot_ref(NPG_W_GGML_Q5_K, r, x, k); }
+static float ref_q6_k(const uint8_t *r, const float *x, int64_t k) { return dot_ref(NPG_W_GGML_Q6_K, r, x, k); }
+
+void npg_ggml_dots_ref(npg_ggml_dot_fn out[NPG_GGML_NTYPES]) {
+    out[NPG_W_GGML_Q8_0 - NPG_W_GGML_Q8_0] = ref_q8_0;
+    out[NPG_W_GGML_Q4_0 - NPG_W_GGML_Q8_0] = ref_q4_0;
+    out[NPG_W_GGML_Q4_1 - NPG_W_GGML_Q8_0] = ref_q4_1;
+    out[NPG_W_GGML_Q4_K - NPG_W_GGML_Q8_0] = ref_q4_k;
+    out[NPG_W_GGML_Q5_K - NPG_W_GGML_Q8_0] = ref_q5_k;
+    out[NPG_W_GGML_Q6_K - NPG_W_GGML_Q8_0] = ref_q6_k;
+}
+
+npg_ggml_dot_fn npg_ggml_dot_for(npg_isa isa, npg_wtype t) {
+    if (!npg_wtype_is_ggml(t))
+        return NULL;
+    npg_isa best = npg_isa_detect();
+    isa = isa > best ? best : isa;
+    npg_ggml_dot_fn tab[NPG_GGML_NTYPES] = {0};
+    int i = (int)(t - NPG_W_GGML_Q8_0);
+    if (isa >= NPG_ISA_AVX512) {
+        npg_ggml_dots_avx512(tab);
+        if (tab[i])
+            return tab[i];
+    }
+    if (isa >= NPG_ISA_AVX2) {
+        npg_ggml_dots_avx2(tab);
+        if (tab[i])
+            return tab[i];
+    }
+    npg_ggml_dots_ref(tab);
+    return tab[i];
+}
+
+typedef struct rows_job {
+    npg_ggml_dot_fn dot;
+    const float *x;
+    const npg_weight *w;
+    float *y;
+    int64_t m, rows_per_task;
+    size_t row_bytes;
+} rows_job;
+
+static void rows_task(void *ctx, int task, int thread) {
+    (void)thread;
+    const rows_job *j = ctx;
+    int64_t n = j->w->n, k = j->w->k;
+    int64_t r0 = (int64_t)task * j->rows_per_task, r1 = r0 + j->rows_per_task < n ? r0 + j->rows_per_task : n;
+    const uint8_t *base = j->w->data;
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t i = 0; i < j->m; i++)
+            j->y[i * n + r] = j->dot(base + (size_t)r * j->row_bytes, j->x + i * k, k);
+}
+
+void npg_matmul_ggml_rows(const npg_compute *c, const float *x, int64_t m, const npg_weight *w, float *y) {
+    rows_job j = {.dot = npg_ggml_dot_for(c ? c->isa : NPG_ISA_SCALAR, w->type), .x = x, .w = w, .y = y, .m = m,
+                  .row_bytes = npg_ggml_row_bytes(w->type, w->k)};
+    npg_threadpool *pool = c ? c->pool : NULL;
+    int threads = npg_threadpool_size(pool);
+    /* about 4 contiguous stretches of rows per thread, 16-row aligned (as matmul.c's decode split) */
+    int64_t per = (w->n + 4 * (int64_t)threads - 1) / (4 * (int64_t)threads);
+    j.rows_per_task = (per + 15) / 16 * 16;
+    npg_threadpool_run(pool, (int)((w->n + j.rows_per_task - 1) / j.rows_per_task), rows_task, &j);
+}

@@ -1,0 +1,37 @@
+/* gguf_quants.h — matmul kernels for llama.cpp's block types (NPG_W_GGML_*, weights/ggml_blocks.h),
+ * reading GGUF weights in place.
+ *
+ * Activations stay f32 (no Q8 re-quantization as llama.cpp does): a kernel unpacks each block's codes
+ * to f32 in registers and multiplies them with x, folding the block's scale (and min) in once per
+ * block or sub-block — Σ (d·q − m)·x = d·Σ q·x − m·Σ x. So the only rounding differences from the
+ * scalar reference (dequantize the block, then an f32 dot) are the summation order and that fold.
+ * One kernel per (type, ISA): scalar reference, AVX2+FMA, AVX-512; chosen at run time from the
+ * compute context's ISA like the rest of matmul.c. A decode matmul (m == 1) runs the row dot kernels
+ * split over the pool by output rows; prefill (m > 1) goes through matmul.c's dequantize-then-f32-tile
+ * path (each weight block is unpacked once per 64 activation rows, so it runs at f32 GEMM speed). */
+#ifndef NPG_KERNELS_GGUF_QUANTS_H
+#define NPG_KERNELS_GGUF_QUANTS_H
+
+#include <stdint.h>
+
+#include "kernels/matmul.h"
+#include "weights/ggml_blocks.h"
+
+/* Σ_c row[c] · x[c] over one row of k values (k a multiple of the type's block). */
+typedef float (*npg_ggml_dot_fn)(const uint8_t *row, const float *x, int64_t k);
+
+#define NPG_GGML_NTYPES (NPG_W_GGML_END - NPG_W_GGML_Q8_0)
+
+/* Each ISA file's kernels, indexed by type - NPG_W_GGML_Q8_0 (NULL where it has none). */
+void npg_ggml_dots_ref(npg_ggml_dot_fn out[NPG_GGML_NTYPES]);
+void npg_ggml_dots_avx2(npg_ggml_dot_fn out[NPG_GGML_NTYPES]);
+void npg_ggml_dots_avx512(npg_ggml_dot_fn out[NPG_GGML_NTYPES]);
+
+/* The dot kernel of type t for an ISA (falls back to the next lower ISA, then the reference). */
+npg_ggml_dot_fn npg_ggml_dot_for(npg_isa isa, npg_wtype t);
+
+/* y[m, n] = x[m, k] · Wᵀ for a GGML-type w by the row dot kernels (every row of x against every
+ * weight row), split over the pool by output rows. */
+void npg_matmul_ggml_rows(const npg_compute *c, const float *x, int64_t m, const npg_weight *w, float *y);
+
+#endif
