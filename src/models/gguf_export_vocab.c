@@ -89,6 +89,20 @@ static const cJSON *find_split_regex(const cJSON *pre) {
     return NULL;
 }
 
+/* the "single" template of a TemplateProcessing post-processor, alone or inside a Sequence */
+static const cJSON *template_single(const cJSON *pp) {
+    const char *type = npg_json_get_string(pp, "type");
+    if (type && strcmp(type, "TemplateProcessing") == 0)
+        return npg_json_get(pp, "single");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, npg_json_get(pp, "processors")) {
+        const cJSON *s = template_single(it);
+        if (s)
+            return s;
+    }
+    return NULL;
+}
+
 static npg_status put_special(npg_gguf_writer *w, const cJSON *cfg, const cJSON *vmap, const vocab *v, const char *field,
                               const char *key) {
     const cJSON *t = npg_json_get(cfg, field);
@@ -221,11 +235,21 @@ static npg_status write_vocab(npg_gguf_writer *w, const cJSON *root, const cJSON
         st = put_special(w, cfg, vmap, &v, "pad_token", "tokenizer.ggml.padding_token_id");
     if (st == NPG_OK && unk && (id = find_id(vmap, unk)) >= 0)
         st = npg_gguf_put_u32(w, "tokenizer.ggml.unknown_token_id", (uint32_t)id);
-    bool flag;
-    if (st == NPG_OK && npg_json_get_bool(cfg, "add_bos_token", &flag))
-        st = npg_gguf_put_bool(w, "tokenizer.ggml.add_bos_token", flag);
-    if (st == NPG_OK && npg_json_get_bool(cfg, "add_eos_token", &flag))
-        st = npg_gguf_put_bool(w, "tokenizer.ggml.add_eos_token", flag);
+    /* add_bos / add_eos: what the post-processor does (the one tokenizers runs), else the config's flags */
+    bool add_bos = false, add_eos = false;
+    const cJSON *single = template_single(npg_json_get(root, "post_processor"));
+    if (single) {
+        const cJSON *first = cJSON_GetArrayItem(single, 0), *last = cJSON_GetArrayItem(single, cJSON_GetArraySize(single) - 1);
+        add_bos = npg_json_get(first, "SpecialToken") != NULL;
+        add_eos = cJSON_GetArraySize(single) > 1 && npg_json_get(last, "SpecialToken") != NULL;
+    } else {
+        npg_json_get_bool(cfg, "add_bos_token", &add_bos);
+        npg_json_get_bool(cfg, "add_eos_token", &add_eos);
+    }
+    if (st == NPG_OK)
+        st = npg_gguf_put_bool(w, "tokenizer.ggml.add_bos_token", add_bos);
+    if (st == NPG_OK)
+        st = npg_gguf_put_bool(w, "tokenizer.ggml.add_eos_token", add_eos);
     const char *tmpl = npg_json_get_string(cfg, "chat_template");
     if (st == NPG_OK && tmpl)
         st = npg_gguf_put_str(w, "tokenizer.chat_template", tmpl);
