@@ -175,6 +175,7 @@ static void test_tokenizers(void) {
     const char *inp_spm = "tokenizers/llamacpp-tests/ggml-vocab-llama-spm.gguf.inp";
     check_tokenizer(shared_path("tokenizers/tinyllama-chat"), inp_spm, dir);
     check_tokenizer(shared_path("models/stories260K"), inp_spm, dir);
+    check_tokenizer(shared_path("tokenizers/gemma3"), inp_spm, dir); /* no space prefix, user-defined tokens */
     check_tokenizer(shared_path("tokenizers/gpt2"), "tokenizers/llamacpp-tests/ggml-vocab-gpt-2.gguf.inp", dir);
     check_tokenizer(shared_path("tokenizers/qwen2_5"), "tokenizers/llamacpp-tests/ggml-vocab-qwen2.gguf.inp", dir);
     check_tokenizer(shared_path("tokenizers/llama3_2"), "tokenizers/llamacpp-tests/ggml-vocab-llama-bpe.gguf.inp", dir);

@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "models/gguf_export.h"
 #include "tokenizer/tok_gguf.h"
+#include "tokenizer/tok_internal.h"
 
 enum { T_NORMAL = 1, T_UNKNOWN = 2, T_CONTROL = 3, T_USER = 4, T_UNUSED = 5, T_BYTE = 6 };
 
@@ -159,7 +160,7 @@ static npg_status write_vocab(npg_gguf_writer *w, const cJSON *root, const cJSON
         if (content && npg_json_int_value(npg_json_get(e, "id"), &id)) {
             st = set_token(&v, id, content);
             if (st == NPG_OK)
-                v.type[id] = special ? T_CONTROL : T_USER, v.score[id] = 0.0f;
+                v.type[id] = special ? T_CONTROL : T_USER; /* a user token keeps its merge score */
         }
     }
     const char *unk = npg_json_get_string(model, "unk_token");
@@ -172,6 +173,13 @@ static npg_status write_vocab(npg_gguf_writer *w, const cJSON *root, const cJSON
             st = set_token(&v, (int64_t)i, pad);
             v.type[i] = T_UNUSED;
         }
+    /* token → id for the merge lookups (a JSON object lookup is linear: hopeless for 500k merges) */
+    npg_tok_dict dict = {0};
+    for (size_t i = 0; i < v.n && st == NPG_OK && spm; i++) {
+        int32_t prev;
+        if (!npg_tok_dict_get(&dict, v.tok[i], v.len[i], &prev))
+            st = npg_tok_dict_put(&dict, v.tok[i], v.len[i], (int32_t)i);
+    }
     /* merges: ranks into scores (llama), or "a b" strings (gpt2) */
     size_t n_merges = (size_t)cJSON_GetArraySize(merges), k = 0;
     char **ms = calloc(n_merges ? n_merges : 1, sizeof *ms);
@@ -186,8 +194,8 @@ static npg_status write_vocab(npg_gguf_writer *w, const cJSON *root, const cJSON
         }
         if (spm) {
             snprintf(joined, sizeof joined, "%s%s", pa, pb);
-            int64_t t = find_id(vmap, joined);
-            if (t >= 0 && v.score[t] < -(float)k)
+            int32_t t;
+            if (npg_tok_dict_get(&dict, joined, strlen(joined), &t) && v.score[t] < -(float)k)
                 v.score[t] = -(float)k;
         } else {
             size_t la = strlen(pa), lb = strlen(pb);
@@ -253,6 +261,7 @@ static npg_status write_vocab(npg_gguf_writer *w, const cJSON *root, const cJSON
     const char *tmpl = npg_json_get_string(cfg, "chat_template");
     if (st == NPG_OK && tmpl)
         st = npg_gguf_put_str(w, "tokenizer.chat_template", tmpl);
+    npg_tok_dict_free(&dict);
     for (size_t i = 0; i < k; i++)
         free(ms[i]);
     free(ms), free(ml);

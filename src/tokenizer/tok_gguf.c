@@ -1,8 +1,8 @@
 /* tok_gguf.c — tokenizer.json from GGUF tokenizer metadata (tok_gguf.h).
  *
  * SentencePiece ("llama") vocabularies carry scores, not merges. The BPE merges are rebuilt from them
- * as transformers' SentencePiece converter does: for every normal token, every split into two normal
- * tokens is a merge, ranked by the token's score (highest first; ties by token id, then left id). So
+ * as transformers' SentencePiece converter does: for every normal (or user-defined) token, every split
+ * into two such tokens is a merge, ranked by the token's score (highest first; ties by token id, then left id). So
  * merging the lowest rank first (npugen's BPE) merges the pair whose result scores highest — llama.cpp's
  * SPM rule — and an HF tokenizer converted from the same model gives the same ids. */
 #include "tokenizer/tok_gguf.h"
@@ -91,6 +91,10 @@ static int cmp_merge(const void *a, const void *b) {
     return (x->left > y->left) - (x->left < y->left);
 }
 
+/* Normal and user-defined tokens take part in merges (a user-defined "▁▁" is a vocabulary entry that
+ * transformers' BPE reaches by merging); control, byte and unused ones do not. */
+static bool mergeable(int32_t t) { return t == T_NORMAL || t == T_USER; }
+
 /* merges from scores (see the top of the file) as [a, b] pairs */
 static npg_status spm_merges(const gvocab *v, cJSON *list) {
     size_t cap = 1024, n = 0;
@@ -98,7 +102,7 @@ static npg_status spm_merges(const gvocab *v, cJSON *list) {
     NPG_CHECK_ALLOC(ms);
     npg_status st = NPG_OK;
     for (size_t i = 0; i < v->n && st == NPG_OK; i++) {
-        if (type_of(v, i) != T_NORMAL)
+        if (!mergeable(type_of(v, i)))
             continue;
         npg_gguf_str s = npg_gguf_arr_str(v->tokens, i);
         for (uint64_t cut = 1; cut < s.len && st == NPG_OK; cut++) {
@@ -107,7 +111,7 @@ static npg_status spm_merges(const gvocab *v, cJSON *list) {
             int32_t l, r;
             if (!npg_tok_dict_get(&v->dict, s.p, (size_t)cut, &l) || !npg_tok_dict_get(&v->dict, s.p + cut, (size_t)(s.len - cut), &r))
                 continue;
-            if (type_of(v, (size_t)l) != T_NORMAL || type_of(v, (size_t)r) != T_NORMAL)
+            if (!mergeable(type_of(v, (size_t)l)) || !mergeable(type_of(v, (size_t)r)))
                 continue;
             if (n == cap) {
                 merge *p = realloc(ms, 2 * cap * sizeof *ms);
