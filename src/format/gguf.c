@@ -3,8 +3,12 @@
 #include "format/gguf.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/error.h"
 
@@ -307,13 +311,51 @@ npg_status npg_gguf_open_memory(const void *data, size_t size, const char *what,
     return NPG_OK;
 }
 
+/* A read-only map without MAP_POPULATE (npg_map_file's choice for files read whole): the tokenizer
+ * reads only the metadata of a multi-GB file, and the model never reads the tensors it replaces
+ * (npg_gguf_release), so pages are mapped as they are used. */
+static npg_status map_lazy(const char *path, npg_mapped_file *out) {
+    int fd = -1;
+    struct stat st;
+    NPG_TRY(npg_open_regular(path, &fd, &st));
+    out->size = (size_t)st.st_size;
+    out->data = NULL;
+    if (out->size > 0) {
+        void *p = mmap(NULL, out->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            close(fd);
+            return npg_fail(NPG_ERR_IO, "%s: mmap failed: %s", path, strerror(errno));
+        }
+        out->data = p;
+    }
+    close(fd);
+    return NPG_OK;
+}
+
+void npg_gguf_prefetch(const npg_gguf *g) {
+    if (g && g->map.data && g->data_offset < g->map.size) {
+        long page = sysconf(_SC_PAGESIZE);
+        size_t start = (size_t)g->data_offset / (size_t)page * (size_t)page;
+        (void)madvise((void *)(g->map.data + start), g->map.size - start, MADV_WILLNEED);
+    }
+}
+
+void npg_gguf_release(const npg_gguf *g, const npg_gguf_tensor *t) {
+    if (!g || !g->map.data || !t || t->data < g->map.data || t->data >= g->map.data + g->map.size)
+        return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)t->data + page - 1) / page * page, b = ((uintptr_t)t->data + t->bytes) / page * page;
+    if (b > a)
+        (void)madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 npg_status npg_gguf_open(const char *path, npg_gguf **out) {
     if (!path || !out)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_gguf_open: NULL argument");
     *out = NULL;
     npg_gguf *g = calloc(1, sizeof *g);
     NPG_CHECK_ALLOC(g);
-    npg_status st = npg_map_file(path, &g->map);
+    npg_status st = map_lazy(path, &g->map);
     if (st == NPG_OK)
         st = open_common(g->map.data, g->map.size, path, g);
     if (st != NPG_OK) {

@@ -93,6 +93,11 @@ npg_status npg_gguf_open(const char *path, npg_gguf **out);
  * messages. For tests and fuzzing. */
 npg_status npg_gguf_open_memory(const void *data, size_t size, const char *what, npg_gguf **out);
 void npg_gguf_close(npg_gguf *g);
+/* The file is mapped lazily (pages come in as they are first read). _prefetch starts reading the data
+ * section into the page cache (MADV_WILLNEED) for a model about to run; _release drops the whole
+ * pages of a tensor the caller copied and will not read again from this process's resident set. */
+void npg_gguf_prefetch(const npg_gguf *g);
+void npg_gguf_release(const npg_gguf *g, const npg_gguf_tensor *t);
 
 /* Bytes of a ggml type's block and values per block; false for a type npugen does not read. */
 bool npg_ggml_type_block(uint32_t type, size_t *block_bytes, int64_t *block_values);

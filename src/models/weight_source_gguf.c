@@ -145,6 +145,7 @@ static npg_status gs_get_matrix(void *ctx, const char *name, int64_t rows, int64
         for (int64_t r = 0; r < rows; r++)
             memcpy(copy + (size_t)npg_gguf_unpermuted_row(r, hd) * rb, t->data + (size_t)r * rb, rb);
         w->data = copy;
+        npg_gguf_release(s->g, t); /* the copy replaces the mapped pages, not adds to them */
     }
     return NPG_OK;
 }
@@ -213,6 +214,7 @@ npg_status npg_weight_source_gguf(const char *path, npg_model_config *cfg, npg_w
         gs_free(s);
         return st;
     }
+    npg_gguf_prefetch(s->g);
     s->permute_qk = s->cfg.arch == NPG_ARCH_LLAMA || s->cfg.arch == NPG_ARCH_MISTRAL;
     s->norm_minus_one = s->cfg.norm_plus_one;
     *cfg = s->cfg;
