@@ -100,11 +100,11 @@ static void check_fixture(const char *name, const char *dir) {
             CHECK(same_ids);
         else
             CHECK(d <= 0.05f * amax);
-        if (t == 2) { /* token by token through the decode kernels: the same as one prefill, closely */
+        if (t == 2) { /* token by token through the decode kernels (int8 activations): close to a prefill */
             float *ls = malloc((size_t)(N * V) * sizeof(float));
             REQUIRE(ls);
             REQUIRE_OK(run_logits(m, ids, N, true, ls));
-            CHECK(max_abs_diff(ls, lg, (size_t)(N * V)) <= 1e-3f * (1.0f + amax));
+            CHECK(max_abs_diff(ls, lg, (size_t)(N * V)) <= 0.05f * amax);
             free(ls);
         }
         npg_model_free(m);

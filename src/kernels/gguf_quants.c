@@ -2,6 +2,10 @@
  * (gguf_quants.h). */
 #include "kernels/gguf_quants.h"
 
+#include <math.h>
+#include <string.h>
+
+#include "core/half.h"
 #include "core/threadpool.h"
 
 /* The reference: dequantize each block (weights/ggml_blocks.c, llama.cpp's arithmetic) and sum
@@ -84,4 +88,99 @@ void npg_matmul_ggml_rows(const npg_compute *c, const float *x, int64_t m, const
     int64_t per = (w->n + 4 * (int64_t)threads - 1) / (4 * (int64_t)threads);
     j.rows_per_task = (per + 15) / 16 * 16;
     npg_threadpool_run(pool, (int)((w->n + j.rows_per_task - 1) / j.rows_per_task), rows_task, &j);
+}
+
+/* ---- int8 activations ---- */
+
+void npg_ggml_quantize_act(const float *x, int64_t k, int8_t *xq, float *xd) {
+    for (int64_t b = 0; b < k / 32; b++) {
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++)
+            amax = fabsf(x[32 * b + j]) > amax ? fabsf(x[32 * b + j]) : amax;
+        float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
+        xd[b] = d;
+        for (int j = 0; j < 32; j++)
+            xq[32 * b + j] = (int8_t)lroundf(x[32 * b + j] * id);
+    }
+}
+
+static float f16_at(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return npg_f16_to_f32(h);
+}
+
+/* references: per block the exact integer dot, scaled by d_w · d_x */
+static float qref_q8_0(const uint8_t *r, const int8_t *xq, const float *xd, int64_t k) {
+    float acc = 0.0f;
+    for (int64_t b = 0; b < k / 32; b++, r += 34) {
+        int32_t s = 0;
+        for (int j = 0; j < 32; j++)
+            s += (int8_t)r[2 + j] * xq[32 * b + j];
+        acc += f16_at(r) * xd[b] * (float)s;
+    }
+    return acc;
+}
+
+static float qref_q4_0(const uint8_t *r, const int8_t *xq, const float *xd, int64_t k) {
+    float acc = 0.0f;
+    for (int64_t b = 0; b < k / 32; b++, r += 18) {
+        int32_t s = 0;
+        for (int j = 0; j < 16; j++)
+            s += ((r[2 + j] & 15) - 8) * xq[32 * b + j] + ((r[2 + j] >> 4) - 8) * xq[32 * b + 16 + j];
+        acc += f16_at(r) * xd[b] * (float)s;
+    }
+    return acc;
+}
+
+npg_ggml_qdot_fn npg_ggml_qdot_for(npg_isa isa, npg_wtype t) {
+    npg_isa best = npg_isa_detect();
+    isa = isa > best ? best : isa;
+    if (isa >= NPG_ISA_AVX2) /* AVX-512 without VNNI gains nothing on byte products: the AVX2 kernel */
+        return npg_ggml_qdot_avx2(t);
+    return t == NPG_W_GGML_Q8_0 ? qref_q8_0 : t == NPG_W_GGML_Q4_0 ? qref_q4_0 : NULL;
+}
+
+typedef struct qrows_job {
+    npg_ggml_qdot_fn dot;
+    const int8_t *xq;
+    const float *xd;
+    const npg_weight *w;
+    float *y;
+    int64_t m, rows_per_task;
+    size_t row_bytes, xstride; /* bytes of one quantized activation row (codes, then scales) */
+} qrows_job;
+
+static void qrows_task(void *ctx, int task, int thread) {
+    (void)thread;
+    const qrows_job *j = ctx;
+    int64_t n = j->w->n, k = j->w->k;
+    int64_t r0 = (int64_t)task * j->rows_per_task, r1 = r0 + j->rows_per_task < n ? r0 + j->rows_per_task : n;
+    const uint8_t *base = j->w->data;
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t i = 0; i < j->m; i++) {
+            const int8_t *xq = (const int8_t *)((const uint8_t *)j->xq + (size_t)i * j->xstride);
+            j->y[i * n + r] = j->dot(base + (size_t)r * j->row_bytes, xq, (const float *)(xq + k), k);
+        }
+}
+
+bool npg_matmul_ggml_q8(const npg_compute *c, const float *x, int64_t m, const npg_weight *w, float *y, uint8_t *ws,
+                        size_t ws_size) {
+    npg_isa isa = c ? c->isa : NPG_ISA_SCALAR;
+    npg_ggml_qdot_fn dot = isa >= NPG_ISA_AVX2 ? npg_ggml_qdot_for(isa, w->type) : NULL;
+    size_t xstride = ((size_t)w->k + (size_t)(w->k / 32) * sizeof(float) + 63) / 64 * 64;
+    if (!dot || !ws || w->k % 32 != 0 || (size_t)m * xstride > ws_size)
+        return false;
+    for (int64_t i = 0; i < m; i++) {
+        int8_t *xq = (int8_t *)(ws + (size_t)i * xstride);
+        npg_ggml_quantize_act(x + i * w->k, w->k, xq, (float *)(xq + w->k));
+    }
+    qrows_job j = {.dot = dot, .xq = (const int8_t *)ws, .w = w, .y = y, .m = m,
+                   .row_bytes = npg_ggml_row_bytes(w->type, w->k), .xstride = xstride};
+    npg_threadpool *pool = c ? c->pool : NULL;
+    int threads = npg_threadpool_size(pool);
+    int64_t per = (w->n + 4 * (int64_t)threads - 1) / (4 * (int64_t)threads);
+    j.rows_per_task = (per + 15) / 16 * 16;
+    npg_threadpool_run(pool, (int)((w->n + j.rows_per_task - 1) / j.rows_per_task), qrows_task, &j);
+    return true;
 }

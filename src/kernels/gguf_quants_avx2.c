@@ -164,3 +164,58 @@ void npg_ggml_dots_avx2(npg_ggml_dot_fn out[NPG_GGML_NTYPES]) {
     out[NPG_W_GGML_Q5_K - NPG_W_GGML_Q8_0] = dot_q5_k;
     out[NPG_W_GGML_Q6_K - NPG_W_GGML_Q8_0] = dot_q6_k;
 }
+
+/* ---- int8 activations (gguf_quants.h): signed byte products through the sign trick (maddubs takes
+ * an unsigned and a signed operand: |w| · (x with w's sign)), as llama.cpp's AVX2 path ---- */
+
+AVX2_INLINE __m256 block_dot_i8(__m256i w, __m256i x) {
+    __m256i ax = _mm256_sign_epi8(w, w), sx = _mm256_sign_epi8(x, w);
+    __m256i p16 = _mm256_maddubs_epi16(ax, sx);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+
+/* one block's scaled integer dot (w: 32 signed codes) */
+AVX2_INLINE __m256 q8_block(const uint8_t *r, const int8_t *xq, float xd) {
+    __m256i w = _mm256_loadu_si256((const __m256i *)(r + 2));
+    __m256i x = _mm256_loadu_si256((const __m256i *)xq);
+    return _mm256_mul_ps(_mm256_set1_ps(f16s(r) * xd), block_dot_i8(w, x));
+}
+
+AVX2_INLINE __m256 q4_block(const uint8_t *r, const int8_t *xq, float xd) {
+    const __m256i mask = _mm256_set1_epi8(15), eight = _mm256_set1_epi8(8);
+    __m128i q = _mm_loadu_si128((const __m128i *)(r + 2));
+    __m256i w = _mm256_sub_epi8(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), mask), eight);
+    __m256i x = _mm256_loadu_si256((const __m256i *)xq);
+    return _mm256_mul_ps(_mm256_set1_ps(f16s(r) * xd), block_dot_i8(w, x));
+}
+
+/* two blocks per step into two accumulators: the adds of one block no longer wait for the previous */
+AVX2_FN static float qdot_q8_0(const uint8_t *r, const int8_t *xq, const float *xd, int64_t k) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int64_t nb = k / 32, b = 0;
+    for (; b + 1 < nb; b += 2) {
+        _mm_prefetch((const char *)(r + 34 * b + 512), _MM_HINT_T0);
+        a0 = _mm256_add_ps(a0, q8_block(r + 34 * b, xq + 32 * b, xd[b]));
+        a1 = _mm256_add_ps(a1, q8_block(r + 34 * (b + 1), xq + 32 * (b + 1), xd[b + 1]));
+    }
+    if (b < nb)
+        a0 = _mm256_add_ps(a0, q8_block(r + 34 * b, xq + 32 * b, xd[b]));
+    return hsum8(_mm256_add_ps(a0, a1));
+}
+
+AVX2_FN static float qdot_q4_0(const uint8_t *r, const int8_t *xq, const float *xd, int64_t k) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int64_t nb = k / 32, b = 0;
+    for (; b + 1 < nb; b += 2) {
+        _mm_prefetch((const char *)(r + 18 * b + 512), _MM_HINT_T0);
+        a0 = _mm256_add_ps(a0, q4_block(r + 18 * b, xq + 32 * b, xd[b]));
+        a1 = _mm256_add_ps(a1, q4_block(r + 18 * (b + 1), xq + 32 * (b + 1), xd[b + 1]));
+    }
+    if (b < nb)
+        a0 = _mm256_add_ps(a0, q4_block(r + 18 * b, xq + 32 * b, xd[b]));
+    return hsum8(_mm256_add_ps(a0, a1));
+}
+
+npg_ggml_qdot_fn npg_ggml_qdot_avx2(npg_wtype t) {
+    return t == NPG_W_GGML_Q8_0 ? qdot_q8_0 : t == NPG_W_GGML_Q4_0 ? qdot_q4_0 : NULL;
+}

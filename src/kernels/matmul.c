@@ -281,7 +281,8 @@ void npg_matmul(const npg_compute *c, const float *x, int64_t m, const npg_weigh
      * dequantizing path below (gguf_quants.h) */
     bool ggml = npg_wtype_is_ggml(w->type);
     if (ggml && (m <= 2 || ws_size < (size_t)threads * dequant_stride(w->k) * sizeof(float))) {
-        npg_matmul_ggml_rows(c, x, m, w, y);
+        if (m > 2 || !npg_matmul_ggml_q8(c, x, m, w, y, ws, ws_size))
+            npg_matmul_ggml_rows(c, x, m, w, y);
         return;
     }
 
