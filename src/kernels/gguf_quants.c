@@ -3,10 +3,12 @@
 #include "kernels/gguf_quants.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/half.h"
 #include "core/threadpool.h"
+#include "kernels/kernel_set.h"
 
 /* The reference: dequantize each block (weights/ggml_blocks.c, llama.cpp's arithmetic) and sum
  * value · x in order. */
@@ -182,5 +184,61 @@ bool npg_matmul_ggml_q8(const npg_compute *c, const float *x, int64_t m, const n
     int64_t per = (w->n + 4 * (int64_t)threads - 1) / (4 * (int64_t)threads);
     j.rows_per_task = (per + 15) / 16 * 16;
     npg_threadpool_run(pool, (int)((w->n + j.rows_per_task - 1) / j.rows_per_task), qrows_task, &j);
+    return true;
+}
+
+/* ---- prefill: blocks of 64 weight rows dequantized once, then the f32 tile kernels ---- */
+
+enum { PF_ROWS = 64, PF_CHUNK = 1024 };
+
+typedef struct pf_job {
+    npg_tile_kernel kern;
+    const float *x;
+    const npg_weight *w;
+    float *y;
+    float *scratch; /* [threads][PF_ROWS * k] */
+    int64_t m;
+} pf_job;
+
+static void pf_task(void *ctx, int task, int thread) {
+    const pf_job *j = ctx;
+    int64_t n = j->w->n, k = j->w->k, j0 = (int64_t)task * PF_ROWS;
+    int64_t rows = n - j0 < PF_ROWS ? n - j0 : PF_ROWS;
+    float *buf = j->scratch + (size_t)thread * PF_ROWS * (size_t)k;
+    for (int64_t r = 0; r < rows; r++)
+        npg_dequantize_row(j->w, j0 + r, buf + r * k);
+    npg_weight tmp = {.type = NPG_W_F32, .n = rows, .k = k, .data = buf};
+    npg_mm_args a = {.w = &tmp, .x = j->x, .y = j->y + j0, .ldy = n};
+    int mr = j->kern.mr, nr = j->kern.nr;
+    /* per input chunk, activation-row-major: one MR-row slice of x stays in L1 while the block's
+     * dequantized rows stream from L2 (as matmul.c's tiles_task) */
+    for (int64_t k0 = 0; k0 < k; k0 += PF_CHUNK) {
+        int64_t k1 = k0 + PF_CHUNK < k ? k0 + PF_CHUNK : k;
+        for (int64_t i = 0; i < j->m; i += mr)
+            for (int64_t c = 0; c < rows; c += nr)
+                j->kern.fn(&a, i, (int)(j->m - i < mr ? j->m - i : mr), c, (int)(rows - c < nr ? rows - c : nr), k0, k1,
+                           k0 > 0);
+    }
+}
+
+bool npg_matmul_ggml_prefill(const npg_compute *c, const float *x, int64_t m, const npg_weight *w, float *y) {
+    npg_isa isa = c ? c->isa : NPG_ISA_SCALAR, best = npg_isa_detect();
+    isa = isa > best ? best : isa;
+    npg_kernel_set ks;
+    if (isa == NPG_ISA_AVX512)
+        npg_kernels_avx512(&ks);
+    else if (isa == NPG_ISA_AVX2)
+        npg_kernels_avx2(&ks);
+    else
+        npg_kernels_scalar(&ks);
+    npg_threadpool *pool = c ? c->pool : NULL;
+    int threads = npg_threadpool_size(pool);
+    /* a per-call scratch (prefill only, a few MB): the compute workspace is sized for activations */
+    float *scratch = malloc((size_t)threads * PF_ROWS * (size_t)w->k * sizeof(float));
+    if (!scratch)
+        return false;
+    pf_job j = {.kern = ks.tile[NPG_W_F32], .x = x, .w = w, .y = y, .scratch = scratch, .m = m};
+    npg_threadpool_run(pool, (int)((w->n + PF_ROWS - 1) / PF_ROWS), pf_task, &j);
+    free(scratch);
     return true;
 }

@@ -52,4 +52,10 @@ void npg_matmul_ggml_rows(const npg_compute *c, const float *x, int64_t m, const
 bool npg_matmul_ggml_q8(const npg_compute *c, const float *x, int64_t m, const npg_weight *w, float *y, uint8_t *ws,
                         size_t ws_size);
 
+/* Prefill (m > 2): blocks of 64 weight rows are dequantized once into a per-thread f32 scratch and
+ * multiplied by the f32 tile kernels over input chunks, so x streams once per 64 weight rows. The
+ * scratch (threads × 64 × k floats) is allocated per call; false when that fails (the caller then
+ * takes another path). */
+bool npg_matmul_ggml_prefill(const npg_compute *c, const float *x, int64_t m, const npg_weight *w, float *y);
+
 #endif

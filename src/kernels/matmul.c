@@ -277,11 +277,11 @@ void npg_matmul(const npg_compute *c, const float *x, int64_t m, const npg_weigh
     size_t ws_size = 0;
     uint8_t *ws = c ? aligned_workspace(c, &ws_size) : NULL;
 
-    /* llama.cpp block types (GGUF in place): the row dot kernels for decode; prefill takes the
-     * dequantizing path below (gguf_quants.h) */
+    /* llama.cpp block types (GGUF in place, gguf_quants.h): decode by the row dot kernels (int8
+     * activations where they pay), prefill by dequantized 64-row blocks and the f32 tile kernels */
     bool ggml = npg_wtype_is_ggml(w->type);
-    if (ggml && (m <= 2 || ws_size < (size_t)threads * dequant_stride(w->k) * sizeof(float))) {
-        if (m > 2 || !npg_matmul_ggml_q8(c, x, m, w, y, ws, ws_size))
+    if (ggml) {
+        if (m > 2 ? !npg_matmul_ggml_prefill(c, x, m, w, y) : !npg_matmul_ggml_q8(c, x, m, w, y, ws, ws_size))
             npg_matmul_ggml_rows(c, x, m, w, y);
         return;
     }
@@ -291,9 +291,9 @@ void npg_matmul(const npg_compute *c, const float *x, int64_t m, const npg_weigh
     jb.args.x = x;
     jb.args.y = y;
     jb.args.ldy = w->n;
-    jb.kern = ggml ? ks.tile[NPG_W_F32] : m == 1 ? ks.row[w->type] : ks.tile[w->type];
+    jb.kern = m == 1 ? ks.row[w->type] : ks.tile[w->type];
     /* a few rows (several sequences decoded together): the streaming kernel takes them all at once */
-    bool few = !ggml && m > 1 && ks.few[w->type].fn && m <= ks.few[w->type].mr;
+    bool few = m > 1 && ks.few[w->type].fn && m <= ks.few[w->type].mr;
     if (few)
         jb.kern = ks.few[w->type];
     jb.stream = m == 1 || few;
@@ -307,7 +307,7 @@ void npg_matmul(const npg_compute *c, const float *x, int64_t m, const npg_weigh
         return;
     }
 
-    if (ggml || (w->type == NPG_W_Q4_G && !npg_q4g_fast(w->group_size))) {
+    if (w->type == NPG_W_Q4_G && !npg_q4g_fast(w->group_size)) {
         size_t stride = dequant_stride(w->k);
         if (ws_size < (size_t)threads * stride * sizeof(float)) {
             npg_matmul_ref(x, m, w, y); /* no workspace reserved: slow but correct */
