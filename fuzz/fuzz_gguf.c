@@ -1,8 +1,12 @@
 /* fuzz_gguf.c — the GGUF reader (src/format/gguf.c) over a file image, then every accessor the model
- * and tokenizer loaders use: typed getters on each key, each array element, each tensor's bytes. */
+ * and tokenizer loaders use (typed getters on each key, each array element, each tensor's bytes), the
+ * model config built from the metadata and the tokenizer.json built from tokenizer.ggml.*. */
 #include <stddef.h>
 
+#include "core/strbuf.h"
 #include "format/gguf.h"
+#include "models/gguf_model.h"
+#include "tokenizer/tok_gguf.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -44,6 +48,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             sink += t->data[0] + t->data[t->bytes - 1];
     }
     (void)sink;
+    npg_model_config cfg;
+    fuzz_check_status(npg_gguf_model_config(g, &cfg));
+    npg_strbuf json = {0};
+    fuzz_check_status(npg_tok_gguf_json(g, &json));
+    npg_strbuf_free(&json);
     npg_gguf_close(g);
     return 0;
 }
