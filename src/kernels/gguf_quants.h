@@ -1,14 +1,13 @@
 /* gguf_quants.h — matmul kernels for llama.cpp's block types (NPG_W_GGML_*, weights/ggml_blocks.h),
  * reading GGUF weights in place.
  *
- * Activations stay f32 (no Q8 re-quantization as llama.cpp does): a kernel unpacks each block's codes
- * to f32 in registers and multiplies them with x, folding the block's scale (and min) in once per
- * block or sub-block — Σ (d·q − m)·x = d·Σ q·x − m·Σ x. So the only rounding differences from the
- * scalar reference (dequantize the block, then an f32 dot) are the summation order and that fold.
- * One kernel per (type, ISA): scalar reference, AVX2+FMA, AVX-512; chosen at run time from the
- * compute context's ISA like the rest of matmul.c. A decode matmul (m == 1) runs the row dot kernels
- * split over the pool by output rows; prefill (m > 1) goes through matmul.c's dequantize-then-f32-tile
- * path (each weight block is unpacked once per 64 activation rows, so it runs at f32 GEMM speed). */
+ * The dot kernels keep activations f32: a kernel unpacks each block's codes to f32 in registers and
+ * multiplies them with x, folding the block's scale (and min) in once per block or sub-block —
+ * Σ (d·q − m)·x = d·Σ q·x − m·Σ x. So the only rounding differences from the scalar reference
+ * (dequantize the block, then an f32 dot) are the summation order and that fold. One kernel per
+ * (type, ISA): scalar reference, AVX2+FMA, AVX-512; chosen at run time from the compute context's ISA
+ * like the rest of matmul.c. Decode (m <= 2) of Q8_0 / Q4_0 uses the int8-activation kernels below
+ * instead; prefill dequantizes 64-row blocks for the f32 tile kernels (npg_matmul_ggml_prefill). */
 #ifndef NPG_KERNELS_GGUF_QUANTS_H
 #define NPG_KERNELS_GGUF_QUANTS_H
 
