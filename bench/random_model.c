@@ -2,6 +2,10 @@
  * dimensions, so the load/export/generate pipeline can be timed without downloading weights.
  *
  *   npg-random-model PRESET OUT_DIR [--dtype bf16|f16|f32] [--seed S] [--shared DIR] [--force] [--quiet]
+ *                    [--gguf FILE [--gguf-type F16|Q8_0|Q4_0|Q4_K_M|...]]
+ *
+ * --gguf also writes the same weights as a llama.cpp GGUF file (models/gguf_export.c), so npugen's
+ * own exports and llama.cpp can be compared on identical weights.
  *
  * The folder holds config.json and generation_config.json as the real model ships them, the real
  * tokenizer files (copied byte for byte from <shared>/tokenizers/...) and model.safetensors with HF
@@ -34,6 +38,7 @@
 #include "core/threadpool.h"
 #include "core/timer.h"
 #include "format/safetensors_writer.h"
+#include "models/gguf_model.h"
 
 #define PROG "npg-random-model"
 
@@ -538,7 +543,8 @@ static npg_status write_folder(const options *o, const char *tmp) {
 
 static void usage(FILE *fp) {
     fprintf(fp,
-            "usage: " PROG " PRESET OUT_DIR [--dtype bf16|f16|f32] [--seed S] [--shared DIR] [--force] [--quiet]\n\n"
+            "usage: " PROG " PRESET OUT_DIR [--dtype bf16|f16|f32] [--seed S] [--shared DIR] [--force] [--quiet]\n"
+            "                        [--gguf FILE [--gguf-type T]]\n\n"
             "Writes a random-weight Hugging Face model folder (config.json, generation_config.json, tokenizer\n"
             "files, model.safetensors) at the preset's real dimensions, for timing without downloads.\n\n"
             "presets:\n");
@@ -551,6 +557,9 @@ static void usage(FILE *fp) {
                 "                <folder of this program>/../../shared)\n"
                 "  --force       replace OUT_DIR if it is a model folder written before\n"
                 "  --quiet       no progress line\n"
+                "  --gguf FILE   also write the model as a llama.cpp GGUF file\n"
+                "  --gguf-type T its weight type: F32, F16 (default), BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K\n"
+                "                or Q4_K_M (llama.cpp's mix)\n"
                 "  --help        show this help\n");
 }
 
@@ -596,7 +605,7 @@ static char *default_shared(void) {
 int main(int argc, char **argv) {
     options o = {NULL, NULL, NPG_DT_BF16, 0, NULL, false, false};
     bool dtype_given = false;
-    const char *positional[2] = {NULL, NULL};
+    const char *positional[2] = {NULL, NULL}, *gguf = NULL, *gguf_type = "F16";
     int n_pos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -607,6 +616,13 @@ int main(int argc, char **argv) {
             o.force = true;
         } else if (strcmp(a, "--quiet") == 0) {
             o.quiet = true;
+        } else if (strcmp(a, "--gguf") == 0 || strcmp(a, "--gguf-type") == 0) {
+            if (i + 1 >= argc)
+                return fail_usage("%s needs a value", a);
+            if (strcmp(a, "--gguf") == 0)
+                gguf = argv[++i];
+            else
+                gguf_type = argv[++i];
         } else if (strcmp(a, "--dtype") == 0 || strcmp(a, "--seed") == 0 || strcmp(a, "--shared") == 0) {
             if (i + 1 >= argc)
                 return fail_usage("%s needs a value", a);
@@ -688,6 +704,13 @@ int main(int argc, char **argv) {
             fprintf(stderr, PROG ": wrote %s (%s, %s, %.2f GB of weights) in %.1f s, %.0f MB/s\n", out, o.p->name,
                     npg_dtype_name(o.dt), (double)sb.st_size / 1e9, secs, (double)sb.st_size / 1e6 / secs);
         free(weights);
+    }
+    if (st == NPG_OK && gguf) {
+        double tg = npg_now_ms();
+        st = npg_gguf_export(out, gguf, gguf_type, false);
+        if (st == NPG_OK && !o.quiet)
+            fprintf(stderr, PROG ": wrote %s (%s) in %.1f s\n", gguf, gguf_type, (npg_now_ms() - tg) / 1e3);
+        started = false; /* the folder is complete; only the GGUF failed */
     }
     if (st != NPG_OK) {
         fprintf(stderr, PROG ": %s\n", npg_last_error());

@@ -72,6 +72,16 @@ if [[ ! -d $corpus/blob || -z $(ls -A "$corpus/blob" 2>/dev/null) ]]; then
   done
 fi
 
+# gguf: a small model at two weight types and a vocabulary-only file (npg-gguf-write, built beside)
+if [[ ! -d $corpus/gguf || -z $(ls -A "$corpus/gguf" 2>/dev/null) ]]; then
+  for ty in Q8_0 Q4_K_M; do
+    "$build/npg-gguf-write" "$shared/models/stories260K" "$tmp/s260_$ty.gguf" --type "$ty"
+    seed gguf "stories260K_$ty" < "$tmp/s260_$ty.gguf"
+  done
+  "$build/npg-gguf-write" --vocab-only "$shared/tokenizers/qwen2_5" "$tmp/vocab_qwen2.gguf"
+  seed gguf vocab_qwen2 < "$tmp/vocab_qwen2.gguf"
+fi
+
 # image: the shared photos (PNG, JPEG) as they are
 for f in "$shared"/images/*.png "$shared"/images/*.jpg; do
   [[ -f $f ]] && seed image "$(basename "$f")" < "$f"

@@ -328,7 +328,7 @@ static void test_tokenize_nul(void) {
 }
 
 static void test_model_dir_messages(void) {
-    free(expect("generate x.gguf -p hi", 1, "GGUF files are not supported yet"));
+    free(expect("generate x.gguf -p hi", 1, "x.gguf: no such file"));
     free(expect("generate x.gguf -p hi", 1, "`npugen export` folder"));
     free(expect("generate TinyLlama/TinyLlama-1.1B-Chat-v1.0 -p hi", 1,
                 "npugen pull TinyLlama/TinyLlama-1.1B-Chat-v1.0"));

@@ -199,10 +199,13 @@ int cli_fail_model(const char *cmd, npg_status st, const char *model_dir) {
     if (!exists && is_repo_id(model_dir))
         return cli_fail(cmd, st);
     static const char accepted[] = "MODEL_DIR is a Hugging Face model folder (config.json, *.safetensors, "
-                                   "tokenizer.json) or an `npugen export` folder";
+                                   "tokenizer.json), an `npugen export` folder or a GGUF file";
     size_t len = strlen(model_dir);
-    if (len > 5 && strcasecmp(model_dir + len - 5, ".gguf") == 0)
-        cli_error(cmd, "%s: GGUF files are not supported yet; %s", model_dir, accepted);
+    bool gguf = len > 5 && strcasecmp(model_dir + len - 5, ".gguf") == 0;
+    if (gguf && exists) /* the library's message says what is wrong with the file */
+        return cli_fail(cmd, st);
+    if (gguf)
+        cli_error(cmd, "%s: no such file; %s", model_dir, accepted);
     else if (exists)
         cli_error(cmd, "%s: a file, not a folder; %s", model_dir, accepted);
     else

@@ -16,7 +16,7 @@ static void usage(FILE *fp) {
     fprintf(fp,
             "usage: npugen generate MODEL_DIR (-p PROMPT | -f FILE | --prompt-ids IDS) [options]\n\n"
             "Generates a continuation of the prompt and streams it to stdout (no prompt echo), then a\n"
-            "newline. MODEL_DIR is a Hugging Face folder or an `npugen export` folder.\n"
+            "newline. MODEL_DIR is a Hugging Face folder, an `npugen export` folder or a GGUF file.\n"
             "It can also be a repo id fetched with `npugen pull` (ORG/NAME or ORG/NAME@REVISION).\n\n"
             "  -p, --prompt PROMPT        the prompt text\n"
             "  -f, --file FILE            read the prompt from FILE (- = standard input)\n"

@@ -16,6 +16,7 @@
 #endif
 
 #include "core/error.h"
+#include "kernels/gguf_quants.h"
 #include "kernels/kernel_set.h"
 #include "weights/weights.h"
 
@@ -293,6 +294,15 @@ void npg_matmul(const npg_compute *c, const float *x, int64_t m, const npg_weigh
     size_t ws_size = 0;
     uint8_t *ws = c ? aligned_workspace(c, &ws_size) : NULL;
 
+    /* llama.cpp block types (GGUF in place, gguf_quants.h): decode by the row dot kernels (int8
+     * activations where they pay), prefill by dequantized 64-row blocks and the f32 tile kernels */
+    bool ggml = npg_wtype_is_ggml(w->type);
+    if (ggml) {
+        if (m > 2 ? !npg_matmul_ggml_prefill(c, x, m, w, y) : !npg_matmul_ggml_q8(c, x, m, w, y, ws, ws_size))
+            npg_matmul_ggml_rows(c, x, m, w, y);
+        return;
+    }
+
     mm_job jb;
     job_init(&jb, &ks, x, m, w, y);
 
@@ -384,7 +394,7 @@ void npg_matmul_multi(const npg_compute *c, const float *x, int64_t m, const npg
     bool same = count >= 1 && count <= NPG_MATMUL_MULTI_MAX && m > 0;
     for (int i = 0; same && i < count; i++)
         same = w[i]->n > 0 && w[i]->k > 0 && w[i]->type == w[0]->type && w[i]->k == w[0]->k &&
-               !(w[i]->type == NPG_W_Q4_G && !npg_q4g_fast(w[i]->group_size));
+               !(w[i]->type == NPG_W_Q4_G && !npg_q4g_fast(w[i]->group_size)) && !npg_wtype_is_ggml(w[i]->type);
     npg_threadpool *pool = c ? c->pool : NULL;
     size_t ws_size = 0;
     uint8_t *ws = c ? aligned_workspace(c, &ws_size) : NULL;

@@ -6,7 +6,9 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "format/gguf.h"
 #include "hub/hub.h"
+#include "models/gguf_model.h"
 #include "models/model.h"
 #include "models/whisper.h"
 #include "weights/weights.h"
@@ -127,12 +129,31 @@ static npg_status model_load_dir(const char *dir, npg_model **out) {
     return NPG_OK;
 }
 
+/* A GGUF file: config and weights both come from it (gguf_model.h). */
+static npg_status model_load_gguf(const char *path, npg_model **out) {
+    npg_model *m = calloc(1, sizeof *m);
+    NPG_CHECK_ALLOC(m);
+    npg_status st = npg_weight_source_gguf(path, &m->cfg, &m->source);
+    if (st == NPG_OK)
+        st = load_weights(m);
+    if (st != NPG_OK) {
+        npg_model_free(m);
+        return st;
+    }
+    *out = m;
+    return NPG_OK;
+}
+
 npg_status npg_model_load(const char *dir, npg_model **out) {
     if (!dir)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "model path is NULL");
     char *resolved = NULL; /* a folder, or a cached Hub repo id ("ORG/NAME") */
     NPG_TRY(npg_hub_resolve_model_dir(dir, &resolved));
-    npg_status st = model_load_dir(resolved, out);
+    char *gguf = NULL; /* a .gguf file, or a folder holding one and no config.json */
+    npg_status st = npg_gguf_locate(resolved, &gguf);
+    if (st == NPG_OK)
+        st = gguf ? model_load_gguf(gguf, out) : model_load_dir(resolved, out);
+    free(gguf);
     free(resolved);
     return st;
 }

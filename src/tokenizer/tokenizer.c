@@ -13,6 +13,8 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "hub/hub.h"
+#include "format/gguf.h"
+#include "tokenizer/tok_gguf.h"
 #include "tokenizer/tok_internal.h"
 
 enum { NPG_MAX_TOKENIZER_JSON = 512 << 20 };
@@ -109,6 +111,8 @@ static npg_status build_id_table(npg_tokenizer *tok) {
     return NPG_OK;
 }
 
+static npg_status load_tokenizer_text(npg_tokenizer *tok, const char *text, size_t size);
+
 static npg_status load_tokenizer_json(npg_tokenizer *tok) {
     if (!npg_path_exists(tok->json_path)) /* present but not a regular file: npg_map_file says what it is */
         return npg_fail(NPG_ERR_NOT_FOUND, "%s: no such file (a tokenizer folder needs tokenizer.json)",
@@ -125,15 +129,21 @@ static npg_status load_tokenizer_json(npg_tokenizer *tok) {
         return npg_fail(NPG_ERR_LIMIT, "%s: %zu bytes is more than the %d MiB a tokenizer.json may have",
                         tok->json_path, size, NPG_MAX_TOKENIZER_JSON >> 20);
     }
+    npg_status st = load_tokenizer_text(tok, (const char *)mf.data, mf.size);
+    npg_unmap_file(&mf);
+    return st;
+}
+
+/* tokenizer.json text (a file's map, or the one built from a GGUF file's metadata) */
+static npg_status load_tokenizer_text(npg_tokenizer *tok, const char *text, size_t size) {
     cJSON *root = NULL;
     npg_strbuf rest = {0};
-    npg_status st = npg_tok_scan_model(tok, (const char *)mf.data, mf.size, &rest);
+    npg_status st = npg_tok_scan_model(tok, text, size, &rest);
     if (st == NPG_OK && tok->bpe.preloaded)
         st = npg_json_parse_opts(rest.data, rest.len, tok->json_path, true, &root);
     else if (st == NPG_OK)
-        st = npg_json_parse_opts(mf.data ? (const char *)mf.data : "", mf.size, tok->json_path, true, &root);
+        st = npg_json_parse_opts(text ? text : "", size, tok->json_path, true, &root);
     npg_strbuf_free(&rest);
-    npg_unmap_file(&mf);
     if (st == NPG_OK && !cJSON_IsObject(root))
         st = npg_fail(NPG_ERR_FORMAT, "%s: the top level must be an object", tok->json_path);
     if (st == NPG_OK)
@@ -255,6 +265,47 @@ static npg_status load_config(npg_tokenizer *tok) {
     return NPG_OK;
 }
 
+/* A GGUF file's tokenizer: tokenizer.json built from its metadata (tok_gguf.c), then the special
+ * tokens and chat template from its tokenizer.ggml.* keys where a folder has tokenizer_config.json. */
+static npg_status special_from_gguf(npg_tokenizer *tok, const npg_gguf *g, const char *key, char **str, int32_t *id) {
+    int64_t v;
+    if (!npg_gguf_get_int(g, key, &v) || v < 0 || (size_t)v >= tok->n_ids || !tok->id_str[v])
+        return NPG_OK;
+    if (id)
+        *id = (int32_t)v;
+    *str = strndup(tok->id_str[v], tok->id_len[v]);
+    NPG_CHECK_ALLOC(*str);
+    return NPG_OK;
+}
+
+static npg_status load_gguf(npg_tokenizer *tok, const char *path) {
+    npg_gguf *g = NULL;
+    NPG_TRY(npg_gguf_open(path, &g));
+    free(tok->json_path);
+    tok->json_path = strdup(path);
+    npg_strbuf json = {0};
+    npg_status st = tok->json_path ? npg_tok_gguf_json(g, &json) : npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory");
+    if (st == NPG_OK)
+        st = load_tokenizer_text(tok, json.data, json.len);
+    npg_strbuf_free(&json);
+    if (st == NPG_OK)
+        st = build_id_table(tok);
+    if (st == NPG_OK)
+        st = special_from_gguf(tok, g, "tokenizer.ggml.bos_token_id", &tok->bos, &tok->bos_id);
+    if (st == NPG_OK)
+        st = special_from_gguf(tok, g, "tokenizer.ggml.eos_token_id", &tok->eos, &tok->eos_id);
+    if (st == NPG_OK)
+        st = special_from_gguf(tok, g, "tokenizer.ggml.padding_token_id", &tok->pad, NULL);
+    npg_gguf_str t;
+    if (st == NPG_OK && npg_gguf_get_str(g, "tokenizer.chat_template", &t)) {
+        tok->chat_template = strndup(t.p, (size_t)t.len);
+        if (!tok->chat_template)
+            st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    npg_gguf_close(g);
+    return st;
+}
+
 npg_status npg_tokenizer_create(const char *dir, npg_tokenizer **out) {
     if (!dir || !out)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_tokenizer_create: %s is NULL", !dir ? "dir" : "out");
@@ -273,12 +324,20 @@ npg_status npg_tokenizer_create(const char *dir, npg_tokenizer **out) {
         memcpy(tok->bl_chars[b], buf, n);
         tok->bl_len[b] = (uint8_t)n;
     }
+    char *gguf = NULL; /* a .gguf file, or a folder holding one and no config.json */
     if (st == NPG_OK)
-        st = load_tokenizer_json(tok);
-    if (st == NPG_OK)
-        st = build_id_table(tok);
-    if (st == NPG_OK)
-        st = load_config(tok);
+        st = npg_gguf_locate(tok->dir, &gguf);
+    if (st == NPG_OK && gguf) {
+        st = load_gguf(tok, gguf);
+    } else {
+        if (st == NPG_OK)
+            st = load_tokenizer_json(tok);
+        if (st == NPG_OK)
+            st = build_id_table(tok);
+        if (st == NPG_OK)
+            st = load_config(tok);
+    }
+    free(gguf);
     if (st != NPG_OK) {
         npg_tokenizer_free(tok);
         return st;

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "weights/ggml_blocks.h"
 
 const float npg_nf4_values[16] = {
     -1.0f,
@@ -39,6 +40,8 @@ int64_t npg_quant_row_elems(npg_wtype type, int64_t k) {
 }
 
 size_t npg_quant_row_bytes(npg_wtype type, int64_t k) {
+    if (npg_wtype_is_ggml(type))
+        return npg_ggml_row_bytes(type, k);
     const npg_wtype_traits *t = npg_wtype_traits_of(type);
     return t ? (size_t)npg_quant_row_elems(type, k) * (size_t)t->bits / 8 : 0;
 }
@@ -237,6 +240,8 @@ const npg_wtype_traits *npg_wtype_traits_of(npg_wtype t) {
 }
 
 const char *npg_wtype_name(npg_wtype t) {
+    if (npg_wtype_is_ggml(t))
+        return npg_ggml_wtype_name(t);
     const npg_wtype_traits *tr = npg_wtype_traits_of(t);
     return tr ? tr->name : "unknown";
 }
@@ -261,6 +266,11 @@ npg_status npg_quantize_rows(npg_wtype type, const float *src, int64_t n, int64_
 }
 
 void npg_dequantize_range(const npg_weight *w, int64_t row, int64_t c0, int64_t c1, float *out) {
+    if (npg_wtype_is_ggml(w->type)) {
+        npg_ggml_dequantize_range(w->type, (const uint8_t *)w->data + (size_t)row * npg_ggml_row_bytes(w->type, w->k),
+                                  c0, c1, out);
+        return;
+    }
     const npg_wtype_traits *t = npg_wtype_traits_of(w->type);
     if (!t) {
         memset(out, 0, (size_t)(c1 - c0) * sizeof(float));

@@ -62,8 +62,21 @@ typedef enum npg_wtype {
     NPG_W_Q4_CW = 4,  /* int4 symmetric, one f32 scale per output row */
     NPG_W_Q4_G = 5,   /* int4 symmetric, one f32 scale per (row, group of group_size inputs) */
     NPG_W_NF4_CW = 6, /* NF4 code book, one f32 scale (absmax) per output row */
-    NPG_W_COUNT
+    NPG_W_COUNT,
+    /* llama.cpp's block types, used in place from a mapped .gguf (layouts in weights/ggml_blocks.h,
+     * kernels in kernels/gguf_quants*.c). Numbered apart from npugen's own types so that the per-type
+     * tables (traits, kernel sets) and the .npgw / blob formats, which stop at NPG_W_COUNT, are unchanged. */
+    NPG_W_GGML_Q8_0 = 16,
+    NPG_W_GGML_Q4_0 = 17,
+    NPG_W_GGML_Q4_1 = 18,
+    NPG_W_GGML_Q4_K = 19,
+    NPG_W_GGML_Q5_K = 20,
+    NPG_W_GGML_Q6_K = 21,
+    NPG_W_GGML_END
 } npg_wtype;
+
+/* Whether t is one of the llama.cpp block types above. */
+static inline bool npg_wtype_is_ggml(npg_wtype t) { return t >= NPG_W_GGML_Q8_0 && t < NPG_W_GGML_END; }
 
 const char *npg_wtype_name(npg_wtype t);
 

@@ -1,0 +1,60 @@
+/* gguf_quants.h — matmul kernels for llama.cpp's block types (NPG_W_GGML_*, weights/ggml_blocks.h),
+ * reading GGUF weights in place.
+ *
+ * The dot kernels keep activations f32: a kernel unpacks each block's codes to f32 in registers and
+ * multiplies them with x, folding the block's scale (and min) in once per block or sub-block —
+ * Σ (d·q − m)·x = d·Σ q·x − m·Σ x. So the only rounding differences from the scalar reference
+ * (dequantize the block, then an f32 dot) are the summation order and that fold. One kernel per
+ * (type, ISA): scalar reference, AVX2+FMA, AVX-512; chosen at run time from the compute context's ISA
+ * like the rest of matmul.c. Decode (m <= 2) of Q8_0 / Q4_0 uses the int8-activation kernels below
+ * instead; prefill dequantizes 64-row blocks for the f32 tile kernels (npg_matmul_ggml_prefill). */
+#ifndef NPG_KERNELS_GGUF_QUANTS_H
+#define NPG_KERNELS_GGUF_QUANTS_H
+
+#include <stdint.h>
+
+#include "kernels/matmul.h"
+#include "weights/ggml_blocks.h"
+
+/* Σ_c row[c] · x[c] over one row of k values (k a multiple of the type's block). */
+typedef float (*npg_ggml_dot_fn)(const uint8_t *row, const float *x, int64_t k);
+
+#define NPG_GGML_NTYPES (NPG_W_GGML_END - NPG_W_GGML_Q8_0)
+
+/* Each ISA file's kernels, indexed by type - NPG_W_GGML_Q8_0 (NULL where it has none). */
+void npg_ggml_dots_ref(npg_ggml_dot_fn out[NPG_GGML_NTYPES]);
+void npg_ggml_dots_avx2(npg_ggml_dot_fn out[NPG_GGML_NTYPES]);
+void npg_ggml_dots_avx512(npg_ggml_dot_fn out[NPG_GGML_NTYPES]);
+
+/* Decode kernels against activations quantized to Q8 blocks (llama.cpp's way: per 32 inputs an f32
+ * scale d = max|x| / 127 and int8 codes), for the types whose integer dot pays: Q8_0 and Q4_0. The
+ * activation rounding costs ~0.4% of Σ|w·x| per output at most (tests); in exchange the inner loop is
+ * byte multiply-adds (maddubs) instead of widening every code to f32, ~3x less work per weight. */
+typedef float (*npg_ggml_qdot_fn)(const uint8_t *row, const int8_t *xq, const float *xd, int64_t k);
+
+/* x[k] (k a multiple of 32) into xq[k] codes and xd[k / 32] scales, round half away from zero. */
+void npg_ggml_quantize_act(const float *x, int64_t k, int8_t *xq, float *xd);
+/* The int8-activation kernel of type t for an ISA; NULL when there is none (the f32 kernels run). The
+ * scalar ones (isa = NPG_ISA_SCALAR) are the reference the SIMD ones are tested against; matmul uses
+ * SIMD ones only. */
+npg_ggml_qdot_fn npg_ggml_qdot_for(npg_isa isa, npg_wtype t);
+npg_ggml_qdot_fn npg_ggml_qdot_avx2(npg_wtype t);
+
+/* The dot kernel of type t for an ISA (falls back to the next lower ISA, then the reference). */
+npg_ggml_dot_fn npg_ggml_dot_for(npg_isa isa, npg_wtype t);
+
+/* y[m, n] = x[m, k] · Wᵀ for a GGML-type w by the row dot kernels (every row of x against every
+ * weight row), split over the pool by output rows. */
+void npg_matmul_ggml_rows(const npg_compute *c, const float *x, int64_t m, const npg_weight *w, float *y);
+/* The same by the int8-activation kernels, the activations quantized into ws (ws_size bytes, 64-byte
+ * aligned); false (nothing done) when the type or ISA has none or ws is too small. */
+bool npg_matmul_ggml_q8(const npg_compute *c, const float *x, int64_t m, const npg_weight *w, float *y, uint8_t *ws,
+                        size_t ws_size);
+
+/* Prefill (m > 2): blocks of 64 weight rows are dequantized once into a per-thread f32 scratch and
+ * multiplied by the f32 tile kernels over input chunks, so x streams once per 64 weight rows. The
+ * scratch (threads × 64 × k floats) is allocated per call; false when that fails (the caller then
+ * takes another path). */
+bool npg_matmul_ggml_prefill(const npg_compute *c, const float *x, int64_t m, const npg_weight *w, float *y);
+
+#endif

@@ -1,0 +1,231 @@
+/* test_gguf_kernels.c — the GGML block types (weights/ggml_blocks.c, kernels/gguf_quants*.c): the
+ * scalar reference dot equals dequantize-then-f32-dot exactly; every ISA's kernel matches the
+ * reference on random blocks (random bytes with finite scales, and quantized random rows); the
+ * quantizers round-trip within their step; npg_matmul over a GGML weight (decode and prefill paths,
+ * threaded) matches npg_matmul_ref. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/half.h"
+#include "kernels/gguf_quants.h"
+#include "testutil.h"
+
+static uint64_t rng = 88172645463325252ull;
+static uint32_t next_u32(void) {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng >> 11);
+}
+static float frand(void) { return (float)(next_u32() % 2000001) / 1000000.0f - 1.0f; }
+
+static const npg_wtype types[] = {NPG_W_GGML_Q8_0, NPG_W_GGML_Q4_0, NPG_W_GGML_Q4_1,
+                                  NPG_W_GGML_Q4_K, NPG_W_GGML_Q5_K, NPG_W_GGML_Q6_K};
+
+/* Random bytes, then every f16 field set to a small finite value (offsets per layout). */
+static void random_blocks(npg_wtype t, uint8_t *row, int64_t k) {
+    size_t bb = npg_ggml_block_bytes(t), n = (size_t)(k / npg_ggml_block_values(t));
+    for (size_t i = 0; i < bb * n; i++)
+        row[i] = (uint8_t)next_u32();
+    for (size_t b = 0; b < n; b++) {
+        uint8_t *blk = row + b * bb;
+        size_t f16_at[2] = {0, 2};
+        int nf = t == NPG_W_GGML_Q4_1 || t == NPG_W_GGML_Q4_K || t == NPG_W_GGML_Q5_K ? 2 : 1;
+        if (t == NPG_W_GGML_Q6_K)
+            f16_at[0] = 208;
+        for (int f = 0; f < nf; f++) {
+            uint16_t h = npg_f32_to_f16(frand() * 0.05f);
+            memcpy(blk + f16_at[f], &h, 2);
+        }
+    }
+}
+
+static float abs_dot(npg_wtype t, const uint8_t *row, const float *x, int64_t k) {
+    float *w = malloc((size_t)k * sizeof *w), s = 0.0f;
+    npg_ggml_dequantize_range(t, row, 0, k, w);
+    for (int64_t c = 0; c < k; c++)
+        s += fabsf(w[c] * x[c]);
+    free(w);
+    return s;
+}
+
+static void test_ref_is_dequant_dot(void) {
+    const int64_t k = 512;
+    float x[512], w[512];
+    uint8_t row[512 * 2];
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        npg_wtype t = types[ti];
+        npg_ggml_dot_fn ref[NPG_GGML_NTYPES] = {0};
+        npg_ggml_dots_ref(ref);
+        for (int rep = 0; rep < 20; rep++) {
+            random_blocks(t, row, k);
+            for (int64_t c = 0; c < k; c++)
+                x[c] = frand();
+            npg_ggml_dequantize_range(t, row, 0, k, w);
+            float want = 0.0f;
+            for (int64_t c = 0; c < k; c++)
+                want += w[c] * x[c];
+            CHECK(ref[t - NPG_W_GGML_Q8_0](row, x, k) == want);
+            /* a sub-range equals the same values of the whole row */
+            float part[100];
+            npg_ggml_dequantize_range(t, row, 37, 137, part);
+            CHECK(memcmp(part, w + 37, sizeof part) == 0);
+        }
+    }
+}
+
+static void test_isa_kernels(void) {
+    const int64_t k = 1024;
+    float x[1024], src[1024];
+    uint8_t row[1024 * 2];
+    for (int isa = NPG_ISA_AVX2; isa <= NPG_ISA_AVX512; isa++) {
+        if (npg_isa_detect() < (npg_isa)isa)
+            continue;
+        npg_ggml_dot_fn tab[NPG_GGML_NTYPES] = {0}, ref[NPG_GGML_NTYPES] = {0};
+        npg_ggml_dots_ref(ref);
+        if (isa == NPG_ISA_AVX2)
+            npg_ggml_dots_avx2(tab);
+        else
+            npg_ggml_dots_avx512(tab);
+        for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+            npg_wtype t = types[ti];
+            int i = t - NPG_W_GGML_Q8_0;
+            REQUIRE(tab[i] != NULL);
+            CHECK(npg_ggml_dot_for((npg_isa)isa, t) == tab[i]);
+            for (int rep = 0; rep < 40; rep++) {
+                if (rep % 2) {
+                    random_blocks(t, row, k);
+                } else {
+                    for (int64_t c = 0; c < k; c++)
+                        src[c] = frand() * (c % 97 == 0 ? 4.0f : 1.0f);
+                    npg_ggml_quantize_row(t, src, k, row);
+                }
+                for (int64_t c = 0; c < k; c++)
+                    x[c] = frand();
+                float a = tab[i](row, x, k), b = ref[i](row, x, k), scale = abs_dot(t, row, x, k);
+                if (!(fabsf(a - b) <= 1e-5f * scale + 1e-6f)) {
+                    fprintf(stderr, "%s isa %d rep %d: kernel %.9g reference %.9g (Σ|w·x| %.6g)\n",
+                            npg_wtype_name(t), isa, rep, (double)a, (double)b, (double)scale);
+                    CHECK(0);
+                }
+            }
+        }
+    }
+}
+
+/* quantize then dequantize: within the type's step of the block's range */
+static void test_quantizers(void) {
+    const int64_t k = 512;
+    float src[512], back[512];
+    uint8_t row[512 * 2];
+    const float tol[] = {0.02f, 0.15f, 0.08f, 0.15f, 0.08f, 0.05f}; /* of the block absmax (1.0) */
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        npg_wtype t = types[ti];
+        for (int64_t c = 0; c < k; c++)
+            src[c] = frand();
+        npg_ggml_quantize_row(t, src, k, row);
+        npg_ggml_dequantize_range(t, row, 0, k, back);
+        float worst = 0.0f;
+        for (int64_t c = 0; c < k; c++)
+            worst = fabsf(back[c] - src[c]) > worst ? fabsf(back[c] - src[c]) : worst;
+        if (!(worst <= tol[ti])) {
+            fprintf(stderr, "%s: round trip error %g\n", npg_wtype_name(t), (double)worst);
+            CHECK(0);
+        }
+    }
+}
+
+static void test_matmul(void) {
+    const int64_t n = 67, k = 768, ms[] = {1, 2, 7};
+    float *src = malloc((size_t)(n * k) * sizeof *src), *x = malloc((size_t)(7 * k) * sizeof *x);
+    float *y = malloc((size_t)(7 * n) * sizeof *y), *yr = malloc((size_t)(7 * n) * sizeof *yr);
+    uint8_t *data = malloc((size_t)n * 2 * (size_t)k);
+    npg_threadpool *pool = NULL;
+    REQUIRE(src && x && y && yr && data);
+    REQUIRE_OK(npg_threadpool_create(2, &pool));
+    for (int64_t i = 0; i < n * k; i++)
+        src[i] = frand();
+    for (int64_t i = 0; i < 7 * k; i++)
+        x[i] = frand();
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        npg_wtype t = types[ti];
+        int64_t kk = npg_ggml_block_values(t) == 256 ? 768 : k;
+        for (int64_t r = 0; r < n; r++)
+            npg_ggml_quantize_row(t, src + r * kk, kk, data + (size_t)r * npg_ggml_row_bytes(t, kk));
+        npg_weight w = {.type = t, .n = n, .k = kk, .data = data};
+        for (int isa = NPG_ISA_SCALAR; isa <= (int)npg_isa_detect(); isa++) {
+            npg_compute c = {.pool = pool, .isa = (npg_isa)isa};
+            REQUIRE_OK(npg_compute_reserve(&c, 7, kk));
+            for (size_t mi = 0; mi < 3; mi++) {
+                int64_t m = ms[mi];
+                npg_matmul(&c, x, m, &w, y);
+                npg_matmul_ref(x, m, &w, yr);
+                bool q8 = m <= 2 && isa >= NPG_ISA_AVX2 && (t == NPG_W_GGML_Q8_0 || t == NPG_W_GGML_Q4_0);
+                for (int64_t i = 0; i < m * n; i++)
+                    if (!(fabsf(y[i] - yr[i]) <= (q8 ? 1e-2f * sqrtf((float)kk) : 1e-4f * (1.0f + fabsf(yr[i]))))) {
+                        fprintf(stderr, "%s isa %d m %lld: y[%lld] %g, reference %g\n", npg_wtype_name(t), isa,
+                                (long long)m, (long long)i, (double)y[i], (double)yr[i]);
+                        CHECK(0);
+                        break;
+                    }
+            }
+            npg_compute_release(&c);
+        }
+    }
+    npg_threadpool_free(pool);
+    free(src), free(x), free(y), free(yr), free(data);
+}
+
+/* int8-activation kernels: SIMD equals the scalar integer reference closely; that reference is
+ * within the activation rounding (0.5/127 of each block's max |x|) of the f32 reference */
+static void test_q8_act(void) {
+    const int64_t k = 1024;
+    float x[1024], src[1024];
+    int8_t xq[1024];
+    float xd[32];
+    uint8_t row[1024 * 2];
+    const npg_wtype qt[] = {NPG_W_GGML_Q8_0, NPG_W_GGML_Q4_0};
+    npg_ggml_dot_fn ref[NPG_GGML_NTYPES] = {0};
+    npg_ggml_dots_ref(ref);
+    for (int ti = 0; ti < 2; ti++) {
+        npg_wtype t = qt[ti];
+        npg_ggml_qdot_fn sref = npg_ggml_qdot_for(NPG_ISA_SCALAR, t);
+        REQUIRE(sref != NULL);
+        for (int rep = 0; rep < 40; rep++) {
+            if (rep % 2) {
+                random_blocks(t, row, k);
+            } else {
+                for (int64_t c = 0; c < k; c++)
+                    src[c] = frand();
+                npg_ggml_quantize_row(t, src, k, row);
+            }
+            for (int64_t c = 0; c < k; c++)
+                x[c] = frand() * (c % 50 == 0 ? 5.0f : 1.0f);
+            npg_ggml_quantize_act(x, k, xq, xd);
+            float exact = ref[t - NPG_W_GGML_Q8_0](row, x, k), q = sref(row, xq, xd, k);
+            float w[1024], bound = 0.0f;
+            npg_ggml_dequantize_range(t, row, 0, k, w);
+            for (int64_t c = 0; c < k; c++)
+                bound += fabsf(w[c]) * (0.5f * xd[c / 32] + 1e-6f);
+            CHECK(fabsf(q - exact) <= bound);
+            if (npg_isa_detect() >= NPG_ISA_AVX2) {
+                float v = npg_ggml_qdot_for(NPG_ISA_AVX2, t)(row, xq, xd, k);
+                if (!(fabsf(v - q) <= 1e-5f * abs_dot(t, row, x, k) + 1e-6f)) {
+                    fprintf(stderr, "%s q8 act rep %d: avx2 %.9g scalar %.9g\n", npg_wtype_name(t), rep, (double)v,
+                            (double)q);
+                    CHECK(0);
+                }
+            }
+        }
+    }
+}
+
+int main(void) {
+    RUN(test_ref_is_dequant_dot);
+    RUN(test_isa_kernels);
+    RUN(test_quantizers);
+    RUN(test_q8_act);
+    RUN(test_matmul);
+    return npg_test_summary();
+}
