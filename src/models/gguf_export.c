@@ -105,6 +105,7 @@ static const char *gguf_arch_of(npg_arch a) {
     case NPG_ARCH_QWEN3: return "qwen3";
     case NPG_ARCH_PHI3: return "phi3";
     case NPG_ARCH_GEMMA3: return "gemma3";
+    case NPG_ARCH_WHISPER: /* encoder-decoder: not a llama.cpp text architecture (whisper.cpp has its own format) */
     case NPG_ARCH_COUNT: break;
     }
     return NULL;
