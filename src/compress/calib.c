@@ -291,7 +291,7 @@ static void env_free(calib_env *e) {
 
 static npg_status env_open(const char *src_dir, const npg_export_options *o, npg_calib *c, calib_env *e) {
     memset(e, 0, sizeof *e);
-    NPG_TRY(npg_model_load(src_dir, &e->m));
+    NPG_TRY(npg_model_load_lazy(src_dir, &e->m)); /* layer by layer: pages come in as each layer runs */
     e->ctx = e->m->cfg.max_pos < 512 ? e->m->cfg.max_pos : 512;
     NPG_TRY(calib_init(c, &e->m->cfg));
     NPG_TRY(make_windows(src_dir, o, e->ctx, &e->ids, &e->w, &e->nw, &c->n_tokens));
@@ -392,8 +392,8 @@ static bool model_owned(const npg_model *m, const void *p) {
     return false;
 }
 
-/* Lets the kernel drop the mapped pages of every matrix of the model (npg_map_file maps with
- * MAP_POPULATE, which would keep the whole model resident): each layer's pages come back when it runs
+/* Lets the kernel drop the mapped pages of every matrix of the model (a container source is mapped
+ * with MAP_POPULATE, and a layer once run keeps its pages): each layer's pages come back when it runs
  * and leave again after (swap_out). */
 static void release_model_pages(npg_model *m) {
     for (int r = 0; r < NPG_TENSOR_ROLE_COUNT; r++) {

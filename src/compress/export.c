@@ -345,7 +345,7 @@ static npg_status write_container(const char *path, const npg_export_plan *p, co
  * tensor by tensor without that check. */
 static npg_status precheck(const char *dir, const npg_export_options *o, const char *what) {
     npg_model *m = NULL;
-    npg_status st = npg_model_load(dir, &m);
+    npg_status st = npg_model_load_lazy(dir, &m); /* names and shapes only: do not read the weights in */
     npg_model_free(m);
     if (st == NPG_ERR_UNSUPPORTED) {
         npg_export_log(o, NPG_LOG_INFO, "%s: not a model family npugen runs (%s); tensors exported without a load check",
@@ -499,7 +499,7 @@ static npg_status export_into(const char *src_dir, const char *tmp, const npg_ex
     if (o->dataset && ranks) /* the activation metrics rank the matrices before any is decided */
         NPG_TRY(npg_calib_run(src_dir, o, &calib));
     npg_tensor_store *ts = NULL;
-    npg_status st = npg_tensor_store_open_dir(src_dir, &ts);
+    npg_status st = npg_tensor_store_open_dir_streaming(src_dir, &ts);
     if (st != NPG_OK) {
         npg_calib_free(calib);
         return st;
@@ -507,8 +507,9 @@ static npg_status export_into(const char *src_dir, const char *tmp, const npg_ex
     npg_export_plan plan;
     st = npg_export_plan_build(ts, &gq, o, calib, &plan);
     npg_calib_free(calib);
-    /* the store maps the source with MAP_POPULATE (npg_map_file): drop its pages until each tensor is
-     * read, or the data-aware step's own mapping of the model would double the resident size */
+    /* the store maps the source lazily, but building the plan touched some tensors (e.g. the
+     * data-free mixed-precision ranking): drop their pages until each tensor is read, or the
+     * data-aware step's own mapping of the model would double the resident size */
     for (size_t i = 0; st == NPG_OK && i < plan.n; i++)
         if (plan.items[i].src)
             npg_export_release_pages(plan.items[i].src->data, plan.items[i].src->n_bytes);

@@ -29,6 +29,9 @@ typedef struct npg_mapped_file {
 } npg_mapped_file;
 
 npg_status npg_map_file(const char *path, npg_mapped_file *out);
+/* The same without reading the file in at once: pages come in as they are touched (a reader that
+ * streams through a large file once, e.g. export, keeps its resident size near what it touches). */
+npg_status npg_map_file_lazy(const char *path, npg_mapped_file *out);
 void npg_unmap_file(npg_mapped_file *mf); /* safe on a zeroed struct */
 
 bool npg_path_exists(const char *path);

@@ -19,6 +19,7 @@ struct npg_tensor_store {
     size_t cap_tensors;
     size_t *table; /* open-addressing hash over tensor names: [table_size] indices + 1, 0 = empty */
     size_t table_size;
+    bool lazy; /* shards mapped without reading them in (npg_tensor_store_open_dir_streaming) */
 };
 
 static const struct {
@@ -106,7 +107,7 @@ static npg_status check_overlap(const npg_tensor_store *ts, size_t first, const 
 static npg_status load_shard(npg_tensor_store *ts, int index) {
     shard_file *sh = &ts->shards[index];
     const char *path = sh->path;
-    NPG_TRY(npg_map_file(path, &sh->map));
+    NPG_TRY(ts->lazy ? npg_map_file_lazy(path, &sh->map) : npg_map_file(path, &sh->map));
     const uint8_t *base = sh->map.data;
     size_t size = sh->map.size;
     if (size < 8)
@@ -238,7 +239,7 @@ static npg_status build_index(npg_tensor_store *ts) {
     return NPG_OK;
 }
 
-static npg_status open_paths(char **paths, int n, npg_tensor_store **out) {
+static npg_status open_paths(char **paths, int n, bool lazy, npg_tensor_store **out) {
     npg_tensor_store *ts = calloc(1, sizeof *ts);
     if (!ts) {
         for (int i = 0; i < n; i++)
@@ -253,6 +254,7 @@ static npg_status open_paths(char **paths, int n, npg_tensor_store **out) {
         return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory opening tensors");
     }
     ts->n_shards = n;
+    ts->lazy = lazy;
     for (int i = 0; i < n; i++)
         ts->shards[i].path = paths[i]; /* ownership moves to the store */
     npg_status st = NPG_OK;
@@ -271,10 +273,10 @@ static npg_status open_paths(char **paths, int n, npg_tensor_store **out) {
 npg_status npg_tensor_store_open_file(const char *path, npg_tensor_store **out) {
     char *p = strdup(path);
     NPG_CHECK_ALLOC(p);
-    return open_paths(&p, 1, out);
+    return open_paths(&p, 1, false, out);
 }
 
-npg_status npg_tensor_store_open_dir(const char *dir, npg_tensor_store **out) {
+static npg_status open_dir(const char *dir, bool lazy, npg_tensor_store **out) {
     char *single = npg_path_join(dir, "model.safetensors");
     char *index = npg_path_join(dir, "model.safetensors.index.json");
     if (!single || !index) {
@@ -284,7 +286,7 @@ npg_status npg_tensor_store_open_dir(const char *dir, npg_tensor_store **out) {
     }
     if (npg_path_exists(single)) {
         free(index);
-        return open_paths(&single, 1, out);
+        return open_paths(&single, 1, lazy, out);
     }
     free(single);
     if (!npg_path_exists(index)) {
@@ -334,7 +336,7 @@ npg_status npg_tensor_store_open_dir(const char *dir, npg_tensor_store **out) {
         st = npg_fail(NPG_ERR_FORMAT, "%s: 'weight_map' is empty", index);
         goto done;
     }
-    st = open_paths(paths, n, out);
+    st = open_paths(paths, n, lazy, out);
     n = 0; /* ownership moved */
     if (st == NPG_OK) {
         /* every tensor the index names must be in the shard it names */
@@ -383,4 +385,12 @@ size_t npg_tensor_store_data_bytes(const npg_tensor_store *ts) {
 
 const char *npg_tensor_store_shard_path(const npg_tensor_store *ts, int shard) {
     return (ts && shard >= 0 && shard < ts->n_shards) ? ts->shards[shard].path : "?";
+}
+
+npg_status npg_tensor_store_open_dir(const char *dir, npg_tensor_store **out) {
+    return open_dir(dir, false, out);
+}
+
+npg_status npg_tensor_store_open_dir_streaming(const char *dir, npg_tensor_store **out) {
+    return open_dir(dir, true, out);
 }

@@ -49,6 +49,9 @@ typedef struct npg_tensor_store npg_tensor_store;
 /* Opens <dir>/model.safetensors, or the shards listed by <dir>/model.safetensors.index.json.
  * NPG_ERR_NOT_FOUND when the folder has neither. */
 npg_status npg_tensor_store_open_dir(const char *dir, npg_tensor_store **out);
+/* The same for one pass over the tensors (export): the shards are mapped without reading them in, so
+ * the resident size follows the tensors being read instead of the whole model. */
+npg_status npg_tensor_store_open_dir_streaming(const char *dir, npg_tensor_store **out);
 /* Opens one file. */
 npg_status npg_tensor_store_open_file(const char *path, npg_tensor_store **out);
 void npg_tensor_store_free(npg_tensor_store *ts);

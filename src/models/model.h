@@ -54,6 +54,9 @@ typedef struct npg_model {
 /* Loads config.json and the weights of a model folder (safetensors, sharded or not). Every tensor's
  * dtype and shape is checked against config.json; a missing tensor is an error naming it. */
 npg_status npg_model_load(const char *dir, npg_model **out);
+/* The same, with a safetensors folder's files mapped without reading them in: for callers that check
+ * names and shapes (export's pre-check) or stream through the weights once, not for inference. */
+npg_status npg_model_load_lazy(const char *dir, npg_model **out);
 void npg_model_free(npg_model *m);
 
 /* The slot of a tensor role inside m (model_slots.c): the matrix of a matrix role, the vector pointer

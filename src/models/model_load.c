@@ -108,7 +108,7 @@ static npg_status load_weights(npg_model *m) {
     return NPG_OK;
 }
 
-static npg_status model_load_dir(const char *dir, npg_model **out) {
+static npg_status model_load_dir(const char *dir, bool lazy, npg_model **out) {
     if (!npg_is_dir(dir))
         return npg_fail(NPG_ERR_NOT_FOUND, "%s: not a folder", dir);
     npg_model *m = calloc(1, sizeof *m);
@@ -116,7 +116,7 @@ static npg_status model_load_dir(const char *dir, npg_model **out) {
     npg_status st = npg_model_config_load(dir, &m->cfg);
     if (st == NPG_OK)
         st = npg_weight_source_container_present(dir) ? npg_weight_source_container(dir, &m->source)
-                                                      : npg_weight_source_safetensors(dir, &m->source);
+                                                      : npg_weight_source_safetensors(dir, lazy, &m->source);
     if (st == NPG_OK && m->cfg.arch == NPG_ARCH_WHISPER)
         st = npg_whisper_config_alignment(dir, &m->cfg);
     if (st == NPG_OK)
@@ -144,7 +144,7 @@ static npg_status model_load_gguf(const char *path, npg_model **out) {
     return NPG_OK;
 }
 
-npg_status npg_model_load(const char *dir, npg_model **out) {
+static npg_status model_load(const char *dir, bool lazy, npg_model **out) {
     if (!dir)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "model path is NULL");
     char *resolved = NULL; /* a folder, or a cached Hub repo id ("ORG/NAME") */
@@ -152,11 +152,15 @@ npg_status npg_model_load(const char *dir, npg_model **out) {
     char *gguf = NULL; /* a .gguf file, or a folder holding one and no config.json */
     npg_status st = npg_gguf_locate(resolved, &gguf);
     if (st == NPG_OK)
-        st = gguf ? model_load_gguf(gguf, out) : model_load_dir(resolved, out);
+        st = gguf ? model_load_gguf(gguf, out) : model_load_dir(resolved, lazy, out);
     free(gguf);
     free(resolved);
     return st;
 }
+
+npg_status npg_model_load(const char *dir, npg_model **out) { return model_load(dir, false, out); }
+
+npg_status npg_model_load_lazy(const char *dir, npg_model **out) { return model_load(dir, true, out); }
 
 void npg_model_free(npg_model *m) {
     if (!m)

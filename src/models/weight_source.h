@@ -24,8 +24,9 @@ typedef struct npg_weight_source {
     void (*free)(void *ctx); /* releases the storage; called by npg_model_free */
 } npg_weight_source;
 
-/* The safetensors source over a model folder. */
-npg_status npg_weight_source_safetensors(const char *dir, npg_weight_source *out);
+/* The safetensors source over a model folder. lazy: map without reading the files in (a load that
+ * only checks names and shapes, e.g. export's pre-check, then touches a few pages, not the model). */
+npg_status npg_weight_source_safetensors(const char *dir, bool lazy, npg_weight_source *out);
 /* The container source over <dir>/model.npgw (src/models/weight_source_container.c); checksums are
  * verified on open. _present: whether the folder holds a container (it then wins over safetensors). */
 npg_status npg_weight_source_container(const char *dir, npg_weight_source *out);

@@ -91,9 +91,9 @@ static size_t st_total(void *ctx) { return npg_tensor_store_data_bytes(ctx); }
 
 static void st_free(void *ctx) { npg_tensor_store_free(ctx); }
 
-npg_status npg_weight_source_safetensors(const char *dir, npg_weight_source *out) {
+npg_status npg_weight_source_safetensors(const char *dir, bool lazy, npg_weight_source *out) {
     npg_tensor_store *ts = NULL;
-    NPG_TRY(npg_tensor_store_open_dir(dir, &ts));
+    NPG_TRY(lazy ? npg_tensor_store_open_dir_streaming(dir, &ts) : npg_tensor_store_open_dir(dir, &ts));
     out->ctx = ts;
     out->what = dir;
     out->has = st_has;
