@@ -24,3 +24,16 @@ npg_status npg_engine_forward(npg_engine *e, const npg_batch *b, float **logits)
 }
 
 size_t npg_engine_max_rows(const npg_engine *e) { return e->ops->forward ? e->max_rows : 0; }
+
+size_t npg_engine_span_chunk(const int32_t *span, size_t done, size_t n, size_t max_rows) {
+    size_t chunk = n - done < max_rows ? n - done : max_rows;
+    if (!span || done + chunk == n)
+        return chunk;
+    size_t end = done + chunk; /* rows end-1 and end in one span: cut at that span's start */
+    if (span[end] == 0 || span[end - 1] != span[end])
+        return chunk;
+    size_t start = end - 1;
+    while (start > done && span[start - 1] == span[end])
+        start--;
+    return start - done; /* 0: the span starts at `done` and is longer than max_rows */
+}

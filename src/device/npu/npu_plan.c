@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "device/engine.h"
 #include "models/ops.h"
 
 npg_status npu_plan_create(const npu_config *cfg, const npu_layout *layout, const npg_model_config *mc,
@@ -63,7 +64,9 @@ npg_status npu_plan_alloc_buffers(npu_plan *p) {
     NPG_TRY(npg_forward_state_create(&p->model, p->cfg.prefill_rows, p->cfg.context, p->pool, p->cfg.isa, &p->state));
     p->logits = malloc((size_t)c->vocab * sizeof(float));
     p->chunk_ids = calloc((size_t)p->cfg.prefill_rows, sizeof(int32_t));
-    if (!p->logits || !p->chunk_ids)
+    p->chunk_embeds = calloc((size_t)(p->cfg.prefill_rows * c->hidden), sizeof(float));
+    p->chunk_span = calloc((size_t)p->cfg.prefill_rows, sizeof(int32_t));
+    if (!p->logits || !p->chunk_ids || !p->chunk_embeds || !p->chunk_span)
         return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for the plan's logits (%lld) and staging (%lld rows)",
                         (long long)c->vocab, (long long)p->cfg.prefill_rows);
     return NPG_OK;
@@ -76,6 +79,8 @@ void npu_plan_free(npu_plan *p) {
     npg_threadpool_free(p->pool);
     free(p->logits);
     free(p->chunk_ids);
+    free(p->chunk_embeds);
+    free(p->chunk_span);
     npu_owned_free(&p->owned);
     free(p->model.layers);
     free(p);
@@ -112,6 +117,48 @@ npg_status npu_plan_prefill(npu_plan *p, const int32_t *ids, size_t n, size_t po
         memcpy(p->chunk_ids, ids + done, real * sizeof *ids);
         memset(p->chunk_ids + real, 0, (rows - real) * sizeof *ids);
         st = npg_model_forward(&p->model, p->state, p->chunk_ids, (int64_t)rows, (int64_t)at, false);
+    }
+    p->state->rope_seq_end = 0;
+    NPG_TRY(st);
+    if (real == rows) {
+        *logits = p->state->logits;
+    } else {
+        row_logits(p, (int64_t)real - 1);
+        *logits = p->logits;
+    }
+    return NPG_OK;
+}
+
+npg_status npu_plan_prefill_embeds(npu_plan *p, const float *embeds, const int32_t *span, size_t n, size_t pos,
+                                   float **logits) {
+    size_t S = (size_t)p->cfg.prefill_rows, ctx = (size_t)p->cfg.context, H = (size_t)p->model.cfg.hidden;
+    if (n == 0 || pos + n > ctx)
+        return npg_fail(NPG_ERR_LIMIT, "NPU prefill of %zu rows at position %zu does not fit the plan's context of %zu",
+                        n, pos, ctx);
+    size_t real = 0, rows = 0;
+    p->state->rope_seq_end = (int64_t)(pos + n);
+    npg_status st = NPG_OK;
+    for (size_t done = 0; done < n && st == NPG_OK; done += real) {
+        size_t at = pos + done;
+        real = npg_engine_span_chunk(span, done, n, S);
+        if (real == 0) {
+            st = npg_fail(NPG_ERR_LIMIT,
+                          "an image's tokens do not fit one NPU prefill chunk of %zu rows: raise "
+                          "NPUW_LLM_PREFILL_CHUNK_SIZE or use PREFILL_HINT STATIC",
+                          S);
+            break;
+        }
+        rows = at + S <= ctx ? S : ctx - at;
+        /* the static shape: real rows, then zero rows at the following positions (causal, span 0) */
+        memcpy(p->chunk_embeds, embeds + done * H, real * H * sizeof(float));
+        memset(p->chunk_embeds + real * H, 0, (rows - real) * H * sizeof(float));
+        for (size_t t = 0; t < rows; t++) {
+            p->state->stage_pos[t] = (int32_t)(at + t);
+            p->chunk_span[t] = span && t < real ? span[done + t] : 0;
+        }
+        npg_batch b = {.n = (int64_t)rows, .embeds = p->chunk_embeds, .pos = p->state->stage_pos,
+                       .span = p->chunk_span, .want_logits = NULL};
+        st = npg_model_forward_batch(&p->model, p->state, &b);
     }
     p->state->rope_seq_end = 0;
     NPG_TRY(st);

@@ -34,6 +34,8 @@ typedef struct npu_plan {
     npg_forward_state *state;
     float *logits;     /* [vocab] logits of the last real prompt row when a chunk was padded */
     int32_t *chunk_ids; /* [prefill_rows] one padded chunk */
+    float *chunk_embeds; /* [prefill_rows, hidden] one padded chunk of input embeddings (VLM prompts) */
+    int32_t *chunk_span; /* [prefill_rows] its span ids */
 } npu_plan;
 
 /* An empty plan for a model of config `mc`: layers allocated, weights unset. */
@@ -51,6 +53,10 @@ void npu_plan_free(npu_plan *p);
 /* ids[0..n) at positions pos..pos+n-1 (pos + n <= context), in padded chunks; *logits = the last
  * real token's [vocab] logits, valid until the next call. */
 npg_status npu_plan_prefill(npu_plan *p, const int32_t *ids, size_t n, size_t pos, float **logits);
+/* The same over input embeddings [n, hidden] with span ids (NULL = causal): a VLM's merged prompt.
+ * Chunks end before an image that would not fit; an image longer than a chunk is refused. */
+npg_status npu_plan_prefill_embeds(npu_plan *p, const float *embeds, const int32_t *span, size_t n, size_t pos,
+                                   float **logits);
 npg_status npu_plan_decode(npu_plan *p, int32_t id, size_t pos, float **logits);
 
 #endif
