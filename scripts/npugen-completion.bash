@@ -24,7 +24,7 @@ _npugen() {
         --top-p --min-p --repetition-penalty --seed --stop --ignore-eos --encrypt-key-file --perf"
     local opts
     case ${words[1]} in
-    generate) opts="-p --prompt -f --file --prompt-ids --chat --system --print-ids --json --num-return-sequences $gen" ;;
+    generate) opts="-p --prompt -f --file --prompt-ids --image --chat --system --print-ids --json --num-return-sequences $gen" ;;
     chat) opts="--system $gen" ;;
     tokenize) opts="--add-special-tokens -f" ;;
     detokenize) opts="--skip-special-tokens" ;;
@@ -47,7 +47,7 @@ _npugen() {
     --sensitivity-metric)
         COMPREPLY=($(compgen -W "weight_quantization_error hessian_input_activation mean_activation_variance
             max_activation_variance mean_activation_magnitude" -- "$cur")); return ;;
-    -f | --file | --messages | --template | --text | -o | --output | --encrypt-key-file | --dataset)
+    -f | --file | --messages | --template | --text | -o | --output | --encrypt-key-file | --dataset | --image)
         COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
     -m | --reference)
         COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
