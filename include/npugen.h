@@ -515,6 +515,11 @@ typedef struct npg_export_options {
     bool gptq;
     bool gptq_act_order; /* GPTQ: columns in decreasing Hessian diagonal order */
     npg_export_sensitivity sensitivity;
+    /* A vision-language model's vision tower and projector (tensors under vision_tower.* and
+     * multi_modal_projector.*, either spelling): their matmul weights in fp16 (the default), int8 (per
+     * output channel) or fp32, whatever `format` the language model gets; their other tensors (patch
+     * convolution, position table, Gemma-3's projection matrix, norms) in fp16 (fp32 with fp32). */
+    npg_export_format vision_format;
     /* optional: warnings and notes (level WARNING / INFO), one message per call */
     npg_log_callback log;
     void *log_user;

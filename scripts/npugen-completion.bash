@@ -30,7 +30,7 @@ _npugen() {
     detokenize) opts="--skip-special-tokens" ;;
     pull) opts="--revision --include -o --cache-dir -j -q" ;;
     template) opts="--template --bos-token --eos-token --messages --add-generation-prompt --kwargs" ;;
-    export) opts="-m --weight-format --sym --group-size --ratio --all-layers --backup-precision
+    export) opts="-m --weight-format --sym --group-size --ratio --all-layers --backup-precision --vision-format
         --dataset --num-samples --awq --scale-estimation --gptq --gptq-act-order --sensitivity-metric
         --overwrite --quiet" ;;
     eval) opts="--text --reference --ctx --chunks --threads --json" ;;
@@ -43,6 +43,7 @@ _npugen() {
     case $prev in
     --device) COMPREPLY=($(compgen -W "CPU NPU" -- "$cur")); return ;;
     --weight-format) COMPREPLY=($(compgen -W "fp32 fp16 int8 int4 nf4" -- "$cur")); return ;;
+    --vision-format) COMPREPLY=($(compgen -W "fp16 int8 fp32" -- "$cur")); return ;;
     --backup-precision) COMPREPLY=($(compgen -W "int8_asym int8_sym none" -- "$cur")); return ;;
     --sensitivity-metric)
         COMPREPLY=($(compgen -W "weight_quantization_error hessian_input_activation mean_activation_variance
