@@ -39,7 +39,13 @@
 /* Presets                                                                                        */
 /* ---------------------------------------------------------------------------------------------- */
 
-typedef enum family { FAMILY_LLAMA, FAMILY_QWEN2 } family;
+/* FAMILY_GEMMA3_VLM: Gemma3ForConditionalGeneration with Gemma-3-4B's vision side (SigLIP so400m at
+ * 896 px: 27 layers, hidden 1152, MLP 4304, 16 heads, patch 14 -> 4096 patches, pooled to 256 image
+ * tokens) and the preset's small Gemma-3 text model: for timing the vision tower (vision_ms). */
+typedef enum family { FAMILY_LLAMA, FAMILY_QWEN2, FAMILY_GEMMA3_VLM } family;
+
+enum { VIS_HIDDEN = 1152, VIS_LAYERS = 27, VIS_HEADS = 16, VIS_FFN = 4304, VIS_PATCH = 14, VIS_IMAGE = 896,
+       VIS_TOKENS = 256 };
 
 typedef struct preset {
     const char *name;
@@ -59,6 +65,9 @@ static const preset presets[] = {
      32000, 2048, "1e-05", "10000.0", false, "tinyllama-chat"},
     {"qwen2.5-0.5b", "Qwen2.5-0.5B-Instruct dimensions (0.5 B parameters, tied embeddings)", FAMILY_QWEN2, 896, 24, 14,
      2, 4864, 151936, 32768, "1e-06", "1000000.0", true, "qwen2_5"},
+    {"gemma3-4b-vision", "Gemma-3-4B's vision tower (SigLIP so400m, 896 px, 27 layers, 256 image tokens) and "
+     "projector with a small 2-layer Gemma-3 text model (hidden 256)", FAMILY_GEMMA3_VLM, 256, 2, 4, 1, 1024,
+     262208, 131072, "1e-06", "1000000.0", true, "gemma3"},
 };
 
 static const preset *find_preset(const char *name) {
@@ -74,7 +83,39 @@ static const char *torch_dtype_name(npg_dtype dt) {
 
 /* config.json as transformers writes it (json.dumps(indent=2, sort_keys=True)), with the keys and
  * versions of the published checkpoints. */
+static npg_status gemma3_vlm_config_json(const preset *p, npg_dtype dt, npg_strbuf *sb) {
+    return npg_strbuf_printf(
+        sb,
+        "{\n  \"architectures\": [\"Gemma3ForConditionalGeneration\"],\n  \"boi_token_index\": 255999,\n"
+        "  \"eoi_token_index\": 256000,\n  \"eos_token_id\": [1, 106],\n  \"image_token_index\": 262144,\n"
+        "  \"mm_tokens_per_image\": %d,\n  \"model_type\": \"gemma3\",\n  \"text_config\": {\n"
+        "    \"head_dim\": %d,\n    \"hidden_activation\": \"gelu_pytorch_tanh\",\n    \"hidden_size\": %d,\n"
+        "    \"intermediate_size\": %d,\n    \"layer_types\": [\"sliding_attention\", \"full_attention\"],\n"
+        "    \"max_position_embeddings\": %d,\n    \"model_type\": \"gemma3_text\",\n"
+        "    \"num_attention_heads\": %d,\n    \"num_hidden_layers\": %d,\n    \"num_key_value_heads\": %d,\n"
+        "    \"query_pre_attn_scalar\": %d,\n    \"rms_norm_eps\": %s,\n    \"rope_local_base_freq\": 10000.0,\n"
+        "    \"rope_scaling\": {\"factor\": 8.0, \"rope_type\": \"linear\"},\n    \"rope_theta\": %s,\n"
+        "    \"sliding_window\": 1024,\n    \"vocab_size\": %d\n  },\n  \"torch_dtype\": \"%s\",\n"
+        "  \"vision_config\": {\n    \"hidden_act\": \"gelu_pytorch_tanh\",\n    \"hidden_size\": %d,\n"
+        "    \"image_size\": %d,\n    \"intermediate_size\": %d,\n    \"layer_norm_eps\": 1e-06,\n"
+        "    \"model_type\": \"siglip_vision_model\",\n    \"num_attention_heads\": %d,\n"
+        "    \"num_hidden_layers\": %d,\n    \"patch_size\": %d,\n    \"vision_use_head\": false\n  }\n}",
+        VIS_TOKENS, p->hidden / p->heads, p->hidden, p->ffn, p->max_pos, p->heads, p->layers, p->kv_heads,
+        p->hidden / p->heads, p->rms_eps, p->rope_theta, p->vocab, torch_dtype_name(dt), VIS_HIDDEN, VIS_IMAGE,
+        VIS_FFN, VIS_HEADS, VIS_LAYERS, VIS_PATCH);
+}
+
+/* Gemma3ImageProcessor at the tower's size, and the processor's image_seq_length. */
+static const char gemma3_preprocessor_json[] =
+    "{\n  \"do_convert_rgb\": true,\n  \"do_normalize\": true,\n  \"do_pan_and_scan\": false,\n"
+    "  \"do_rescale\": true,\n  \"do_resize\": true,\n  \"image_mean\": [0.5, 0.5, 0.5],\n"
+    "  \"image_processor_type\": \"Gemma3ImageProcessor\",\n  \"image_seq_length\": 256,\n"
+    "  \"image_std\": [0.5, 0.5, 0.5],\n  \"processor_class\": \"Gemma3Processor\",\n  \"resample\": 2,\n"
+    "  \"rescale_factor\": 0.00392156862745098,\n  \"size\": {\"height\": 896, \"width\": 896}\n}";
+
 static npg_status config_json(const preset *p, npg_dtype dt, npg_strbuf *sb) {
+    if (p->fam == FAMILY_GEMMA3_VLM)
+        return gemma3_vlm_config_json(p, dt, sb);
     if (p->fam == FAMILY_LLAMA)
         return npg_strbuf_printf(sb,
                                  "{\n"
@@ -140,6 +181,9 @@ static npg_status config_json(const preset *p, npg_dtype dt, npg_strbuf *sb) {
 
 /* generation_config.json as the published checkpoints ship it (Qwen's is hand-edited, unsorted). */
 static npg_status generation_config_json(const preset *p, npg_strbuf *sb) {
+    if (p->fam == FAMILY_GEMMA3_VLM)
+        return npg_strbuf_append_str(sb, "{\n  \"bos_token_id\": 2,\n  \"eos_token_id\": [1, 106],\n"
+                                         "  \"pad_token_id\": 0\n}");
     if (p->fam == FAMILY_LLAMA)
         return npg_strbuf_printf(sb,
                                  "{\n"
@@ -174,7 +218,7 @@ static npg_status generation_config_json(const preset *p, npg_strbuf *sb) {
 typedef struct tensor_spec {
     char name[96];
     int n_dims;
-    int64_t shape[2];
+    int64_t shape[4];
     float center, half_width;
 } tensor_spec;
 
@@ -194,9 +238,79 @@ static void add_linear(tensor_spec *list, size_t *n, const char *name, int64_t o
     add_tensor(list, n, name, out, in, 0.0f, 1.0f / sqrtf((float)in));
 }
 
+/* Entries build_tensor_list may write. */
+static size_t max_tensors(const preset *p) {
+    return 3 + 16 * (size_t)p->layers + (p->fam == FAMILY_GEMMA3_VLM ? 16 * VIS_LAYERS + 16 : 0);
+}
+
+/* Gemma-3's text model under language_model.model. (tied embeddings, (1 + w) norms around 0) and the
+ * SigLIP tower and projector with HF names. */
+static size_t gemma3_vlm_tensors(const preset *p, tensor_spec *list) {
+    size_t n = 0;
+    const int64_t h = p->hidden, hd = p->hidden / p->heads, q = p->heads * hd, kv = p->kv_heads * hd;
+    char name[96];
+    add_tensor(list, &n, "language_model.model.embed_tokens.weight", p->vocab, h, 0.0f, 1.0f / sqrtf((float)h));
+    for (int l = 0; l < p->layers; l++) {
+#define LAYER(suffix) (snprintf(name, sizeof name, "language_model.model.layers.%d.%s", l, suffix), name)
+        add_tensor(list, &n, LAYER("input_layernorm.weight"), h, 0, 0.0f, 0.05f);
+        add_tensor(list, &n, LAYER("post_attention_layernorm.weight"), h, 0, 0.0f, 0.05f);
+        add_tensor(list, &n, LAYER("pre_feedforward_layernorm.weight"), h, 0, 0.0f, 0.05f);
+        add_tensor(list, &n, LAYER("post_feedforward_layernorm.weight"), h, 0, 0.0f, 0.05f);
+        add_tensor(list, &n, LAYER("self_attn.q_norm.weight"), hd, 0, 0.0f, 0.05f);
+        add_tensor(list, &n, LAYER("self_attn.k_norm.weight"), hd, 0, 0.0f, 0.05f);
+        add_linear(list, &n, LAYER("self_attn.q_proj.weight"), q, h);
+        add_linear(list, &n, LAYER("self_attn.k_proj.weight"), kv, h);
+        add_linear(list, &n, LAYER("self_attn.v_proj.weight"), kv, h);
+        add_linear(list, &n, LAYER("self_attn.o_proj.weight"), h, q);
+        add_linear(list, &n, LAYER("mlp.gate_proj.weight"), p->ffn, h);
+        add_linear(list, &n, LAYER("mlp.up_proj.weight"), p->ffn, h);
+        add_linear(list, &n, LAYER("mlp.down_proj.weight"), h, p->ffn);
+#undef LAYER
+    }
+    add_tensor(list, &n, "language_model.model.norm.weight", h, 0, 0.0f, 0.05f);
+    const int64_t H = VIS_HIDDEN, K = 3 * VIS_PATCH * VIS_PATCH, P = (VIS_IMAGE / VIS_PATCH) * (VIS_IMAGE / VIS_PATCH);
+    add_tensor(list, &n, "vision_tower.vision_model.embeddings.patch_embedding.weight", H, 3, 0.0f,
+               1.0f / sqrtf((float)K));
+    list[n - 1].n_dims = 4; /* [H, 3, 14, 14] */
+    list[n - 1].shape[2] = list[n - 1].shape[3] = VIS_PATCH;
+    add_tensor(list, &n, "vision_tower.vision_model.embeddings.patch_embedding.bias", H, 0, 0.0f, 0.05f);
+    add_tensor(list, &n, "vision_tower.vision_model.embeddings.position_embedding.weight", P, H, 0.0f, 0.5f);
+    for (int l = 0; l < VIS_LAYERS; l++) {
+#define VLAYER(suffix) (snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.%s", l, suffix), name)
+        static const char *const norms[] = {"layer_norm1", "layer_norm2"};
+        for (int i = 0; i < 2; i++) {
+            char sfx[48];
+            snprintf(sfx, sizeof sfx, "%s.weight", norms[i]);
+            add_tensor(list, &n, VLAYER(sfx), H, 0, 1.0f, 0.05f);
+            snprintf(sfx, sizeof sfx, "%s.bias", norms[i]);
+            add_tensor(list, &n, VLAYER(sfx), H, 0, 0.0f, 0.05f);
+        }
+        static const char *const projs[] = {"q_proj", "k_proj", "v_proj", "out_proj"};
+        for (int i = 0; i < 4; i++) {
+            char sfx[48];
+            snprintf(sfx, sizeof sfx, "self_attn.%s.weight", projs[i]);
+            add_linear(list, &n, VLAYER(sfx), H, H);
+            snprintf(sfx, sizeof sfx, "self_attn.%s.bias", projs[i]);
+            add_tensor(list, &n, VLAYER(sfx), H, 0, 0.0f, 0.05f);
+        }
+        add_linear(list, &n, VLAYER("mlp.fc1.weight"), VIS_FFN, H);
+        add_tensor(list, &n, VLAYER("mlp.fc1.bias"), VIS_FFN, 0, 0.0f, 0.05f);
+        add_linear(list, &n, VLAYER("mlp.fc2.weight"), H, VIS_FFN);
+        add_tensor(list, &n, VLAYER("mlp.fc2.bias"), H, 0, 0.0f, 0.05f);
+#undef VLAYER
+    }
+    add_tensor(list, &n, "vision_tower.vision_model.post_layernorm.weight", H, 0, 1.0f, 0.05f);
+    add_tensor(list, &n, "vision_tower.vision_model.post_layernorm.bias", H, 0, 0.0f, 0.05f);
+    add_tensor(list, &n, "multi_modal_projector.mm_soft_emb_norm.weight", H, 0, 0.0f, 0.05f);
+    add_tensor(list, &n, "multi_modal_projector.mm_input_projection_weight", H, h, 0.0f, 1.0f / sqrtf((float)H));
+    return n;
+}
+
 /* The preset's tensors in model order (embeddings, layer 0..L-1, final norm, lm_head); returns the
  * count. `list` holds at least 3 + 12 * layers entries. */
 static size_t build_tensor_list(const preset *p, tensor_spec *list) {
+    if (p->fam == FAMILY_GEMMA3_VLM)
+        return gemma3_vlm_tensors(p, list);
     size_t n = 0;
     const int64_t h = p->hidden, hd = p->hidden / p->heads, q = p->heads * hd, kv = p->kv_heads * hd;
     /* Untied: O(1) input embeddings, lm_head std 1/sqrt(h) for O(1) logits. Tied: the one matrix is
@@ -355,7 +469,9 @@ static npg_status write_weights(const options *o, const char *path, const tensor
     bool tty = isatty(fileno(stderr));
     uint64_t total = npg_safetensors_writer_data_bytes(w);
     for (size_t i = 0; i < n && st == NPG_OK; i++) {
-        int64_t elems = list[i].shape[0] * (list[i].n_dims == 2 ? list[i].shape[1] : 1);
+        int64_t elems = 1;
+        for (int d = 0; d < list[i].n_dims; d++)
+            elems *= list[i].shape[d];
         batch_ctx b = {&list[i], o->seed, 0, elems, o->dt, esize, buf};
         for (int64_t first = 0; first < elems && st == NPG_OK; first += (int64_t)CHUNKS_PER_BATCH * CHUNK_ELEMS) {
             b.first_chunk = (uint64_t)(first / CHUNK_ELEMS);
@@ -489,7 +605,13 @@ static npg_status write_folder(const options *o, const char *tmp) {
         st = copy_tokenizer(o, tmp);
     tensor_spec *list = NULL;
     char *weights = NULL;
-    if (st == NPG_OK && (!(list = calloc(3 + 12 * (size_t)o->p->layers, sizeof *list)) ||
+    if (st == NPG_OK && o->p->fam == FAMILY_GEMMA3_VLM) {
+        st = write_text(tmp, "preprocessor_config.json", gemma3_preprocessor_json, strlen(gemma3_preprocessor_json));
+        static const char proc[] = "{\n  \"image_seq_length\": 256,\n  \"processor_class\": \"Gemma3Processor\"\n}";
+        if (st == NPG_OK)
+            st = write_text(tmp, "processor_config.json", proc, strlen(proc));
+    }
+    if (st == NPG_OK && (!(list = calloc(max_tensors(o->p), sizeof *list)) ||
                          !(weights = npg_path_join(tmp, "model.safetensors"))))
         st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory");
     if (st == NPG_OK)
@@ -607,7 +729,7 @@ int main(int argc, char **argv) {
     if (n_pos < 2)
         return fail_usage("%s", n_pos == 0 ? "missing PRESET and OUT_DIR" : "missing OUT_DIR");
     if (!(o.p = find_preset(positional[0])))
-        return fail_usage("unknown preset '%s' (tinyllama-1.1b, tiny-llama, qwen2.5-0.5b)", positional[0]);
+        return fail_usage("unknown preset '%s' (tinyllama-1.1b, tiny-llama, qwen2.5-0.5b, gemma3-4b-vision)", positional[0]);
 
     /* OUT_DIR without trailing slashes, so OUT_DIR.tmp is a sibling */
     char *out = strdup(positional[1]);

@@ -703,6 +703,9 @@ NPG_API npg_status npg_vlm_pipeline_set_generation_config(npg_vlm_pipeline *pipe
 NPG_API npg_status npg_vlm_pipeline_get_llm(const npg_vlm_pipeline *pipe, const npg_llm_pipeline **llm);
 /* Image tokens one image takes in the prompt (Gemma-3 mm_tokens_per_image; LLaVA the patch count). */
 NPG_API npg_status npg_vlm_pipeline_get_image_tokens(const npg_vlm_pipeline *pipe, size_t *n);
+/* Floating-point operations (2 per multiply-add) of one image through the vision tower and projector:
+ * with vision_ms, the tower's achieved GFLOP/s (npugen bench --image). */
+NPG_API npg_status npg_vlm_pipeline_get_vision_flops(const npg_vlm_pipeline *pipe, double *flops);
 
 #ifdef __cplusplus
 }

@@ -35,7 +35,7 @@ _npugen() {
         --overwrite --quiet" ;;
     eval) opts="--text --reference --ctx --chunks --threads --json" ;;
     compile) opts="--device -o --output -c --encrypt-key-file" ;;
-    bench) opts="-p -n -t --device -c --json --no-bandwidth --sequences ${gen/--perf/}" ;;
+    bench) opts="-p -n -t --device -c --json --no-bandwidth --sequences --image ${gen/--perf/}" ;;
     *) return ;;
     esac
     opts+=" --help"

@@ -6,10 +6,12 @@
  * -2 stops there), selected features [16, 32] (CLS dropped), projected features [16, 64].
  * Inputs: the goldens' pixel_values, and the same computed by src/image from chelsea.png (which equal
  * them bit for bit: the whole chain is checked end to end). Tolerance 1e-4 (f32 math, other order). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/file.h"
+#include "kernels/attention.h"
 #include "format/safetensors.h"
 #include "format/safetensors_writer.h"
 #include "models/vision/vision.h"
@@ -63,8 +65,10 @@ static void run_gemma3(const char *dir) {
     check_stage("avg pool", pooled, "goldens/random-gemma3-vlm/mm_pooled_4x32.f32", 4 * 32, 1e-4f);
     check_stage("image features", feats, "goldens/random-gemma3-vlm/image_features_4x16.f32", 4 * 16, 1e-4f);
     /* every ISA path gives the same features */
-    CHECK(npg_vision_encode(vm, pv2, NULL, NPG_ISA_SCALAR, feats2, NULL) == NPG_OK);
-    CHECK(max_abs_diff(feats, feats2, 4 * 16) <= 1e-4f);
+    for (int isa = NPG_ISA_SCALAR; isa <= (int)npg_isa_detect(); isa++) {
+        CHECK(npg_vision_encode(vm, pv2, NULL, (npg_isa)isa, feats2, NULL) == NPG_OK);
+        CHECK(max_abs_diff(feats, feats2, 4 * 16) <= 1e-4f);
+    }
     npg_threadpool_free(pool);
     free(pv);
     free(pv2);
@@ -138,6 +142,41 @@ static void test_gemma3_newer_names(void) {
     CHECK(system(cfg) == 0);
 }
 
+/* The score-block kernel (attention_block.c) against a double-precision softmax(scale · q·kᵀ), on shapes
+ * with row and column tails (m % 8, n % 32 and n % 16 nonzero), for every ISA this CPU has. */
+static void test_score_block(void) {
+    enum { M = 45, N = 77, D = 37 };
+    static float q[M * D], kt[D * N], S[M * N];
+    uint32_t x = 7;
+    for (int i = 0; i < M * D; i++)
+        q[i] = (float)((x = x * 1664525u + 1013904223u) >> 8) / 16777216.0f * 4.0f - 2.0f;
+    for (int i = 0; i < D * N; i++)
+        kt[i] = (float)((x = x * 1664525u + 1013904223u) >> 8) / 16777216.0f * 4.0f - 2.0f;
+    for (int isa = NPG_ISA_SCALAR; isa <= (int)npg_isa_detect(); isa++) {
+        npg_attn_block_softmax((npg_isa)isa, q, kt, N, D, 0.3f, 0, 20, S);
+        npg_attn_block_softmax((npg_isa)isa, q, kt, N, D, 0.3f, 20, M, S);
+        double worst = 0;
+        for (int i = 0; i < M; i++) {
+            double row[N], mx = -1e300, sum = 0;
+            for (int j = 0; j < N; j++) {
+                double a = 0;
+                for (int c = 0; c < D; c++)
+                    a += (double)q[i * D + c] * (double)kt[c * N + j];
+                row[j] = 0.3 * a;
+                mx = row[j] > mx ? row[j] : mx;
+            }
+            for (int j = 0; j < N; j++)
+                sum += (row[j] = exp(row[j] - mx));
+            for (int j = 0; j < N; j++) {
+                double d = fabs(row[j] / sum - (double)S[i * N + j]);
+                worst = d > worst ? d : worst;
+            }
+        }
+        fprintf(stderr, "  score block, %s: max diff %.3g\n", npg_isa_name((npg_isa)isa), worst);
+        CHECK(worst < 1e-5);
+    }
+}
+
 static void test_errors(void) {
     npg_vision_model *vm = NULL;
     CHECK(npg_vision_model_load(shared_path("models/random-gemma3"), &vm) == NPG_ERR_NOT_FOUND);
@@ -149,6 +188,7 @@ int main(void) {
     RUN(test_gemma3_siglip);
     RUN(test_llava_clip);
     RUN(test_gemma3_newer_names);
+    RUN(test_score_block);
     RUN(test_errors);
     return npg_test_summary();
 }

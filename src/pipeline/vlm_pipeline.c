@@ -428,3 +428,10 @@ npg_status npg_vlm_pipeline_get_image_tokens(const npg_vlm_pipeline *p, size_t *
     *n = p->tokens.count;
     return NPG_OK;
 }
+
+npg_status npg_vlm_pipeline_get_vision_flops(const npg_vlm_pipeline *p, double *flops) {
+    if (!p || !flops)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_vlm_pipeline_get_vision_flops: an argument is NULL");
+    *flops = npg_vision_flops(&p->vision->cfg);
+    return NPG_OK;
+}
