@@ -46,7 +46,13 @@
 /* Presets                                                                                        */
 /* ---------------------------------------------------------------------------------------------- */
 
-typedef enum family { FAMILY_LLAMA, FAMILY_QWEN2, FAMILY_WHISPER } family;
+/* FAMILY_GEMMA3_VLM: Gemma3ForConditionalGeneration with Gemma-3-4B's vision side (SigLIP so400m at
+ * 896 px: 27 layers, hidden 1152, MLP 4304, 16 heads, patch 14 -> 4096 patches, pooled to 256 image
+ * tokens) and the preset's small Gemma-3 text model: for timing the vision tower (vision_ms). */
+typedef enum family { FAMILY_LLAMA, FAMILY_QWEN2, FAMILY_WHISPER, FAMILY_GEMMA3_VLM } family;
+
+enum { VIS_HIDDEN = 1152, VIS_LAYERS = 27, VIS_HEADS = 16, VIS_FFN = 4304, VIS_PATCH = 14, VIS_IMAGE = 896,
+       VIS_TOKENS = 256 };
 
 typedef struct preset {
     const char *name;
@@ -73,6 +79,9 @@ static const preset presets[] = {
      2048, 51865, 448, NULL, NULL, true, "whisper_multilingual", 80, 1500},
     {"whisper-small", "openai/whisper-small dimensions (244 M parameters; F16 by default)", FAMILY_WHISPER, 768, 12, 12,
      12, 3072, 51865, 448, NULL, NULL, true, "whisper_multilingual", 80, 1500},
+    {"gemma3-4b-vision", "Gemma-3-4B's vision tower (SigLIP so400m, 896 px, 27 layers, 256 image tokens) and "
+     "projector with a small 2-layer Gemma-3 text model (hidden 256)", FAMILY_GEMMA3_VLM, 256, 2, 4, 1, 1024,
+     262208, 131072, "1e-06", "1000000.0", true, "gemma3", 0, 0},
 };
 
 static const preset *find_preset(const char *name) {
@@ -90,9 +99,41 @@ static const char *torch_dtype_name(npg_dtype dt) {
  * versions of the published checkpoints. */
 static npg_status whisper_config_json(const preset *p, npg_dtype dt, npg_strbuf *sb);
 
+static npg_status gemma3_vlm_config_json(const preset *p, npg_dtype dt, npg_strbuf *sb) {
+    return npg_strbuf_printf(
+        sb,
+        "{\n  \"architectures\": [\"Gemma3ForConditionalGeneration\"],\n  \"boi_token_index\": 255999,\n"
+        "  \"eoi_token_index\": 256000,\n  \"eos_token_id\": [1, 106],\n  \"image_token_index\": 262144,\n"
+        "  \"mm_tokens_per_image\": %d,\n  \"model_type\": \"gemma3\",\n  \"text_config\": {\n"
+        "    \"head_dim\": %d,\n    \"hidden_activation\": \"gelu_pytorch_tanh\",\n    \"hidden_size\": %d,\n"
+        "    \"intermediate_size\": %d,\n    \"layer_types\": [\"sliding_attention\", \"full_attention\"],\n"
+        "    \"max_position_embeddings\": %d,\n    \"model_type\": \"gemma3_text\",\n"
+        "    \"num_attention_heads\": %d,\n    \"num_hidden_layers\": %d,\n    \"num_key_value_heads\": %d,\n"
+        "    \"query_pre_attn_scalar\": %d,\n    \"rms_norm_eps\": %s,\n    \"rope_local_base_freq\": 10000.0,\n"
+        "    \"rope_scaling\": {\"factor\": 8.0, \"rope_type\": \"linear\"},\n    \"rope_theta\": %s,\n"
+        "    \"sliding_window\": 1024,\n    \"vocab_size\": %d\n  },\n  \"torch_dtype\": \"%s\",\n"
+        "  \"vision_config\": {\n    \"hidden_act\": \"gelu_pytorch_tanh\",\n    \"hidden_size\": %d,\n"
+        "    \"image_size\": %d,\n    \"intermediate_size\": %d,\n    \"layer_norm_eps\": 1e-06,\n"
+        "    \"model_type\": \"siglip_vision_model\",\n    \"num_attention_heads\": %d,\n"
+        "    \"num_hidden_layers\": %d,\n    \"patch_size\": %d,\n    \"vision_use_head\": false\n  }\n}",
+        VIS_TOKENS, p->hidden / p->heads, p->hidden, p->ffn, p->max_pos, p->heads, p->layers, p->kv_heads,
+        p->hidden / p->heads, p->rms_eps, p->rope_theta, p->vocab, torch_dtype_name(dt), VIS_HIDDEN, VIS_IMAGE,
+        VIS_FFN, VIS_HEADS, VIS_LAYERS, VIS_PATCH);
+}
+
+/* Gemma3ImageProcessor at the tower's size, and the processor's image_seq_length. */
+static const char gemma3_preprocessor_json[] =
+    "{\n  \"do_convert_rgb\": true,\n  \"do_normalize\": true,\n  \"do_pan_and_scan\": false,\n"
+    "  \"do_rescale\": true,\n  \"do_resize\": true,\n  \"image_mean\": [0.5, 0.5, 0.5],\n"
+    "  \"image_processor_type\": \"Gemma3ImageProcessor\",\n  \"image_seq_length\": 256,\n"
+    "  \"image_std\": [0.5, 0.5, 0.5],\n  \"processor_class\": \"Gemma3Processor\",\n  \"resample\": 2,\n"
+    "  \"rescale_factor\": 0.00392156862745098,\n  \"size\": {\"height\": 896, \"width\": 896}\n}";
+
 static npg_status config_json(const preset *p, npg_dtype dt, npg_strbuf *sb) {
     if (p->fam == FAMILY_WHISPER)
         return whisper_config_json(p, dt, sb);
+    if (p->fam == FAMILY_GEMMA3_VLM)
+        return gemma3_vlm_config_json(p, dt, sb);
     if (p->fam == FAMILY_LLAMA)
         return npg_strbuf_printf(sb,
                                  "{\n"
@@ -158,6 +199,9 @@ static npg_status config_json(const preset *p, npg_dtype dt, npg_strbuf *sb) {
 
 /* generation_config.json as the published checkpoints ship it (Qwen's is hand-edited, unsorted). */
 static npg_status generation_config_json(const preset *p, npg_strbuf *sb) {
+    if (p->fam == FAMILY_GEMMA3_VLM)
+        return npg_strbuf_append_str(sb, "{\n  \"bos_token_id\": 2,\n  \"eos_token_id\": [1, 106],\n"
+                                         "  \"pad_token_id\": 0\n}");
     if (p->fam == FAMILY_LLAMA)
         return npg_strbuf_printf(sb,
                                  "{\n"
@@ -192,7 +236,7 @@ static npg_status generation_config_json(const preset *p, npg_strbuf *sb) {
 typedef struct tensor_spec {
     char name[96];
     int n_dims;
-    int64_t shape[3];
+    int64_t shape[4];
     float center, half_width;
 } tensor_spec;
 
@@ -220,9 +264,79 @@ static void add_linear(tensor_spec *list, size_t *n, const char *name, int64_t o
     add_tensor(list, n, name, out, in, 0.0f, 1.0f / sqrtf((float)in));
 }
 
+/* Entries build_tensor_list may write. */
+static size_t max_tensors(const preset *p) {
+    return 3 + 16 * (size_t)p->layers + (p->fam == FAMILY_GEMMA3_VLM ? 16 * VIS_LAYERS + 16 : 0);
+}
+
+/* Gemma-3's text model under language_model.model. (tied embeddings, (1 + w) norms around 0) and the
+ * SigLIP tower and projector with HF names. */
+static size_t gemma3_vlm_tensors(const preset *p, tensor_spec *list) {
+    size_t n = 0;
+    const int64_t h = p->hidden, hd = p->hidden / p->heads, q = p->heads * hd, kv = p->kv_heads * hd;
+    char name[96];
+    add_tensor(list, &n, "language_model.model.embed_tokens.weight", p->vocab, h, 0.0f, 1.0f / sqrtf((float)h));
+    for (int l = 0; l < p->layers; l++) {
+#define LAYER(suffix) (snprintf(name, sizeof name, "language_model.model.layers.%d.%s", l, suffix), name)
+        add_tensor(list, &n, LAYER("input_layernorm.weight"), h, 0, 0.0f, 0.05f);
+        add_tensor(list, &n, LAYER("post_attention_layernorm.weight"), h, 0, 0.0f, 0.05f);
+        add_tensor(list, &n, LAYER("pre_feedforward_layernorm.weight"), h, 0, 0.0f, 0.05f);
+        add_tensor(list, &n, LAYER("post_feedforward_layernorm.weight"), h, 0, 0.0f, 0.05f);
+        add_tensor(list, &n, LAYER("self_attn.q_norm.weight"), hd, 0, 0.0f, 0.05f);
+        add_tensor(list, &n, LAYER("self_attn.k_norm.weight"), hd, 0, 0.0f, 0.05f);
+        add_linear(list, &n, LAYER("self_attn.q_proj.weight"), q, h);
+        add_linear(list, &n, LAYER("self_attn.k_proj.weight"), kv, h);
+        add_linear(list, &n, LAYER("self_attn.v_proj.weight"), kv, h);
+        add_linear(list, &n, LAYER("self_attn.o_proj.weight"), h, q);
+        add_linear(list, &n, LAYER("mlp.gate_proj.weight"), p->ffn, h);
+        add_linear(list, &n, LAYER("mlp.up_proj.weight"), p->ffn, h);
+        add_linear(list, &n, LAYER("mlp.down_proj.weight"), h, p->ffn);
+#undef LAYER
+    }
+    add_tensor(list, &n, "language_model.model.norm.weight", h, 0, 0.0f, 0.05f);
+    const int64_t H = VIS_HIDDEN, K = 3 * VIS_PATCH * VIS_PATCH, P = (VIS_IMAGE / VIS_PATCH) * (VIS_IMAGE / VIS_PATCH);
+    add_tensor(list, &n, "vision_tower.vision_model.embeddings.patch_embedding.weight", H, 3, 0.0f,
+               1.0f / sqrtf((float)K));
+    list[n - 1].n_dims = 4; /* [H, 3, 14, 14] */
+    list[n - 1].shape[2] = list[n - 1].shape[3] = VIS_PATCH;
+    add_tensor(list, &n, "vision_tower.vision_model.embeddings.patch_embedding.bias", H, 0, 0.0f, 0.05f);
+    add_tensor(list, &n, "vision_tower.vision_model.embeddings.position_embedding.weight", P, H, 0.0f, 0.5f);
+    for (int l = 0; l < VIS_LAYERS; l++) {
+#define VLAYER(suffix) (snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.%s", l, suffix), name)
+        static const char *const norms[] = {"layer_norm1", "layer_norm2"};
+        for (int i = 0; i < 2; i++) {
+            char sfx[48];
+            snprintf(sfx, sizeof sfx, "%s.weight", norms[i]);
+            add_tensor(list, &n, VLAYER(sfx), H, 0, 1.0f, 0.05f);
+            snprintf(sfx, sizeof sfx, "%s.bias", norms[i]);
+            add_tensor(list, &n, VLAYER(sfx), H, 0, 0.0f, 0.05f);
+        }
+        static const char *const projs[] = {"q_proj", "k_proj", "v_proj", "out_proj"};
+        for (int i = 0; i < 4; i++) {
+            char sfx[48];
+            snprintf(sfx, sizeof sfx, "self_attn.%s.weight", projs[i]);
+            add_linear(list, &n, VLAYER(sfx), H, H);
+            snprintf(sfx, sizeof sfx, "self_attn.%s.bias", projs[i]);
+            add_tensor(list, &n, VLAYER(sfx), H, 0, 0.0f, 0.05f);
+        }
+        add_linear(list, &n, VLAYER("mlp.fc1.weight"), VIS_FFN, H);
+        add_tensor(list, &n, VLAYER("mlp.fc1.bias"), VIS_FFN, 0, 0.0f, 0.05f);
+        add_linear(list, &n, VLAYER("mlp.fc2.weight"), H, VIS_FFN);
+        add_tensor(list, &n, VLAYER("mlp.fc2.bias"), H, 0, 0.0f, 0.05f);
+#undef VLAYER
+    }
+    add_tensor(list, &n, "vision_tower.vision_model.post_layernorm.weight", H, 0, 1.0f, 0.05f);
+    add_tensor(list, &n, "vision_tower.vision_model.post_layernorm.bias", H, 0, 0.0f, 0.05f);
+    add_tensor(list, &n, "multi_modal_projector.mm_soft_emb_norm.weight", H, 0, 0.0f, 0.05f);
+    add_tensor(list, &n, "multi_modal_projector.mm_input_projection_weight", H, h, 0.0f, 1.0f / sqrtf((float)H));
+    return n;
+}
+
 /* The preset's tensors in model order (embeddings, layer 0..L-1, final norm, lm_head); returns the
  * count. `list` holds at least 3 + 12 * layers entries. */
 static size_t build_tensor_list(const preset *p, tensor_spec *list) {
+    if (p->fam == FAMILY_GEMMA3_VLM)
+        return gemma3_vlm_tensors(p, list);
     size_t n = 0;
     const int64_t h = p->hidden, hd = p->hidden / p->heads, q = p->heads * hd, kv = p->kv_heads * hd;
     /* Untied: O(1) input embeddings, lm_head std 1/sqrt(h) for O(1) logits. Tied: the one matrix is
@@ -502,7 +616,7 @@ static npg_status remove_flat_dir(const char *dir, bool require_config) {
 
 /* Entries build_tensor_list / whisper_tensor_list may write. */
 static size_t tensor_capacity(const preset *p) {
-    return p->fam == FAMILY_WHISPER ? 16 + 40 * (size_t)p->layers : 3 + 12 * (size_t)p->layers;
+    return p->fam == FAMILY_WHISPER ? 16 + 40 * (size_t)p->layers : max_tensors(p);
 }
 
 static npg_status write_folder(const options *o, const char *tmp) {
@@ -526,6 +640,12 @@ static npg_status write_folder(const options *o, const char *tmp) {
         st = whisper_copy_preprocessor(o, tmp);
     tensor_spec *list = NULL;
     char *weights = NULL;
+    if (st == NPG_OK && o->p->fam == FAMILY_GEMMA3_VLM) {
+        st = write_text(tmp, "preprocessor_config.json", gemma3_preprocessor_json, strlen(gemma3_preprocessor_json));
+        static const char proc[] = "{\n  \"image_seq_length\": 256,\n  \"processor_class\": \"Gemma3Processor\"\n}";
+        if (st == NPG_OK)
+            st = write_text(tmp, "processor_config.json", proc, strlen(proc));
+    }
     if (st == NPG_OK && (!(list = calloc(tensor_capacity(o->p), sizeof *list)) ||
                          !(weights = npg_path_join(tmp, "model.safetensors"))))
         st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory");
@@ -658,8 +778,8 @@ int main(int argc, char **argv) {
     if (n_pos < 2)
         return fail_usage("%s", n_pos == 0 ? "missing PRESET and OUT_DIR" : "missing OUT_DIR");
     if (!(o.p = find_preset(positional[0])))
-        return fail_usage("unknown preset '%s' (tinyllama-1.1b, tiny-llama, qwen2.5-0.5b, whisper-tiny, whisper-base, "
-                          "whisper-small)",
+        return fail_usage("unknown preset '%s' (tinyllama-1.1b, tiny-llama, qwen2.5-0.5b, gemma3-4b-vision, whisper-tiny, "
+                          "whisper-base, whisper-small)",
                           positional[0]);
     if (!dtype_given && o.p->fam == FAMILY_WHISPER)
         o.dt = NPG_DT_F16; /* the guide's Whisper weights, and the published checkpoints' */

@@ -24,7 +24,7 @@ _npugen() {
         --top-p --min-p --repetition-penalty --seed --stop --ignore-eos --encrypt-key-file --perf"
     local opts
     case ${words[1]} in
-    generate) opts="-p --prompt -f --file --prompt-ids --chat --system --print-ids --json --num-return-sequences $gen" ;;
+    generate) opts="-p --prompt -f --file --prompt-ids --image --chat --system --print-ids --json --num-return-sequences $gen" ;;
     chat) opts="--system $gen" ;;
     tokenize) opts="--add-special-tokens -f" ;;
     detokenize) opts="--skip-special-tokens" ;;
@@ -35,12 +35,12 @@ _npugen() {
         --condition-on-previous-text --temperature-fallback --output-format -o --output --sample-len --print-ids --device
         -t --threads --perf" ;;
     template) opts="--template --bos-token --eos-token --messages --add-generation-prompt --kwargs" ;;
-    export) opts="-m --weight-format --sym --group-size --ratio --all-layers --backup-precision
+    export) opts="-m --weight-format --sym --group-size --ratio --all-layers --backup-precision --vision-format
         --dataset --num-samples --awq --scale-estimation --gptq --gptq-act-order --sensitivity-metric
         --overwrite --quiet" ;;
     eval) opts="--text --reference --ctx --chunks --threads --json" ;;
     compile) opts="--device -o --output -c --encrypt-key-file" ;;
-    bench) opts="-p -n -t --device -c --json --no-bandwidth --sequences --audio ${gen/--perf/}" ;;
+    bench) opts="-p -n -t --device -c --json --no-bandwidth --sequences --audio --image ${gen/--perf/}" ;;
     *) return ;;
     esac
     opts+=" --help"
@@ -51,11 +51,12 @@ _npugen() {
     --output-format) COMPREPLY=($(compgen -W "txt srt vtt json" -- "$cur")); return ;;
     --condition-on-previous-text) COMPREPLY=($(compgen -W "0 1" -- "$cur")); return ;;
     --weight-format) COMPREPLY=($(compgen -W "fp32 fp16 int8 int4 nf4" -- "$cur")); return ;;
+    --vision-format) COMPREPLY=($(compgen -W "fp16 int8 fp32" -- "$cur")); return ;;
     --backup-precision) COMPREPLY=($(compgen -W "int8_asym int8_sym none" -- "$cur")); return ;;
     --sensitivity-metric)
         COMPREPLY=($(compgen -W "weight_quantization_error hessian_input_activation mean_activation_variance
             max_activation_variance mean_activation_magnitude" -- "$cur")); return ;;
-    -f | --file | --messages | --template | --text | -o | --output | --encrypt-key-file | --dataset)
+    -f | --file | --messages | --template | --text | -o | --output | --encrypt-key-file | --dataset | --image)
         COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
     -m | --reference)
         COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null; return ;;

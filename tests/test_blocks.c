@@ -127,7 +127,8 @@ static void test_positions(void) {
 static double act_ref(npg_mlp_act act, double g) {
     switch (act) {
     case NPG_MLP_GATED_SILU: return g / (1.0 + exp(-g));
-    case NPG_MLP_GATED_GELU_TANH: return 0.5 * g * (1.0 + tanh(sqrt(2.0 / M_PI) * (g + 0.044715 * g * g * g)));
+    case NPG_MLP_GATED_GELU_TANH:
+    case NPG_MLP_GELU_TANH: return 0.5 * g * (1.0 + tanh(sqrt(2.0 / M_PI) * (g + 0.044715 * g * g * g)));
     case NPG_MLP_GELU_ERF: return 0.5 * g * (1.0 + erf(g / sqrt(2.0)));
     case NPG_MLP_QUICK_GELU: return g / (1.0 + exp(-1.702 * g));
     }
@@ -162,7 +163,7 @@ static void test_mlps(void) {
                Wu = {.type = NPG_W_F32, .n = F, .k = H, .data = wu};
     npg_weight Wgu = {.type = NPG_W_F32, .n = 2 * F, .k = H, .data = wgu};
     npg_weight Wd = {.type = NPG_W_F32, .n = H, .k = F, .data = wd};
-    for (int a = 0; a < 4; a++) {
+    for (int a = 0; a < 5; a++) {
         npg_mlp_act act = (npg_mlp_act)a;
         bool gated = a < 2;
         linear_ref(x, wg, gated ? NULL : b1, R, F, H, g);

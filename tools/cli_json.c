@@ -36,7 +36,12 @@ void cli_json_perf(FILE *fp, const npg_perf_metrics *m) {
     fprintf(fp,
             "{\"load_ms\": %.3f, \"compile_ms\": %.3f, \"input_tokens\": %zu, \"generated_tokens\": %zu, "
             "\"ttft_ms\": %.3f, \"tpot_ms\": %.3f, \"tpot_std_ms\": %.3f, \"throughput_tok_s\": %.3f, "
-            "\"generate_ms\": %.3f, \"tokenize_ms\": %.3f, \"detokenize_ms\": %.3f}",
+            "\"generate_ms\": %.3f, \"tokenize_ms\": %.3f, \"detokenize_ms\": %.3f",
             (double)load, (double)compile, n_in, n_out, (double)ttft, (double)tpot, (double)tpot_sd, (double)thr,
             (double)gen, (double)tokz, (double)detok);
+    float vision = 0;
+    npg_perf_metrics_get_vision_duration(m, &vision);
+    if (vision > 0) /* a VLM call that encoded images */
+        fprintf(fp, ", \"vision_ms\": %.3f", (double)vision);
+    fputc('}', fp);
 }

@@ -14,6 +14,7 @@
 #include "bench_audio.h"
 #include "cli_util.h"
 #include "gen_options.h"
+#include "gen_pipe.h"
 #include "measure.h"
 
 static const char *const CMD = "bench";
@@ -21,7 +22,7 @@ static const char *const CMD = "bench";
 static void usage(FILE *fp) {
     fprintf(fp,
             "usage: npugen bench MODEL_DIR [-p PROMPT_TOKENS] [-n GEN_TOKENS] [-t THREADS] [--device D]\n"
-            "                    [-c KEY=VALUE]... [--json] [--no-bandwidth] [--sequences N]\n"
+            "                    [-c KEY=VALUE]... [--json] [--no-bandwidth] [--sequences N] [--image FILE]\n"
             "       npugen bench WHISPER_DIR --audio FILE [-t THREADS] [--device D] [-c KEY=VALUE]... [--json]\n\n"
             "Times one generation of GEN_TOKENS (default 64) after a synthetic prompt of PROMPT_TOKENS\n"
             "(default 128) and reports load time, TTFT, prefill and decode tokens/s, peak RSS, the\n"
@@ -31,6 +32,10 @@ static void usage(FILE *fp) {
             "  --no-bandwidth             skip the bandwidth measurement (mem_bw_gbs = 0)\n"
             "  --audio FILE               a Whisper model on FILE: load_ms, mel_ms, encode_ms (per 30 s\n"
             "                             window), decode_ms_per_token, rtf, peak_rss_mb, threads\n"
+            "  --image FILE               a vision-language model: the prompt is the image then \"Describe this\n"
+            "                             image.\" (-p is ignored; prompt_tokens counts the image tokens);\n"
+            "                             adds vision_ms (preprocessing + vision tower + projector) and the\n"
+            "                             tower's vision_gflops\n"
             "  --sequences N              decode N sequences together after the one prompt (sampling,\n"
             "                             temperature 1 unless --temperature; CPU only); decode_tok_s is\n"
             "                             then the aggregate over all N, gen_tokens per sequence\n"
@@ -45,23 +50,31 @@ static void usage(FILE *fp) {
 
 typedef struct bench_result {
     double load_ms, compile_ms, ttft_ms, prefill_tok_s, decode_tok_s, peak_rss_mb, weights_mb, mem_bw_gbs,
-        decode_bw_fraction;
+        decode_bw_fraction, vision_ms, vision_gflops;
     size_t prompt_tokens, gen_tokens, sequences, context_length;
     int threads;
     bool sampled;  /* --temperature > 0: the run samples, from seed */
+    bool text_model; /* --image given for a model without a vision tower */
     uint64_t seed;
     char architecture[64];
 } bench_result;
 
-static npg_status measure(const char *model_dir, const gen_options *o, size_t n_prompt, bench_result *r) {
-    npg_llm_pipeline *pipe = NULL;
+static npg_status measure(const char *model_dir, const gen_options *o, size_t n_prompt, const npg_image *image,
+                          bench_result *r) {
+    gen_pipe gp = {0};
     npg_generation_config *cfg = NULL;
     npg_decoded_results *res = NULL;
     int32_t *ids = NULL;
     double t0 = cli_now_ms();
-    npg_status st = gen_options_pipeline(o, model_dir, &pipe);
+    npg_status st = gen_pipe_create(o, model_dir, &gp);
     if (st != NPG_OK)
         return st;
+    if (image && !gp.vlm) {
+        gen_pipe_free(&gp);
+        r->text_model = true; /* reported by the caller */
+        return NPG_ERR_UNSUPPORTED;
+    }
+    npg_llm_pipeline *pipe = (npg_llm_pipeline *)gen_pipe_llm(&gp);
     r->load_ms = cli_now_ms() - t0;
     const char *arch = NULL;
     size_t vocab_size = 0;
@@ -94,12 +107,15 @@ static npg_status measure(const char *model_dir, const gen_options *o, size_t n_
         st = npg_generation_config_get_do_sample(cfg, &r->sampled);
     if (st == NPG_OK)
         st = npg_generation_config_get_rng_seed(cfg, &r->seed);
-    if (st == NPG_OK) {
+    if (st == NPG_OK && image) {
+        const npg_image *imgs[1] = {image};
+        st = npg_vlm_pipeline_generate(gp.vlm, "Describe this image.", imgs, 1, cfg, NULL, &res);
+    } else if (st == NPG_OK) {
         ids = malloc((n_prompt ? n_prompt : 1) * sizeof *ids);
         if (!ids)
             st = NPG_ERR_OUT_OF_MEMORY;
     }
-    if (st == NPG_OK) {
+    if (st == NPG_OK && !image) {
         uint32_t vocab = (uint32_t)vocab_size, x = 12345;
         int32_t bos = npg_tokenizer_bos_token_id(tok);
         for (size_t i = 0; i < n_prompt; i++) {
@@ -119,6 +135,16 @@ static npg_status measure(const char *model_dir, const gen_options *o, size_t n_
         npg_perf_metrics_get_throughput(m, &thr, &sd);
         npg_perf_metrics_get_compile_time(m, &comp);
         npg_perf_metrics_get_num_generated_tokens(m, &n_gen);
+        if (image) {
+            float vms = 0;
+            double flops = 0;
+            npg_perf_metrics_get_vision_duration(m, &vms);
+            npg_perf_metrics_get_num_input_tokens(m, &n_prompt);
+            npg_vlm_pipeline_get_vision_flops(gp.vlm, &flops);
+            r->vision_ms = (double)vms;
+            r->vision_gflops = vms > 0 ? flops / ((double)vms * 1e6) : 0;
+            r->prompt_tokens = n_prompt;
+        }
         r->gen_tokens = n_gen / r->sequences; /* ignore_eos: every sequence runs to the end */
         r->compile_ms = (double)comp;
         r->ttft_ms = (double)ttft;
@@ -130,7 +156,7 @@ static npg_status measure(const char *model_dir, const gen_options *o, size_t n_
     free(ids);
     npg_decoded_results_free(res);
     npg_generation_config_free(cfg);
-    npg_llm_pipeline_free(pipe);
+    gen_pipe_free(&gp);
     return st;
 }
 
@@ -144,13 +170,17 @@ static void print_result(const bench_result *r, const char *device, bool json) {
                "\"prompt_tokens\": %zu, \"gen_tokens\": %zu, \"sequences\": %zu, "
                "\"load_ms\": %s, \"compile_ms\": %s, \"ttft_ms\": %s, \"prefill_tok_s\": %s, "
                "\"decode_tok_s\": %s, \"peak_rss_mb\": %s, \"weights_mb\": %s, \"mem_bw_gbs\": %s, "
-               "\"decode_bw_fraction\": %s, \"seed\": %s}\n",
+               "\"decode_bw_fraction\": %s, \"seed\": %s",
                device, r->architecture, r->context_length, r->threads, r->prompt_tokens, r->gen_tokens, r->sequences,
                cli_json_num(b[0], r->load_ms, 3), cli_json_num(b[1], r->compile_ms, 3),
                cli_json_num(b[2], r->ttft_ms, 3), cli_json_num(b[3], r->prefill_tok_s, 3),
                cli_json_num(b[4], r->decode_tok_s, 3), cli_json_num(b[5], r->peak_rss_mb, 3),
                cli_json_num(b[6], r->weights_mb, 3), cli_json_num(b[7], r->mem_bw_gbs, 3),
                cli_json_num(b[8], r->decode_bw_fraction, 4), seed);
+        if (r->vision_ms > 0)
+            printf(", \"vision_ms\": %s, \"vision_gflops\": %s", cli_json_num(b[0], r->vision_ms, 3),
+                   cli_json_num(b[1], r->vision_gflops, 2));
+        printf("}\n");
         return;
     }
     printf("device              %s\n", device);
@@ -161,6 +191,8 @@ static void print_result(const bench_result *r, const char *device, bool json) {
     if (r->sequences > 1)
         printf("sequences           %zu decoded together (decode: aggregate)\n", r->sequences);
     printf("load                %.2f ms (compile %.2f ms)\n", r->load_ms, r->compile_ms);
+    if (r->vision_ms > 0)
+        printf("vision              %.2f ms (tower %.2f GFLOP/s)\n", r->vision_ms, r->vision_gflops);
     printf("TTFT                %.2f ms\n", r->ttft_ms);
     printf("prefill             %.2f tok/s\n", r->prefill_tok_s);
     printf("decode              %.2f tok/s\n", r->decode_tok_s);
@@ -177,7 +209,8 @@ int npg_cmd_bench(int argc, char **argv) {
     gen_options o;
     if (gen_options_init(&o) != NPG_OK)
         return cli_fail(CMD, NPG_ERR_OUT_OF_MEMORY);
-    const char *model_dir = NULL;
+    const char *model_dir = NULL, *image_file = NULL;
+    npg_image *image = NULL;
     bool json = false, bandwidth = true;
     const char *audio = NULL;
     long long n_prompt = 128;
@@ -197,6 +230,9 @@ int npg_cmd_bench(int argc, char **argv) {
                 goto done;
         } else if (cli_opt(a, NULL, "--sequences")) {
             if (!cli_value(CMD, argc, argv, &i, &v) || !cli_parse_long(CMD, a, v, 1, 256, &n_seqs))
+                goto done;
+        } else if (cli_opt(a, NULL, "--image")) {
+            if (!cli_value(CMD, argc, argv, &i, &image_file))
                 goto done;
         } else if (cli_flag(a, NULL, "--json")) {
             json = true;
@@ -235,7 +271,16 @@ int npg_cmd_bench(int argc, char **argv) {
         rc = cli_bench_audio(CMD, model_dir, audio, o.device, o.props, r.threads > 0 ? r.threads : cli_cpu_count(), json);
         goto done;
     }
-    npg_status st = measure(model_dir, &o, (size_t)n_prompt, &r);
+    if (image_file && !gen_load_images(CMD, &image_file, 1, &image)) {
+        rc = 1;
+        goto done;
+    }
+    npg_status st = measure(model_dir, &o, (size_t)n_prompt, image, &r);
+    if (r.text_model) {
+        cli_error(CMD, "%s is a text model: --image needs a vision-language model (Gemma-3, LLaVA)", model_dir);
+        rc = 1;
+        goto done;
+    }
     if (st != NPG_OK) {
         rc = cli_fail_model(CMD, st, model_dir);
         goto done;
@@ -252,6 +297,7 @@ int npg_cmd_bench(int argc, char **argv) {
     print_result(&r, o.device, json);
     rc = 0;
 done:
+    npg_image_free(image);
     gen_options_free(&o);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "cli_util.h"
 #include "gen_options.h"
+#include "gen_pipe.h"
 #include "perf_print.h"
 
 static const char *const CMD = "chat";
@@ -19,7 +20,10 @@ static void usage(FILE *fp) {
             "Talks with a chat model. Each line on stdin is one user turn; the reply is streamed to\n"
             "stdout and ends with a newline. Commands: /reset starts a new conversation, /exit quits\n"
             "(so does end of input). The history stays in the KV cache: a turn prefills only its own\n"
-            "tokens. A turn that is refused (invalid UTF-8, context full: /reset) gets an error on\n"
+            "tokens. With a vision-language model (Gemma-3, LLaVA), /image FILE adds an image (PNG or\n"
+            "JPEG) to the next turn (repeat for several); it stays in the conversation, encoded once, and\n"
+            "goes where the turn's text puts <start_of_image> / <image> / <ov_genai_image_N>, else before\n"
+            "the text. A turn that is refused (invalid UTF-8, context full: /reset) gets an error on\n"
             "stderr and an empty reply line; the conversation goes on and the exit status is 1.\n\n"
             "  --system TEXT              a system message at the start of every conversation\n"
             "  --perf                     print each turn's performance metrics (and the sampling seed) to stderr\n"
@@ -56,18 +60,20 @@ static bool read_line(char **buf, size_t *cap) {
     return true;
 }
 
-static int converse(npg_llm_pipeline *pipe, const npg_generation_config *cfg, const char *system, bool perf) {
+static int converse(gen_pipe *pipe, const npg_generation_config *cfg, const char *system, bool perf) {
     bool tty = isatty(STDIN_FILENO) != 0;
     npg_streamer streamer = {gen_stream_stdout, NULL};
     char *line = NULL;
     size_t cap = 0;
     int rc = 0;
     size_t turns = 0; /* answered turns since the last (re)start */
-    npg_status st = npg_llm_pipeline_start_chat(pipe, system);
+    npg_image *pending[GEN_MAX_IMAGES] = {0}; /* /image FILE: for the next turn */
+    size_t n_pending = 0;
+    npg_status st = gen_pipe_start_chat(pipe, system);
     if (st != NPG_OK)
         return cli_fail(CMD, st);
     if (tty)
-        fprintf(stderr, "chat: /reset starts over, /exit quits\n");
+        fprintf(stderr, "chat: /reset starts over, /exit quits%s\n", pipe->vlm ? ", /image FILE adds an image" : "");
     for (;;) {
         if (tty) {
             fputs("> ", stdout);
@@ -79,10 +85,30 @@ static int converse(npg_llm_pipeline *pipe, const npg_generation_config *cfg, co
             continue;
         if (strcmp(line, "/exit") == 0 || strcmp(line, "/quit") == 0)
             break;
+        if (strncmp(line, "/image", 6) == 0 && (line[6] == ' ' || line[6] == '\0')) {
+            const char *file = line + 6;
+            while (*file == ' ')
+                file++;
+            if (!pipe->vlm || !*file || n_pending == GEN_MAX_IMAGES) {
+                cli_error(CMD, "/image: %s", !pipe->vlm ? "this model is a text model (no vision tower)"
+                                             : !*file  ? "give a file: /image FILE"
+                                                       : "at most 16 images per turn");
+                rc = 1;
+            } else if (gen_load_images(CMD, &file, 1, &pending[n_pending])) {
+                n_pending++;
+                if (tty)
+                    fprintf(stderr, "(image %s added to the next turn)\n", file);
+            } else {
+                rc = 1;
+            }
+            continue;
+        }
         if (strcmp(line, "/reset") == 0) {
-            st = npg_llm_pipeline_finish_chat(pipe);
+            gen_free_images(pending, n_pending);
+            n_pending = 0;
+            st = gen_pipe_finish_chat(pipe);
             if (st == NPG_OK)
-                st = npg_llm_pipeline_start_chat(pipe, system);
+                st = gen_pipe_start_chat(pipe, system);
             if (st != NPG_OK) {
                 rc = cli_fail(CMD, st);
                 break;
@@ -93,7 +119,9 @@ static int converse(npg_llm_pipeline *pipe, const npg_generation_config *cfg, co
             continue;
         }
         npg_decoded_results *res = NULL;
-        st = npg_llm_pipeline_generate(pipe, line, cfg, &streamer, &res);
+        st = gen_pipe_generate(pipe, line, (const npg_image *const *)pending, n_pending, cfg, &streamer, &res);
+        gen_free_images(pending, n_pending); /* kept by the conversation (or refused with the turn) */
+        n_pending = 0;
         if (st == NPG_ERR_INVALID_ARGUMENT || st == NPG_ERR_LIMIT) {
             /* A turn refused before any work (bad text, history past the context) leaves the
              * conversation as it was: report it, answer with an empty line (one line per turn) and
@@ -125,7 +153,8 @@ static int converse(npg_llm_pipeline *pipe, const npg_generation_config *cfg, co
         npg_decoded_results_free(res);
     }
     free(line);
-    npg_llm_pipeline_finish_chat(pipe);
+    gen_free_images(pending, n_pending);
+    gen_pipe_finish_chat(pipe);
     return rc;
 }
 
@@ -165,21 +194,21 @@ int npg_cmd_chat(int argc, char **argv) {
     }
     if (!gen_options_check_keys(CMD, o.device, o.props))
         goto done;
-    npg_llm_pipeline *pipe = NULL;
+    gen_pipe pipe = {0};
     npg_generation_config *cfg = NULL;
-    npg_status st = gen_options_pipeline(&o, model_dir, &pipe);
+    npg_status st = gen_pipe_create(&o, model_dir, &pipe);
     if (st != NPG_OK) {
         rc = cli_fail_model(CMD, st, model_dir);
         goto done;
     }
-    st = gen_options_config(&o, pipe, &cfg);
+    st = gen_options_config(&o, gen_pipe_llm(&pipe), &cfg);
     if (st == NPG_OK)
-        gen_warn_no_template(CMD, pipe, model_dir);
+        gen_warn_no_template(CMD, gen_pipe_llm(&pipe), model_dir);
     if (st == NPG_OK && perf)
         gen_print_seed(stderr, cfg);
-    rc = st == NPG_OK ? converse(pipe, cfg, system, perf) : cli_fail(CMD, st);
+    rc = st == NPG_OK ? converse(&pipe, cfg, system, perf) : cli_fail(CMD, st);
     npg_generation_config_free(cfg);
-    npg_llm_pipeline_free(pipe);
+    gen_pipe_free(&pipe);
 done:
     gen_options_free(&o);
     return rc;

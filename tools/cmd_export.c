@@ -14,6 +14,7 @@ static void usage(FILE *fp) {
     fprintf(fp,
             "usage: npugen export -m HF_DIR [--weight-format fp32|fp16|int8|int4|nf4] [--sym] [--group-size N|-1]\n"
             "                     [--ratio R] [--all-layers] [--backup-precision int8_sym|int8_asym|none]\n"
+            "                     [--vision-format fp16|int8|fp32]\n"
             "                     [--dataset FILE [--num-samples N] [--awq] [--scale-estimation] [--gptq]\n"
             "                     [--gptq-act-order] [--sensitivity-metric M]] [--overwrite] [--quiet] OUT_DIR\n\n"
             "Compresses a Hugging Face model folder into OUT_DIR (model.npgw + tokenizer and config files),\n"
@@ -29,6 +30,9 @@ static void usage(FILE *fp) {
             "                        precision, chosen by NNCF's data-free criterion (8-bit quantization error)\n"
             "  --all-layers          embeddings and lm_head in 4-bit too (default: backup precision)\n"
             "  --backup-precision P  int8_asym (default; stored as symmetric int8), int8_sym, none (keep float)\n"
+            "  --vision-format F     a vision-language model's vision tower and projector: fp16 (default), int8\n"
+            "                        (their matmul weights, per output channel) or fp32; the language model\n"
+            "                        gets --weight-format\n"
             "  --dataset FILE        calibration text (UTF-8; samples cut at blank lines) for the data-aware\n"
             "                        options below; the float model runs on it on CPU\n"
             "  --num-samples N       calibration samples (default 128; a long sample is cut into windows)\n"
@@ -114,6 +118,14 @@ int npg_cmd_export(int argc, char **argv) {
             ratio_given = true;
         } else if (cli_flag(a, NULL, "--all-layers")) {
             o.all_layers = true;
+        } else if (cli_opt(a, NULL, "--vision-format")) {
+            if (!cli_value(CMD, argc, argv, &i, &v))
+                return 2;
+            if (npg_export_format_parse(v, &o.vision_format) != NPG_OK || o.vision_format == NPG_EXPORT_INT4 ||
+                o.vision_format == NPG_EXPORT_NF4) {
+                cli_error(CMD, "--vision-format: '%s' is not one of fp16, int8, fp32", v);
+                return 2;
+            }
         } else if (cli_opt(a, NULL, "--backup-precision")) {
             if (!cli_value(CMD, argc, argv, &i, &v))
                 return 2;

@@ -8,19 +8,25 @@
 #include "cli_json.h"
 #include "cli_util.h"
 #include "gen_options.h"
+#include "gen_pipe.h"
 #include "perf_print.h"
 
 static const char *const CMD = "generate";
 
 static void usage(FILE *fp) {
     fprintf(fp,
-            "usage: npugen generate MODEL_DIR (-p PROMPT | -f FILE | --prompt-ids IDS) [options]\n\n"
+            "usage: npugen generate MODEL_DIR (-p PROMPT | -f FILE | --prompt-ids IDS) [--image FILE]... [options]\n\n"
             "Generates a continuation of the prompt and streams it to stdout (no prompt echo), then a\n"
             "newline. MODEL_DIR is a Hugging Face folder, an `npugen export` folder or a GGUF file.\n"
             "It can also be a repo id fetched with `npugen pull` (ORG/NAME or ORG/NAME@REVISION).\n\n"
             "  -p, --prompt PROMPT        the prompt text\n"
             "  -f, --file FILE            read the prompt from FILE (- = standard input)\n"
             "  --prompt-ids 1,403,407     feed token ids (no template, no BOS added)\n"
+            "  --image FILE               an image (PNG or JPEG) for a vision-language model (Gemma-3, LLaVA);\n"
+            "                             repeat for several. The prompt places them with the model's tag\n"
+            "                             (<start_of_image>, <image>) or <ov_genai_image_N>; without a tag\n"
+            "                             they go before the text. NPU options: -c DEVICE_PROPERTIES='{\"NPU\":\n"
+            "                             {\"MAX_PROMPT_LEN\": 1024}}'\n"
             "  --chat                     wrap the prompt in the model's chat template (one user turn)\n"
             "  --system TEXT              a system message first (implies --chat)\n"
             "  --print-ids                print the generated ids (space-separated) instead of text\n"
@@ -39,6 +45,8 @@ typedef struct gen_args {
     const char *model_dir, *prompt, *file, *ids_arg, *system;
     bool chat, print_ids, perf, json;
     long long n_seqs; /* 0 = the model's config (1) */
+    const char *images[GEN_MAX_IMAGES];
+    size_t n_images;
 } gen_args;
 
 /* 1: consumed, 0: not ours, -1: usage error */
@@ -46,6 +54,13 @@ static int parse_own(gen_args *g, int argc, char **argv, int *i) {
     const char *a = argv[*i];
     if (cli_opt(a, NULL, "--prompt-ids"))
         return cli_value(CMD, argc, argv, i, &g->ids_arg) ? 1 : -1;
+    if (cli_opt(a, NULL, "--image")) {
+        if (g->n_images == GEN_MAX_IMAGES) {
+            cli_error(CMD, "--image: at most %d images", GEN_MAX_IMAGES);
+            return -1;
+        }
+        return cli_value(CMD, argc, argv, i, &g->images[g->n_images++]) ? 1 : -1;
+    }
     if (cli_opt(a, "-p", "--prompt"))
         return cli_value(CMD, argc, argv, i, &g->prompt) ? 1 : -1;
     if (cli_opt(a, "-f", "--file"))
@@ -174,30 +189,47 @@ static npg_status apply_sequences(const gen_args *g, npg_generation_config *cfg)
 }
 
 static int run(const gen_args *g, const gen_options *o, const char *prompt_text, const int32_t *ids, size_t n_ids) {
-    npg_llm_pipeline *pipe = NULL;
+    gen_pipe pipe = {0};
     npg_generation_config *cfg = NULL;
     npg_decoded_results *res = NULL;
     npg_chat_history *hist = NULL;
-    npg_status st = gen_options_pipeline(o, g->model_dir, &pipe);
+    npg_image *images[GEN_MAX_IMAGES] = {0};
+    npg_status st = gen_pipe_create(o, g->model_dir, &pipe);
     if (st != NPG_OK)
         return cli_fail_model(CMD, st, g->model_dir);
-    st = gen_options_config(o, pipe, &cfg);
+    if (g->n_images && !pipe.vlm) {
+        cli_error(CMD, "%s is a text model (%s): --image needs a vision-language model (Gemma-3, LLaVA)",
+                  g->model_dir, "no vision tower in its config.json");
+        gen_pipe_free(&pipe);
+        return 1;
+    }
+    if (!gen_load_images(CMD, g->images, g->n_images, images)) {
+        gen_pipe_free(&pipe);
+        return 1;
+    }
+    st = gen_options_config(o, gen_pipe_llm(&pipe), &cfg);
     if (st == NPG_OK && g->chat)
-        gen_warn_no_template(CMD, pipe, g->model_dir);
+        gen_warn_no_template(CMD, gen_pipe_llm(&pipe), g->model_dir);
     if (st == NPG_OK && apply_sequences(g, cfg) != NPG_OK) {
         cli_error(CMD, "--num-return-sequences %lld needs sampling (--temperature T > 0, or a model whose "
                        "generation_config.json samples): greedy decoding would return %lld identical sequences",
                   g->n_seqs, g->n_seqs);
         npg_generation_config_free(cfg);
-        npg_llm_pipeline_free(pipe);
+        gen_free_images(images, g->n_images);
+        gen_pipe_free(&pipe);
         return 2;
     }
     npg_streamer streamer = {gen_stream_stdout, NULL};
     /* stream one sequence as text; several sequences and --json are printed at the end */
     const npg_streamer *sp = g->print_ids || g->json || g->n_seqs > 1 ? NULL : &streamer;
+    const npg_image *const *imgs = (const npg_image *const *)images;
     if (st == NPG_OK) {
         if (ids) {
-            st = npg_llm_pipeline_generate_ids(pipe, ids, n_ids, cfg, sp, &res);
+            st = npg_llm_pipeline_generate_ids((npg_llm_pipeline *)gen_pipe_llm(&pipe), ids, n_ids, cfg, sp, &res);
+        } else if (g->chat && pipe.vlm) { /* one user turn of a conversation, images included */
+            st = gen_pipe_start_chat(&pipe, g->system);
+            if (st == NPG_OK)
+                st = gen_pipe_generate(&pipe, prompt_text, imgs, g->n_images, cfg, sp, &res);
         } else if (g->chat) {
             st = npg_chat_history_create(&hist);
             if (st == NPG_OK && g->system)
@@ -205,9 +237,9 @@ static int run(const gen_args *g, const gen_options *o, const char *prompt_text,
             if (st == NPG_OK)
                 st = npg_chat_history_push(hist, "user", prompt_text);
             if (st == NPG_OK)
-                st = npg_llm_pipeline_generate_with_history(pipe, hist, cfg, sp, &res);
+                st = npg_llm_pipeline_generate_with_history(pipe.llm, hist, cfg, sp, &res);
         } else {
-            st = npg_llm_pipeline_generate(pipe, prompt_text, cfg, sp, &res);
+            st = gen_pipe_generate(&pipe, prompt_text, imgs, g->n_images, cfg, sp, &res);
         }
     }
     int rc = 0;
@@ -229,7 +261,8 @@ static int run(const gen_args *g, const gen_options *o, const char *prompt_text,
     npg_chat_history_free(hist);
     npg_decoded_results_free(res);
     npg_generation_config_free(cfg);
-    npg_llm_pipeline_free(pipe);
+    gen_free_images(images, g->n_images);
+    gen_pipe_free(&pipe);
     return rc;
 }
 
@@ -269,6 +302,10 @@ int npg_cmd_generate(int argc, char **argv) {
     }
     if (g.json && g.print_ids) {
         cli_error(CMD, "--json already prints the ids: give one of --json or --print-ids");
+        goto done;
+    }
+    if (g.ids_arg && g.n_images) {
+        cli_error(CMD, "--image goes with a text prompt (-p or -f), not --prompt-ids");
         goto done;
     }
     if (g.ids_arg && g.chat) {

@@ -142,7 +142,7 @@ bool gen_options_check_keys(const char *cmd, const char *device, const npg_prope
     for (size_t i = 0; i < npg_properties_size(props); i++) {
         const char *key = NULL, *value = NULL;
         npg_properties_at(props, i, &key, &value);
-        if (key_in(mine, key))
+        if (key_in(mine, key) || strcmp(key, "DEVICE_PROPERTIES") == 0) /* a VLM's nested options */
             continue;
         for (size_t d = 0; npg_device_name_at(d); d++)
             if (key_in(npg_device_property_keys(npg_device_name_at(d)), key)) {

@@ -28,8 +28,12 @@ void perf_print(FILE *fp, const npg_perf_metrics *m) {
 
 void perf_print_results(FILE *fp, const npg_decoded_results *res) {
     const npg_perf_metrics *m = NULL;
-    if (npg_decoded_results_get_perf_metrics(res, &m) == NPG_OK)
+    float vision = 0;
+    if (npg_decoded_results_get_perf_metrics(res, &m) == NPG_OK) {
         perf_print(fp, m);
+        if (npg_perf_metrics_get_vision_duration(m, &vision) == NPG_OK && vision > 0)
+            fprintf(fp, "vision:               %10.2f ms\n", (double)vision);
+    }
     static const char *const reasons[] = {"none", "eos", "length", "context", "stopped"};
     npg_finish_reason why = NPG_FINISH_NONE;
     if (npg_decoded_results_get_finish_reason(res, &why) == NPG_OK && (unsigned)why < sizeof reasons / sizeof *reasons)

@@ -28,6 +28,7 @@
 #include "compress/calib.h"
 #include "compress/dataaware.h"
 #include "compress/gptq.h"
+#include "tokenizer/tokenizer.h"
 
 static const char *const format_names[] = {"fp32", "fp16", "int8", "int4", "nf4"};
 static const char *const backup_names[] = {"int8_asym", "int8_sym", "none"};
@@ -44,6 +45,7 @@ void npg_export_options_init(npg_export_options *o) {
     o->group_size = NPG_EXPORT_GROUP_DEFAULT;
     o->ratio = 1.0f;
     o->backup = NPG_BACKUP_INT8_ASYM;
+    o->vision_format = NPG_EXPORT_FP16;
 }
 
 const char *npg_export_format_name(npg_export_format f) {
@@ -242,11 +244,12 @@ static npg_status copy_side_files(const char *src_dir, const char *dst_dir, bool
     while (st == NPG_OK && (e = readdir(d)) != NULL) {
         if (!is_side_file(e->d_name))
             continue;
-        char *s = npg_path_join(src_dir, e->d_name), *t = npg_path_join(dst_dir, e->d_name);
+        char *s = NULL, *t = npg_path_join(dst_dir, e->d_name);
         struct stat sb;
-        if (!s || !t)
+        st = npg_tokenizer_file(src_dir, e->d_name, &s); /* a link stored as text: its target's bytes */
+        if (st == NPG_OK && (!s || !t))
             st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory");
-        else if (stat(s, &sb) == 0 && S_ISREG(sb.st_mode)) /* follows links: copies the bytes */
+        else if (st == NPG_OK && stat(s, &sb) == 0 && S_ISREG(sb.st_mode)) /* follows links: copies the bytes */
             st = copy_config(s, t, gptq && strcmp(e->d_name, "config.json") == 0);
         free(s);
         free(t);

@@ -306,6 +306,31 @@ static npg_status plan_gptq_tensor(npg_export_plan *p, const npg_tensor_store *t
     return NPG_OK;
 }
 
+/* A VLM's vision tower or projector tensor (Hub or transformers >= 4.52 spelling). */
+static bool is_vision(const char *name) {
+    if (strncmp(name, "model.", 6) == 0)
+        name += 6;
+    return strncmp(name, "vision_tower.", 13) == 0 || strncmp(name, "multi_modal_projector.", 22) == 0;
+}
+
+/* The vision side's storage: its nn.Linear weights (what the tower runs through the GEMM kernels) in
+ * vision_format; everything else float, fp16 unless fp32 was asked (the tower reads those as f32). */
+static npg_status set_vision(npg_export_item *it, const npg_export_options *o) {
+    if (o->vision_format != NPG_EXPORT_FP16 && o->vision_format != NPG_EXPORT_INT8 &&
+        o->vision_format != NPG_EXPORT_FP32)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--vision-format: '%s' is not one of fp16, int8, fp32",
+                        npg_export_format_name(o->vision_format));
+    bool linear = it->n_dims == 2 && (ends_with(it->name, "_proj.weight") || ends_with(it->name, "fc1.weight") ||
+                                      ends_with(it->name, "fc2.weight") || ends_with(it->name, "linear_1.weight") ||
+                                      ends_with(it->name, "linear_2.weight"));
+    if (linear && o->vision_format == NPG_EXPORT_INT8)
+        it->wtype = NPG_W_Q8_CW;
+    else if (it->n_dims == 2)
+        it->wtype = o->vision_format == NPG_EXPORT_FP32 ? NPG_W_F32 : NPG_W_F16;
+    it->kind = it->wtype == float_wtype(it->src->dtype) ? NPG_EXPORT_COPY : NPG_EXPORT_CONVERT;
+    return NPG_OK;
+}
+
 npg_status npg_export_plan_build(const npg_tensor_store *ts, const npg_gptq_config *gq, const npg_export_options *o,
                                  struct npg_calib *calib, npg_export_plan *p) {
     memset(p, 0, sizeof *p);
@@ -342,6 +367,11 @@ npg_status npg_export_plan_build(const npg_tensor_store *ts, const npg_gptq_conf
         for (int d = 0; d < it->n_dims; d++)
             if (it->shape[d] < 1)
                 return npg_fail(NPG_ERR_UNSUPPORTED, "tensor '%s' is empty (dimension %d is 0)", t->name, d);
+        if (is_vision(t->name) && !gq->present) {
+            NPG_TRY(set_vision(it, o));
+            p->n_float++;
+            continue;
+        }
         if (it->n_dims != 2 || gq->present) {
             p->n_float++;
             continue;

@@ -89,6 +89,33 @@ static npg_status cpu_prefill(npg_engine *e, const int32_t *ids, size_t n, size_
     return NPG_OK;
 }
 
+static npg_status cpu_prefill_embeds(npg_engine *e, const float *embeds, const int32_t *span, size_t n, size_t pos,
+                                     float **logits) {
+    cpu_engine *c = (cpu_engine *)e;
+    NPG_TRY(cpu_reserve(e, pos + n));
+    c->state->rope_seq_end = (int64_t)(pos + n);
+    npg_status st = NPG_OK;
+    int64_t H = e->model->cfg.hidden;
+    for (size_t done = 0; done < n && st == NPG_OK;) {
+        size_t chunk = npg_engine_span_chunk(span, done, n, (size_t)c->state->max_batch);
+        if (chunk == 0) {
+            st = npg_fail(NPG_ERR_LIMIT, "an image of more than %lld tokens does not fit one forward call of the CPU "
+                          "device", (long long)c->state->max_batch);
+            break;
+        }
+        for (size_t t = 0; t < chunk; t++)
+            c->state->stage_pos[t] = (int32_t)(pos + done + t);
+        npg_batch b = {.n = (int64_t)chunk, .embeds = embeds + done * (size_t)H, .pos = c->state->stage_pos,
+                       .span = span ? span + done : NULL};
+        st = npg_model_forward_batch(e->model, c->state, &b);
+        done += chunk;
+    }
+    c->state->rope_seq_end = 0;
+    NPG_TRY(st);
+    *logits = c->state->logits;
+    return NPG_OK;
+}
+
 static npg_status cpu_decode(npg_engine *e, int32_t id, size_t pos, float **logits) {
     cpu_engine *c = (cpu_engine *)e;
     NPG_TRY(cpu_reserve(e, pos + 1));
@@ -135,13 +162,16 @@ static void cpu_free(npg_engine *e) {
     free(c);
 }
 
-static const npg_engine_ops cpu_ops = {"CPU",      cpu_check,       cpu_limit,    cpu_reserve,
-                                       cpu_prefill, cpu_decode,      cpu_free,     cpu_reserve_seqs,
-                                       cpu_copy_seq, cpu_forward,    NULL,         NULL};
-/* Whisper: the same plus the encode step and the alignment pass. */
-static const npg_engine_ops cpu_whisper_ops = {"CPU",      cpu_check,       cpu_limit,    cpu_reserve,
-                                               cpu_prefill, cpu_decode,      cpu_free,     cpu_reserve_seqs,
-                                               cpu_copy_seq, cpu_forward,    cpu_encode,   cpu_align};
+static const npg_engine_ops cpu_ops = {.device = "CPU", .check_request = cpu_check, .context_limit = cpu_limit,
+                                       .reserve = cpu_reserve, .prefill = cpu_prefill, .decode = cpu_decode,
+                                       .free = cpu_free, .reserve_seqs = cpu_reserve_seqs, .copy_seq = cpu_copy_seq,
+                                       .forward = cpu_forward, .prefill_embeds = cpu_prefill_embeds};
+/* Whisper: the same plus the encode step and the alignment pass (no embedding-row prefill). */
+static const npg_engine_ops cpu_whisper_ops = {.device = "CPU", .check_request = cpu_check,
+                                               .context_limit = cpu_limit, .reserve = cpu_reserve,
+                                               .prefill = cpu_prefill, .decode = cpu_decode, .free = cpu_free,
+                                               .reserve_seqs = cpu_reserve_seqs, .copy_seq = cpu_copy_seq,
+                                               .forward = cpu_forward, .encode = cpu_encode, .align = cpu_align};
 
 npg_status npg_cpu_engine_create(const npg_model *model, const npg_properties *props, npg_engine **out) {
     int threads = 0;

@@ -39,3 +39,16 @@ npg_status npg_whisper_alignment_weights(npg_engine *e, const int32_t *ids, size
                         e ? e->model->cfg.arch_name : "(no engine)");
     return e->ops->align(e, ids, n, out);
 }
+
+size_t npg_engine_span_chunk(const int32_t *span, size_t done, size_t n, size_t max_rows) {
+    size_t chunk = n - done < max_rows ? n - done : max_rows;
+    if (!span || done + chunk == n)
+        return chunk;
+    size_t end = done + chunk; /* rows end-1 and end in one span: cut at that span's start */
+    if (span[end] == 0 || span[end - 1] != span[end])
+        return chunk;
+    size_t start = end - 1;
+    while (start > done && span[start - 1] == span[end])
+        start--;
+    return start - done; /* 0: the span starts at `done` and is longer than max_rows */
+}

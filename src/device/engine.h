@@ -47,6 +47,12 @@ typedef struct npg_engine_ops {
     /* Whisper's alignment pass (npg_whisper_alignment_weights, models/whisper.h); NULL where the model
      * has no cross-attention. */
     npg_status (*align)(npg_engine *e, const int32_t *ids, size_t n, float *out);
+    /* Like prefill, over input embeddings embeds[n, hidden] used as given (a VLM's text rows already
+     * scaled, its image rows as projected), span[n] (NULL = causal) as npg_batch's: one image's rows
+     * attend to each other both ways. A span never straddles two forward calls (see
+     * npg_engine_span_chunk); one longer than the device's rows per call is refused. */
+    npg_status (*prefill_embeds)(npg_engine *e, const float *embeds, const int32_t *span, size_t n, size_t pos,
+                                 float **logits);
 } npg_engine_ops;
 
 /* The batched operations, or NPG_ERR_UNSUPPORTED naming the device when it has none. */
@@ -55,6 +61,10 @@ npg_status npg_engine_copy_seq(npg_engine *e, int32_t src, int32_t dst, size_t n
 npg_status npg_engine_forward(npg_engine *e, const npg_batch *b, float **logits);
 /* The encode step (ops->encode), or NPG_ERR_UNSUPPORTED naming the model when it has no encoder. */
 npg_status npg_engine_encode(npg_engine *e, const float *features, size_t n_frames, int32_t seq);
+/* How many of the rows [done, n) the next forward call of at most max_rows takes so that no span is cut
+ * between two calls (the call ends before a span that would not fit); 0 when a span alone is longer
+ * than max_rows. span NULL = no spans. */
+size_t npg_engine_span_chunk(const int32_t *span, size_t done, size_t n, size_t max_rows);
 /* The most rows one forward call takes. */
 size_t npg_engine_max_rows(const npg_engine *e);
 

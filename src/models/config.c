@@ -25,6 +25,8 @@ static const struct {
     {"Gemma3ForCausalLM", NPG_ARCH_GEMMA3, false, "model.", "lm_head.weight"},
     {"Gemma3ForConditionalGeneration", NPG_ARCH_GEMMA3, true, "language_model.model.", "language_model.lm_head.weight"},
     {"WhisperForConditionalGeneration", NPG_ARCH_WHISPER, false, "model.decoder.", "proj_out.weight"},
+    /* the text family of a LLaVA is text_config.model_type's (llama unless it says mistral or qwen2) */
+    {"LlavaForConditionalGeneration", NPG_ARCH_LLAMA, true, "language_model.model.", "language_model.lm_head.weight"},
 };
 enum { ARCH_TABLE_SIZE = sizeof arch_table / sizeof arch_table[0] };
 
@@ -199,6 +201,21 @@ static npg_status parse_architecture(const cJSON *top, const char *path, npg_mod
         *root = npg_json_get(top, "text_config");
         if (!cJSON_IsObject(*root))
             return npg_fail(NPG_ERR_FORMAT, "%s: '%s' needs a 'text_config' object", path, name);
+        const char *text_type = npg_json_get_string(*root, "model_type");
+        if (c->arch == NPG_ARCH_LLAMA && text_type) {
+            static const struct {
+                const char *type;
+                npg_arch arch;
+            } text_types[] = {{"llama", NPG_ARCH_LLAMA}, {"mistral", NPG_ARCH_MISTRAL}, {"qwen2", NPG_ARCH_QWEN2}};
+            size_t i = 0;
+            while (i < sizeof text_types / sizeof text_types[0] && strcmp(text_types[i].type, text_type) != 0)
+                i++;
+            if (i == sizeof text_types / sizeof text_types[0])
+                return npg_fail(NPG_ERR_UNSUPPORTED,
+                                "%s: text_config.model_type '%s' of '%s' is not supported (llama, mistral, qwen2)", path,
+                                text_type, name);
+            c->arch = text_types[i].arch;
+        }
     }
     return NPG_OK;
 }

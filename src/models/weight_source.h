@@ -20,6 +20,10 @@ typedef struct npg_weight_source {
     npg_status (*get_vector)(void *ctx, const char *name, int64_t len, float *out);
     /* A float tensor of exactly n_dims dims `shape` converted to f32 into out (conv kernels). */
     npg_status (*get_array)(void *ctx, const char *name, int n_dims, const int64_t *shape, float *out);
+    /* Any float tensor of n_elements values (whatever its rank: a conv kernel [o, c, p, p], a table
+     * [rows, dim]) converted to f32 into out[n_elements], row-major. NULL in sources that hold only a
+     * decoder (the NPU blob). */
+    npg_status (*get_flat)(void *ctx, const char *name, int64_t n_elements, float *out);
     size_t (*total_bytes)(void *ctx);
     void (*free)(void *ctx); /* releases the storage; called by npg_model_free */
 } npg_weight_source;

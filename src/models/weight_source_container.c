@@ -73,6 +73,23 @@ static npg_status c_get_array(void *ctx, const char *name, int n_dims, const int
     return NPG_OK;
 }
 
+static npg_status c_get_flat(void *ctx, const char *name, int64_t n_elements, float *out) {
+    const npgw_tensor *t = NULL;
+    NPG_TRY(c_find(ctx, name, &t));
+    int64_t count = 1;
+    for (int i = 0; i < t->n_dims; i++)
+        count *= t->shape[i];
+    if (count != n_elements)
+        return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' has %lld elements but config.json implies %lld",
+                        npgw_path(ctx), name, (long long)count, (long long)n_elements);
+    if (t->wtype != NPG_W_F32 && t->wtype != NPG_W_F16 && t->wtype != NPG_W_BF16)
+        return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' is stored as %s; it must be F32, F16 or BF16",
+                        npgw_path(ctx), name, npg_wtype_name(t->wtype));
+    npg_weight row = {.type = t->wtype, .n = 1, .k = n_elements, .data = t->data};
+    npg_dequantize_row(&row, 0, out);
+    return NPG_OK;
+}
+
 static size_t c_total(void *ctx) { return (size_t)npgw_data_bytes(ctx); }
 
 static void c_free(void *ctx) { npgw_close(ctx); }
@@ -102,6 +119,7 @@ npg_status npg_weight_source_container(const char *dir, npg_weight_source *out) 
     out->get_matrix = c_get_matrix;
     out->get_vector = c_get_vector;
     out->get_array = c_get_array;
+    out->get_flat = c_get_flat;
     out->total_bytes = c_total;
     out->free = c_free;
     return NPG_OK;

@@ -87,6 +87,28 @@ static npg_status st_get_array(void *ctx, const char *name, int n_dims, const in
     return NPG_OK;
 }
 
+static npg_status st_get_flat(void *ctx, const char *name, int64_t n_elements, float *out) {
+    npg_tensor_store *ts = ctx;
+    const npg_tensor_info *t = NULL;
+    NPG_TRY(st_find(ts, name, &t));
+    const char *file = npg_tensor_store_shard_path(ts, t->shard);
+    if ((int64_t)t->n_elements != n_elements)
+        return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' has %lld elements but config.json implies %lld", file, name,
+                        (long long)t->n_elements, (long long)n_elements);
+    npg_wtype type;
+    switch (t->dtype) {
+    case NPG_DT_F32: type = NPG_W_F32; break;
+    case NPG_DT_F16: type = NPG_W_F16; break;
+    case NPG_DT_BF16: type = NPG_W_BF16; break;
+    default:
+        return npg_fail(NPG_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s; expected F32, F16 or BF16", file, name,
+                        npg_dtype_name(t->dtype));
+    }
+    npg_weight row = {.type = type, .n = 1, .k = n_elements, .data = t->data};
+    npg_dequantize_row(&row, 0, out);
+    return NPG_OK;
+}
+
 static size_t st_total(void *ctx) { return npg_tensor_store_data_bytes(ctx); }
 
 static void st_free(void *ctx) { npg_tensor_store_free(ctx); }
@@ -100,6 +122,7 @@ npg_status npg_weight_source_safetensors(const char *dir, bool lazy, npg_weight_
     out->get_matrix = st_get_matrix;
     out->get_vector = st_get_vector;
     out->get_array = st_get_array;
+    out->get_flat = st_get_flat;
     out->total_bytes = st_total;
     out->free = st_free;
     return NPG_OK;

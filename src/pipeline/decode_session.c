@@ -280,7 +280,17 @@ npg_status npg_decode_session_run(npg_decode_session *s) {
         return finish(s);
     float *logits = NULL;
     size_t fresh = p->n_prompt - p->n_cached;
-    NPG_TRY(p->engine->ops->prefill(p->engine, p->prompt + p->n_cached, fresh, p->n_cached, &logits));
+    if (p->prompt_embeds) {
+        if (!p->engine->ops->prefill_embeds)
+            return npg_fail(NPG_ERR_UNSUPPORTED, "device %s takes no input embeddings (a VLM prompt)",
+                            p->engine->ops->device);
+        size_t H = (size_t)p->engine->model->cfg.hidden;
+        NPG_TRY(p->engine->ops->prefill_embeds(p->engine, p->prompt_embeds + p->n_cached * H,
+                                               p->prompt_span ? p->prompt_span + p->n_cached : NULL, fresh,
+                                               p->n_cached, &logits));
+    } else {
+        NPG_TRY(p->engine->ops->prefill(p->engine, p->prompt + p->n_cached, fresh, p->n_cached, &logits));
+    }
     for (size_t i = 1; i < p->n_seqs; i++)
         NPG_TRY(npg_engine_copy_seq(p->engine, 0, (int32_t)i, p->n_prompt));
     /* the first id of every sequence comes from the one prefill row */

@@ -57,6 +57,10 @@ typedef struct npg_decode_params {
     const int32_t *prompt;            /* [n_prompt], all in the vocabulary */
     size_t n_prompt;
     size_t n_cached;              /* prompt ids already in sequence 0's cache (kept; the rest is prefilled) */
+    /* A VLM prompt: [n_prompt, hidden] input embeddings used as given and [n_prompt] span ids (see
+     * npg_batch), prefilled instead of the ids; NULL = the ids are embedded as usual. */
+    const float *prompt_embeds;
+    const int32_t *prompt_span;
     size_t max_new;               /* ids to generate at most per sequence */
     bool capped_by_context;       /* max_new was cut to the context: running out is NPG_FINISH_CONTEXT */
     size_t n_seqs;                /* sequences to decode together (num_return_sequences) */

@@ -15,14 +15,18 @@
 
 enum { DEFAULT_MAX_NEW_TOKENS = 256 };
 
-/* Tokens of `ids` already in the cache that can be kept: the longest common prefix, but always at
- * least one token left to prefill (its logits start the generation). */
-static size_t reusable_prefix(const npg_llm_pipeline *p, const int32_t *ids, size_t n) {
+/* Tokens of `ids` already in the cache that can be kept: the longest common prefix of their cache keys
+ * (the ids, or a VLM's keys that tell one image's rows from another's), but always at least one token
+ * left to prefill (its logits start the generation), and never part of an image: its rows attend to
+ * each other both ways, so they are prefilled together or kept together. */
+static size_t reusable_prefix(const npg_llm_pipeline *p, const int32_t *keys, const int32_t *span, size_t n) {
     size_t k = 0;
-    while (k < n && k < p->n_cached && p->cached_ids[k] == ids[k])
+    while (k < n && k < p->n_cached && p->cached_ids[k] == keys[k])
         k++;
     if (k == n)
         k = n - 1;
+    while (span && k > 0 && k < n && span[k] != 0 && span[k - 1] == span[k])
+        k--;
     return k;
 }
 
@@ -149,13 +153,15 @@ static npg_status build_results(const npg_llm_pipeline *p, const npg_decode_sess
     return NPG_OK;
 }
 
-npg_status npg_pipeline_run(npg_llm_pipeline *p, const int32_t *ids, size_t n_ids, bool reuse_cache,
-                            const char *prompt_text, const npg_generation_config *cfg, const npg_streamer *streamer,
-                            double tokenize_ms, npg_decoded_results **results) {
+npg_status npg_pipeline_run_rows(npg_llm_pipeline *p, const int32_t *ids, size_t n_ids, const npg_prompt_rows *rows,
+                                 bool reuse_cache, const char *prompt_text, const npg_generation_config *cfg,
+                                 const npg_streamer *streamer, double tokenize_ms, npg_decoded_results **results) {
     double t_start = npg_now_ms();
     if (!cfg)
         cfg = p->config;
-    size_t common = reuse_cache && n_ids ? reusable_prefix(p, ids, n_ids) : 0;
+    const int32_t *keys = rows && rows->keys ? rows->keys : ids;
+    const int32_t *span = rows ? rows->span : NULL;
+    size_t common = reuse_cache && n_ids ? reusable_prefix(p, keys, span, n_ids) : 0;
     NPG_TRY(check_request(p, ids, n_ids, cfg, common));
     bool capped = false;
     size_t max_new = plan_max_new(p, n_ids, cfg, &capped);
@@ -165,6 +171,8 @@ npg_status npg_pipeline_run(npg_llm_pipeline *p, const int32_t *ids, size_t n_id
                             .prompt = ids,
                             .n_prompt = n_ids,
                             .n_cached = common,
+                            .prompt_embeds = rows ? rows->embeds : NULL,
+                            .prompt_span = span,
                             .max_new = max_new,
                             .capped_by_context = capped,
                             .n_seqs = cfg->num_return_sequences,
@@ -177,7 +185,7 @@ npg_status npg_pipeline_run(npg_llm_pipeline *p, const int32_t *ids, size_t n_id
     npg_status st = npg_decode_session_run(ds);
     /* sequence 0's cache holds the prompt and the ids it was fed: the next chat turn may reuse them */
     if (st == NPG_OK && max_new > 0)
-        st = remember_cache(p, ids, n_ids, ds->seqs[0].gen, ds->seqs[0].n_fed);
+        st = remember_cache(p, keys, n_ids, ds->seqs[0].gen, ds->seqs[0].n_fed);
     if (st == NPG_OK && ds->cancelled)
         st = npg_fail(NPG_ERR_CANCELLED, "generation cancelled by the streamer");
     if (st == NPG_OK)
@@ -186,4 +194,10 @@ npg_status npg_pipeline_run(npg_llm_pipeline *p, const int32_t *ids, size_t n_id
         p->n_cached = 0; /* a failed run leaves the cache in an unknown state */
     npg_decode_session_free(ds);
     return st;
+}
+
+npg_status npg_pipeline_run(npg_llm_pipeline *p, const int32_t *ids, size_t n_ids, bool reuse_cache,
+                            const char *prompt_text, const npg_generation_config *cfg, const npg_streamer *streamer,
+                            double tokenize_ms, npg_decoded_results **results) {
+    return npg_pipeline_run_rows(p, ids, n_ids, NULL, reuse_cache, prompt_text, cfg, streamer, tokenize_ms, results);
 }

@@ -162,12 +162,8 @@ static npg_status encode_prompt(npg_llm_pipeline *p, const char *text, bool add_
     return st;
 }
 
-/* Renders `history` with the chat template and tokenizes it. The rendered text is encoded with the
- * tokenizer's special tokens (BOS) unless it already starts with the BOS string, so templates that
- * write {{ bos_token }} themselves do not get two. A tokenizer without a chat template gets the
- * messages' contents joined by newlines (documented in docs/templates.md). */
-static npg_status render_history(npg_llm_pipeline *p, const npg_chat_history *h, int32_t **ids, size_t *n,
-                                 double *ms) {
+npg_status npg_pipeline_render_history(const npg_llm_pipeline *p, const npg_chat_history *h, char **out,
+                                       bool *add_special) {
     char *text = NULL;
     npg_status st = npg_tokenizer_apply_chat_template(p->tokenizer, h, true, NULL, &text);
     if (st == NPG_ERR_NOT_FOUND) {
@@ -187,13 +183,23 @@ static npg_status render_history(npg_llm_pipeline *p, const npg_chat_history *h,
     }
     NPG_TRY(st);
     const char *bos = npg_tokenizer_bos_token(p->tokenizer);
-    bool has_bos = bos && *bos && strncmp(text, bos, strlen(bos)) == 0;
-    st = encode_prompt(p, text, !has_bos, ids, n, ms);
+    *add_special = !(bos && *bos && strncmp(text, bos, strlen(bos)) == 0);
+    *out = text;
+    return NPG_OK;
+}
+
+/* Renders `history` (npg_pipeline_render_history) and tokenizes it. */
+static npg_status render_history(npg_llm_pipeline *p, const npg_chat_history *h, int32_t **ids, size_t *n,
+                                 double *ms) {
+    char *text = NULL;
+    bool add_special = true;
+    NPG_TRY(npg_pipeline_render_history(p, h, &text, &add_special));
+    npg_status st = encode_prompt(p, text, add_special, ids, n, ms);
     free(text);
     return st;
 }
 
-npg_status npg_pipeline_render_history(npg_llm_pipeline *p, const npg_chat_history *h, int32_t **ids, size_t *n) {
+npg_status npg_pipeline_render_history_ids(npg_llm_pipeline *p, const npg_chat_history *h, int32_t **ids, size_t *n) {
     double ms = 0;
     return render_history(p, h, ids, n, &ms);
 }

@@ -193,3 +193,9 @@ npg_status npg_perf_metrics_get_num_generated_tokens(const npg_perf_metrics *m, 
     *n = m->n_generated_tokens;
     return NPG_OK;
 }
+
+npg_status npg_perf_metrics_get_vision_duration(const npg_perf_metrics *m, float *ms) {
+    CHECK_ARGS(m, ms, ms, "npg_perf_metrics_get_vision_duration");
+    *ms = m->vision_ms;
+    return NPG_OK;
+}

@@ -20,6 +20,7 @@ struct npg_perf_metrics {
     size_t n_input_tokens;     /* tokens prefilled by this call (new tokens only when the cache was reused) */
     size_t n_generated_tokens; /* all sequences together */
     size_t n_sequences;        /* sequences decoded together */
+    float vision_ms;           /* VLM: this call's image preprocessing + vision tower + projector */
 };
 
 /* One returned sequence. */

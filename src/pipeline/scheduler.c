@@ -316,7 +316,7 @@ npg_status npg_llm_scheduler_add_chat(npg_llm_scheduler *s, const npg_chat_histo
                         !s ? "scheduler" : !history ? "history" : !callback ? "callback" : "request");
     int32_t *ids = NULL;
     size_t n = 0;
-    NPG_TRY(npg_pipeline_render_history(s->pipe, history, &ids, &n));
+    NPG_TRY(npg_pipeline_render_history_ids(s->pipe, history, &ids, &n));
     return add_owned(s, ids, n, config, callback, user_data, request);
 }
 

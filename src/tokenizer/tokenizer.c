@@ -35,7 +35,7 @@ static bool file_exists(const char *path) {
 /* "dir/name", or the file it names when it is a symbolic link stored as text: git checks links out
  * as small files holding the relative target where links are not kept (the shared model folders
  * link their tokenizer files this way). Followed only when the target exists; up to 4 levels. */
-static npg_status tokenizer_file(const char *dir, const char *name, char **out) {
+npg_status npg_tokenizer_file(const char *dir, const char *name, char **out) {
     NPG_TRY(join_path(dir, name, out));
     for (int level = 0; level < 4; level++) {
         struct stat st;
@@ -209,7 +209,7 @@ static npg_status read_chat_template(npg_tokenizer *tok, const cJSON *cfg, const
 
 static npg_status load_config(npg_tokenizer *tok) {
     char *path = NULL;
-    NPG_TRY(tokenizer_file(tok->dir, "tokenizer_config.json", &path));
+    NPG_TRY(npg_tokenizer_file(tok->dir, "tokenizer_config.json", &path));
     npg_status st = NPG_OK;
     bool add_bos = false, add_eos = false, has_add_bos = false, has_add_eos = false;
     if (file_exists(path)) {
@@ -231,7 +231,7 @@ static npg_status load_config(npg_tokenizer *tok) {
     NPG_TRY(st);
 
     /* special_tokens_map.json fills what tokenizer_config.json left out */
-    NPG_TRY(tokenizer_file(tok->dir, "special_tokens_map.json", &path));
+    NPG_TRY(npg_tokenizer_file(tok->dir, "special_tokens_map.json", &path));
     if (file_exists(path)) {
         cJSON *map = NULL;
         st = npg_json_parse_file(path, &map);
@@ -317,7 +317,7 @@ npg_status npg_tokenizer_create(const char *dir, npg_tokenizer **out) {
     npg_status st = NPG_OK;
     st = npg_hub_resolve_model_dir(dir, &tok->dir); /* a folder, or a cached Hub repo id */
     if (st == NPG_OK)
-        st = tokenizer_file(tok->dir, "tokenizer.json", &tok->json_path);
+        st = npg_tokenizer_file(tok->dir, "tokenizer.json", &tok->json_path);
     for (int b = 0; b < 256; b++) {
         char buf[4];
         size_t n = npg_utf8_encode(npg_bytelevel_char((uint8_t)b), buf);

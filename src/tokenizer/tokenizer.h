@@ -28,6 +28,10 @@ const char *npg_tokenizer_chat_template(const npg_tokenizer *tok);
 int32_t npg_tokenizer_token_to_id(const npg_tokenizer *tok, const char *token);
 /* The folder the tokenizer was loaded from. Borrowed. */
 const char *npg_tokenizer_dir(const npg_tokenizer *tok);
+/* *out (malloc'd) = "dir/name", or the file it names when it is a symbolic link stored as text (git's
+ * checkout of a link where links are not kept: a small file holding the relative target); followed
+ * only when the target exists, up to 4 levels. */
+npg_status npg_tokenizer_file(const char *dir, const char *name, char **out);
 
 /* Streaming detokenization.
  *

@@ -70,6 +70,11 @@ static npg_status npu_prefill(npg_engine *e, const int32_t *ids, size_t n, size_
     return npu_plan_prefill(plan_of(e), ids, n, pos, logits);
 }
 
+static npg_status npu_prefill_embeds(npg_engine *e, const float *embeds, const int32_t *span, size_t n, size_t pos,
+                                     float **logits) {
+    return npu_plan_prefill_embeds(plan_of(e), embeds, span, n, pos, logits);
+}
+
 static npg_status npu_decode(npg_engine *e, int32_t id, size_t pos, float **logits) {
     return npu_plan_decode(plan_of(e), id, pos, logits);
 }
@@ -85,9 +90,9 @@ static void npu_free(npg_engine *e) {
 }
 
 /* No batched ops: the plan is static and built for one sequence (npg_engine_forward refuses). */
-static const npg_engine_ops npu_ops = {"NPU",      npu_check, npu_limit, npu_reserve, npu_prefill,
-                                       npu_decode, npu_free,  NULL,      NULL,        NULL,
-                                       NULL,       NULL};
+static const npg_engine_ops npu_ops = {.device = "NPU", .check_request = npu_check, .context_limit = npu_limit,
+                                       .reserve = npu_reserve, .prefill = npu_prefill, .decode = npu_decode,
+                                       .free = npu_free, .prefill_embeds = npu_prefill_embeds};
 
 /* Drops a half-built plan so a CACHE_DIR miss can fall back to compiling. */
 static void reset_plan(npu_engine *e) {

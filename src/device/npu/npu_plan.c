@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "device/engine.h"
 
 npg_status npu_plan_create(const npu_config *cfg, const npu_layout *layout, const npg_model_config *mc,
                            npu_plan **out) {
@@ -86,6 +87,37 @@ npg_status npu_plan_prefill(npu_plan *p, const int32_t *ids, size_t n, size_t po
     for (size_t done = 0; done < n && st == NPG_OK; done += S) {
         size_t real = n - done < S ? n - done : S;
         st = npg_model_forward(&p->model, p->state, ids + done, (int64_t)real, (int64_t)(pos + done), false);
+    }
+    p->state->rope_seq_end = 0;
+    NPG_TRY(st);
+    *logits = p->state->logits;
+    return NPG_OK;
+}
+
+npg_status npu_plan_prefill_embeds(npu_plan *p, const float *embeds, const int32_t *span, size_t n, size_t pos,
+                                   float **logits) {
+    size_t S = (size_t)p->cfg.prefill_rows, ctx = (size_t)p->cfg.context, H = (size_t)p->model.cfg.hidden;
+    if (n == 0 || pos + n > ctx)
+        return npg_fail(NPG_ERR_LIMIT, "NPU prefill of %zu rows at position %zu does not fit the plan's context of %zu",
+                        n, pos, ctx);
+    /* Chunks of the static shape of S rows, cut so that no image's span straddles two chunks (its rows
+     * attend to each other both ways); as npu_plan_prefill, only the real rows are computed. */
+    p->state->rope_seq_end = (int64_t)(pos + n);
+    npg_status st = NPG_OK;
+    for (size_t done = 0, real = 0; done < n && st == NPG_OK; done += real) {
+        real = npg_engine_span_chunk(span, done, n, S);
+        if (real == 0) {
+            st = npg_fail(NPG_ERR_LIMIT,
+                          "an image's tokens do not fit one NPU prefill chunk of %zu rows: raise "
+                          "NPUW_LLM_PREFILL_CHUNK_SIZE or use PREFILL_HINT STATIC",
+                          S);
+            break;
+        }
+        for (size_t t = 0; t < real; t++)
+            p->state->stage_pos[t] = (int32_t)(pos + done + t);
+        npg_batch b = {.n = (int64_t)real, .embeds = embeds + done * H, .pos = p->state->stage_pos,
+                       .span = span ? span + done : NULL, .want_logits = NULL};
+        st = npg_model_forward_batch(&p->model, p->state, &b);
     }
     p->state->rope_seq_end = 0;
     NPG_TRY(st);

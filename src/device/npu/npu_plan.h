@@ -47,6 +47,10 @@ void npu_plan_free(npu_plan *p);
 /* ids[0..n) at positions pos..pos+n-1 (pos + n <= context), in chunks of at most prefill_rows; *logits = the last
  * real token's [vocab] logits, valid until the next call. */
 npg_status npu_plan_prefill(npu_plan *p, const int32_t *ids, size_t n, size_t pos, float **logits);
+/* The same over input embeddings [n, hidden] with span ids (NULL = causal): a VLM's merged prompt.
+ * Chunks end before an image that would not fit; an image longer than a chunk is refused. */
+npg_status npu_plan_prefill_embeds(npu_plan *p, const float *embeds, const int32_t *span, size_t n, size_t pos,
+                                   float **logits);
 npg_status npu_plan_decode(npu_plan *p, int32_t id, size_t pos, float **logits);
 
 #endif

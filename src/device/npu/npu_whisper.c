@@ -118,8 +118,9 @@ static void w_free(npg_engine *e) {
     free(w);
 }
 
-static const npg_engine_ops whisper_ops = {"NPU",    w_check, w_limit, w_reserve, w_prefill, w_decode, w_free,
-                                           NULL,     NULL,    NULL,    w_encode,  w_align};
+static const npg_engine_ops whisper_ops = {.device = "NPU", .check_request = w_check, .context_limit = w_limit,
+                                           .reserve = w_reserve, .prefill = w_prefill, .decode = w_decode,
+                                           .free = w_free, .encode = w_encode, .align = w_align};
 
 npg_status npu_whisper_engine_create(const npg_model *model, const npu_config *cfg, const npg_properties *props,
                                      npg_engine **out) {

@@ -46,7 +46,8 @@ typedef enum npg_mlp_act {
     NPG_MLP_GATED_SILU = 0,      /* down(silu(gate(x)) ⊙ up(x)): Llama, Qwen, Phi-3 */
     NPG_MLP_GATED_GELU_TANH = 1, /* down(gelu_tanh(gate(x)) ⊙ up(x)): Gemma */
     NPG_MLP_GELU_ERF = 2,        /* fc2(gelu(fc1(x) + b1)) + b2: Whisper, ViT */
-    NPG_MLP_QUICK_GELU = 3       /* fc2(x·σ(1.702 x)) with fc1(x) + b1: CLIP */
+    NPG_MLP_QUICK_GELU = 3,      /* fc2(x·σ(1.702 x)) with fc1(x) + b1: CLIP */
+    NPG_MLP_GELU_TANH = 4        /* fc2(gelu_tanh(fc1(x) + b1)) + b2: SigLIP (gelu_pytorch_tanh) */
 } npg_mlp_act;
 
 typedef struct npg_mlp_weights {

@@ -13,6 +13,12 @@ void npg_blk_activate(npg_mlp_act act, float *g, const float *u, int64_t n) {
         for (int64_t i = 0; i < n; i++)
             g[i] = 0.5f * g[i] * (1.0f + erff(g[i] * 0.70710678118654752f));
         return;
+    case NPG_MLP_GELU_TANH:
+        for (int64_t i = 0; i < n; i++) {
+            float x = g[i];
+            g[i] = 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+        }
+        return;
     case NPG_MLP_QUICK_GELU:
         for (int64_t i = 0; i < n; i++)
             g[i] = g[i] / (1.0f + expf(-1.702f * g[i]));
