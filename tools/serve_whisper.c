@@ -27,9 +27,32 @@ static npg_status set_temperature(npg_whisper_generation_config *c, double t) {
     return st == NPG_OK ? npg_whisper_generation_config_set_temperatures(c, temps, n) : st;
 }
 
-static cJSON *verbose_json(const npg_whisper_results *res, double duration, bool words) {
-    const char *text = "", *lang = "";
-    npg_whisper_results_get_text(res, &text);
+/* The transcript as the segments' texts joined (openai-whisper's result["text"]: the special tokens
+ * the segments drop stay out), without the first token's leading space; malloc'd. */
+static char *joined_text(const npg_whisper_results *res) {
+    size_t n = 0, len = 0;
+    npg_whisper_results_get_chunk_count(res, &n);
+    char *out = calloc(1, 1);
+    for (size_t i = 0; out && i < n; i++) {
+        npg_whisper_chunk c;
+        if (npg_whisper_results_get_chunk(res, i, &c) != NPG_OK || !c.text)
+            continue;
+        const char *t = len ? c.text : c.text + strspn(c.text, " ");
+        size_t tl = strlen(t);
+        char *no = realloc(out, len + tl + 1);
+        if (!no) {
+            free(out);
+            return NULL;
+        }
+        out = no;
+        memcpy(out + len, t, tl + 1);
+        len += tl;
+    }
+    return out;
+}
+
+static cJSON *verbose_json(const npg_whisper_results *res, const char *text, double duration, bool words) {
+    const char *lang = "";
     npg_whisper_results_get_language(res, &lang);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "task", "transcribe");
@@ -88,25 +111,25 @@ static char *format_reply(const npg_whisper_results *res, const serve_transcript
             *content_type = "text/vtt; charset=utf-8";
         return out;
     }
-    const char *text = "";
-    *st = npg_whisper_results_get_text(res, &text);
-    if (*st != NPG_OK)
+    char *text = joined_text(res);
+    *st = text ? NPG_OK : NPG_ERR_OUT_OF_MEMORY;
+    if (!text)
         return NULL;
-    while (*text == ' ') /* openai-whisper's text starts with the first token's space */
-        text++;
     if (strcmp(fmt, "text") == 0) {
         size_t n = strlen(text);
         if ((out = malloc(n + 2)))
             snprintf(out, n + 2, "%s\n", text);
+        free(text);
         return out;
     }
     cJSON *o;
     if (strcmp(fmt, "verbose_json") == 0) {
-        o = verbose_json(res, duration, f->words);
+        o = verbose_json(res, text, duration, f->words);
     } else {
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "text", text);
     }
+    free(text);
     out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     *content_type = "application/json";
