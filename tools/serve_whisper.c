@@ -76,7 +76,7 @@ static cJSON *verbose_json(const npg_whisper_results *res, const char *text, dou
         cJSON *toks = cJSON_AddArrayToObject(s, "tokens");
         for (size_t k = 0; k < c.n_tokens; k++)
             cJSON_AddItemToArray(toks, cJSON_CreateNumber(c.tokens[k]));
-        cJSON_AddNumberToObject(s, "temperature", c.temperature);
+        cJSON_AddNumberToObject(s, "temperature", (double)c.temperature);
         cJSON_AddNumberToObject(s, "avg_logprob", isfinite(c.avg_logprob) ? c.avg_logprob : 0);
         cJSON_AddNumberToObject(s, "compression_ratio", isfinite(c.compression_ratio) ? c.compression_ratio : 0);
         cJSON_AddNumberToObject(s, "no_speech_prob", isfinite(c.no_speech_prob) ? c.no_speech_prob : 0);
