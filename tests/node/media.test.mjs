@@ -15,16 +15,18 @@ import { CLI, SHARED, model, startServer } from "./server.mjs";
 
 const WAV = path.join(SHARED, "audio", "espeak_3s.wav");
 const PNG = path.join(SHARED, "images", "coffee.png");
-let srv, client;
+let srv, tiny, client;
 
 before(async () => {
   srv = await startServer(["--model", "whisper=" + model("random-whisper-rescaled"), "--model",
     "llava=" + model("random-llava"), "--queue", "4", "-c", "NUM_THREADS=1"]);
+  tiny = await startServer(["--model", "whisper=" + model("random-whisper-rescaled"), "--queue", "1",
+    "-c", "NUM_THREADS=1"]);
   client = new OpenAI({ baseURL: srv.url + "v1", apiKey: "unused", maxRetries: 0 });
 });
 
 after(async () => {
-  if (srv) assert.equal(await srv.stop(), 0, "the server exits 0 on SIGTERM");
+  for (const s of [srv, tiny]) if (s) assert.equal(await s.stop(), 0, "the server exits 0 on SIGTERM");
 });
 
 const wavFile = () => toFile(fs.readFileSync(WAV), "espeak_3s.wav", { type: "audio/wav" });
@@ -76,6 +78,24 @@ describe("transcriptions", () => {
     const junk = await toFile(Buffer.from("not audio at all"), "x.wav", { type: "audio/wav" });
     await assert.rejects(client.audio.transcriptions.create({ model: "whisper", file: junk }),
       (e) => e.status === 400 && e.param === "file");
+  });
+});
+
+describe("one request at a time", () => {
+  test("with --queue 1 concurrent transcriptions beyond the running and the waiting one get 429; metrics show the model", async () => {
+    const c = new OpenAI({ baseURL: tiny.url + "v1", apiKey: "unused", maxRetries: 0 });
+    const file = await wavFile();
+    const all = await Promise.allSettled(Array.from({ length: 6 }, () =>
+      c.audio.transcriptions.create({ model: "whisper", file })));
+    const ok = all.filter((r) => r.status === "fulfilled");
+    const busy = all.filter((r) => r.status === "rejected" && r.reason.status === 429);
+    assert.ok(ok.length >= 1, "one request runs");
+    assert.ok(busy.length >= 1, "the others are refused while it runs");
+    assert.equal(ok.length + busy.length, 6);
+    for (const r of busy) assert.equal(r.reason.headers["retry-after"], "1");
+    const m = await (await fetch(tiny.url + "metrics")).text();
+    assert.match(m, /^npugen_queue_depth\{model="whisper"\} 0$/m);
+    assert.match(m, /^npugen_sequence_slots\{model="whisper"\} 1$/m);
   });
 });
 
