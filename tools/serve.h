@@ -3,8 +3,9 @@
  * Files: cmd_serve.c (options, models, start/stop), serve_http.c (libmicrohttpd: routing, auth, body
  * limit, responses), serve_openai.c (request JSON -> generation, response JSON), serve_job.c (one HTTP
  * request's scheduler requests: the callback, waiting, the SSE stream), serve_metrics.c (Prometheus
- * text), serve_media.c (data: URLs, multipart uploads), serve_page.html (the chat page at GET /,
- * embedded by CMake). */
+ * text), serve_media.c (data: URLs, multipart uploads), serve_whisper.c (transcriptions), serve_vlm.c
+ * (image chat), serve_single.c (the one-request-at-a-time turn of those two), serve_page.html (the
+ * chat page at GET /, embedded by CMake). */
 #ifndef NPG_TOOLS_SERVE_H
 #define NPG_TOOLS_SERVE_H
 
