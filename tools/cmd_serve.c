@@ -1,6 +1,7 @@
 /* cmd_serve.c — `npugen serve`: options, loading the models (one pipeline and one continuous-batching
  * scheduler each, stepped by its own worker thread), starting the HTTP server, and stopping cleanly
  * on SIGINT / SIGTERM. The endpoints are in serve_openai.c, the HTTP side in serve_http.c. */
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <microhttpd.h>
 #include <signal.h>
@@ -22,7 +23,9 @@ static void usage(FILE *fp) {
             "Serves models over an OpenAI-compatible HTTP API (docs/server.md): POST /v1/chat/completions,\n"
             "POST /v1/completions, GET /v1/models, POST /v1/audio/transcriptions, GET /health, GET /metrics,\n"
             "and a chat page at GET /. Up to --parallel requests per model decode together (continuous\n"
-            "batching). MODEL_DIR is served under its folder name; --model serves DIR under NAME.\n\n"
+            "batching). MODEL_DIR is served under its folder name; --model serves DIR under NAME. A Whisper\n"
+            "folder answers /v1/audio/transcriptions, a vision-language folder (Gemma-3, LLaVA) chat with\n"
+            "image parts; those run one request at a time per model.\n\n"
             "  --model NAME=DIR           serve DIR as NAME (repeatable)\n"
             "  --host ADDR                address to listen on (default 127.0.0.1)\n"
             "  --port N                   port (default 8080; 0: any free port, printed)\n"
@@ -207,11 +210,57 @@ static bool has_chat_template(const npg_llm_pipeline *pipe) {
     return yes;
 }
 
+/* Whether dir's config.json names a Whisper model (model_type "whisper"). */
+static bool is_whisper(const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return false;
+    char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    cJSON *cfg = cJSON_ParseWithLength(buf, n);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(cfg, "model_type");
+    bool yes = cJSON_IsString(t) && strcmp(t->valuestring, "whisper") == 0;
+    cJSON_Delete(cfg);
+    return yes;
+}
+
+/* A Whisper model or a VLM: its own pipeline, one request at a time (serve_single.c). */
+static int load_single(serve_model *m, const serve_opts *o, const npg_properties *props, bool whisper) {
+    npg_status st = whisper ? npg_whisper_pipeline_create_with_properties(m->dir, o->device, props, &m->whisper)
+                            : npg_vlm_pipeline_create_with_properties(m->dir, o->device, props, &m->vlm);
+    if (st != NPG_OK)
+        return cli_fail_model(CMD, st, m->dir);
+    m->kind = whisper ? "whisper" : "vlm";
+    m->supports_audio = whisper;
+    m->supports_images = !whisper;
+    m->max_queue = (size_t)o->queue;
+    if (!whisper) {
+        const npg_llm_pipeline *llm = NULL;
+        size_t limit = 0;
+        npg_vlm_pipeline_get_llm(m->vlm, &llm);
+        npg_llm_pipeline_get_context_length(llm, &limit);
+        m->ctx = o->ctx ? (size_t)o->ctx : limit;
+        m->has_chat_template = has_chat_template(llm);
+    }
+    return 0;
+}
+
 static int load_models(serve_ctx *ctx, const serve_opts *o, const npg_properties *props) {
     for (size_t i = 0; i < o->n_models; i++) {
         serve_model *m = &ctx->models[i];
         m->name = (char *)o->names[i];
         m->dir = (char *)o->dirs[i];
+        m->kind = "text";
+        bool vlm = false;
+        if (is_whisper(m->dir) || (npg_model_is_vlm(m->dir, &vlm) == NPG_OK && vlm)) {
+            int rc = load_single(m, o, props, !vlm);
+            if (rc)
+                return rc;
+            continue;
+        }
         npg_status st = npg_llm_pipeline_create_with_properties(m->dir, o->device, props, &m->pipe);
         if (st != NPG_OK)
             return cli_fail_model(CMD, st, m->dir);
@@ -254,6 +303,8 @@ static int run(serve_ctx *ctx, const serve_opts *o) {
     worker_arg args[MAX_MODELS];
     for (size_t i = 0; i < ctx->n_models; i++) {
         args[i] = (worker_arg){ctx, &ctx->models[i]};
+        if (!ctx->models[i].sched)
+            continue; /* Whisper and VLMs run in the request's own thread */
         if (pthread_create(&ctx->models[i].worker, NULL, worker, &args[i]) != 0) {
             cli_error(CMD, "cannot start a worker thread");
             atomic_store(&ctx->stopping, true);
@@ -307,6 +358,10 @@ int npg_cmd_serve(int argc, char **argv) {
     serve_ctx ctx = {0};
     serve_model models[MAX_MODELS];
     memset(models, 0, sizeof models);
+    for (size_t i = 0; i < MAX_MODELS; i++) {
+        pthread_mutex_init(&models[i].run_mu, NULL);
+        pthread_mutex_init(&models[i].turn_mu, NULL);
+    }
     serve_metrics_init(&ctx.metrics);
     ctx.models = models;
     ctx.n_models = o.n_models;
@@ -323,7 +378,13 @@ int npg_cmd_serve(int argc, char **argv) {
     for (size_t i = 0; i < o.n_models; i++) {
         npg_llm_scheduler_free(models[i].sched);
         npg_llm_pipeline_free(models[i].pipe);
+        npg_whisper_pipeline_free(models[i].whisper);
+        npg_vlm_pipeline_free(models[i].vlm);
         free((char *)o.names[i]);
+    }
+    for (size_t i = 0; i < MAX_MODELS; i++) {
+        pthread_mutex_destroy(&models[i].run_mu);
+        pthread_mutex_destroy(&models[i].turn_mu);
     }
     serve_metrics_destroy(&ctx.metrics);
     free(ctx.api_key);

@@ -1,7 +1,6 @@
 /* serve_media.c — the non-text inputs of the OpenAI API: image content parts as data: URLs and the
  * multipart/form-data upload of /v1/audio/transcriptions. They are parsed and checked here so that
- * a VLM (issue 11) and a Whisper model (issue 10) only need their generation wired in: today every
- * served model is a text model and the handlers answer 400 "does not support ..." after parsing. */
+ * the VLM (serve_vlm.c) and Whisper (serve_whisper.c) handlers take them decoded. */
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +122,8 @@ static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char
         copy_field(f->language, sizeof f->language, off, data, size);
     } else if (strcmp(key, "response_format") == 0) {
         copy_field(f->response_format, sizeof f->response_format, off, data, size);
+    } else if (strcmp(key, "temperature") == 0) {
+        copy_field(f->temperature, sizeof f->temperature, off, data, size);
     } else if (strcmp(key, "prompt") == 0) {
         char *np = realloc(f->prompt, (size_t)off + size + 1);
         if (!np) {

@@ -118,7 +118,16 @@ char *serve_metrics_text(serve_ctx *ctx) {
     size_t n = ctx->n_models < 64 ? ctx->n_models : 64;
     for (size_t i = 0; i < n; i++) {
         memset(&st[i], 0, sizeof st[i]);
-        npg_llm_scheduler_get_stats(ctx->models[i].sched, &st[i]);
+        serve_model *sm = &ctx->models[i];
+        if (sm->sched) {
+            npg_llm_scheduler_get_stats(sm->sched, &st[i]);
+        } else { /* Whisper, VLM: one request runs, the others wait their turn (serve_single.c) */
+            pthread_mutex_lock(&sm->run_mu);
+            st[i].running = sm->pending ? 1 : 0;
+            st[i].queued = sm->pending ? sm->pending - 1 : 0;
+            pthread_mutex_unlock(&sm->run_mu);
+            st[i].slots = 1;
+        }
         put(&o, "npugen_queue_depth{model=\"%s\"} %zu\n", ctx->models[i].name, st[i].queued);
     }
     put(&o, "# HELP npugen_active_sequences Requests decoding (holding a slot).\n"

@@ -199,7 +199,31 @@ static bool parse_sampling(serve_ctx *ctx, const serve_model *model, const cJSON
 }
 
 /* A content part list: text parts joined; image and audio parts parsed, then refused for a text model. */
-static bool content_text(const serve_model *model, const cJSON *content, size_t i, char **out, serve_reply *r) {
+typedef struct image_list {
+    npg_image *img[SERVE_MAX_IMAGES];
+    size_t n;
+} image_list;
+
+/* A VLM's image: decoded, and its place in the text marked <ov_genai_image_N> (N over the request). */
+static bool add_image(const serve_model *model, image_list *imgs, const unsigned char *data, size_t n,
+                      const char *param, char **text, size_t *len, serve_reply *r) {
+    if (imgs->n == SERVE_MAX_IMAGES)
+        return BAD(param, "a request holds at most %d images", SERVE_MAX_IMAGES);
+    if (npg_image_load_memory(data, n, param, &imgs->img[imgs->n]) != NPG_OK)
+        return BAD(param, "%s", npg_last_error());
+    char tag[48];
+    int tl = snprintf(tag, sizeof tag, "<ov_genai_image_%zu>", imgs->n++);
+    char *nt = realloc(*text, *len + (size_t)tl + 1);
+    if (!nt)
+        return BAD(param, "out of memory for model %s's prompt", model->name);
+    memcpy(nt + *len, tag, (size_t)tl + 1);
+    *len += (size_t)tl;
+    *text = nt;
+    return true;
+}
+
+static bool content_text(const serve_model *model, const cJSON *content, size_t i, image_list *imgs, char **out,
+                         serve_reply *r) {
     char param[64];
     snprintf(param, sizeof param, "messages[%zu].content", i);
     if (cJSON_IsString(content)) {
@@ -252,7 +276,12 @@ static bool content_text(const serve_model *model, const cJSON *content, size_t 
                 free(text);
                 return BAD(param, "'%s.image_url.url': %s", param, why);
             }
-            free(data); /* a VLM takes the image here (npg_image_load_memory) */
+            bool ok = model->supports_images && add_image(model, imgs, data, n, param, &text, &len, r);
+            free(data);
+            if (!ok && model->supports_images) {
+                free(text);
+                return false;
+            }
             if (!model->supports_images) {
                 free(text);
                 serve_reply_error(r, 400, "invalid_request_error", param, "model_not_supported",
@@ -273,7 +302,8 @@ static bool content_text(const serve_model *model, const cJSON *content, size_t 
     return true;
 }
 
-static bool parse_messages(const serve_model *model, const cJSON *req, npg_chat_history *h, serve_reply *r) {
+static bool parse_messages(const serve_model *model, const cJSON *req, npg_chat_history *h, image_list *imgs,
+                           serve_reply *r) {
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
     if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0)
         return BAD("messages", "'messages' must be a non-empty array of {\"role\", \"content\"} objects");
@@ -290,7 +320,7 @@ static bool parse_messages(const serve_model *model, const cJSON *req, npg_chat_
             strcmp(rs, "tool"))
             return BAD(param, "'%s' must be one of system, developer, user, assistant, tool; got '%s'", param, rs);
         char *text = NULL;
-        if (!content_text(model, cJSON_GetObjectItemCaseSensitive(m, "content"), i, &text, r))
+        if (!content_text(model, cJSON_GetObjectItemCaseSensitive(m, "content"), i, imgs, &text, r))
             return false;
         npg_status st = npg_chat_history_push(h, strcmp(rs, "developer") == 0 ? "system" : rs, text);
         free(text);
@@ -361,18 +391,44 @@ void serve_generate(serve_ctx *ctx, const char *body, size_t len, bool chat, int
     const char *text = NULL;
     serve_job *job = NULL;
     gen_params gp = {0};
+    image_list imgs = {.n = 0};
     serve_model *model = pick_model(ctx, req, r);
     if (!model)
         goto done;
-    if (npg_llm_scheduler_get_generation_config(model->sched, &cfg) != NPG_OK) {
+    if (model->whisper) {
+        serve_reply_error(r, 400, "invalid_request_error", "model", "model_not_supported",
+                          "model %s is a Whisper model: it answers POST /v1/audio/transcriptions, not %s",
+                          model->name, chat ? "/v1/chat/completions" : "/v1/completions");
+        goto done;
+    }
+    if (model->vlm && !chat) {
+        serve_reply_error(r, 400, "invalid_request_error", "model", "model_not_supported",
+                          "model %s is a vision-language model: it answers POST /v1/chat/completions only",
+                          model->name);
+        goto done;
+    }
+    npg_status gst = model->vlm ? npg_vlm_pipeline_get_generation_config(model->vlm, &cfg)
+                                : npg_llm_scheduler_get_generation_config(model->sched, &cfg);
+    if (gst != NPG_OK) {
         serve_reply_error(r, 500, "server_error", NULL, NULL, "%s", npg_last_error());
         goto done;
     }
     if (!parse_sampling(ctx, model, req, cfg, &gp, r))
         goto done;
     if (chat) {
-        if (npg_chat_history_create(&h) != NPG_OK || !parse_messages(model, req, h, r))
+        if (npg_chat_history_create(&h) != NPG_OK || !parse_messages(model, req, h, &imgs, r))
             goto done;
+        if (model->vlm) {
+            if (gp.n > 1) {
+                (void)BAD("n", "model %s (a vision-language model) answers one choice per request ('n': 1)",
+                          model->name);
+                goto done;
+            }
+            npg_generation_config_set_rng_seed(cfg, gp.seed);
+            serve_vlm_chat(ctx, model, h, (const npg_image *const *)imgs.img, imgs.n, cfg, gp.stream,
+                           gp.include_usage, r);
+            goto done;
+        }
     } else {
         if (!parse_prompt(req, &text, &ids, &n_ids, r) || !get_bool(req, "echo", &gp.echo, r))
             goto done;
@@ -414,6 +470,8 @@ void serve_generate(serve_ctx *ctx, const char *body, size_t len, bool chat, int
         r->content_type = "application/json";
     }
 done:
+    for (size_t i = 0; i < imgs.n; i++)
+        npg_image_free(imgs.img[i]);
     serve_job_free(job);
     npg_chat_history_free(h);
     npg_generation_config_free(cfg);
@@ -432,6 +490,7 @@ static cJSON *model_json(const serve_model *m) {
     cJSON_AddBoolToObject(x, "chat_template", m->has_chat_template);
     cJSON_AddBoolToObject(x, "images", m->supports_images);
     cJSON_AddBoolToObject(x, "audio", m->supports_audio);
+    cJSON_AddStringToObject(x, "kind", m->kind);
     return o;
 }
 
@@ -481,10 +540,11 @@ void serve_transcribe(serve_ctx *ctx, struct MHD_Connection *c, const char *body
         serve_reply_error(r, 400, "invalid_request_error", "response_format", NULL,
                           "'response_format' must be one of json, text, srt, vtt, verbose_json; got '%s'",
                           f.response_format);
-    else if (!model->supports_audio) /* a Whisper model runs here once served (issue 10) */
+    else if (!model->supports_audio)
         serve_reply_error(r, 400, "invalid_request_error", "model", "model_not_supported",
-                          "model %s does not support audio transcription (it is a text model)", model->name);
+                          "model %s does not support audio transcription (it is a %s model)", model->name,
+                          model->kind);
     else
-        serve_reply_error(r, 501, "server_error", NULL, NULL, "transcription is not implemented yet");
+        serve_whisper_transcribe(model, &f, r);
     serve_transcription_form_free(&f);
 }
