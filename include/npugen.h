@@ -66,6 +66,8 @@ typedef enum npg_status {
     NPG_ERR_CHECKSUM = 8,         /* stored data does not match its checksum (blob, cache, key) */
     NPG_ERR_CANCELLED = 9,        /* the streamer returned NPG_STREAMING_CANCEL */
     NPG_ERR_INTERNAL = 10,        /* a bug in npugen; please report it with the message */
+    NPG_ERR_BUSY = 11,            /* refused for now, nothing wrong with the request: a queue is full;
+                                   * retry later (a server answers 429) */
 } npg_status;
 
 /* The message of the last failure on this thread: names the file, key or argument and the problem.
@@ -416,7 +418,7 @@ typedef struct npg_llm_scheduler_options {
     size_t max_seqs;      /* requests decoded together (KV slots); 0 = 4 */
     size_t ctx;           /* positions (prompt + generated) per request; 0 = the model's context */
     size_t prefill_chunk; /* prompt rows per step, over all prefilling requests; 0 = 64 */
-    size_t max_queue;     /* requests waiting for a slot; 0 = 64. A full queue refuses add (NPG_ERR_LIMIT) */
+    size_t max_queue;     /* requests waiting for a slot; 0 = 64. A full queue refuses add (NPG_ERR_BUSY) */
     bool prefix_reuse;    /* start from the longest prompt prefix already in a slot */
 } npg_llm_scheduler_options;
 
@@ -455,7 +457,7 @@ NPG_API npg_status npg_llm_scheduler_get_generation_config(const npg_llm_schedul
  * num_return_sequences must be 1 (add one request per sequence, seed + i, as the pipeline does).
  * Checked now, before queueing: NPG_ERR_INVALID_ARGUMENT (config out of range naming the field, an id
  * outside the vocabulary, no ids), NPG_ERR_LIMIT (the prompt leaves no room for one new id in ctx,
- * naming both; the queue is full). *request: the id events carry. */
+ * naming both), NPG_ERR_BUSY (the queue is full: retry later). *request: the id events carry. */
 NPG_API npg_status npg_llm_scheduler_add_ids(npg_llm_scheduler *s, const int32_t *ids, size_t n_ids,
                                              const npg_generation_config *config, npg_sched_callback callback,
                                              void *user_data, uint64_t *request);

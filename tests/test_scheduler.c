@@ -4,7 +4,7 @@
  * each equal to the same request run alone by npg_llm_pipeline_generate_ids (ids and text); more
  * requests than slots (slots reused); a cancelled request gets no further events and frees its slot;
  * prefix reuse counts the shared prompt; bad requests refused before queueing; a full queue is
- * NPG_ERR_LIMIT. */
+ * NPG_ERR_BUSY. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -157,7 +157,7 @@ static void test_cancel_and_limits(void) {
     REQUIRE_OK(npg_llm_scheduler_add_text(s, "Once upon a time there was", g, collect, &a, &ia));
     REQUIRE_OK(npg_llm_scheduler_add_text(s, "Once upon a time there was a dog", g, collect, &b, &ib));
     /* the queue holds 2 */
-    CHECK(npg_llm_scheduler_add_text(s, "x", g, collect, &c, &ic) == NPG_ERR_LIMIT);
+    CHECK(npg_llm_scheduler_add_text(s, "x", g, collect, &c, &ic) == NPG_ERR_BUSY);
     CHECK(strstr(npg_last_error(), "queue is full") != NULL);
     for (int k = 0; k < 4; k++)
         npg_llm_scheduler_step(s, NULL);

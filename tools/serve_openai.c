@@ -358,12 +358,13 @@ static bool parse_prompt(const cJSON *req, const char **text, int32_t **ids, siz
     return BAD("prompt", "'prompt' must be a string, an array of one string or an array of token ids");
 }
 
-/* A scheduler refusal as an HTTP answer: a full queue is 429, the rest 400. */
+/* A scheduler refusal as an HTTP answer: a full queue (NPG_ERR_BUSY, decided under the scheduler's
+ * lock: the queue may have drained by the time we look) is 429, the rest 400. */
 static void add_failed(serve_model *model, npg_status st, bool chat, serve_reply *r) {
     npg_llm_scheduler_stats s;
     memset(&s, 0, sizeof s);
     npg_llm_scheduler_get_stats(model->sched, &s);
-    if (st == NPG_ERR_LIMIT && s.queued >= model->max_queue) {
+    if (st == NPG_ERR_BUSY) {
         serve_reply_error(r, 429, "rate_limit_exceeded", NULL, "rate_limit_exceeded",
                           "model %s is busy: %zu requests are waiting (--queue); retry after a moment", model->name,
                           s.queued);

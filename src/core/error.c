@@ -55,6 +55,7 @@ const char *npg_status_name(npg_status status) {
     case NPG_ERR_CHECKSUM: return "NPG_ERR_CHECKSUM";
     case NPG_ERR_CANCELLED: return "NPG_ERR_CANCELLED";
     case NPG_ERR_INTERNAL: return "NPG_ERR_INTERNAL";
+    case NPG_ERR_BUSY: return "NPG_ERR_BUSY";
     }
     return "NPG_ERR_UNKNOWN";
 }

@@ -258,7 +258,7 @@ static npg_status enqueue(npg_llm_scheduler *s, sched_req *r, npg_sched_callback
         size_t q = s->n_queued;
         pthread_mutex_unlock(&s->mu);
         req_free(r);
-        return npg_fail(NPG_ERR_LIMIT, "scheduler: the queue is full (%zu requests waiting); try again later", q);
+        return npg_fail(NPG_ERR_BUSY, "scheduler: the queue is full (%zu requests waiting); try again later", q);
     }
     r->id = s->next_id++;
     if (s->q_tail)
