@@ -1,6 +1,6 @@
 /* test_kernels.c — every weight type × every ISA this CPU has (forced through npg_compute.isa) ×
- * m in {1, 3, 4, 17, 64} (decode row kernels, a few sequences' decode rows, prefill tiles, short
- * tiles) × n in {1, 7, 512} (not a multiple of any NR) × k in {64, 172, 2048} (k not a multiple of
+ * m in {1, 3, 4, 5, 8, 13, 16, 17, 64} (decode row kernels, a few sequences' decode rows — up to
+ * NPG_FEW_ROWS, in several activation tiles per weight tile —, prefill tiles, short tiles) × n in {1, 7, 512} (not a multiple of any NR) × k in {64, 172, 2048} (k not a multiple of
  * 128 pads the last block) and k = 4224 (several input chunks, the last one short), Q4_G
  * with group sizes 16, 32, 43, 48, 64, 96, 128, 160, 172, 256, against npg_matmul_ref; the SIMD
  * activation quantizers byte for byte against the scalar one; the workspace and threading edges.
@@ -154,7 +154,7 @@ typedef struct ctx {
 
 /* One (type, n, k, group size) across every m and ISA. */
 static void check_shape(const ctx *cx, npg_wtype type, int64_t n, int64_t k, int64_t gs, uint64_t seed) {
-    static const int64_t ms[] = {1, 3, 4, 17, 64};
+    static const int64_t ms[] = {1, 3, 4, 5, 8, 13, 16, 17, 64};
     rng r = {seed};
     float *wsrc = malloc((size_t)(n * k) * sizeof(float));
     float *x = malloc((size_t)(64 * k) * sizeof(float));
@@ -303,6 +303,57 @@ static void test_workspace_edges(void) {
     free(x);
     free(want);
     free(y);
+}
+
+/* Decode of m sequences together (2 <= m <= NPG_FEW_ROWS, the streaming "few rows" kernels) gives each
+ * sequence exactly, bit for bit, what decoding it alone (m = 1) gives: batched serving must not change
+ * a stream's tokens. Every integer type and group mode, every ISA, odd n and k. */
+static void test_few_rows_equal_alone(void) {
+    ctx cx = make_ctx();
+    rng r = {23};
+    enum { MMAX = NPG_FEW_ROWS };
+    static const struct {
+        npg_wtype type;
+        int64_t n, k, gs;
+    } cases[] = {{NPG_W_Q8_CW, 37, 300, 0},   {NPG_W_Q4_CW, 37, 300, 0},   {NPG_W_NF4_CW, 37, 300, 0},
+                 {NPG_W_Q4_CW, 7, 2048, 0},   {NPG_W_Q4_G, 37, 2048, 128}, {NPG_W_Q4_G, 37, 320, 64},
+                 {NPG_W_Q4_G, 37, 160, 32},   {NPG_W_Q4_G, 37, 384, 96},   {NPG_W_Q8_CW, 130, 128, 0},
+                 {NPG_W_Q4_CW, 19, 4224, 0},  {NPG_W_Q4_G, 19, 4224, 128}}; /* k over several prefill chunks */
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        int64_t n = cases[ci].n, k = cases[ci].k;
+        float *wsrc = malloc((size_t)(n * k) * sizeof(float));
+        float *x = malloc((size_t)(MMAX * k) * sizeof(float));
+        float *y = malloc((size_t)(MMAX * n) * sizeof(float));
+        float *alone = malloc((size_t)(MMAX * n) * sizeof(float));
+        REQUIRE(wsrc && x && y && alone);
+        fill(&r, wsrc, n * k, 0.05f);
+        fill(&r, x, MMAX * k, 1.0f);
+        test_weight tw;
+        REQUIRE(make_weight(cases[ci].type, wsrc, n, k, cases[ci].gs, &tw));
+        npg_compute c = {.pool = cx.pool};
+        REQUIRE_OK(npg_compute_reserve(&c, MMAX, k));
+        for (int isa = NPG_ISA_SCALAR; isa <= (int)cx.best; isa++) {
+            c.isa = (npg_isa)isa;
+            for (int64_t i = 0; i < MMAX; i++)
+                npg_matmul(&c, x + i * k, 1, &tw.w, alone + i * n);
+            for (int64_t m = 2; m <= MMAX; m++) {
+                npg_matmul(&c, x, m, &tw.w, y);
+                bool same = memcmp(y, alone, (size_t)(m * n) * sizeof(float)) == 0;
+                if (!same)
+                    fprintf(stderr, "  %s %s n=%lld k=%lld g=%lld: %lld rows together differ from each alone\n",
+                            npg_wtype_name(cases[ci].type), npg_isa_name((npg_isa)isa), (long long)n, (long long)k,
+                            (long long)cases[ci].gs, (long long)m);
+                CHECK(same);
+            }
+        }
+        npg_compute_release(&c);
+        free_weight(&tw);
+        free(wsrc);
+        free(x);
+        free(y);
+        free(alone);
+    }
+    npg_threadpool_free(cx.pool);
 }
 
 /* Every ISA's activation quantizer writes the same bytes as the scalar one (q, sum4, scale, bsum): the
@@ -470,5 +521,6 @@ int main(void) {
     RUN(test_nf4_cw);
     RUN(test_workspace_edges);
     RUN(test_matmul_multi_equal);
+    RUN(test_few_rows_equal_alone);
     return npg_test_summary();
 }

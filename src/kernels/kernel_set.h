@@ -24,6 +24,11 @@
  * NPG_QBLOCK. */
 #define NPG_QCHUNK 2048
 
+/* Most activation rows (sequences decoded together) that take the streaming "few" kernels. Above it
+ * the weights are reused from cache by the prefill tiles anyway (16 rows of k = 5632 int8 activations,
+ * 90 KiB, no longer stay in L1 beside the weight tile). */
+#define NPG_FEW_ROWS 16
+
 /* Activations quantized for the integer kernels, one row per row of x (dynamic, per 128-input
  * block, like llama.cpp's q8 blocks). Row i at base + i * stride holds, in this order:
  *   q     int8  [kp]        x[c] ≈ q[c] * scale[c / 128]; q in [-127, 127]; zero past k
@@ -99,8 +104,10 @@ typedef struct npg_kernel_set {
     npg_isa isa;
     npg_tile_kernel tile[NPG_W_COUNT]; /* prefill: m > 1 */
     npg_tile_kernel row[NPG_W_COUNT];  /* decode: one activation row (mr == 1) */
-    /* decode of a few sequences together (1 < m <= mr): the weights streamed once for all rows as the
-     * row kernels stream them (software prefetch, no input chunking); fn NULL = use tile */
+    /* decode of a few sequences together (1 < m <= NPG_FEW_ROWS, in tiles of up to mr rows): the weights
+     * streamed once for all rows as the row kernels stream them (software prefetch, no input chunking;
+     * matmul.c runs every activation tile against one nr-row weight tile before the next, so the later
+     * tiles read the weight rows from L1); fn NULL = use tile */
     npg_tile_kernel few[NPG_W_COUNT];
     /* Quantizes x[k] into row i of qa (q, scale and sum), bit-identical on every ISA. */
     void (*quantize_act)(const float *x, int64_t k, const npg_qact *qa, int64_t i);

@@ -5,7 +5,9 @@
  * dimension is cut into chunks (1024 floats / 2048 int8 inputs for m > 1) and, per chunk, the tiles
  * run activation-row-major, so one MR-row slice of x stays in L1 while the block's weight rows stream
  * from L2: each weight byte comes from memory once per 64 activation rows. For m = 1 (decode) the
- * row kernels stream every weight row once, split across threads by output rows. */
+ * row kernels stream every weight row once, split across threads by output rows; for 2 .. NPG_FEW_ROWS
+ * rows (sequences decoded together) the "few" kernels do the same, all activation tiles of a weight
+ * tile before the next weight tile. */
 #include "kernels/matmul.h"
 
 #include <stdatomic.h>
@@ -206,6 +208,15 @@ static void tiles_task(void *ctx, int task, int thread) {
     int64_t i0 = (task / jb->n_blocks) * jb->mb, i1 = min64(i0 + jb->mb, jb->m);
     int64_t j0 = (task % jb->n_blocks) * jb->nb, j1 = min64(j0 + jb->nb, jb->n);
     int mr = jb->kern.mr, nr = jb->kern.nr;
+    if (jb->stream) {
+        /* decode (one chunk: kc = klen): every activation tile of an nr-row weight tile in turn, so
+         * the tile comes from memory once and the later activation tiles read it from L1 (up to
+         * NPG_FEW_ROWS rows in tiles of mr) */
+        for (int64_t j = j0; j < j1; j += nr)
+            for (int64_t i = i0; i < i1; i += mr)
+                jb->kern.fn(&jb->args, i, (int)min64(mr, i1 - i), j, (int)min64(nr, j1 - j), 0, jb->klen, 0);
+        return;
+    }
     for (int64_t k0 = 0; k0 < jb->klen; k0 += jb->kc) {
         int64_t k1 = min64(k0 + jb->kc, jb->klen);
         for (int64_t i = i0; i < i1; i += mr)
@@ -272,8 +283,9 @@ static void job_init(mm_job *jb, const npg_kernel_set *ks, const float *x, int64
     jb->args.y = y;
     jb->args.ldy = w->n;
     jb->kern = m == 1 ? ks->row[w->type] : ks->tile[w->type];
-    /* a few rows (several sequences decoded together): the streaming kernel takes them all at once */
-    bool few = m > 1 && ks->few[w->type].fn && m <= ks->few[w->type].mr;
+    /* a few rows (several sequences decoded together): the streaming kernel takes them, weight tile by
+     * weight tile (tiles_task) */
+    bool few = m > 1 && ks->few[w->type].fn && m <= NPG_FEW_ROWS;
     if (few)
         jb->kern = ks->few[w->type];
     jb->stream = m == 1 || few;

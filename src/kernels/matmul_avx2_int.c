@@ -77,7 +77,8 @@ AVX2_INLINE float bias_term(const npg_qact *qa, int64_t r, int64_t k0, int64_t k
 
 /* PARTS: parts per scale — 4 (channel-wise, or Q4_G with a multiple of 128), 2 (group 64), 1 (32). */
 AVX2_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1,
-                               int accumulate, const int MR, const int NR, const npg_wtype WT, const int PARTS) {
+                               int accumulate, const int MR, const int NR, const npg_wtype WT, const int PARTS,
+                               const bool PF) {
     const npg_weight *w = a->w;
     const size_t rb = npg_quant_row_bytes(WT, w->k);
     const bool int4 = WT == NPG_W_Q4_CW || WT == NPG_W_Q4_G;
@@ -119,7 +120,7 @@ AVX2_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
     /* an address, not a pointer: it may lie past the weight (prefetches never fault) */
     const uintptr_t pf = (uintptr_t)w->data + (size_t)(j0 + PF_TILES * NR) * rb - (size_t)(k0 / NPG_QBLOCK) * NR * bb;
     for (int64_t b = k0 / NPG_QBLOCK; b < k1 / NPG_QBLOCK; b++) {
-        if (MR == 1)
+        if (PF)
             for (size_t l = 0; l < NR * bb; l += 64)
                 _mm_prefetch((const char *)(pf + (uintptr_t)b * NR * bb + l), _MM_HINT_T0);
         __m256i nb[I_MR_MAX][NS];
@@ -202,33 +203,39 @@ AVX2_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
     }
 }
 
-#define INT_KERNEL(name, MR, NR, WT)                                                                                 \
+/* PF: software prefetch of the weight rows ahead, for the streaming calls (decode: one row, or a few
+ * sequences' rows) where each weight is read once. */
+#define INT_KERNEL(name, MR, NR, WT, PF)                                                                             \
     AVX2_FN static void name(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1, \
                              int accumulate) {                                                                     \
-        int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, WT, 4);                                       \
+        int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, WT, 4, PF);                                   \
     }
 
-#define Q4G_KERNEL(name, MR, NR)                                                                                     \
+#define Q4G_KERNEL(name, MR, NR, PF)                                                                                 \
     AVX2_FN static void name(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1, \
                              int accumulate) {                                                                     \
         if (a->w->group_size % 128 == 0)                                                                           \
-            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 4);                           \
+            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 4, PF);                       \
         else if (a->w->group_size == 64)                                                                           \
-            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 2);                           \
+            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 2, PF);                       \
         else /* 32, 96, 160, ...: a scale per 32-input part */                                                     \
-            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 1);                           \
+            int_tile_body(a, i0, mr, j0, nr, k0, k1, accumulate, MR, NR, NPG_W_Q4_G, 1, PF);                       \
     }
 
 enum { TILE_MR = 2, TILE_NR = 4, ROW_NR = 4 };
 
-INT_KERNEL(q8_tile, TILE_MR, TILE_NR, NPG_W_Q8_CW)
-INT_KERNEL(q4_tile, TILE_MR, TILE_NR, NPG_W_Q4_CW)
-INT_KERNEL(nf4_tile, TILE_MR, TILE_NR, NPG_W_NF4_CW)
-Q4G_KERNEL(q4g_tile, TILE_MR, TILE_NR)
-INT_KERNEL(q8_row, 1, ROW_NR, NPG_W_Q8_CW)
-INT_KERNEL(q4_row, 1, ROW_NR, NPG_W_Q4_CW)
-INT_KERNEL(nf4_row, 1, ROW_NR, NPG_W_NF4_CW)
-Q4G_KERNEL(q4g_row, 1, ROW_NR)
+INT_KERNEL(q8_tile, TILE_MR, TILE_NR, NPG_W_Q8_CW, false)
+INT_KERNEL(q4_tile, TILE_MR, TILE_NR, NPG_W_Q4_CW, false)
+INT_KERNEL(nf4_tile, TILE_MR, TILE_NR, NPG_W_NF4_CW, false)
+Q4G_KERNEL(q4g_tile, TILE_MR, TILE_NR, false)
+INT_KERNEL(q8_row, 1, ROW_NR, NPG_W_Q8_CW, true)
+INT_KERNEL(q4_row, 1, ROW_NR, NPG_W_Q4_CW, true)
+INT_KERNEL(nf4_row, 1, ROW_NR, NPG_W_NF4_CW, true)
+Q4G_KERNEL(q4g_row, 1, ROW_NR, true)
+INT_KERNEL(q8_few, TILE_MR, ROW_NR, NPG_W_Q8_CW, true)
+INT_KERNEL(q4_few, TILE_MR, ROW_NR, NPG_W_Q4_CW, true)
+INT_KERNEL(nf4_few, TILE_MR, ROW_NR, NPG_W_NF4_CW, true)
+Q4G_KERNEL(q4g_few, TILE_MR, ROW_NR, true)
 
 /* Same numbers as the scalar quantize_act (exact max, the same scalar 127 / amax, one rounded f32
  * product per input). */
@@ -295,5 +302,9 @@ void npg_kernels_avx2_int(npg_kernel_set *out) {
     out->row[NPG_W_Q4_CW] = (npg_tile_kernel){q4_row, 1, ROW_NR};
     out->row[NPG_W_Q4_G] = (npg_tile_kernel){q4g_row, 1, ROW_NR};
     out->row[NPG_W_NF4_CW] = (npg_tile_kernel){nf4_row, 1, ROW_NR};
+    out->few[NPG_W_Q8_CW] = (npg_tile_kernel){q8_few, TILE_MR, ROW_NR};
+    out->few[NPG_W_Q4_CW] = (npg_tile_kernel){q4_few, TILE_MR, ROW_NR};
+    out->few[NPG_W_Q4_G] = (npg_tile_kernel){q4g_few, TILE_MR, ROW_NR};
+    out->few[NPG_W_NF4_CW] = (npg_tile_kernel){nf4_few, TILE_MR, ROW_NR};
     out->quantize_act = quantize_act;
 }

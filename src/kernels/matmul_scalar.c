@@ -129,6 +129,8 @@ void npg_kernels_scalar(npg_kernel_set *out) {
         npg_tile_fn fn = t <= NPG_W_BF16 ? float_tile : int_tile;
         out->tile[t] = (npg_tile_kernel){fn, 4, 4};
         out->row[t] = (npg_tile_kernel){fn, 1, 4};
+        if (t > NPG_W_BF16) /* the integer decode of a few sequences: one input chunk, as the SIMD kernels */
+            out->few[t] = (npg_tile_kernel){fn, 4, 4};
     }
     out->quantize_act = quantize_act;
 }
