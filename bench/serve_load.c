@@ -9,7 +9,7 @@
  * answer T tokens (max_tokens; usage counts what was generated). Reports the aggregate generation
  * throughput (completion tokens / wall time), time to first token p50/p99, 429s (the server's
  * designed refusal of a full queue; the client waits its Retry-After and sends the request again) and
- * other errors, and with --pid the server's RSS before, after
+ * other errors (each printed on stderr with its reason), and with --pid the server's RSS before, after
  * the first 100 requests and at the end, and the server's CPU time over the run (tokens per CPU second
  * compares runs on a machine shared with other work, where wall-clock throughput swings). Only loopback addresses are accepted. */
 #include <arpa/inet.h>
@@ -90,24 +90,43 @@ static double cpu_s(int pid) {
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* One streamed request; returns 0 ok, 429, or -1 on any other failure. */
-static int one_request(shared *s, long index, double *ttft_ms, long *tokens) {
+/* The printable tail of what a failed request received: control characters as '.', for the report. */
+static void tail_text(const char *buf, size_t have, char *out, size_t cap) {
+    size_t from = have > cap - 1 ? have - (cap - 1) : 0, o = 0;
+    for (size_t i = from; i < have && o + 1 < cap; i++)
+        out[o++] = (unsigned char)buf[i] < 32 ? '.' : buf[i];
+    out[o] = '\0';
+}
+
+/* One streamed request; returns 0 ok, 429, or -1 on any other failure, with why[] saying what went
+ * wrong (the step that failed, errno, the HTTP status and the server's error message or what it sent
+ * last), so a failure in a long run can be told from the report alone. */
+static int one_request(shared *s, long index, double *ttft_ms, long *tokens, char *why, size_t why_cap) {
     const cfg *c = s->c;
+    why[0] = '\0';
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
+    if (fd < 0) {
+        snprintf(why, why_cap, "socket: %s", strerror(errno));
         return -1;
+    }
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->port)};
     inet_pton(AF_INET, c->host, &a.sin_addr);
     struct timeval tv = {.tv_sec = 600};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        if (atomic_load(&s->errors) < 5)
-            fprintf(stderr, PROG ": request %ld: connect: %s\n", index, strerror(errno));
+        snprintf(why, why_cap, "connect: %s", strerror(errno));
         close(fd);
         return -1;
     }
     size_t cap = (size_t)c->prompt_tokens * 8 + 512;
     char *body = malloc(cap), *req = malloc(cap + 512);
+    if (!body || !req) {
+        free(body);
+        free(req);
+        close(fd);
+        snprintf(why, why_cap, "out of memory");
+        return -1;
+    }
     int n = snprintf(body, cap, "{\"model\":\"%s\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
                                 "\"max_tokens\":%d,\"temperature\":0,\"prompt\":[1",
                      c->model, c->max_tokens);
@@ -120,24 +139,35 @@ static int one_request(shared *s, long index, double *ttft_ms, long *tokens) {
                      c->host, n, body);
     free(body);
     double t_send = now_s();
-    bool ok = write(fd, req, (size_t)m) == m;
+    ssize_t sent = write(fd, req, (size_t)m);
+    int send_errno = errno;
+    bool ok = sent == m;
     free(req);
     char buf[65536];
-    size_t have = 0;
-    int status = 0;
-    bool first = false, done = false;
+    size_t have = 0, total = 0;
+    int status = 0, read_errno = 0;
+    bool first = false, done = false, eof = false;
     *tokens = 0;
     while (ok && !done) {
         errno = 0;
         ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
-        if (r <= 0)
+        if (r <= 0) {
+            read_errno = r < 0 ? errno : 0;
+            eof = r == 0;
             break;
+        }
         have += (size_t)r;
+        total += (size_t)r;
         buf[have] = '\0';
         if (!status && strstr(buf, "\r\n"))
             status = atoi(buf + 9);
-        if (status && status != 200)
+        if (status && status != 200) {
+            /* the error object follows: read it to the end (Connection: close) for the report */
+            while (have < sizeof buf - 1 && (r = read(fd, buf + have, sizeof buf - 1 - have)) > 0)
+                have += (size_t)r;
+            buf[have] = '\0';
             break;
+        }
         if (!first && strstr(buf, "\"text\":\"") && strstr(buf, "data: {")) {
             first = true;
             *ttft_ms = (now_s() - t_send) * 1e3;
@@ -153,20 +183,36 @@ static int one_request(shared *s, long index, double *ttft_ms, long *tokens) {
             have = 200;
         }
     }
-    int saved = errno;
     close(fd);
     if (status == 429)
         return 429;
-    if (!(done && first) && atomic_load(&s->errors) < 5) /* the first few failures, for the report */
-        fprintf(stderr, PROG ": request %ld failed: %s\n", index,
-                !ok      ? "could not send"
-                : status ? (status == 200 ? "the stream ended early" : "HTTP status other than 200/429")
-                         : (saved ? strerror(saved) : "no response"));
-    return done && first ? 0 : -1;
+    if (done && first)
+        return 0;
+    double after = now_s() - t_send;
+    char tail[160];
+    tail_text(buf, have, tail, sizeof tail);
+    if (!ok)
+        snprintf(why, why_cap, "send: %s (%zd of %d bytes written)", sent < 0 ? strerror(send_errno) : "short write",
+                 sent, m);
+    else if (status && status != 200) {
+        const char *msg = strstr(buf, "\"message\":");
+        snprintf(why, why_cap, "HTTP %d after %.2f s: %.200s", status, after, msg ? msg : tail);
+    } else if (done)
+        snprintf(why, why_cap, "stream finished without a text chunk after %.2f s (%zu bytes): ...%s", after,
+                 total, tail);
+    else if (status)
+        snprintf(why, why_cap, "stream ended early after %.2f s, %zu bytes, %s: ...%s", after, total,
+                 eof ? "connection closed by the server" : read_errno ? strerror(read_errno) : "read failed",
+                 tail);
+    else
+        snprintf(why, why_cap, "no response after %.2f s (%zu bytes): %s", after, total,
+                 eof ? "connection closed by the server" : read_errno ? strerror(read_errno) : "nothing read");
+    return -1;
 }
 
 static void *client(void *arg) {
     shared *s = arg;
+    char why[512];
     for (;;) {
         long i = atomic_fetch_add(&s->next, 1);
         if (i >= s->c->requests || now_s() > s->deadline)
@@ -175,14 +221,17 @@ static void *client(void *arg) {
         long tokens = 0;
         int r;
         /* a 429 is the server's designed answer to a full queue: wait its Retry-After (1 s), send again */
-        while ((r = one_request(s, i, &ttft, &tokens)) == 429 && now_s() < s->deadline) {
+        while ((r = one_request(s, i, &ttft, &tokens, why, sizeof why)) == 429 && now_s() < s->deadline) {
             atomic_fetch_add(&s->n429, 1);
             sleep(1);
         }
-        if (r == 429) {
-            atomic_fetch_add(&s->errors, 1);
-        } else if (r != 0) {
-            atomic_fetch_add(&s->errors, 1);
+        if (r == 429)
+            snprintf(why, sizeof why, "still refused with 429 at the --duration deadline");
+        if (r != 0) {
+            /* every failure, with its reason (one line each; runs are bounded in requests) */
+            long e = atomic_fetch_add(&s->errors, 1) + 1;
+            fprintf(stderr, PROG ": request %ld failed (error %ld, %.1f s into the run): %s\n", i, e,
+                    now_s() - s->t0, why);
         } else {
             atomic_fetch_add(&s->tokens, tokens);
             pthread_mutex_lock(&s->mu);
