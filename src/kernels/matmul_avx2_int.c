@@ -232,10 +232,22 @@ INT_KERNEL(q8_row, 1, ROW_NR, NPG_W_Q8_CW, true)
 INT_KERNEL(q4_row, 1, ROW_NR, NPG_W_Q4_CW, true)
 INT_KERNEL(nf4_row, 1, ROW_NR, NPG_W_NF4_CW, true)
 Q4G_KERNEL(q4g_row, 1, ROW_NR, true)
-INT_KERNEL(q8_few, TILE_MR, ROW_NR, NPG_W_Q8_CW, true)
-INT_KERNEL(q4_few, TILE_MR, ROW_NR, NPG_W_Q4_CW, true)
-INT_KERNEL(nf4_few, TILE_MR, ROW_NR, NPG_W_NF4_CW, true)
-Q4G_KERNEL(q4g_few, TILE_MR, ROW_NR, true)
+INT_KERNEL(q8_few2, TILE_MR, ROW_NR, NPG_W_Q8_CW, true)
+INT_KERNEL(q4_few2, TILE_MR, ROW_NR, NPG_W_Q4_CW, true)
+INT_KERNEL(nf4_few2, TILE_MR, ROW_NR, NPG_W_NF4_CW, true)
+Q4G_KERNEL(q4g_few2, TILE_MR, ROW_NR, true)
+
+/* Few rows: an odd row count ends in a one-row tile, which the row kernel takes (the 2-row kernel
+ * would compute its repeated row twice). */
+#define FEW_DISPATCH(name, row)                                                                                      \
+    static void name(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1,       \
+                     int accumulate) {                                                                             \
+        (mr >= 2 ? name##2 : row)(a, i0, mr, j0, nr, k0, k1, accumulate);                                           \
+    }
+FEW_DISPATCH(q8_few, q8_row)
+FEW_DISPATCH(q4_few, q4_row)
+FEW_DISPATCH(nf4_few, nf4_row)
+FEW_DISPATCH(q4g_few, q4g_row)
 
 /* Same numbers as the scalar quantize_act (exact max, the same scalar 127 / amax, one rounded f32
  * product per input). */

@@ -251,10 +251,31 @@ INT_KERNEL(q8_row, 1, ROW_NR, NPG_W_Q8_CW, true)
 INT_KERNEL(q4_row, 1, ROW_NR, NPG_W_Q4_CW, true)
 INT_KERNEL(nf4_row, 1, ROW_NR, NPG_W_NF4_CW, true)
 Q4G_KERNEL(q4g_row, 1, ROW_NR, true)
-INT_KERNEL(q8_few, TILE_MR, ROW_NR, NPG_W_Q8_CW, true)
-INT_KERNEL(q4_few, TILE_MR, ROW_NR, NPG_W_Q4_CW, true)
-INT_KERNEL(nf4_few, TILE_MR, ROW_NR, NPG_W_NF4_CW, true)
-Q4G_KERNEL(q4g_few, TILE_MR, ROW_NR, true)
+/* Few rows: 5 to 7 rows are a full tile and a short one; the short one runs a kernel of its own row
+ * count (a 4-row kernel would compute its repeated last row 4 times). mr == 1 is the row kernel. */
+#define FEW_KERNEL(name, row, WT)                                                                                    \
+    INT_KERNEL(name##2, 2, ROW_NR, WT, true)                                                                       \
+    INT_KERNEL(name##3, 3, ROW_NR, WT, true)                                                                       \
+    INT_KERNEL(name##4, TILE_MR, ROW_NR, WT, true)                                                                 \
+    FEW_DISPATCH(name, row)
+#define Q4G_FEW_KERNEL(name, row)                                                                                    \
+    Q4G_KERNEL(name##2, 2, ROW_NR, true)                                                                           \
+    Q4G_KERNEL(name##3, 3, ROW_NR, true)                                                                           \
+    Q4G_KERNEL(name##4, TILE_MR, ROW_NR, true)                                                                     \
+    FEW_DISPATCH(name, row)
+#define FEW_DISPATCH(name, row)                                                                                      \
+    static void name(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1,       \
+                     int accumulate) {                                                                             \
+        (mr >= 4   ? name##4                                                                                       \
+         : mr == 3 ? name##3                                                                                       \
+         : mr == 2 ? name##2                                                                                       \
+                   : row)(a, i0, mr, j0, nr, k0, k1, accumulate);                                                  \
+    }
+
+FEW_KERNEL(q8_few, q8_row, NPG_W_Q8_CW)
+FEW_KERNEL(q4_few, q4_row, NPG_W_Q4_CW)
+FEW_KERNEL(nf4_few, nf4_row, NPG_W_NF4_CW)
+Q4G_FEW_KERNEL(q4g_few, q4g_row)
 
 /* Same numbers as the scalar quantize_act: exact max, the same scalar 127 / amax, one f32 product
  * per input rounded to nearest even (vcvtps2dq under the default MXCSR). */
