@@ -26,9 +26,9 @@
 
 /* Most activation rows (sequences decoded together) that take the streaming "few" kernels. Measured on
  * a 5632 × 2048 int4 weight (one thread, AVX-512 VNNI): 8 rows 1.5× faster than the prefill tiles, 16
- * rows about as fast (0.96–1.06 against 1.04–1.16 ms). Beyond, the tiles win: their input chunks keep
- * the activations in L1 while each weight block is reused from L2 for up to 64 rows, where the few
- * kernels re-read every activation row (kp bytes) from L2 per weight tile. */
+ * rows as fast or a little faster (0.96–1.06 against 1.04–1.16 ms), 20–32 rows the same within noise:
+ * from there the weights are no longer the bottleneck, and the prefill tiles (input chunks kept in L1,
+ * each weight block reused from L2 for up to 64 rows) are the path tuned for it. */
 #define NPG_FEW_ROWS 16
 
 /* Activations quantized for the integer kernels, one row per row of x (dynamic, per 128-input
