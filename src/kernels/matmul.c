@@ -16,6 +16,7 @@
 #endif
 
 #include "core/error.h"
+#include "kernels/gemm_int8.h"
 #include "kernels/gguf_quants.h"
 #include "kernels/kernel_set.h"
 #include "weights/weights.h"
@@ -168,6 +169,7 @@ typedef struct mm_job {
     int64_t kc;   /* chunk of the input dimension */
     int64_t mb, nb, n_blocks;
     bool stream; /* decode-like: every weight read once (one row, or a few sequences' rows) */
+    bool panel;  /* gemm_int8.h's panel kernel: one call per weight panel, all rows and inputs */
     /* dequantizing fallback only */
     const npg_weight *src;
     float *scratch;
@@ -176,6 +178,12 @@ typedef struct mm_job {
 
 static void plan_blocks(mm_job *jb, int threads) {
     int64_t mr = jb->kern.mr, nr = jb->kern.nr;
+    if (jb->panel) { /* tasks = the weight's panels; each unpacks its panel once for every row */
+        jb->mb = jb->m;
+        jb->nb = nr;
+        jb->n_blocks = (jb->n + nr - 1) / nr;
+        return;
+    }
     jb->mb = jb->stream ? jb->m : round_up(min64(jb->m, BLOCK_M), mr);
     jb->nb = round_up(BLOCK_N, nr);
     /* Decode: about 4 contiguous stretches of rows per thread — enough to even out the threads, few
@@ -277,6 +285,13 @@ static void job_init(mm_job *jb, const npg_kernel_set *ks, const float *x, int64
     if (few)
         jb->kern = ks->few[w->type];
     jb->stream = m == 1 || few;
+    if (!jb->stream && m >= NPG_PANEL_MIN_M && w->type > NPG_W_BF16) {
+        npg_tile_kernel pk = npg_int_panel_kernel(ks->isa, w);
+        if (pk.fn) {
+            jb->kern = pk;
+            jb->panel = true;
+        }
+    }
 }
 
 static npg_isa compute_isa(const npg_compute *c) {
@@ -343,7 +358,7 @@ void npg_matmul(const npg_compute *c, const float *x, int64_t m, const npg_weigh
     }
     jb.klen = kp;
     jb.kc = kp;
-    if (!jb.stream) {
+    if (!jb.stream && !jb.panel) {
         jb.kc = CHUNK_Q; /* a multiple of NPG_QBLOCK; kernels find each block's group themselves */
     }
     for (int64_t r0 = 0; r0 < m; r0 += fit) {
@@ -415,7 +430,7 @@ void npg_matmul_multi(const npg_compute *c, const float *x, int64_t m, const npg
         job_init(&mj.jobs[i], &ks, x, m, w[i], y[i]);
         mj.jobs[i].klen = integer ? kp : k;
         /* as npg_matmul: float weights chunk every m > 1, integer ones all but the streaming kernels */
-        mj.jobs[i].kc = integer ? (mj.jobs[i].stream ? kp : CHUNK_Q) : (m == 1 ? k : CHUNK_F);
+        mj.jobs[i].kc = integer ? (mj.jobs[i].stream || mj.jobs[i].panel ? kp : CHUNK_Q) : (m == 1 ? k : CHUNK_F);
     }
     if (!integer) {
         npg_threadpool_run(pool, (int)plan_all(&mj, threads), multi_task, &mj);
