@@ -22,6 +22,12 @@
  * not repaid by enough rows (the tile kernels unpack nothing). */
 enum { NPG_PANEL_MIN_M = 16 };
 
+/* Per-thread scratch of the panel kernel (npg_mm_args.scratch, from the compute workspace): one
+ * panel's unpacked weights for 2048 inputs, 64 × 2048 bytes. A whole k = 2048 weight in one chunk
+ * means its outputs are written once; with 512-input chunks the partial sums' trips through y (rows
+ * n floats apart, the same cache sets) cost ~15% of the kernel. Too big for a thread's stack. */
+enum { NPG_PANEL_SCRATCH = 64 * 2048 };
+
 /* The panel kernel for weight w on ISA isa (fn NULL when there is none: no VNNI, a type or Q4_G group
  * size it does not take). It computes the whole call in one invocation: tiles_task hands it all rows
  * (mr = the rows of the call, up to its mr) of up to nr = 64 weight rows over all inputs [0, kp), with

@@ -4,7 +4,7 @@
  * Per call (one task of matmul.c: up to PANEL_N weight rows j0.., all activation rows i0.., all
  * inputs), per chunk of PANEL_KB blocks (PANEL_KB · 128 inputs):
  *   1. unpack: the panel's weight bytes, biased to unsigned (code + B, as kernel_set.h describes),
- *      go to a 32 KiB stack buffer as steps of 4 inputs × 64 outputs (256 bytes, four registers):
+ *      go to the thread's 128 KiB scratch (L2) as steps of 4 inputs × 64 outputs (256 bytes, four registers):
  *      each row's 128-byte block is two registers of 16 dwords (4 inputs each), transposed with 15
  *      other rows' into their steps. Q4_G's group scales of the chunk are gathered beside it, [block][64].
  *   2. every 4 activation rows: per block, 16 int32 accumulators (4 rows × 64 outputs) start at
@@ -33,7 +33,7 @@ PANEL_INLINE __m512i dpbusd(__m512i acc, __m512i w, __m512i x) {
 
 enum {
     PANEL_N = 64,                   /* weight rows (outputs) per panel: 4 registers of 16 */
-    PANEL_KB = 4,                   /* 128-input blocks per chunk: 64 × 512 bytes = 32 KiB, in L1 */
+    PANEL_KB = NPG_PANEL_SCRATCH / (128 * PANEL_N), /* 128-input blocks per chunk (scratch) */
     STEP_BYTES = 4 * PANEL_N,       /* one step: 4 inputs × 64 outputs */
     BLOCK_BYTES = 32 * STEP_BYTES,  /* 128 inputs × 64 outputs */
     MR = 4,                         /* activation rows per microkernel call */
@@ -202,7 +202,7 @@ PANEL_INLINE void panel_body(const npg_mm_args *a, int64_t i0, int mr, int64_t j
                              const npg_wtype wt) {
     const npg_weight *w = a->w;
     const int shift = wt == NPG_W_Q8_CW || wt == NPG_W_NF4_CW ? 7 : 3;
-    _Alignas(64) uint8_t pk[PANEL_KB * BLOCK_BYTES];
+    uint8_t *pk = a->scratch; /* PANEL_KB * BLOCK_BYTES, 64-byte aligned */
     _Alignas(64) float gsc[PANEL_KB * PANEL_N];
     _Alignas(64) float rs[PANEL_N];
     _Alignas(64) float ft[MR * PANEL_N];
