@@ -5,7 +5,7 @@
  * sum the inputs across its lanes; every 128-input block they convert each pair's int32 lanes to f32
  * and scale them, and they unpack each int4 block of weights again for every 4 activation rows. The
  * panel kernel instead holds 16 weight rows per register (lanes = outputs): a 64-row weight panel is
- * unpacked to bytes once per chunk of inputs into a per-thread L1-sized buffer, laid out 4 inputs ×
+ * unpacked to bytes once per chunk of inputs into a per-thread L2-sized scratch, laid out 4 inputs ×
  * 64 outputs per step, and every activation row of the call reuses it (4 rows × 64 outputs per
  * microkernel call, 16 vpdpbusd per 4 inputs, a broadcast of 4 activation bytes per row).
  *
