@@ -7,6 +7,8 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "kernels/avx512_inline.h"
+
 static void scores_scalar(const float *q, const float *k, int64_t stride, int64_t len, int64_t d, float scale,
                           float *scores) {
     for (int64_t i = 0; i < len; i++) {
@@ -29,7 +31,6 @@ static void wsum_scalar(const float *w, const float *v, int64_t stride, int64_t 
 
 #if defined(__x86_64__) || defined(__i386__)
 #define AVX2_FN __attribute__((target("avx2,fma")))
-#define AVX512_FN __attribute__((target("avx2,fma,avx512f")))
 
 AVX2_FN static float hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -85,10 +86,24 @@ AVX2_FN static void wsum_avx2(const float *w, const float *v, int64_t stride, in
     }
 }
 
+/* Four keys at a time: their four sums reduce together (npg_hsum4_512), where one reduction per key
+ * cost more than the key's dot product. */
 AVX512_FN static void scores_avx512(const float *q, const float *k, int64_t stride, int64_t len, int64_t d,
                                     float scale, float *scores) {
-    int64_t d16 = d & ~(int64_t)15;
-    for (int64_t i = 0; i < len; i++) {
+    int64_t d16 = d & ~(int64_t)15, i = 0;
+    for (; d16 == d && i + 4 <= len; i += 4) {
+        const float *k0 = k + i * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t c = 0; c < d; c += 16) {
+            __m512 qc = _mm512_loadu_ps(q + c);
+            a0 = _mm512_fmadd_ps(qc, _mm512_loadu_ps(k0 + c), a0);
+            a1 = _mm512_fmadd_ps(qc, _mm512_loadu_ps(k1 + c), a1);
+            a2 = _mm512_fmadd_ps(qc, _mm512_loadu_ps(k2 + c), a2);
+            a3 = _mm512_fmadd_ps(qc, _mm512_loadu_ps(k3 + c), a3);
+        }
+        _mm_storeu_ps(scores + i, _mm_mul_ps(npg_hsum4_512(a0, a1, a2, a3), _mm_set1_ps(scale)));
+    }
+    for (; i < len; i++) {
         const float *ki = k + i * stride;
         __m512 acc = _mm512_setzero_ps();
         for (int64_t c = 0; c < d16; c += 16)

@@ -92,6 +92,7 @@ typedef struct npg_mm_args {
     npg_qact qa;    /* quantized x (integer weights) */
     float *y;       /* row i at y + i * ldy */
     int64_t ldy;
+    uint8_t *scratch; /* this thread's NPG_PANEL_SCRATCH bytes (gemm_int8.h's panel kernels only) */
 } npg_mm_args;
 
 typedef void (*npg_tile_fn)(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1,

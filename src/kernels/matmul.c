@@ -18,6 +18,7 @@
 #endif
 
 #include "core/error.h"
+#include "kernels/gemm_int8.h"
 #include "kernels/gguf_quants.h"
 #include "kernels/kernel_set.h"
 #include "weights/weights.h"
@@ -115,7 +116,8 @@ npg_status npg_compute_reserve(npg_compute *c, int64_t max_m, int64_t max_k) {
      * DEQ_ROWS dequantized rows per thread. The two never coexist. */
     size_t q = qact_bytes(max_m, max_k);
     size_t d = (size_t)npg_threadpool_size(c->pool) * dequant_stride(max_k) * sizeof(float);
-    size_t need = (q > d ? q : d) + WS_ALIGN;
+    size_t ps = max_m >= NPG_PANEL_MIN_M ? (size_t)npg_threadpool_size(c->pool) * NPG_PANEL_SCRATCH : 0;
+    size_t need = (q > d ? q : d) + ps + WS_ALIGN;
     if (need <= c->workspace_size)
         return NPG_OK;
     void *p = NULL;
@@ -170,6 +172,8 @@ typedef struct mm_job {
     int64_t kc;   /* chunk of the input dimension */
     int64_t mb, nb, n_blocks;
     bool stream; /* decode-like: every weight read once (one row, or a few sequences' rows) */
+    bool panel;  /* gemm_int8.h's panel kernel: one call per weight panel, all rows and inputs */
+    uint8_t *panel_ws; /* its per-thread scratch, NPG_PANEL_SCRATCH bytes each */
     /* dequantizing fallback only */
     const npg_weight *src;
     float *scratch;
@@ -178,6 +182,12 @@ typedef struct mm_job {
 
 static void plan_blocks(mm_job *jb, int threads) {
     int64_t mr = jb->kern.mr, nr = jb->kern.nr;
+    if (jb->panel) { /* tasks = the weight's panels; each unpacks its panel once for every row */
+        jb->mb = jb->m;
+        jb->nb = nr;
+        jb->n_blocks = (jb->n + nr - 1) / nr;
+        return;
+    }
     jb->mb = jb->stream ? jb->m : round_up(min64(jb->m, BLOCK_M), mr);
     jb->nb = round_up(BLOCK_N, nr);
     /* Decode: about 4 contiguous stretches of rows per thread — enough to even out the threads, few
@@ -205,6 +215,13 @@ static void plan_blocks(mm_job *jb, int threads) {
 static void tiles_task(void *ctx, int task, int thread) {
     (void)thread;
     const mm_job *jb = ctx;
+    if (jb->panel) { /* one call: all rows and inputs of the panel, on this thread's scratch */
+        npg_mm_args a = jb->args;
+        a.scratch = jb->panel_ws + (size_t)thread * NPG_PANEL_SCRATCH;
+        int64_t j0 = (int64_t)task * jb->nb;
+        jb->kern.fn(&a, 0, (int)jb->m, j0, (int)min64(jb->nb, jb->n - j0), 0, jb->klen, 0);
+        return;
+    }
     int64_t i0 = (task / jb->n_blocks) * jb->mb, i1 = min64(i0 + jb->mb, jb->m);
     int64_t j0 = (task % jb->n_blocks) * jb->nb, j1 = min64(j0 + jb->nb, jb->n);
     int mr = jb->kern.mr, nr = jb->kern.nr;
@@ -275,6 +292,30 @@ static uint8_t *aligned_workspace(const npg_compute *c, size_t *usable) {
     return (uint8_t *)a;
 }
 
+/* The panel kernels' per-thread scratch comes off the end of the workspace (the quantized activations
+ * keep its start); when what is left would not hold NPG_PANEL_MIN_M activation rows, the jobs go back
+ * to the tile kernels. */
+static void panel_scratch(mm_job *jobs, int count, const npg_kernel_set *ks, uint8_t *ws, size_t *ws_size,
+                          int threads, size_t row_bytes) {
+    bool any = false;
+    for (int i = 0; i < count; i++)
+        any = any || jobs[i].panel;
+    if (!any)
+        return;
+    size_t p = (size_t)threads * NPG_PANEL_SCRATCH;
+    bool fits = *ws_size >= p + (size_t)NPG_PANEL_MIN_M * row_bytes;
+    if (fits)
+        *ws_size = (*ws_size - p) / WS_ALIGN * WS_ALIGN;
+    for (int i = 0; i < count; i++) {
+        if (!jobs[i].panel)
+            continue;
+        jobs[i].panel = fits;
+        jobs[i].panel_ws = fits ? ws + *ws_size : NULL;
+        if (!fits)
+            jobs[i].kern = ks->tile[jobs[i].args.w->type];
+    }
+}
+
 /* The job of one weight: kernel choice (row / few / tile) and output layout. */
 static void job_init(mm_job *jb, const npg_kernel_set *ks, const float *x, int64_t m, const npg_weight *w, float *y) {
     *jb = (mm_job){.m = m, .n = w->n};
@@ -289,6 +330,13 @@ static void job_init(mm_job *jb, const npg_kernel_set *ks, const float *x, int64
     if (few)
         jb->kern = ks->few[w->type];
     jb->stream = m == 1 || few;
+    if (!jb->stream && m >= NPG_PANEL_MIN_M && w->type > NPG_W_BF16) {
+        npg_tile_kernel pk = npg_int_panel_kernel(ks->isa, w);
+        if (pk.fn) {
+            jb->kern = pk;
+            jb->panel = true;
+        }
+    }
 }
 
 static npg_isa compute_isa(const npg_compute *c) {
@@ -348,6 +396,7 @@ void npg_matmul(const npg_compute *c, const float *x, int64_t m, const npg_weigh
     /* integer weights: quantize activations into the workspace, as many rows at a time as fit */
     int64_t kp = round_up(w->k, NPG_QBLOCK);
     size_t row_bytes = npg_qact_row_bytes(kp);
+    panel_scratch(&jb, 1, &ks, ws, &ws_size, threads, row_bytes);
     int64_t fit = (int64_t)(ws_size / row_bytes);
     if (fit < 1) {
         npg_matmul_ref(x, m, w, y);
@@ -355,7 +404,7 @@ void npg_matmul(const npg_compute *c, const float *x, int64_t m, const npg_weigh
     }
     jb.klen = kp;
     jb.kc = kp;
-    if (!jb.stream) {
+    if (!jb.stream && !jb.panel) {
         jb.kc = CHUNK_Q; /* a multiple of NPG_QBLOCK; kernels find each block's group themselves */
     }
     for (int64_t r0 = 0; r0 < m; r0 += fit) {
@@ -427,7 +476,14 @@ void npg_matmul_multi(const npg_compute *c, const float *x, int64_t m, const npg
         job_init(&mj.jobs[i], &ks, x, m, w[i], y[i]);
         mj.jobs[i].klen = integer ? kp : k;
         /* as npg_matmul: float weights chunk every m > 1, integer ones all but the streaming kernels */
-        mj.jobs[i].kc = integer ? (mj.jobs[i].stream ? kp : CHUNK_Q) : (m == 1 ? k : CHUNK_F);
+        mj.jobs[i].kc = integer ? (mj.jobs[i].stream || mj.jobs[i].panel ? kp : CHUNK_Q) : (m == 1 ? k : CHUNK_F);
+    }
+    if (integer) {
+        panel_scratch(mj.jobs, count, &ks, ws, &ws_size, threads, row_bytes);
+        fit = (int64_t)(ws_size / row_bytes);
+        for (int i = 0; i < count; i++)
+            if (!mj.jobs[i].stream && !mj.jobs[i].panel)
+                mj.jobs[i].kc = CHUNK_Q;
     }
     if (!integer) {
         npg_threadpool_run(pool, (int)plan_all(&mj, threads), multi_task, &mj);

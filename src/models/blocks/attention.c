@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "kernels/attention.h"
+#include "kernels/gemm.h"
 #include "models/blocks/blocks.h"
 #include "models/ops.h"
 
@@ -13,7 +14,10 @@ void npg_blk_attend(npg_isa isa, const float *q, const float *k, const float *v,
     if (softcap > 0.0f)
         for (int64_t i = 0; i < len; i++)
             scores[i] = softcap * tanhf(scores[i] / softcap);
-    npg_softmax(scores, len);
+    /* the vectorised exp of the f32 GEMM's softmax (one row, on this thread): a scalar expf per
+     * score cost a prefill of 512 tokens as much as its attention dot products */
+    npg_compute one = {.pool = NULL, .isa = isa};
+    npg_softmax_rows(&one, scores, 1, len, len);
     npg_attn_weighted_sum(isa, scores, v + lo * stride, stride, len, d, out);
 }
 

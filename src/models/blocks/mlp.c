@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/activation.h"
 #include "models/blocks/blocks.h"
 #include "models/ops.h"
 
@@ -52,7 +53,10 @@ void npg_blk_mlp_hidden(const npg_compute *c, npg_mlp_act act, const npg_mlp_wei
         npg_matmul_multi(c, x, rows, ws, ys, gated ? 2 : 1);
         add_bias(h, w->b1, rows, F);
     }
-    npg_blk_activate(act, h, gated ? u : NULL, rows * F);
+    if (act == NPG_MLP_GATED_SILU)
+        npg_silu_mul_par(c, h, u, rows * F); /* vectorised, over the pool */
+    else
+        npg_blk_activate(act, h, gated ? u : NULL, rows * F);
 }
 
 void npg_blk_mlp(const npg_compute *c, npg_mlp_act act, const npg_mlp_weights *w, const float *x, int64_t rows,
