@@ -51,6 +51,37 @@ void npg_matmul_ggml_rows(const npg_compute *c, const float *x, int64_t m, const
 bool npg_matmul_ggml_q8(const npg_compute *c, const float *x, int64_t m, const npg_weight *w, float *y, uint8_t *ws,
                         size_t ws_size);
 
+/* The same for count (<= NPG_MATMUL_MULTI_MAX) weights of one type and k over the same input (q/k/v,
+ * gate/up) in one parallel region, the activations quantized once; false (nothing done) as above or
+ * when the weights differ in type or k. */
+bool npg_matmul_ggml_q8_multi(const npg_compute *c, const float *x, int64_t m, const npg_weight *const *w,
+                              float *const *y, int count, uint8_t *ws, size_t ws_size);
+
+/* AVX-512 VNNI decode kernels (gguf_qdot_vnni.c): Q4_0 only; NULL for other types. They read the
+ * activation row in the layout npg_ggml_vnni_layout writes (k % 64 == 0): the codes permuted within
+ * each pair of blocks, the lane sums, then the scales; their xd argument is unused. */
+npg_ggml_qdot_fn npg_ggml_qdot_vnni(npg_wtype t);
+size_t npg_ggml_vnni_row_bytes(int64_t k);
+void npg_ggml_vnni_layout(const int8_t *xq, const float *xd, int64_t k, uint8_t *out);
+
+/* Prefill by an integer GEMM (gguf_gemm.c, AVX-512 VNNI): the activations quantized to int8 per 32
+ * values once for the count (<= NPG_MATMUL_MULTI_MAX) weights of one type and k, weight panels of
+ * NPG_GGML_GEMM_NR rows unpacked to unsigned codes per task. For Q8_0, Q4_0, Q4_1, Q4_K, Q5_K; false
+ * (nothing done) for another type, without VNNI, for weights of different types or k, or when its
+ * per-call buffers cannot be allocated. Accuracy as the int8-activation decode kernels. */
+bool npg_matmul_ggml_gemm(const npg_compute *c, const float *x, int64_t m, const npg_weight *const *w,
+                          float *const *y, int count);
+/* its VNNI pieces (gguf_gemm_vnni.c): an activation row is k int8 codes, k/32 scales dx and k/32
+ * dx·Σcodes (npg_ggml_gemm_act_bytes); a panel is NR rows' codes and per-32 scales and offsets */
+enum { NPG_GGML_GEMM_NR = 32 };
+bool npg_ggml_gemm_type(npg_wtype t);
+size_t npg_ggml_gemm_act_bytes(int64_t k);
+void npg_ggml_gemm_quantize_row(const float *x, int64_t k, uint8_t *out);
+size_t npg_ggml_gemm_panel_bytes(int64_t k);
+void npg_ggml_gemm_pack(const npg_weight *w, int64_t r0, uint8_t *panel);
+void npg_ggml_gemm_tile(const uint8_t *panel, int64_t k, const uint8_t *xa, size_t xstride, int mr, float *y,
+                        int64_t ldy, int ncols);
+
 /* Prefill (m > 2): blocks of 64 weight rows are dequantized once into a per-thread f32 scratch and
  * multiplied by the f32 tile kernels over input chunks, so x streams once per 64 weight rows. The
  * scratch (threads × 64 × k floats) is allocated per call; false when that fails (the caller then
