@@ -163,6 +163,7 @@ static void test_matmul(void) {
                 npg_matmul(&c, x, m, &w, y);
                 npg_matmul_ref(x, m, &w, yr);
                 bool q8 = (m <= 2 && isa >= NPG_ISA_AVX2 && (t == NPG_W_GGML_Q8_0 || t == NPG_W_GGML_Q4_0)) ||
+                          (m <= 2 && isa == NPG_ISA_AVX512 && npg_cpu_has_vnni() && npg_ggml_qdot_vnni(t, kk)) ||
                           (m > 2 && isa == NPG_ISA_AVX512 && npg_cpu_has_vnni() && npg_ggml_gemm_type(t));
                 for (int64_t i = 0; i < m * n; i++)
                     if (!(fabsf(y[i] - yr[i]) <= (q8 ? 1e-2f * sqrtf((float)kk) : 1e-4f * (1.0f + fabsf(yr[i]))))) {
@@ -187,10 +188,10 @@ static void test_q8_act(void) {
     int8_t xq[1024];
     float xd[32];
     uint8_t row[1024 * 2];
-    const npg_wtype qt[] = {NPG_W_GGML_Q8_0, NPG_W_GGML_Q4_0};
+    const npg_wtype qt[] = {NPG_W_GGML_Q8_0, NPG_W_GGML_Q4_0, NPG_W_GGML_Q6_K};
     npg_ggml_dot_fn ref[NPG_GGML_NTYPES] = {0};
     npg_ggml_dots_ref(ref);
-    for (int ti = 0; ti < 2; ti++) {
+    for (int ti = 0; ti < 3; ti++) {
         npg_wtype t = qt[ti];
         npg_ggml_qdot_fn sref = npg_ggml_qdot_for(NPG_ISA_SCALAR, t);
         REQUIRE(sref != NULL);
@@ -211,20 +212,20 @@ static void test_q8_act(void) {
             for (int64_t c = 0; c < k; c++)
                 bound += fabsf(w[c]) * (0.5f * xd[c / 32] + 1e-6f);
             CHECK(fabsf(q - exact) <= bound);
-            if (npg_isa_detect() >= NPG_ISA_AVX512 && npg_cpu_has_vnni() && npg_ggml_qdot_vnni(t)) {
+            if (npg_isa_detect() >= NPG_ISA_AVX512 && npg_cpu_has_vnni() && npg_ggml_qdot_vnni(t, k)) {
                 /* the VNNI kernel reads its own layout of the same codes; k = 1024 - 64 leaves a pair
-                 * after the kernel's groups of 8 blocks */
-                int64_t kv = rep % 3 == 0 ? k - 64 : k;
+                 * after the pair kernel's groups of 8 blocks (and is not for the 8-block kernel) */
+                int64_t kv = rep % 3 == 0 && t != NPG_W_GGML_Q6_K ? k - 64 : k;
                 uint8_t lay[1024 * 2 + 32 * 4];
-                npg_ggml_vnni_layout(xq, xd, kv, lay);
-                float v = npg_ggml_qdot_vnni(t)(row, (const int8_t *)lay, NULL, kv), q2 = sref(row, xq, xd, kv);
+                npg_ggml_vnni_layout(xq, xd, kv, npg_ggml_vnni_order_for(t, kv), lay);
+                float v = npg_ggml_qdot_vnni(t, kv)(row, (const int8_t *)lay, NULL, kv), q2 = sref(row, xq, xd, kv);
                 if (!(fabsf(v - q2) <= 1e-5f * abs_dot(t, row, x, kv) + 1e-6f)) {
                     fprintf(stderr, "%s q8 act rep %d: vnni %.9g scalar %.9g\n", npg_wtype_name(t), rep, (double)v,
                             (double)q2);
                     CHECK(0);
                 }
             }
-            if (npg_isa_detect() >= NPG_ISA_AVX2) {
+            if (npg_isa_detect() >= NPG_ISA_AVX2 && npg_ggml_qdot_for(NPG_ISA_AVX2, t)) {
                 float v = npg_ggml_qdot_for(NPG_ISA_AVX2, t)(row, xq, xd, k);
                 if (!(fabsf(v - q) <= 1e-5f * abs_dot(t, row, x, k) + 1e-6f)) {
                     fprintf(stderr, "%s q8 act rep %d: avx2 %.9g scalar %.9g\n", npg_wtype_name(t), rep, (double)v,

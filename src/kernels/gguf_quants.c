@@ -135,12 +135,41 @@ static float qref_q4_0(const uint8_t *r, const int8_t *xq, const float *xd, int6
     return acc;
 }
 
+/* per 16-input sub-block the integer dot of (q − 32) and x, times the sub-block's int8 scale; per 32
+ * inputs (one activation block) scaled by d·dx */
+static float qref_q6_k(const uint8_t *r, const int8_t *xq, const float *xd, int64_t k) {
+    float acc = 0.0f;
+    for (int64_t sb = 0; sb < k / 256; sb++, r += 210) {
+        const uint8_t *ql = r, *qh = r + 128;
+        const int8_t *sc = (const int8_t *)(r + 192);
+        int q[256];
+        for (int n = 0; n < 2; n++)
+            for (int l = 0; l < 32; l++) {
+                q[128 * n + l] = ((ql[64 * n + l] & 15) | (((qh[32 * n + l] >> 0) & 3) << 4)) - 32;
+                q[128 * n + l + 32] = ((ql[64 * n + l + 32] & 15) | (((qh[32 * n + l] >> 2) & 3) << 4)) - 32;
+                q[128 * n + l + 64] = ((ql[64 * n + l] >> 4) | (((qh[32 * n + l] >> 4) & 3) << 4)) - 32;
+                q[128 * n + l + 96] = ((ql[64 * n + l + 32] >> 4) | (((qh[32 * n + l] >> 6) & 3) << 4)) - 32;
+            }
+        for (int b = 0; b < 8; b++) {
+            int32_t s = 0;
+            for (int h = 0; h < 2; h++) {
+                int32_t t = 0;
+                for (int j = 0; j < 16; j++)
+                    t += q[32 * b + 16 * h + j] * xq[256 * sb + 32 * b + 16 * h + j];
+                s += sc[2 * b + h] * t;
+            }
+            acc += f16_at(r + 208) * xd[8 * sb + b] * (float)s;
+        }
+    }
+    return acc;
+}
+
 npg_ggml_qdot_fn npg_ggml_qdot_for(npg_isa isa, npg_wtype t) {
     npg_isa best = npg_isa_detect();
     isa = isa > best ? best : isa;
     if (isa >= NPG_ISA_AVX2) /* AVX-512 without VNNI gains nothing on byte products: the AVX2 kernel */
         return npg_ggml_qdot_avx2(t);
-    return t == NPG_W_GGML_Q8_0 ? qref_q8_0 : t == NPG_W_GGML_Q4_0 ? qref_q4_0 : NULL;
+    return t == NPG_W_GGML_Q8_0 ? qref_q8_0 : t == NPG_W_GGML_Q4_0 ? qref_q4_0 : t == NPG_W_GGML_Q6_K ? qref_q6_k : NULL;
 }
 
 typedef struct qrows_job {
@@ -181,9 +210,10 @@ static npg_ggml_qdot_fn qdot_pick(npg_isa isa, npg_wtype t, int64_t k, bool *vnn
     *vnni = false;
     if (isa < NPG_ISA_AVX2 || k % 32 != 0)
         return NULL;
-    if (isa >= NPG_ISA_AVX512 && npg_cpu_has_vnni() && k % 64 == 0 && npg_ggml_qdot_vnni(t)) {
+    if (isa >= NPG_ISA_AVX512 && npg_cpu_has_vnni() && k % 64 == 0 && npg_ggml_qdot_vnni(t, k) &&
+        k % npg_ggml_block_values(t) == 0) {
         *vnni = true;
-        return npg_ggml_qdot_vnni(t);
+        return npg_ggml_qdot_vnni(t, k);
     }
     return npg_ggml_qdot_for(isa, t);
 }
@@ -211,7 +241,7 @@ bool npg_matmul_ggml_q8_multi(const npg_compute *c, const float *x, int64_t m, c
         if (vnni) {
             int8_t *tmp = (int8_t *)(ws + (size_t)m * xstride);
             npg_ggml_quantize_act(x + i * k, k, tmp, (float *)(tmp + k));
-            npg_ggml_vnni_layout(tmp, (const float *)(tmp + k), k, row);
+            npg_ggml_vnni_layout(tmp, (const float *)(tmp + k), k, npg_ggml_vnni_order_for(w[0]->type, k), row);
         } else {
             npg_ggml_quantize_act(x + i * k, k, (int8_t *)row, (float *)(row + k));
         }

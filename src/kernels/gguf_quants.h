@@ -57,12 +57,20 @@ bool npg_matmul_ggml_q8(const npg_compute *c, const float *x, int64_t m, const n
 bool npg_matmul_ggml_q8_multi(const npg_compute *c, const float *x, int64_t m, const npg_weight *const *w,
                               float *const *y, int count, uint8_t *ws, size_t ws_size);
 
-/* AVX-512 VNNI decode kernels (gguf_qdot_vnni.c): Q4_0 only; NULL for other types. They read the
- * activation row in the layout npg_ggml_vnni_layout writes (k % 64 == 0): the codes permuted within
- * each pair of blocks, the lane sums, then the scales; their xd argument is unused. */
-npg_ggml_qdot_fn npg_ggml_qdot_vnni(npg_wtype t);
+/* AVX-512 VNNI decode kernels (gguf_qdot_vnni.c): Q4_0 and Q6_K; NULL for other types. They read the
+ * activation row in the layout npg_ggml_vnni_layout writes (k % 64 == 0; k % 256 for Q6_K): the
+ * codes (for Q4_0 permuted, npg_ggml_vnni_order_for), the int32 sums of each
+ * 4 codes negated, then the scales; their xd argument is unused. */
+typedef enum npg_ggml_vnni_order {
+    NPG_VNNI_NATURAL, /* inputs in order (Q6_K) */
+    NPG_VNNI_PAIR,    /* per 64: [x0[0..15], x1[0..15], x0[16..31], x1[16..31]] of blocks x0, x1 (Q4_0) */
+    NPG_VNNI_QUAD,    /* per 128: inputs 0..15 of 4 blocks, then their 16..31 (Q4_0 with VBMI, k % 256 == 0) */
+} npg_ggml_vnni_order;
+/* the kernel for type t and k inputs (NULL: none), and the activation order it reads */
+npg_ggml_qdot_fn npg_ggml_qdot_vnni(npg_wtype t, int64_t k);
+npg_ggml_vnni_order npg_ggml_vnni_order_for(npg_wtype t, int64_t k);
 size_t npg_ggml_vnni_row_bytes(int64_t k);
-void npg_ggml_vnni_layout(const int8_t *xq, const float *xd, int64_t k, uint8_t *out);
+void npg_ggml_vnni_layout(const int8_t *xq, const float *xd, int64_t k, npg_ggml_vnni_order order, uint8_t *out);
 
 /* Prefill by an integer GEMM (gguf_gemm.c, AVX-512 VNNI): the activations quantized to int8 per 32
  * values once for the count (<= NPG_MATMUL_MULTI_MAX) weights of one type and k, weight panels of
