@@ -324,11 +324,33 @@ static void test_gemm(void) {
     npg_threadpool_free(pool);
 }
 
+/* the AVX-512 activation quantizer equals the scalar one bit for bit, exact halves included */
+static void test_quantize_act_avx512(void) {
+    if (npg_isa_detect() < NPG_ISA_AVX512)
+        return;
+    enum { K = 256 };
+    float x[K], d1[K / 32], d2[K / 32];
+    int8_t q1[K], q2[K];
+    for (int rep = 0; rep < 50; rep++) {
+        for (int c = 0; c < K; c++)
+            x[c] = frand() * (rep % 5 == 0 ? 100.0f : 1.0f);
+        if (rep % 2) /* blocks whose max is 127: d = 1, so x = ±n.5 lands on exact ties */
+            for (int c = 0; c < K; c++)
+                x[c] = c % 32 == 0 ? 127.0f : (float)((int)(x[c] * 100.0f)) + (c % 3 ? 0.5f : -0.5f);
+        if (rep == 4)
+            memset(x, 0, sizeof x); /* all-zero blocks: scale 0, codes 0 */
+        npg_ggml_quantize_act(x, K, q1, d1);
+        npg_ggml_quantize_act_avx512(x, K, q2, d2);
+        CHECK(memcmp(q1, q2, sizeof q1) == 0 && memcmp(d1, d2, sizeof d1) == 0);
+    }
+}
+
 int main(void) {
     RUN(test_ref_is_dequant_dot);
     RUN(test_isa_kernels);
     RUN(test_quantizers);
     RUN(test_q8_act);
+    RUN(test_quantize_act_avx512);
     RUN(test_matmul);
     RUN(test_gemm);
     return npg_test_summary();

@@ -236,14 +236,16 @@ bool npg_matmul_ggml_q8_multi(const npg_compute *c, const float *x, int64_t m, c
     size_t need = (size_t)m * xstride + (vnni ? (plain + 63) / 64 * 64 : 0);
     if (!dot || need > ws_size)
         return false;
+    void (*quantize)(const float *, int64_t, int8_t *, float *) =
+        isa >= NPG_ISA_AVX512 ? npg_ggml_quantize_act_avx512 : npg_ggml_quantize_act;
     for (int64_t i = 0; i < m; i++) {
         uint8_t *row = ws + (size_t)i * xstride;
         if (vnni) {
             int8_t *tmp = (int8_t *)(ws + (size_t)m * xstride);
-            npg_ggml_quantize_act(x + i * k, k, tmp, (float *)(tmp + k));
+            quantize(x + i * k, k, tmp, (float *)(tmp + k));
             npg_ggml_vnni_layout(tmp, (const float *)(tmp + k), k, npg_ggml_vnni_order_for(w[0]->type, k), row);
         } else {
-            npg_ggml_quantize_act(x + i * k, k, (int8_t *)row, (float *)(row + k));
+            quantize(x + i * k, k, (int8_t *)row, (float *)(row + k));
         }
     }
     qrows_job j = {.dot = dot, .xq = (const int8_t *)ws, .w = w, .y = y, .m = m, .count = count,

@@ -34,6 +34,9 @@ typedef float (*npg_ggml_qdot_fn)(const uint8_t *row, const int8_t *xq, const fl
 
 /* x[k] (k a multiple of 32) into xq[k] codes and xd[k / 32] scales, round half away from zero. */
 void npg_ggml_quantize_act(const float *x, int64_t k, int8_t *xq, float *xd);
+/* The same with AVX-512, bit for bit (decode quantizes every matmul's input on the calling thread,
+ * ahead of the parallel region). */
+void npg_ggml_quantize_act_avx512(const float *x, int64_t k, int8_t *xq, float *xd);
 /* The int8-activation kernel of type t for an ISA; NULL when there is none (the f32 kernels run). The
  * scalar ones (isa = NPG_ISA_SCALAR) are the reference the SIMD ones are tested against; matmul uses
  * SIMD ones only. */
