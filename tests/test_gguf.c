@@ -206,7 +206,8 @@ static void test_folder(void) {
 }
 
 /* the NPU device on a GGUF file: a blob compiled from it imports with the same greedy ids, and is
- * refused for another GGUF file (the file's sampled contents are the model identity) */
+ * refused for another GGUF file (the file's sampled contents are the model identity); export refuses
+ * a GGUF file with a message saying so */
 static void test_npu_blob(void) {
     char *dir = make_temp_dir();
     REQUIRE(dir);
@@ -237,6 +238,14 @@ static void test_npu_blob(void) {
     CHECK(memcmp(ids, ref, sizeof ids) == 0);
     e->ops->free(e);
     e = NULL;
+    /* export does not convert a GGUF file, and says so */
+    npg_export_options eo;
+    npg_export_options_init(&eo);
+    char out[700];
+    snprintf(out, sizeof out, "%s/exported", dir);
+    CHECK(npg_export_model(a, out, &eo) == NPG_ERR_UNSUPPORTED);
+    CHECK(contains(npg_last_error(), "a.gguf") && contains(npg_last_error(), "GGUF file"));
+    CHECK(!npg_path_exists(out));
     CHECK(npg_npu_engine_create(mb, b, p, &e) == NPG_ERR_INVALID_ARGUMENT);
     CHECK(contains(npg_last_error(), "b.gguf"));
     if (e)
