@@ -14,6 +14,7 @@
 #include "format/gguf.h"
 #include "models/gguf_model.h"
 #include "models/model.h"
+#include "test_npu_util.h"
 #include "testutil.h"
 
 static const char *const fixtures[] = {"stories260K", "random-llama-gqa", "random-qwen2", "random-qwen3",
@@ -41,7 +42,7 @@ static npg_status run_logits(const npg_model *m, const int32_t *ids, int64_t n, 
 }
 
 /* greedy continuation of ids[0..n) by `steps` tokens through the cache */
-static npg_status greedy(const npg_model *m, const int32_t *prompt, int64_t n, int64_t steps, int32_t *out) {
+static npg_status model_greedy(const npg_model *m, const int32_t *prompt, int64_t n, int64_t steps, int32_t *out) {
     npg_threadpool *pool = NULL;
     NPG_TRY(npg_threadpool_create(2, &pool));
     npg_forward_state *s = NULL;
@@ -77,7 +78,7 @@ static void check_fixture(const char *name, const char *dir) {
     int32_t gr[STEPS], gg[STEPS];
     REQUIRE(lr && lg);
     REQUIRE_OK(run_logits(ref, ids, N, false, lr));
-    REQUIRE_OK(greedy(ref, ids, N, STEPS, gr));
+    REQUIRE_OK(model_greedy(ref, ids, N, STEPS, gr));
     float amax = 0.0f;
     for (int64_t i = 0; i < N * V; i++)
         amax = fabsf(lr[i]) > amax ? fabsf(lr[i]) : amax;
@@ -90,7 +91,7 @@ static void check_fixture(const char *name, const char *dir) {
         CHECK(m->cfg.arch == ref->cfg.arch && m->cfg.vocab == V && m->cfg.n_layers == ref->cfg.n_layers);
         REQUIRE_OK(run_logits(m, ids, N, false, lg));
         float d = max_abs_diff(lr, lg, (size_t)(N * V));
-        REQUIRE_OK(greedy(m, ids, N, STEPS, gg));
+        REQUIRE_OK(model_greedy(m, ids, N, STEPS, gg));
         bool same_ids = memcmp(gr, gg, sizeof gr) == 0;
         fprintf(stderr, "  %s %s: max |logit diff| %.3g of max |logit| %.3g, greedy ids %s\n", name, types[t],
                 (double)d, (double)amax, same_ids ? "equal" : "differ");
@@ -204,6 +205,58 @@ static void test_folder(void) {
     free(dir);
 }
 
+/* the NPU device on a GGUF file: a blob compiled from it imports with the same greedy ids, and is
+ * refused for another GGUF file (the file's sampled contents are the model identity); export refuses
+ * a GGUF file with a message saying so */
+static void test_npu_blob(void) {
+    char *dir = make_temp_dir();
+    REQUIRE(dir);
+    char a[600], b[600], blob[600];
+    snprintf(a, sizeof a, "%s/a.gguf", dir);
+    snprintf(b, sizeof b, "%s/b.gguf", dir);
+    snprintf(blob, sizeof blob, "%s/plan.blob", dir);
+    REQUIRE_OK(npg_gguf_export(shared_path("models/stories260K"), a, "Q8_0", false));
+    REQUIRE_OK(npg_gguf_export(shared_path("models/stories260K"), b, "Q4_0", false));
+    npg_model *ma = NULL, *mb = NULL;
+    REQUIRE_OK(npg_model_load(a, &ma));
+    REQUIRE_OK(npg_model_load(b, &mb));
+    enum { NP = 9, NG = 8 };
+    int32_t prompt[NP], ref[NG], ids[NG];
+    test_prompt(ma->cfg.vocab, prompt, NP);
+    npg_engine *e = NULL;
+    npg_properties *p = props_of("MAX_PROMPT_LEN", "64", "MIN_RESPONSE_LEN", "64", "EXPORT_BLOB", "YES", "BLOB_PATH",
+                                 blob, NULL);
+    REQUIRE_OK(npg_npu_engine_create(ma, a, p, &e));
+    npg_properties_free(p);
+    CHECK(!e->imported);
+    REQUIRE_OK(greedy(e, prompt, NP, NG, ref, NULL));
+    e->ops->free(e);
+    p = props_of("BLOB_PATH", blob, NULL);
+    REQUIRE_OK(npg_npu_engine_create(ma, a, p, &e));
+    CHECK(e->imported);
+    REQUIRE_OK(greedy(e, prompt, NP, NG, ids, NULL));
+    CHECK(memcmp(ids, ref, sizeof ids) == 0);
+    e->ops->free(e);
+    e = NULL;
+    /* export does not convert a GGUF file, and says so */
+    npg_export_options eo;
+    npg_export_options_init(&eo);
+    char out[700];
+    snprintf(out, sizeof out, "%s/exported", dir);
+    CHECK(npg_export_model(a, out, &eo) == NPG_ERR_UNSUPPORTED);
+    CHECK(contains(npg_last_error(), "a.gguf") && contains(npg_last_error(), "GGUF file"));
+    CHECK(!npg_path_exists(out));
+    CHECK(npg_npu_engine_create(mb, b, p, &e) == NPG_ERR_INVALID_ARGUMENT);
+    CHECK(contains(npg_last_error(), "b.gguf"));
+    if (e)
+        e->ops->free(e);
+    npg_properties_free(p);
+    npg_model_free(ma);
+    npg_model_free(mb);
+    rm_rf(dir);
+    free(dir);
+}
+
 /* ---- malformed files: a valid image, then one defect at a time ---- */
 
 static uint8_t *img;
@@ -290,6 +343,7 @@ static void test_malformed(void) {
 int main(void) {
     RUN(test_malformed);
     RUN(test_folder);
+    RUN(test_npu_blob);
     RUN(test_tokenizers);
     RUN(test_models);
     return npg_test_summary();

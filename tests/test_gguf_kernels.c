@@ -9,6 +9,7 @@
 
 #include "core/half.h"
 #include "kernels/gguf_quants.h"
+#include "kernels/kernel_set.h"
 #include "testutil.h"
 
 static uint64_t rng = 88172645463325252ull;
@@ -161,7 +162,9 @@ static void test_matmul(void) {
                 int64_t m = ms[mi];
                 npg_matmul(&c, x, m, &w, y);
                 npg_matmul_ref(x, m, &w, yr);
-                bool q8 = m <= 2 && isa >= NPG_ISA_AVX2 && (t == NPG_W_GGML_Q8_0 || t == NPG_W_GGML_Q4_0);
+                bool q8 = (m <= 2 && isa >= NPG_ISA_AVX2 && (t == NPG_W_GGML_Q8_0 || t == NPG_W_GGML_Q4_0)) ||
+                          (m <= 2 && isa == NPG_ISA_AVX512 && npg_cpu_has_vnni() && npg_ggml_qdot_vnni(t, kk)) ||
+                          (m > 2 && isa == NPG_ISA_AVX512 && npg_cpu_has_vnni() && npg_ggml_gemm_type(t));
                 for (int64_t i = 0; i < m * n; i++)
                     if (!(fabsf(y[i] - yr[i]) <= (q8 ? 1e-2f * sqrtf((float)kk) : 1e-4f * (1.0f + fabsf(yr[i]))))) {
                         fprintf(stderr, "%s isa %d m %lld: y[%lld] %g, reference %g\n", npg_wtype_name(t), isa,
@@ -185,10 +188,10 @@ static void test_q8_act(void) {
     int8_t xq[1024];
     float xd[32];
     uint8_t row[1024 * 2];
-    const npg_wtype qt[] = {NPG_W_GGML_Q8_0, NPG_W_GGML_Q4_0};
+    const npg_wtype qt[] = {NPG_W_GGML_Q8_0, NPG_W_GGML_Q4_0, NPG_W_GGML_Q6_K};
     npg_ggml_dot_fn ref[NPG_GGML_NTYPES] = {0};
     npg_ggml_dots_ref(ref);
-    for (int ti = 0; ti < 2; ti++) {
+    for (int ti = 0; ti < 3; ti++) {
         npg_wtype t = qt[ti];
         npg_ggml_qdot_fn sref = npg_ggml_qdot_for(NPG_ISA_SCALAR, t);
         REQUIRE(sref != NULL);
@@ -209,7 +212,20 @@ static void test_q8_act(void) {
             for (int64_t c = 0; c < k; c++)
                 bound += fabsf(w[c]) * (0.5f * xd[c / 32] + 1e-6f);
             CHECK(fabsf(q - exact) <= bound);
-            if (npg_isa_detect() >= NPG_ISA_AVX2) {
+            if (npg_isa_detect() >= NPG_ISA_AVX512 && npg_cpu_has_vnni() && npg_ggml_qdot_vnni(t, k)) {
+                /* the VNNI kernel reads its own layout of the same codes; k = 1024 - 64 leaves a pair
+                 * after the pair kernel's groups of 8 blocks (and is not for the 8-block kernel) */
+                int64_t kv = rep % 3 == 0 && t != NPG_W_GGML_Q6_K ? k - 64 : k;
+                uint8_t lay[1024 * 2 + 32 * 4];
+                npg_ggml_vnni_layout(xq, xd, kv, npg_ggml_vnni_order_for(t, kv), lay);
+                float v = npg_ggml_qdot_vnni(t, kv)(row, (const int8_t *)lay, NULL, kv), q2 = sref(row, xq, xd, kv);
+                if (!(fabsf(v - q2) <= 1e-5f * abs_dot(t, row, x, kv) + 1e-6f)) {
+                    fprintf(stderr, "%s q8 act rep %d: vnni %.9g scalar %.9g\n", npg_wtype_name(t), rep, (double)v,
+                            (double)q2);
+                    CHECK(0);
+                }
+            }
+            if (npg_isa_detect() >= NPG_ISA_AVX2 && npg_ggml_qdot_for(NPG_ISA_AVX2, t)) {
                 float v = npg_ggml_qdot_for(NPG_ISA_AVX2, t)(row, xq, xd, k);
                 if (!(fabsf(v - q) <= 1e-5f * abs_dot(t, row, x, k) + 1e-6f)) {
                     fprintf(stderr, "%s q8 act rep %d: avx2 %.9g scalar %.9g\n", npg_wtype_name(t), rep, (double)v,
@@ -221,11 +237,121 @@ static void test_q8_act(void) {
     }
 }
 
+/* The VNNI prefill GEMM: every output within the activation rounding of the f32 reference — per input
+ * |w|·dx/2, dx = the 32-block's max|x| / 127 — for m across the 4-row tile's tails, n across the
+ * 32-row panel's tails and tasks of two panels, k of odd block counts; npg_matmul_multi over two weights
+ * equals npg_matmul of each bit for bit. */
+static void test_gemm(void) {
+    if (npg_isa_detect() < NPG_ISA_AVX512 || !npg_cpu_has_vnni()) {
+        printf("no AVX-512 VNNI: the GEMM is not run on this CPU\n");
+        return;
+    }
+    const int64_t ns[] = {1, 31, 67, 130}, ms[] = {3, 4, 5, 6, 9, 13};
+    const npg_wtype gt[] = {NPG_W_GGML_Q8_0, NPG_W_GGML_Q4_0, NPG_W_GGML_Q4_1, NPG_W_GGML_Q4_K, NPG_W_GGML_Q5_K};
+    npg_threadpool *pool = NULL;
+    REQUIRE_OK(npg_threadpool_create(2, &pool));
+    npg_compute c = {.pool = pool, .isa = NPG_ISA_AVX512};
+    for (size_t ti = 0; ti < sizeof gt / sizeof gt[0]; ti++) {
+        npg_wtype t = gt[ti];
+        CHECK(npg_ggml_gemm_type(t));
+        int64_t k = npg_ggml_block_values(t) == 256 ? 512 : 96;
+        size_t rb = npg_ggml_row_bytes(t, k);
+        float *x = malloc((size_t)(13 * k) * sizeof *x), *wf = malloc((size_t)(130 * k) * sizeof *wf);
+        float *y = malloc(13 * 130 * sizeof *y), *y2 = malloc(13 * 130 * sizeof *y2), *yr = malloc(13 * 130 * sizeof *yr);
+        uint8_t *data = malloc(130 * rb), *data2 = malloc(130 * rb);
+        REQUIRE(x && wf && y && y2 && yr && data && data2);
+        for (int64_t r = 0; r < 130; r++) {
+            if (r % 2)
+                random_blocks(t, data + (size_t)r * rb, k);
+            else {
+                for (int64_t c0 = 0; c0 < k; c0++)
+                    wf[c0] = frand();
+                npg_ggml_quantize_row(t, wf, k, data + (size_t)r * rb);
+            }
+            npg_ggml_dequantize_range(t, data + (size_t)r * rb, 0, k, wf + r * k);
+        }
+        for (int64_t i = 0; i < 13 * k; i++)
+            x[i] = frand() * (i % 37 == 0 ? 4.0f : 1.0f);
+        for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
+            for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
+                int64_t n = ns[ni], m = ms[mi];
+                npg_weight w = {.type = t, .n = n, .k = k, .data = data};
+                const npg_weight *wp = &w;
+                float *yp = y;
+                REQUIRE(npg_matmul_ggml_gemm(&c, x, m, &wp, &yp, 1));
+                npg_matmul_ref(x, m, &w, yr);
+                for (int64_t i = 0; i < m; i++)
+                    for (int64_t r = 0; r < n; r++) {
+                        float bound = 1e-5f;
+                        for (int64_t b = 0; b < k / 32; b++) {
+                            float amax = 0.0f;
+                            for (int j = 0; j < 32; j++)
+                                amax = fmaxf(amax, fabsf(x[i * k + 32 * b + j]));
+                            for (int j = 0; j < 32; j++)
+                                bound += fabsf(wf[r * k + 32 * b + j]) * (0.5f * amax / 127.0f) * 1.001f +
+                                         1e-6f * fabsf(wf[r * k + 32 * b + j] * x[i * k + 32 * b + j]);
+                        }
+                        float got = y[i * n + r], want = yr[i * n + r];
+                        if (!(fabsf(got - want) <= bound)) {
+                            fprintf(stderr, "%s gemm m %lld n %lld: y[%lld][%lld] %.7g, reference %.7g, bound %.3g\n",
+                                    npg_wtype_name(t), (long long)m, (long long)n, (long long)i, (long long)r,
+                                    (double)got, (double)want, (double)bound);
+                            CHECK(0);
+                            i = m;
+                            break;
+                        }
+                    }
+                /* two weights in one region: each equals the single call bit for bit */
+                if (n == 67) {
+                    memcpy(data2, data + 63 * rb, 67 * rb);
+                    npg_weight w2 = {.type = t, .n = 67, .k = k, .data = data2};
+                    const npg_weight *ww[2] = {&w, &w2};
+                    float *yy[2] = {y, y2};
+                    npg_matmul_multi(&c, x, m, ww, yy, 2);
+                    float *single = malloc((size_t)(m * 67) * sizeof *single);
+                    REQUIRE(single);
+                    REQUIRE_OK(npg_compute_reserve(&c, 13, k));
+                    npg_matmul(&c, x, m, &w2, single);
+                    CHECK(memcmp(single, y2, (size_t)(m * 67) * sizeof *single) == 0);
+                    npg_matmul(&c, x, m, &w, single);
+                    CHECK(memcmp(single, y, (size_t)(m * 67) * sizeof *single) == 0);
+                    free(single);
+                }
+            }
+        free(x), free(wf), free(y), free(y2), free(yr), free(data), free(data2);
+    }
+    npg_compute_release(&c);
+    npg_threadpool_free(pool);
+}
+
+/* the AVX-512 activation quantizer equals the scalar one bit for bit, exact halves included */
+static void test_quantize_act_avx512(void) {
+    if (npg_isa_detect() < NPG_ISA_AVX512)
+        return;
+    enum { K = 256 };
+    float x[K], d1[K / 32], d2[K / 32];
+    int8_t q1[K], q2[K];
+    for (int rep = 0; rep < 50; rep++) {
+        for (int c = 0; c < K; c++)
+            x[c] = frand() * (rep % 5 == 0 ? 100.0f : 1.0f);
+        if (rep % 2) /* blocks whose max is 127: d = 1, so x = ±n.5 lands on exact ties */
+            for (int c = 0; c < K; c++)
+                x[c] = c % 32 == 0 ? 127.0f : (float)((int)(x[c] * 100.0f)) + (c % 3 ? 0.5f : -0.5f);
+        if (rep == 4)
+            memset(x, 0, sizeof x); /* all-zero blocks: scale 0, codes 0 */
+        npg_ggml_quantize_act(x, K, q1, d1);
+        npg_ggml_quantize_act_avx512(x, K, q2, d2);
+        CHECK(memcmp(q1, q2, sizeof q1) == 0 && memcmp(d1, d2, sizeof d1) == 0);
+    }
+}
+
 int main(void) {
     RUN(test_ref_is_dequant_dot);
     RUN(test_isa_kernels);
     RUN(test_quantizers);
     RUN(test_q8_act);
+    RUN(test_quantize_act_avx512);
     RUN(test_matmul);
+    RUN(test_gemm);
     return npg_test_summary();
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -549,6 +550,11 @@ npg_status npg_export_model(const char *src_dir, const char *out_dir, const npg_
     NPG_TRY(npg_hub_resolve_model_dir(src_dir, &src));
     if (!npg_is_dir(src)) {
         free(src);
+        size_t n = strlen(src_dir);
+        if (n > 5 && strcasecmp(src_dir + n - 5, ".gguf") == 0 && npg_path_exists(src_dir))
+            return npg_fail(NPG_ERR_UNSUPPORTED, "%s: export converts a Hugging Face folder; a GGUF file is not "
+                            "converted to an npugen folder, it runs as it is (npugen generate, bench, serve, "
+                            "compile FILE.gguf)", src_dir);
         return npg_fail(NPG_ERR_NOT_FOUND, "%s: not a folder", src_dir);
     }
     char *tmp = NULL;

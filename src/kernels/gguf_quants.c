@@ -135,56 +135,137 @@ static float qref_q4_0(const uint8_t *r, const int8_t *xq, const float *xd, int6
     return acc;
 }
 
+/* per 16-input sub-block the integer dot of (q − 32) and x, times the sub-block's int8 scale; per 32
+ * inputs (one activation block) scaled by d·dx */
+static float qref_q6_k(const uint8_t *r, const int8_t *xq, const float *xd, int64_t k) {
+    float acc = 0.0f;
+    for (int64_t sb = 0; sb < k / 256; sb++, r += 210) {
+        const uint8_t *ql = r, *qh = r + 128;
+        const int8_t *sc = (const int8_t *)(r + 192);
+        int q[256];
+        for (int n = 0; n < 2; n++)
+            for (int l = 0; l < 32; l++) {
+                q[128 * n + l] = ((ql[64 * n + l] & 15) | (((qh[32 * n + l] >> 0) & 3) << 4)) - 32;
+                q[128 * n + l + 32] = ((ql[64 * n + l + 32] & 15) | (((qh[32 * n + l] >> 2) & 3) << 4)) - 32;
+                q[128 * n + l + 64] = ((ql[64 * n + l] >> 4) | (((qh[32 * n + l] >> 4) & 3) << 4)) - 32;
+                q[128 * n + l + 96] = ((ql[64 * n + l + 32] >> 4) | (((qh[32 * n + l] >> 6) & 3) << 4)) - 32;
+            }
+        for (int b = 0; b < 8; b++) {
+            int32_t s = 0;
+            for (int h = 0; h < 2; h++) {
+                int32_t t = 0;
+                for (int j = 0; j < 16; j++)
+                    t += q[32 * b + 16 * h + j] * xq[256 * sb + 32 * b + 16 * h + j];
+                s += sc[2 * b + h] * t;
+            }
+            acc += f16_at(r + 208) * xd[8 * sb + b] * (float)s;
+        }
+    }
+    return acc;
+}
+
 npg_ggml_qdot_fn npg_ggml_qdot_for(npg_isa isa, npg_wtype t) {
     npg_isa best = npg_isa_detect();
     isa = isa > best ? best : isa;
     if (isa >= NPG_ISA_AVX2) /* AVX-512 without VNNI gains nothing on byte products: the AVX2 kernel */
         return npg_ggml_qdot_avx2(t);
-    return t == NPG_W_GGML_Q8_0 ? qref_q8_0 : t == NPG_W_GGML_Q4_0 ? qref_q4_0 : NULL;
+    return t == NPG_W_GGML_Q8_0 ? qref_q8_0 : t == NPG_W_GGML_Q4_0 ? qref_q4_0 : t == NPG_W_GGML_Q6_K ? qref_q6_k : NULL;
 }
 
 typedef struct qrows_job {
     npg_ggml_qdot_fn dot;
     const int8_t *xq;
-    const float *xd;
-    const npg_weight *w;
-    float *y;
-    int64_t m, rows_per_task;
-    size_t row_bytes, xstride; /* bytes of one quantized activation row (codes, then scales) */
+    const npg_weight *const *w; /* count weights over the same quantized activations */
+    float *const *y;
+    int64_t first[NPG_MATMUL_MULTI_MAX + 1]; /* first task of each weight */
+    int64_t rows_per_task[NPG_MATMUL_MULTI_MAX];
+    int64_t m;
+    int count;
+    size_t xstride; /* bytes of one quantized activation row */
+    size_t xd_offset; /* where a row's scales start after its codes */
 } qrows_job;
 
 static void qrows_task(void *ctx, int task, int thread) {
     (void)thread;
     const qrows_job *j = ctx;
-    int64_t n = j->w->n, k = j->w->k;
-    int64_t r0 = (int64_t)task * j->rows_per_task, r1 = r0 + j->rows_per_task < n ? r0 + j->rows_per_task : n;
-    const uint8_t *base = j->w->data;
+    int wi = 0;
+    while (task >= j->first[wi + 1])
+        wi++;
+    const npg_weight *w = j->w[wi];
+    int64_t n = w->n, k = w->k, per = j->rows_per_task[wi];
+    int64_t r0 = (task - j->first[wi]) * per, r1 = r0 + per < n ? r0 + per : n;
+    const uint8_t *base = w->data;
+    size_t row_bytes = npg_ggml_row_bytes(w->type, k);
+    float *y = j->y[wi];
     for (int64_t r = r0; r < r1; r++)
         for (int64_t i = 0; i < j->m; i++) {
             const int8_t *xq = (const int8_t *)((const uint8_t *)j->xq + (size_t)i * j->xstride);
-            j->y[i * n + r] = j->dot(base + (size_t)r * j->row_bytes, xq, (const float *)(xq + k), k);
+            y[i * n + r] = j->dot(base + (size_t)r * row_bytes, xq, (const float *)((const uint8_t *)xq + j->xd_offset), k);
         }
+}
+
+/* The int8-activation kernel for weights of type t and k inputs, and whether it takes the VNNI layout
+ * (npg_ggml_vnni_layout) instead of plain codes + scales. */
+static npg_ggml_qdot_fn qdot_pick(npg_isa isa, npg_wtype t, int64_t k, bool *vnni) {
+    *vnni = false;
+    if (isa < NPG_ISA_AVX2 || k % 32 != 0)
+        return NULL;
+    if (isa >= NPG_ISA_AVX512 && npg_cpu_has_vnni() && k % 64 == 0 && npg_ggml_qdot_vnni(t, k) &&
+        k % npg_ggml_block_values(t) == 0) {
+        *vnni = true;
+        return npg_ggml_qdot_vnni(t, k);
+    }
+    return npg_ggml_qdot_for(isa, t);
+}
+
+bool npg_matmul_ggml_q8_multi(const npg_compute *c, const float *x, int64_t m, const npg_weight *const *w,
+                              float *const *y, int count, uint8_t *ws, size_t ws_size) {
+    npg_isa isa = c ? c->isa : NPG_ISA_SCALAR, best = npg_isa_detect();
+    isa = isa > best ? best : isa;
+    if (count < 1 || count > NPG_MATMUL_MULTI_MAX || !ws)
+        return false;
+    int64_t k = w[0]->k;
+    for (int i = 1; i < count; i++)
+        if (w[i]->type != w[0]->type || w[i]->k != k)
+            return false;
+    bool vnni = false;
+    npg_ggml_qdot_fn dot = qdot_pick(isa, w[0]->type, k, &vnni);
+    size_t plain = (size_t)k + (size_t)(k / 32) * sizeof(float);
+    size_t xstride = ((vnni ? npg_ggml_vnni_row_bytes(k) : plain) + 63) / 64 * 64;
+    /* the VNNI layout is built from the plain codes, quantized into the row's tail first */
+    size_t need = (size_t)m * xstride + (vnni ? (plain + 63) / 64 * 64 : 0);
+    if (!dot || need > ws_size)
+        return false;
+    void (*quantize)(const float *, int64_t, int8_t *, float *) =
+        isa >= NPG_ISA_AVX512 ? npg_ggml_quantize_act_avx512 : npg_ggml_quantize_act;
+    for (int64_t i = 0; i < m; i++) {
+        uint8_t *row = ws + (size_t)i * xstride;
+        if (vnni) {
+            int8_t *tmp = (int8_t *)(ws + (size_t)m * xstride);
+            quantize(x + i * k, k, tmp, (float *)(tmp + k));
+            npg_ggml_vnni_layout(tmp, (const float *)(tmp + k), k, npg_ggml_vnni_order_for(w[0]->type, k), row);
+        } else {
+            quantize(x + i * k, k, (int8_t *)row, (float *)(row + k));
+        }
+    }
+    qrows_job j = {.dot = dot, .xq = (const int8_t *)ws, .w = w, .y = y, .m = m, .count = count,
+                   .xstride = xstride, .xd_offset = vnni ? 2 * (size_t)k : (size_t)k};
+    npg_threadpool *pool = c ? c->pool : NULL;
+    int threads = npg_threadpool_size(pool);
+    j.first[0] = 0;
+    for (int i = 0; i < count; i++) {
+        /* about 4 contiguous stretches of rows per thread and weight, 16-row aligned */
+        int64_t per = (w[i]->n + 4 * (int64_t)threads - 1) / (4 * (int64_t)threads);
+        j.rows_per_task[i] = (per + 15) / 16 * 16;
+        j.first[i + 1] = j.first[i] + (w[i]->n + j.rows_per_task[i] - 1) / j.rows_per_task[i];
+    }
+    npg_threadpool_run(pool, (int)j.first[count], qrows_task, &j);
+    return true;
 }
 
 bool npg_matmul_ggml_q8(const npg_compute *c, const float *x, int64_t m, const npg_weight *w, float *y, uint8_t *ws,
                         size_t ws_size) {
-    npg_isa isa = c ? c->isa : NPG_ISA_SCALAR;
-    npg_ggml_qdot_fn dot = isa >= NPG_ISA_AVX2 ? npg_ggml_qdot_for(isa, w->type) : NULL;
-    size_t xstride = ((size_t)w->k + (size_t)(w->k / 32) * sizeof(float) + 63) / 64 * 64;
-    if (!dot || !ws || w->k % 32 != 0 || (size_t)m * xstride > ws_size)
-        return false;
-    for (int64_t i = 0; i < m; i++) {
-        int8_t *xq = (int8_t *)(ws + (size_t)i * xstride);
-        npg_ggml_quantize_act(x + i * w->k, w->k, xq, (float *)(xq + w->k));
-    }
-    qrows_job j = {.dot = dot, .xq = (const int8_t *)ws, .w = w, .y = y, .m = m,
-                   .row_bytes = npg_ggml_row_bytes(w->type, w->k), .xstride = xstride};
-    npg_threadpool *pool = c ? c->pool : NULL;
-    int threads = npg_threadpool_size(pool);
-    int64_t per = (w->n + 4 * (int64_t)threads - 1) / (4 * (int64_t)threads);
-    j.rows_per_task = (per + 15) / 16 * 16;
-    npg_threadpool_run(pool, (int)((w->n + j.rows_per_task - 1) / j.rows_per_task), qrows_task, &j);
-    return true;
+    return npg_matmul_ggml_q8_multi(c, x, m, &w, &y, 1, ws, ws_size);
 }
 
 /* ---- prefill: blocks of 64 weight rows dequantized once, then the f32 tile kernels ---- */

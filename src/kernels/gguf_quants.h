@@ -34,6 +34,9 @@ typedef float (*npg_ggml_qdot_fn)(const uint8_t *row, const int8_t *xq, const fl
 
 /* x[k] (k a multiple of 32) into xq[k] codes and xd[k / 32] scales, round half away from zero. */
 void npg_ggml_quantize_act(const float *x, int64_t k, int8_t *xq, float *xd);
+/* The same with AVX-512, bit for bit (decode quantizes every matmul's input on the calling thread,
+ * ahead of the parallel region). */
+void npg_ggml_quantize_act_avx512(const float *x, int64_t k, int8_t *xq, float *xd);
 /* The int8-activation kernel of type t for an ISA; NULL when there is none (the f32 kernels run). The
  * scalar ones (isa = NPG_ISA_SCALAR) are the reference the SIMD ones are tested against; matmul uses
  * SIMD ones only. */
@@ -50,6 +53,45 @@ void npg_matmul_ggml_rows(const npg_compute *c, const float *x, int64_t m, const
  * aligned); false (nothing done) when the type or ISA has none or ws is too small. */
 bool npg_matmul_ggml_q8(const npg_compute *c, const float *x, int64_t m, const npg_weight *w, float *y, uint8_t *ws,
                         size_t ws_size);
+
+/* The same for count (<= NPG_MATMUL_MULTI_MAX) weights of one type and k over the same input (q/k/v,
+ * gate/up) in one parallel region, the activations quantized once; false (nothing done) as above or
+ * when the weights differ in type or k. */
+bool npg_matmul_ggml_q8_multi(const npg_compute *c, const float *x, int64_t m, const npg_weight *const *w,
+                              float *const *y, int count, uint8_t *ws, size_t ws_size);
+
+/* AVX-512 VNNI decode kernels (gguf_qdot_vnni.c): Q4_0 and Q6_K; NULL for other types. They read the
+ * activation row in the layout npg_ggml_vnni_layout writes (k % 64 == 0; k % 256 for Q6_K): the
+ * codes (for Q4_0 permuted, npg_ggml_vnni_order_for), the int32 sums of each
+ * 4 codes negated, then the scales; their xd argument is unused. */
+typedef enum npg_ggml_vnni_order {
+    NPG_VNNI_NATURAL, /* inputs in order (Q6_K) */
+    NPG_VNNI_PAIR,    /* per 64: [x0[0..15], x1[0..15], x0[16..31], x1[16..31]] of blocks x0, x1 (Q4_0) */
+    NPG_VNNI_QUAD,    /* per 128: inputs 0..15 of 4 blocks, then their 16..31 (Q4_0 with VBMI, k % 256 == 0) */
+} npg_ggml_vnni_order;
+/* the kernel for type t and k inputs (NULL: none), and the activation order it reads */
+npg_ggml_qdot_fn npg_ggml_qdot_vnni(npg_wtype t, int64_t k);
+npg_ggml_vnni_order npg_ggml_vnni_order_for(npg_wtype t, int64_t k);
+size_t npg_ggml_vnni_row_bytes(int64_t k);
+void npg_ggml_vnni_layout(const int8_t *xq, const float *xd, int64_t k, npg_ggml_vnni_order order, uint8_t *out);
+
+/* Prefill by an integer GEMM (gguf_gemm.c, AVX-512 VNNI): the activations quantized to int8 per 32
+ * values once for the count (<= NPG_MATMUL_MULTI_MAX) weights of one type and k, weight panels of
+ * NPG_GGML_GEMM_NR rows unpacked to unsigned codes per task. For Q8_0, Q4_0, Q4_1, Q4_K, Q5_K; false
+ * (nothing done) for another type, without VNNI, for weights of different types or k, or when its
+ * per-call buffers cannot be allocated. Accuracy as the int8-activation decode kernels. */
+bool npg_matmul_ggml_gemm(const npg_compute *c, const float *x, int64_t m, const npg_weight *const *w,
+                          float *const *y, int count);
+/* its VNNI pieces (gguf_gemm_vnni.c): an activation row is k int8 codes, k/32 scales dx and k/32
+ * dx·Σcodes (npg_ggml_gemm_act_bytes); a panel is NR rows' codes and per-32 scales and offsets */
+enum { NPG_GGML_GEMM_NR = 32 };
+bool npg_ggml_gemm_type(npg_wtype t);
+size_t npg_ggml_gemm_act_bytes(int64_t k);
+void npg_ggml_gemm_quantize_row(const float *x, int64_t k, uint8_t *out);
+size_t npg_ggml_gemm_panel_bytes(int64_t k);
+void npg_ggml_gemm_pack(const npg_weight *w, int64_t r0, uint8_t *panel);
+void npg_ggml_gemm_tile(const uint8_t *panel, int64_t k, const uint8_t *xa, size_t xstride, int mr, float *y,
+                        int64_t ldy, int ncols);
 
 /* Prefill (m > 2): blocks of 64 weight rows are dequantized once into a per-thread f32 scratch and
  * multiplied by the f32 tile kernels over input chunks, so x streams once per 64 weight rows. The

@@ -144,3 +144,25 @@ void npg_ggml_dots_avx512(npg_ggml_dot_fn out[NPG_GGML_NTYPES]) {
     out[NPG_W_GGML_Q5_K - NPG_W_GGML_Q8_0] = dot_q5_k;
     out[NPG_W_GGML_Q6_K - NPG_W_GGML_Q8_0] = dot_q6_k;
 }
+
+/* npg_ggml_quantize_act with AVX-512: the same codes and scales bit for bit (the max is exact in any
+ * order; lroundf's half away from zero = truncate, then step away from zero when |fraction| >= 0.5). */
+AVX512_FN void npg_ggml_quantize_act_avx512(const float *x, int64_t k, int8_t *xq, float *xd) {
+    const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    for (int64_t b = 0; b < k / 32; b++) {
+        __m512 v0 = _mm512_loadu_ps(x + 32 * b), v1 = _mm512_loadu_ps(x + 32 * b + 16);
+        float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
+        xd[b] = d;
+        for (int h = 0; h < 2; h++) {
+            __m512 v = _mm512_mul_ps(h ? v1 : v0, _mm512_set1_ps(id));
+            __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            __mmask16 up = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(v, t)), half, _CMP_GE_OQ);
+            __m512 step = _mm512_castsi512_ps(
+                _mm512_or_si512(_mm512_and_si512(_mm512_castps_si512(v), sign), _mm512_castps_si512(one)));
+            __m512 r = _mm512_mask_add_ps(t, up, t, step);
+            _mm_storeu_si128((__m128i *)(xq + 32 * b + 16 * h), _mm512_cvtsepi32_epi8(_mm512_cvttps_epi32(r)));
+        }
+    }
+}

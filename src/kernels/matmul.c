@@ -355,10 +355,12 @@ void npg_matmul(const npg_compute *c, const float *x, int64_t m, const npg_weigh
     uint8_t *ws = c ? aligned_workspace(c, &ws_size) : NULL;
 
     /* llama.cpp block types (GGUF in place, gguf_quants.h): decode by the row dot kernels (int8
-     * activations where they pay), prefill by dequantized 64-row blocks and the f32 tile kernels */
+     * activations where they pay), prefill by the VNNI integer GEMM where the type has one, else by
+     * dequantized 64-row blocks and the f32 tile kernels */
     bool ggml = npg_wtype_is_ggml(w->type);
     if (ggml) {
-        if (m > 2 ? !npg_matmul_ggml_prefill(c, x, m, w, y) : !npg_matmul_ggml_q8(c, x, m, w, y, ws, ws_size))
+        if (m > 2 ? !npg_matmul_ggml_gemm(c, x, m, &w, &y, 1) && !npg_matmul_ggml_prefill(c, x, m, w, y)
+                  : !npg_matmul_ggml_q8(c, x, m, w, y, ws, ws_size))
             npg_matmul_ggml_rows(c, x, m, w, y);
         return;
     }
@@ -459,6 +461,10 @@ void npg_matmul_multi(const npg_compute *c, const float *x, int64_t m, const npg
     npg_threadpool *pool = c ? c->pool : NULL;
     size_t ws_size = 0;
     uint8_t *ws = c ? aligned_workspace(c, &ws_size) : NULL;
+    /* GGUF block types decode in one region too (gguf_quants.c checks type and k) */
+    if (count >= 2 && m > 0 && npg_wtype_is_ggml(w[0]->type) &&
+        (m <= 2 ? npg_matmul_ggml_q8_multi(c, x, m, w, y, count, ws, ws_size) : npg_matmul_ggml_gemm(c, x, m, w, y, count)))
+        return;
     int64_t k = same ? w[0]->k : 0, kp = round_up(k, NPG_QBLOCK);
     size_t row_bytes = npg_qact_row_bytes(kp);
     bool integer = same && w[0]->type > NPG_W_BF16;

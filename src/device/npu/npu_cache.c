@@ -34,6 +34,14 @@ npg_status npu_cache_key(const char *model_dir, const npu_config *cfg, bool encr
     npg_hash_update(&h, plan, sizeof plan);
     /* model files, order-independent: the sum of per-file hashes */
     uint64_t files = 0;
+    struct stat fst;
+    if (stat(model_dir, &fst) == 0 && S_ISREG(fst.st_mode)) { /* a GGUF file is the whole model */
+        uint64_t rec[3] = {(uint64_t)fst.st_size, (uint64_t)fst.st_mtim.tv_sec, (uint64_t)fst.st_mtim.tv_nsec};
+        npg_hash_update(&h, model_dir, strlen(model_dir));
+        npg_hash_update(&h, rec, sizeof rec);
+        *key = npg_hash_final(&h);
+        return NPG_OK;
+    }
     DIR *d = opendir(model_dir);
     if (!d)
         return npg_fail(NPG_ERR_IO, "%s: cannot list the model folder for the cache key: %s", model_dir,
@@ -41,7 +49,7 @@ npg_status npu_cache_key(const char *model_dir, const npu_config *cfg, bool encr
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (!ends_with(de->d_name, ".json") && !ends_with(de->d_name, ".safetensors") &&
-            !ends_with(de->d_name, ".npgw"))
+            !ends_with(de->d_name, ".npgw") && !ends_with(de->d_name, ".gguf"))
             continue;
         char *path = npg_path_join(model_dir, de->d_name);
         struct stat st;

@@ -76,7 +76,7 @@ static npg_status weights_id(const char *dir, uint64_t *out) {
     npg_status st = NPG_OK;
     struct dirent *e;
     while (st == NPG_OK && (e = readdir(d)) != NULL) {
-        if (!ends_with(e->d_name, ".safetensors") && !ends_with(e->d_name, ".npgw"))
+        if (!ends_with(e->d_name, ".safetensors") && !ends_with(e->d_name, ".npgw") && !ends_with(e->d_name, ".gguf"))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 8;
@@ -108,7 +108,24 @@ static npg_status weights_id(const char *dir, uint64_t *out) {
     return st;
 }
 
+/* A GGUF file as the model: config, tokenizer and weights all live in it, so its sampled windows are
+ * the whole identity (config and tokenizer parts 0: not compared). */
+static npg_status gguf_file_id(const char *path, uint64_t id[NPU_FOLDER_ID_PARTS]) {
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, (size_t)(slash - path + 1)) : strdup(".");
+    NPG_CHECK_ALLOC(dir);
+    npg_hash h;
+    npg_hash_init(&h, 0x46494c45u);
+    npg_status st = sample_file(dir, slash ? slash + 1 : path, &h);
+    free(dir);
+    id[0] = id[1] = 0;
+    id[2] = st == NPG_OK ? npg_hash_final(&h) | 1 : 0;
+    return st;
+}
+
 npg_status npu_folder_id(const char *model_dir, uint64_t id[NPU_FOLDER_ID_PARTS]) {
+    if (!npg_is_dir(model_dir))
+        return gguf_file_id(model_dir, id);
     NPG_TRY(whole_file(model_dir, "config.json", &id[0]));
     NPG_TRY(whole_file(model_dir, "tokenizer.json", &id[1]));
     return weights_id(model_dir, &id[2]);
@@ -117,7 +134,7 @@ npg_status npu_folder_id(const char *model_dir, uint64_t id[NPU_FOLDER_ID_PARTS]
 npg_status npu_folder_id_check(const char *model_dir, const uint64_t recorded[NPU_FOLDER_ID_PARTS],
                                const char *blob_path) {
     static const char *const part[NPU_FOLDER_ID_PARTS] = {"config.json", "tokenizer.json",
-                                                         "weights files (*.safetensors / *.npgw)"};
+                                                         "weights files (*.safetensors / *.npgw / *.gguf)"};
     uint64_t now[NPU_FOLDER_ID_PARTS];
     NPG_TRY(npu_folder_id(model_dir, now));
     for (int i = 0; i < NPU_FOLDER_ID_PARTS; i++)
