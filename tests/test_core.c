@@ -47,6 +47,27 @@ static void test_atomic_file(void) {
     npg_atomic_file af2;
     REQUIRE_OK(npg_atomic_open(path, &af2));
     npg_atomic_abort(&af2);
+    /* larger than the writer's 2 MiB buffer, in pieces that straddle it; mapped back whole */
+    size_t big = (size_t)5 << 20;
+    unsigned char *src = malloc(big);
+    REQUIRE(src);
+    for (size_t i = 0; i < big; i++)
+        src[i] = (unsigned char)(i * 2654435761u >> 13);
+    npg_atomic_file af3;
+    REQUIRE_OK(npg_atomic_open(path, &af3));
+    const size_t pieces[] = {7, (size_t)2 << 20, 100000, (size_t)3 << 20};
+    size_t at = 0;
+    for (size_t i = 0; at < big; i = (i + 1) % 4) {
+        size_t n = big - at < pieces[i] ? big - at : pieces[i];
+        REQUIRE_OK(npg_atomic_write(&af3, src + at, n));
+        at += n;
+    }
+    REQUIRE_OK(npg_atomic_commit(&af3));
+    npg_mapped_file mf;
+    REQUIRE_OK(npg_map_file(path, &mf));
+    CHECK(mf.size == big && memcmp(mf.data, src, big) == 0);
+    npg_unmap_file(&mf);
+    free(src);
     free(path);
     rm_rf(dir);
     free(dir);

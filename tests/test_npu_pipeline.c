@@ -153,6 +153,69 @@ static void test_chat_keeps_cache(void) {
     npg_llm_pipeline_free(cpu);
 }
 
+/* Item 5 of issue 13: NPU chat refuses a turn only when its new tokens exceed MAX_PROMPT_LEN or the
+ * KV capacity (MAX_PROMPT_LEN + MIN_RESPONSE_LEN) is exhausted, says which, and leaves the history as
+ * it was: a history longer than MAX_PROMPT_LEN is fine while each turn fits. */
+static void test_chat_refusals(void) {
+    npg_llm_pipeline *npu = pipe_of("random-llama-chat", "NPU", props_of("MAX_PROMPT_LEN", "64", "MIN_RESPONSE_LEN",
+                                                                         "128", "NPUW_LLM_PREFILL_CHUNK_SIZE", "32", NULL));
+    npg_llm_pipeline *cpu = pipe_of("random-llama-chat", "CPU", NULL);
+    REQUIRE(npu && cpu);
+    npg_generation_config *cfg = config_of(8, true);
+    REQUIRE_OK(npg_llm_pipeline_start_chat(npu, NULL));
+    REQUIRE_OK(npg_llm_pipeline_start_chat(cpu, NULL));
+    char long_turn[1024] = "";
+    for (int i = 0; i < 100; i++)
+        strcat(long_turn, "and ");
+    size_t history = 0;
+    bool over_prompt_len = false, long_refused = false, full = false;
+    for (int t = 0; t < 40 && !full; t++) {
+        const char *turn = t % 2 ? "Tell me more about it" : "Why is that so";
+        if (history > 64 && !long_refused) { /* a turn of ~100 new tokens: over MAX_PROMPT_LEN alone */
+            npg_decoded_results *r = NULL;
+            CHECK(npg_llm_pipeline_generate(npu, long_turn, cfg, NULL, &r) == NPG_ERR_LIMIT);
+            CHECK(contains(npg_last_error(), "new chat turn") && contains(npg_last_error(), "MAX_PROMPT_LEN"));
+            CHECK(r == NULL);
+            long_refused = true;
+        }
+        npg_decoded_results *a = NULL, *b = NULL;
+        npg_status st = npg_llm_pipeline_generate(npu, turn, cfg, NULL, &b);
+        if (st == NPG_ERR_LIMIT) { /* the context: history + this turn no longer fit 64 + 128 positions */
+            CHECK(contains(npg_last_error(), "no longer fits") && contains(npg_last_error(), "MIN_RESPONSE_LEN"));
+            CHECK(history > 192 - 64); /* refused only near the end of the context */
+            full = true;
+            break;
+        }
+        REQUIRE_OK(st);
+        /* the same conversation on CPU (which never saw the refused turn): same answer, so the refusal
+         * left the NPU's history as it was */
+        REQUIRE_OK(npg_llm_pipeline_generate(cpu, turn, cfg, NULL, &a));
+        npg_finish_reason why = NPG_FINISH_NONE;
+        npg_decoded_results_get_finish_reason(b, &why);
+        if (why == NPG_FINISH_CONTEXT) { /* the answer ran into the end of the context: CPU's, cut short */
+            char *x = text_of(a), *y = text_of(b);
+            CHECK(x && y && strlen(y) < strlen(x) && strncmp(x, y, strlen(y)) == 0);
+            free(x);
+            free(y);
+        } else {
+            CHECK(why == NPG_FINISH_LENGTH);
+            CHECK(same_text(a, b));
+        }
+        const npg_perf_metrics *pm = NULL;
+        size_t n_in = 0;
+        npg_decoded_results_get_perf_metrics(b, &pm);
+        npg_perf_metrics_get_num_input_tokens(pm, &n_in);
+        history += n_in + 8;
+        over_prompt_len = over_prompt_len || history > 64;
+        npg_decoded_results_free(a);
+        npg_decoded_results_free(b);
+    }
+    CHECK(over_prompt_len && long_refused && full);
+    npg_generation_config_free(cfg);
+    npg_llm_pipeline_free(npu);
+    npg_llm_pipeline_free(cpu);
+}
+
 static void test_property_keys(void) {
     npg_llm_pipeline *p = NULL;
     CHECK(npg_llm_pipeline_create(model_dir("stories260K"), "NPU", 2, &p, "MAX_PROMPT_LENGTH", "64") ==
@@ -471,6 +534,7 @@ int main(void) {
     RUN(test_generate_equals_cpu);
     RUN(test_context_and_prompt_limits);
     RUN(test_chat_keeps_cache);
+    RUN(test_chat_refusals);
     RUN(test_property_keys);
     RUN(test_device_names_case_insensitive);
     RUN(test_info_getters);

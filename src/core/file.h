@@ -45,6 +45,7 @@ typedef struct npg_atomic_file {
     FILE *fp;
     char *final_path;
     char *tmp_path;
+    void *buf; /* fp's 2 MiB stdio buffer (NULL: stdio's own) */
 } npg_atomic_file;
 
 npg_status npg_atomic_open(const char *path, npg_atomic_file *out);
