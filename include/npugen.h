@@ -615,7 +615,8 @@ typedef struct npg_export_options {
     bool awq;
     bool scale_estimation;
     bool gptq;
-    bool gptq_act_order; /* GPTQ: columns in decreasing Hessian diagonal order */
+    bool gptq_act_order; /* GPTQ: columns in decreasing Hessian diagonal order (the default, as NNCF's) */
+    bool gptq_natural_order; /* GPTQ: columns in file order instead (--no-gptq-act-order) */
     npg_export_sensitivity sensitivity;
     /* A vision-language model's vision tower and projector (tensors under vision_tower.* and
      * multi_modal_projector.*, either spelling): their matmul weights in fp16 (the default), int8 (per

@@ -16,7 +16,7 @@ static void usage(FILE *fp) {
             "                     [--ratio R] [--all-layers] [--backup-precision int8_sym|int8_asym|none]\n"
             "                     [--vision-format fp16|int8|fp32]\n"
             "                     [--dataset FILE [--num-samples N] [--awq] [--scale-estimation] [--gptq]\n"
-            "                     [--gptq-act-order] [--sensitivity-metric M]] [--overwrite] [--quiet] OUT_DIR\n\n"
+            "                     [--[no-]gptq-act-order] [--sensitivity-metric M]] [--overwrite] [--quiet] OUT_DIR\n\n"
             "Compresses a Hugging Face model folder into OUT_DIR (model.npgw + tokenizer and config files),\n"
             "with optimum-cli's meaning of each option:\n"
             "  --weight-format F     int4, nf4, int8 (per output channel), fp16, fp32. Without it: the guide's\n"
@@ -39,7 +39,8 @@ static void usage(FILE *fp) {
             "  --awq                 activation-aware scales folded into the preceding norm / up_proj\n"
             "  --scale-estimation    4-bit scales refined to minimise the output error (alone or after --awq)\n"
             "  --gptq                GPTQ: Hessian-based error feedback while quantizing (with --scale-estimation:\n"
-            "                        its scales); --gptq-act-order takes columns by decreasing Hessian diagonal\n"
+            "                        its scales); columns by decreasing Hessian diagonal (act-order, NNCF's\n"
+            "                        order: the default, --gptq-act-order) or in file order (--no-gptq-act-order)\n"
             "  --sensitivity-metric M  with --ratio < 1: weight_quantization_error (default without --dataset),\n"
             "                        hessian_input_activation, mean_activation_variance, max_activation_variance\n"
             "                        (default with --dataset), mean_activation_magnitude\n"
@@ -149,6 +150,8 @@ int npg_cmd_export(int argc, char **argv) {
             o.gptq = true;
         } else if (cli_flag(a, NULL, "--gptq-act-order")) {
             o.gptq_act_order = true;
+        } else if (cli_flag(a, NULL, "--no-gptq-act-order")) {
+            o.gptq_natural_order = true;
         } else if (cli_opt(a, NULL, "--sensitivity-metric")) {
             if (!cli_value(CMD, argc, argv, &i, &v))
                 return 2;

@@ -449,6 +449,7 @@ npg_status npg_calib_stream(const char *src_dir, const npg_export_options *o, co
     tap_ctx t = {.c = c, .layer = 0};
     if (st == NPG_OK) {
         t.mm = (npg_compute){.pool = e.pool, .isa = npg_isa_detect()};
+        c->compute = &t.mm;
         t.xt = malloc((size_t)(max_k * e.ctx) * sizeof(float));
         t.yt = malloc((size_t)(max_k * e.ctx) * sizeof(float));
         t.g = malloc((size_t)(max_k * max_k) * sizeof(float));

@@ -68,6 +68,7 @@ typedef struct npg_calib {
     bool norm_plus_one; /* RMSNorm scales by (1 + w) (Gemma): AWQ folds into 1 + w */
     int64_t head_dim,
         n_rep; /* o_proj input channel c reads v_proj row (c / (head_dim n_rep)) head_dim + c % head_dim */
+    const struct npg_compute *compute; /* npg_calib_stream: its matmul context (threadpool) for the methods */
 } npg_calib;
 
 /* Runs the float model in src_dir over the dataset of o (o->dataset, o->num_samples) and keeps every

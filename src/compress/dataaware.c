@@ -62,6 +62,7 @@ typedef struct da_state {
     const npg_export_options *o;
     size_t done, total; /* matrices through GPTQ / scale estimation */
     double t0;
+    npg_gptq_factor fac; /* GPTQ: the factor of the slot last used (shared by its matrices) */
 } da_state;
 
 static void report(const da_state *d, const char *phase, size_t done, size_t total) {
@@ -90,8 +91,12 @@ static npg_status compress_layer(void *user, npg_calib *c, int64_t l) {
             continue;
         npg_status st = NPG_OK;
         if (o->gptq || o->scale_estimation) {
-            st = o->gptq ? npg_gptq_quantize(it, s, o->gptq_act_order, o->scale_estimation)
-                         : npg_scale_estimation(it, s);
+            if (o->gptq && d->fac.slot != s)
+                st = npg_gptq_factor_make(s, !o->gptq_natural_order, c->compute ? c->compute->pool : NULL, &d->fac);
+            if (st == NPG_OK)
+                st = o->gptq ? npg_gptq_quantize(it, s, &d->fac, c->compute, !o->gptq_natural_order,
+                                                   o->scale_estimation)
+                             : npg_scale_estimation(it, s);
             d->done++;
         } else if (it->override) {
             st = npg_rtn_codes(it);
@@ -104,6 +109,7 @@ static npg_status compress_layer(void *user, npg_calib *c, int64_t l) {
         if (o->gptq || o->scale_estimation)
             report(d, phase, d->done, d->total);
     }
+    npg_gptq_factor_free(&d->fac); /* the slots are freed with their layer */
     return NPG_OK;
 }
 
@@ -148,5 +154,7 @@ npg_status npg_dataaware_apply(npg_export_plan *p, const char *src_dir, const np
     for (size_t i = 0; i < p->n; i++)
         d.total += is_4bit(&p->items[i]) && !p->items[i].embedding;
     npg_calib_layer_ops ops = {compress_layer, stored_values, &d};
-    return npg_calib_stream(src_dir, o, &ops);
+    npg_status st = npg_calib_stream(src_dir, o, &ops);
+    npg_gptq_factor_free(&d.fac);
+    return st;
 }
