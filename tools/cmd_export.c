@@ -60,7 +60,8 @@ static void on_log(void *user, npg_log_level level, const char *message) {
     fprintf(stderr, "npugen export: %s: %s\n", level == NPG_LOG_WARNING ? "warning" : "note", message);
 }
 
-/* A bar on a terminal: [#####.....] tensors, source bytes, ETA; redrawn at most 10 times a second. */
+/* A bar on a terminal: the phase (and layer of the data-aware pass), [#####.....], its steps in its
+ * unit, the source bytes where the phase reads them, the time left; redrawn at most 10 times a second. */
 static void on_progress(void *user, const npg_export_progress *p) {
     progress_state *s = user;
     if (!s->tty)
@@ -70,15 +71,24 @@ static void on_progress(void *user, const npg_export_progress *p) {
     if (!last && now - s->last_ms < 100.0)
         return;
     s->last_ms = now;
-    double f = p->bytes_total ? (double)p->bytes_done / (double)p->bytes_total : 1.0;
-    char bar[31];
+    double f = p->bytes_total ? (double)p->bytes_done / (double)p->bytes_total
+               : p->n_tensors ? (double)p->tensor / (double)p->n_tensors
+                              : 1.0;
+    char bar[31], label[48], bytes[48] = "", eta[32] = "ETA --";
     int filled = (int)(f * 30.0);
     for (int i = 0; i < 30; i++)
         bar[i] = i < filled ? '#' : '.';
     bar[30] = '\0';
-    double eta = f > 0.0 ? p->elapsed_ms * (1.0 - f) / f / 1000.0 : 0.0;
-    fprintf(stderr, "\r%-11s [%s] %zu/%zu tensors  %.1f/%.1f MB  ETA %.0fs   ", p->phase, bar, p->tensor,
-            p->n_tensors, (double)p->bytes_done / 1e6, (double)p->bytes_total / 1e6, eta);
+    if (p->n_layers > 0)
+        snprintf(label, sizeof label, "%s L%lld/%lld", p->phase, (long long)p->layer, (long long)p->n_layers);
+    else
+        snprintf(label, sizeof label, "%s", p->phase);
+    if (p->bytes_total)
+        snprintf(bytes, sizeof bytes, "  %.1f/%.1f MB", (double)p->bytes_done / 1e6, (double)p->bytes_total / 1e6);
+    if (p->eta_ms >= 0.0)
+        snprintf(eta, sizeof eta, "ETA %.0fs", p->eta_ms / 1000.0);
+    fprintf(stderr, "\r%-26s [%s] %zu/%zu %s%s  %-12s", label, bar, p->tensor, p->n_tensors, p->unit ? p->unit : "",
+            bytes, eta);
     if (last)
         fputc('\n', stderr);
     fflush(stderr);

@@ -70,8 +70,9 @@ typedef struct npg_gptq_factor {
     int64_t k;
     int64_t *perm;
     float *u, *hf;
+    double damp; /* added to A's diagonal */
 } npg_gptq_factor;
-npg_status npg_gptq_factor_make(const npg_calib_slot *s, bool act_order, npg_threadpool *pool, npg_gptq_factor *f);
+npg_status npg_gptq_factor_make(const npg_calib_slot *s, bool act_order, const npg_compute *mm, npg_gptq_factor *f);
 void npg_gptq_factor_free(npg_gptq_factor *f);
 npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, const npg_gptq_factor *f,
                              const npg_compute *mm, bool act_order, bool estimate_scales);
