@@ -60,7 +60,7 @@ static npg_status group_loss(const awq_group *gr, const awq_mats *mt, const doub
             for (int64_t c = 0; c < k; c++)
                 tmp[r * k + c] = it->override[r * k + c] * scale[c];
         if (Hs && is_4bit(it))
-            NPG_TRY(npg_se_fake_quant(it->wtype, it->group_size, tmp, n, k, Hs, Cs, deq));
+            NPG_TRY(npg_se_fake_quant(it->wtype, it->group_size, tmp, n, k, Hs, Cs, mt->mm, deq));
         else
             NPG_TRY(npg_fake_quant(it->wtype, it->group_size, tmp, n, k, deq));
         for (int64_t r = 0; r < n; r++) {

@@ -93,7 +93,7 @@ static npg_status compress_layer(void *user, npg_calib *c, int64_t l) {
             if (st == NPG_OK)
                 st = o->gptq ? npg_gptq_quantize(it, s, &d->fac, c->compute, !o->gptq_natural_order,
                                                    o->scale_estimation)
-                             : npg_scale_estimation(it, s);
+                             : npg_scale_estimation(it, s, c->compute);
             d->done++;
         } else if (it->override) {
             st = npg_rtn_codes(it);

@@ -46,10 +46,10 @@ npg_status npg_fake_quant(npg_wtype t, int64_t group, const float *w, int64_t n,
 /* Fake quantization with a light scale estimation on H [k, k] and C (NULL: the float target is H's;
  * AWQ's search under --scale-estimation). */
 npg_status npg_se_fake_quant(npg_wtype t, int64_t group, const float *w, int64_t n, int64_t k, const double *H,
-                             const double *C, float *out);
+                             const double *C, const npg_compute *mm, float *out);
 
 /* qsolve.c: final codes and scales of one 4-bit item from its (possibly overridden) values. */
-npg_status npg_scale_estimation(npg_export_item *it, const npg_calib_slot *s);
+npg_status npg_scale_estimation(npg_export_item *it, const npg_calib_slot *s, const npg_compute *mm);
 /* RTN's codes and scales of the item's override (what the writer would store). */
 npg_status npg_rtn_codes(npg_export_item *it);
 
@@ -58,7 +58,7 @@ npg_status npg_rtn_codes(npg_export_item *it);
  * W [n, k]; the writer's int4 scale of one group alone; the item's codes / qscales buffers. */
 float npg_q4_level(npg_wtype t, float w, float s, uint8_t *code);
 npg_status npg_q4_row_scales(const npg_export_item *it, const float *W, const npg_calib_slot *s, bool estimate,
-                            float *scales);
+                            const npg_compute *mm, float *scales);
 npg_status npg_q4_group_scale(const float *w, int64_t g, float *scale);
 npg_status npg_q4_alloc_result(npg_export_item *it);
 

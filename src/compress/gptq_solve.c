@@ -454,7 +454,7 @@ npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, const
         st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for GPTQ of '%s' (%lld x %lld)", it->name, (long long)n,
                       (long long)k);
     if (st == NPG_OK)
-        st = npg_q4_row_scales(it, it->override, &hs, estimate_scales && per > 1, base);
+        st = npg_q4_row_scales(it, it->override, &hs, estimate_scales && per > 1, mm, base);
     if (st == NPG_OK) {
         for (int64_t r = 0; r < n; r++)
             for (int64_t j = 0; j < k; j++)

@@ -198,22 +198,86 @@ static void se_scratch_free(se_scratch *x) {
     free(x->ev);
 }
 
+#define SE_MATMUL_MIN 1024 /* inputs from which the targets' (C - H) w is one f32 matmul (smaller: double) */
+#define SE_ROWS 16        /* rows per task */
+
+/* Scale estimation of rows [task * SE_ROWS, ...) of W (threaded over rows: they are independent). */
+typedef struct se_job {
+    npg_wtype t;
+    int64_t g, k, n;
+    const float *W;
+    const double *H, *C;
+    const float *cw; /* [n, k] ((C - H) w_r) when computed as a matmul, else NULL */
+    float *scales;   /* [n, k / g]: RTN's on entry */
+    bool failed;
+} se_job;
+
+static void se_task(void *ctx, int task, int thread) {
+    (void)thread;
+    se_job *jb = ctx;
+    int64_t g = jb->g, k = jb->k, per = k / g;
+    int64_t r0 = (int64_t)task * SE_ROWS, r1 = r0 + SE_ROWS < jb->n ? r0 + SE_ROWS : jb->n;
+    se_scratch x = {0};
+    if (se_scratch_alloc(&x, g) != NPG_OK) {
+        se_scratch_free(&x);
+        jb->failed = true;
+        return;
+    }
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t gi = 0; gi < per; gi++) {
+            const float *w = jb->W + r * k;
+            if (jb->cw) { /* hw = ((C - H) w)_g + H_gg w_g */
+                group_target(jb->H, NULL, k, w, gi * g, g, x.hw);
+                for (int64_t i = 0; i < g; i++)
+                    x.hw[i] += (double)jb->cw[r * k + gi * g + i];
+            } else {
+                group_target(jb->H, jb->C, k, w, gi * g, g, x.hw);
+            }
+            float *sc = &jb->scales[r * per + gi];
+            *sc = estimate_scale(jb->t, w + gi * g, g, *sc, jb->H + gi * g * k + gi * g, k, x.hw, x.ws, x.ev);
+        }
+    se_scratch_free(&x);
+}
+
+/* RTN scales of every row / group of W [n, k], then scale estimation on H (and C) over the rows in
+ * parallel on mm's threads (mm NULL: serially). */
+static npg_status estimate_rows(npg_wtype t, int64_t group, const float *W, int64_t n, int64_t k, const double *H,
+                                const double *C, const npg_compute *mm, float *scales) {
+    int64_t g = t == NPG_W_Q4_G ? group : k, per = k / g;
+    npg_export_item it = {.wtype = t, .group_size = t == NPG_W_Q4_G ? group : 0, .n_dims = 2, .shape = {1, k}};
+    npg_status st = NPG_OK;
+    for (int64_t r = 0; r < n && st == NPG_OK; r++)
+        st = rtn_scales(&it, W + r * k, scales + r * per);
+    if (st != NPG_OK || !H)
+        return st;
+    float *cw = NULL;
+    if (C && mm && k >= SE_MATMUL_MIN) {
+        float *d = malloc((size_t)(k * k) * sizeof(float));
+        cw = malloc((size_t)(n * k) * sizeof(float));
+        if (!d || !cw) {
+            free(d);
+            free(cw);
+            return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory (scale estimation, input size %lld)", (long long)k);
+        }
+        for (int64_t i = 0; i < k * k; i++)
+            d[i] = (float)(C[i] - H[i]);
+        npg_weight dw = {.type = NPG_W_F32, .n = k, .k = k, .data = d};
+        npg_matmul(mm, W, n, &dw, cw); /* cw[r][i] = sum_j (C - H)[i][j] w_r[j] */
+        free(d);
+    }
+    se_job jb = {t, g, k, n, W, H, C, cw, scales, false};
+    npg_threadpool_run(mm ? mm->pool : NULL, (int)((n + SE_ROWS - 1) / SE_ROWS), se_task, &jb);
+    free(cw);
+    return jb.failed ? npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory (scale estimation of groups of %lld)", (long long)g)
+                     : NPG_OK;
+}
+
 /* Scales of every row / group: RTN's, refined by scale estimation when asked. W [n, k] row-major. */
 npg_status npg_q4_row_scales(const npg_export_item *it, const float *W, const npg_calib_slot *s, bool estimate,
-                            float *scales) {
-    int64_t n = it->shape[0], k = it->shape[1], g = group_len(it), per = k / g;
-    se_scratch x = {0};
-    npg_status st = estimate ? se_scratch_alloc(&x, g) : NPG_OK;
-    for (int64_t r = 0; r < n && st == NPG_OK; r++) {
-        st = rtn_scales(it, W + r * k, scales + r * per);
-        for (int64_t gi = 0; st == NPG_OK && estimate && s && s->hessian && gi < per; gi++) {
-            group_target(s->hessian, s->cross, k, W + r * k, gi * g, g, x.hw);
-            scales[r * per + gi] = estimate_scale(it->wtype, W + r * k + gi * g, g, scales[r * per + gi],
-                                                  s->hessian + gi * g * k + gi * g, k, x.hw, x.ws, x.ev);
-        }
-    }
-    se_scratch_free(&x);
-    return st;
+                            const npg_compute *mm, float *scales) {
+    bool se = estimate && s && s->hessian;
+    return estimate_rows(it->wtype, it->group_size, W, it->shape[0], it->shape[1], se ? s->hessian : NULL,
+                         se ? s->cross : NULL, mm, scales);
 }
 
 /* The writer's int4 scale of one group (Q4_G's quantizer on the group alone). */
@@ -226,25 +290,17 @@ npg_status npg_q4_group_scale(const float *w, int64_t g, float *scale) {
 }
 
 npg_status npg_se_fake_quant(npg_wtype t, int64_t group, const float *w, int64_t n, int64_t k, const double *H,
-                             const double *C, float *out) {
+                             const double *C, const npg_compute *mm, float *out) {
     int64_t g = t == NPG_W_Q4_G ? group : k, per = k / g;
-    npg_export_item it = {.wtype = t, .group_size = t == NPG_W_Q4_G ? group : 0, .n_dims = 2, .shape = {1, k}};
-    float *sc = malloc((size_t)per * sizeof(float));
-    se_scratch x = {0};
-    npg_status st = sc ? se_scratch_alloc(&x, g) : npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory (scale estimation)");
-    for (int64_t r = 0; r < n && st == NPG_OK; r++) {
-        st = rtn_scales(&it, w + r * k, sc);
-        for (int64_t gi = 0; st == NPG_OK && gi < per; gi++) {
-            group_target(H, C, k, w + r * k, gi * g, g, x.hw);
-            float s = estimate_scale(t, w + r * k + gi * g, g, sc[gi], H + gi * g * k + gi * g, k, x.hw, x.ws, x.ev);
-            for (int64_t c = gi * g; c < gi * g + g; c++) {
-                uint8_t code;
-                out[r * k + c] = npg_q4_level(t, w[r * k + c], s, &code);
-            }
+    float *sc = malloc((size_t)(n * per) * sizeof(float));
+    NPG_CHECK_ALLOC(sc);
+    npg_status st = estimate_rows(t, group, w, n, k, H, C, mm, sc);
+    for (int64_t r = 0; r < n && st == NPG_OK; r++)
+        for (int64_t c = 0; c < k; c++) {
+            uint8_t code;
+            out[r * k + c] = npg_q4_level(t, w[r * k + c], sc[r * per + c / g], &code);
         }
-    }
     free(sc);
-    se_scratch_free(&x);
     return st;
 }
 
@@ -259,11 +315,11 @@ npg_status npg_q4_alloc_result(npg_export_item *it) {
     return NPG_OK;
 }
 
-npg_status npg_scale_estimation(npg_export_item *it, const npg_calib_slot *s) {
+npg_status npg_scale_estimation(npg_export_item *it, const npg_calib_slot *s, const npg_compute *mm) {
     NPG_TRY(npg_dataaware_load(it));
     NPG_TRY(npg_q4_alloc_result(it));
     int64_t n = it->shape[0], k = it->shape[1], g = group_len(it), per = k / g;
-    NPG_TRY(npg_q4_row_scales(it, it->override, s, true, it->qscales));
+    NPG_TRY(npg_q4_row_scales(it, it->override, s, true, mm, it->qscales));
     for (int64_t r = 0; r < n; r++)
         for (int64_t c = 0; c < k; c++)
             (void)npg_q4_level(it->wtype, it->override[r * k + c], it->qscales[r * per + c / g], &it->codes[r * k + c]);
@@ -274,7 +330,7 @@ npg_status npg_rtn_codes(npg_export_item *it) {
     NPG_TRY(npg_dataaware_load(it));
     NPG_TRY(npg_q4_alloc_result(it));
     int64_t n = it->shape[0], k = it->shape[1], g = group_len(it), per = k / g;
-    NPG_TRY(npg_q4_row_scales(it, it->override, NULL, false, it->qscales));
+    NPG_TRY(npg_q4_row_scales(it, it->override, NULL, false, NULL, it->qscales));
     for (int64_t r = 0; r < n; r++)
         for (int64_t c = 0; c < k; c++)
             (void)npg_q4_level(it->wtype, it->override[r * k + c], it->qscales[r * per + c / g], &it->codes[r * k + c]);
