@@ -580,12 +580,19 @@ typedef enum npg_export_backup {
     NPG_BACKUP_NONE,
 } npg_export_backup;
 
-/* What the caller sees while the export streams (tensors and bytes of the source). */
+/* What the caller sees while the export streams. Each phase counts its own steps in its own unit:
+ * "sensitivity" and "write" tensors (with source bytes), "calibration" samples through layers (one
+ * step per sample and layer), "awq" layers, "scale-estimation" and "gptq" matrices. The data-aware
+ * phases take turns layer by layer, so they also say which layer runs and the time left of the whole
+ * data-aware pass, estimated from the layers done. */
 typedef struct npg_export_progress {
     const char *phase;       /* "calibration", "awq", "scale-estimation", "gptq", "sensitivity" or "write" */
-    size_t tensor, n_tensors;
-    uint64_t bytes_done, bytes_total; /* source bytes */
-    double elapsed_ms;
+    size_t tensor, n_tensors; /* steps of this phase done / in all (counted in `unit`) */
+    uint64_t bytes_done, bytes_total; /* source bytes ("sensitivity", "write"), else 0 */
+    double elapsed_ms;        /* since this phase (data-aware: the data-aware pass) started */
+    const char *unit;         /* "tensors", "samples", "layers" or "matrices" */
+    int64_t layer, n_layers;  /* data-aware phases: the layer being processed (1-based) of n_layers; else 0 */
+    double eta_ms;            /* time left of the phase (data-aware: of the pass); < 0 when not known yet */
 } npg_export_progress;
 
 /* --sensitivity-metric (NNCF's names): how --ratio < 1 ranks the 4-bit candidates. DEFAULT is
@@ -615,7 +622,8 @@ typedef struct npg_export_options {
     bool awq;
     bool scale_estimation;
     bool gptq;
-    bool gptq_act_order; /* GPTQ: columns in decreasing Hessian diagonal order */
+    bool gptq_act_order; /* GPTQ: columns in decreasing Hessian diagonal order (the default, as NNCF's) */
+    bool gptq_natural_order; /* GPTQ: columns in file order instead (--no-gptq-act-order) */
     npg_export_sensitivity sensitivity;
     /* A vision-language model's vision tower and projector (tensors under vision_tower.* and
      * multi_modal_projector.*, either spelling): their matmul weights in fp16 (the default), int8 (per

@@ -36,7 +36,7 @@ _npugen() {
         -t --threads --perf" ;;
     template) opts="--template --bos-token --eos-token --messages --add-generation-prompt --kwargs" ;;
     export) opts="-m --weight-format --sym --group-size --ratio --all-layers --backup-precision --vision-format
-        --dataset --num-samples --awq --scale-estimation --gptq --gptq-act-order --sensitivity-metric
+        --dataset --num-samples --awq --scale-estimation --gptq --gptq-act-order --no-gptq-act-order --sensitivity-metric
         --overwrite --quiet" ;;
     eval) opts="--text --reference --ctx --chunks --threads --json" ;;
     compile) opts="--device -o --output -c --encrypt-key-file" ;;

@@ -2,8 +2,9 @@
  * calibrated on ../shared/text/tinystories-calib.txt and scored on the first 2 windows of
  * tinystories-eval.txt (a text it did not see) against the fp32 source: each method's KL divergence
  * against plain RTN's, with a margin over what docs/quantization.md records (on these 2 windows, measured:
- * AWQ 0.82x, AWQ + scale estimation 0.57x, scale estimation 0.62x, GPTQ 0.51x; the issue's targets
- * on the full text are AWQ + SE <= 0.6x and GPTQ <= 0.5x). */
+ * AWQ 0.82x, AWQ + scale estimation 0.57x; the issue's targets on the full text are AWQ + SE <= 0.6x
+ * and GPTQ, with or without SE, <= 0.5x). test_export_gptq_quality.c (scale estimation, GPTQ, GPTQ +
+ * SE) scores the whole eval text. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +29,18 @@ static const method METHODS[] = {
     {"awq+se", true, true, false, 0.60},
 };
 #else
+/* scored on the whole eval text (14 windows), the issue's own measure: GPTQ 0.469x, GPTQ + SE 0.450x
+ * RTN's KL measured (target <= 0.5x); scale estimation alone 0.62x */
 static const method METHODS[] = {
     {"rtn", false, false, false, 1.0},
     {"se", false, true, false, 0.70},
-    {"gptq", false, false, true, 0.62},
+    {"gptq", false, false, true, 0.50},
+    {"gptq+se", false, true, true, 0.48},
 };
+#define QUALITY_WINDOWS 0 /* all */
+#endif
+#ifndef QUALITY_WINDOWS
+#define QUALITY_WINDOWS 2
 #endif
 
 static void test_quality_against_rtn(void) {
@@ -64,14 +72,14 @@ static void test_quality_against_rtn(void) {
     }
     npg_eval_options eo;
     npg_eval_options_init(&eo);
-    eo.chunks = 2;
+    eo.chunks = QUALITY_WINDOWS;
     npg_eval_result res[NM];
     REQUIRE_OK(npg_eval_text_many(dirs, NM, src, text, &eo, res));
     for (size_t i = 0; i < NM; i++) {
         double ratio = res[i].kl_divergence / res[0].kl_divergence;
         fprintf(stderr, "  %-7s ppl %.4f KL %.4f (%.2fx RTN) top1 %.4f\n", METHODS[i].label, res[i].perplexity,
                 res[i].kl_divergence, ratio, res[i].top1_agreement);
-        CHECK(res[i].windows == 2 && res[i].has_reference);
+        CHECK((QUALITY_WINDOWS == 0 ? res[i].windows > 2 : res[i].windows == QUALITY_WINDOWS) && res[i].has_reference);
         CHECK(res[i].kl_divergence > 0.0);
         if (i > 0)
             CHECK(ratio <= METHODS[i].max_ratio);

@@ -16,7 +16,7 @@ static void usage(FILE *fp) {
             "                     [--ratio R] [--all-layers] [--backup-precision int8_sym|int8_asym|none]\n"
             "                     [--vision-format fp16|int8|fp32]\n"
             "                     [--dataset FILE [--num-samples N] [--awq] [--scale-estimation] [--gptq]\n"
-            "                     [--gptq-act-order] [--sensitivity-metric M]] [--overwrite] [--quiet] OUT_DIR\n\n"
+            "                     [--[no-]gptq-act-order] [--sensitivity-metric M]] [--overwrite] [--quiet] OUT_DIR\n\n"
             "Compresses a Hugging Face model folder into OUT_DIR (model.npgw + tokenizer and config files),\n"
             "with optimum-cli's meaning of each option:\n"
             "  --weight-format F     int4, nf4, int8 (per output channel), fp16, fp32. Without it: the guide's\n"
@@ -39,7 +39,8 @@ static void usage(FILE *fp) {
             "  --awq                 activation-aware scales folded into the preceding norm / up_proj\n"
             "  --scale-estimation    4-bit scales refined to minimise the output error (alone or after --awq)\n"
             "  --gptq                GPTQ: Hessian-based error feedback while quantizing (with --scale-estimation:\n"
-            "                        its scales); --gptq-act-order takes columns by decreasing Hessian diagonal\n"
+            "                        its scales); columns by decreasing Hessian diagonal (act-order, NNCF's\n"
+            "                        order: the default, --gptq-act-order) or in file order (--no-gptq-act-order)\n"
             "  --sensitivity-metric M  with --ratio < 1: weight_quantization_error (default without --dataset),\n"
             "                        hessian_input_activation, mean_activation_variance, max_activation_variance\n"
             "                        (default with --dataset), mean_activation_magnitude\n"
@@ -59,7 +60,8 @@ static void on_log(void *user, npg_log_level level, const char *message) {
     fprintf(stderr, "npugen export: %s: %s\n", level == NPG_LOG_WARNING ? "warning" : "note", message);
 }
 
-/* A bar on a terminal: [#####.....] tensors, source bytes, ETA; redrawn at most 10 times a second. */
+/* A bar on a terminal: the phase (and layer of the data-aware pass), [#####.....], its steps in its
+ * unit, the source bytes where the phase reads them, the time left; redrawn at most 10 times a second. */
 static void on_progress(void *user, const npg_export_progress *p) {
     progress_state *s = user;
     if (!s->tty)
@@ -69,15 +71,24 @@ static void on_progress(void *user, const npg_export_progress *p) {
     if (!last && now - s->last_ms < 100.0)
         return;
     s->last_ms = now;
-    double f = p->bytes_total ? (double)p->bytes_done / (double)p->bytes_total : 1.0;
-    char bar[31];
+    double f = p->bytes_total ? (double)p->bytes_done / (double)p->bytes_total
+               : p->n_tensors ? (double)p->tensor / (double)p->n_tensors
+                              : 1.0;
+    char bar[31], label[48], bytes[48] = "", eta[32] = "ETA --";
     int filled = (int)(f * 30.0);
     for (int i = 0; i < 30; i++)
         bar[i] = i < filled ? '#' : '.';
     bar[30] = '\0';
-    double eta = f > 0.0 ? p->elapsed_ms * (1.0 - f) / f / 1000.0 : 0.0;
-    fprintf(stderr, "\r%-11s [%s] %zu/%zu tensors  %.1f/%.1f MB  ETA %.0fs   ", p->phase, bar, p->tensor,
-            p->n_tensors, (double)p->bytes_done / 1e6, (double)p->bytes_total / 1e6, eta);
+    if (p->n_layers > 0)
+        snprintf(label, sizeof label, "%s L%lld/%lld", p->phase, (long long)p->layer, (long long)p->n_layers);
+    else
+        snprintf(label, sizeof label, "%s", p->phase);
+    if (p->bytes_total)
+        snprintf(bytes, sizeof bytes, "  %.1f/%.1f MB", (double)p->bytes_done / 1e6, (double)p->bytes_total / 1e6);
+    if (p->eta_ms >= 0.0)
+        snprintf(eta, sizeof eta, "ETA %.0fs", p->eta_ms / 1000.0);
+    fprintf(stderr, "\r%-26s [%s] %zu/%zu %s%s  %-12s", label, bar, p->tensor, p->n_tensors, p->unit ? p->unit : "",
+            bytes, eta);
     if (last)
         fputc('\n', stderr);
     fflush(stderr);
@@ -149,6 +160,8 @@ int npg_cmd_export(int argc, char **argv) {
             o.gptq = true;
         } else if (cli_flag(a, NULL, "--gptq-act-order")) {
             o.gptq_act_order = true;
+        } else if (cli_flag(a, NULL, "--no-gptq-act-order")) {
+            o.gptq_natural_order = true;
         } else if (cli_opt(a, NULL, "--sensitivity-metric")) {
             if (!cli_value(CMD, argc, argv, &i, &v))
                 return 2;

@@ -8,6 +8,7 @@
 #include "core/timer.h"
 
 #define AWQ_GRID 20 /* alpha = 0, 1/20, ..., 19/20 */
+#define AWQ_SE_SEARCH_MAX 1024
 
 static npg_export_item *find_item(npg_export_plan *p, const char *name) {
     if (!name || !name[0])
@@ -39,11 +40,19 @@ static int64_t prod_row(const awq_group *gr, int64_t c) {
     return c / (gr->head_dim * gr->n_rep) * gr->head_dim + c % gr->head_dim;
 }
 
+/* f32 copies of H and of the targets C w per consumer, for the losses as matmuls */
+typedef struct awq_mats {
+    const npg_compute *mm;
+    float *hf;       /* [k, k] H */
+    float *cw[3];    /* per consumer [n, k]: row r is C w_r (C = X^T X_f; H w_r without C) */
+} awq_mats;
+
 /* Output error, up to a constant, of the group's consumers quantized after scaling: per output row
  * v^T H v - 2 v^T C w for the dequantized values v (in unscaled units) and the float row w (H = X^T X,
- * C = X^T X_f over every calibration token: the compressed model's inputs against the float model's). */
-static npg_status group_loss(const awq_group *gr, const double *H, const double *C, const double *Hs,
-                             const double *Cs, int64_t k, const float *scale, float *tmp, float *deq, double *loss) {
+ * C = X^T X_f over every calibration token: the compressed model's inputs against the float model's).
+ * V H is one f32 matmul per consumer (the O(rows k^2) part), summed per row in double. */
+static npg_status group_loss(const awq_group *gr, const awq_mats *mt, const double *Hs, const double *Cs, int64_t k,
+                             const float *scale, float *tmp, float *deq, double *loss) {
     double e = 0.0;
     for (int i = 0; i < gr->n_cons; i++) {
         const npg_export_item *it = gr->cons[i];
@@ -52,36 +61,75 @@ static npg_status group_loss(const awq_group *gr, const double *H, const double 
             for (int64_t c = 0; c < k; c++)
                 tmp[r * k + c] = it->override[r * k + c] * scale[c];
         if (Hs && is_4bit(it))
-            NPG_TRY(npg_se_fake_quant(it->wtype, it->group_size, tmp, n, k, Hs, Cs, deq));
+            NPG_TRY(npg_se_fake_quant(it->wtype, it->group_size, tmp, n, k, Hs, Cs, mt->mm, deq));
         else
             NPG_TRY(npg_fake_quant(it->wtype, it->group_size, tmp, n, k, deq));
         for (int64_t r = 0; r < n; r++) {
             float *v = deq + r * k;
-            const float *w = it->override + r * k;
             for (int64_t c = 0; c < k; c++)
                 v[c] /= scale[c];
-            for (int64_t a_i = 0; a_i < k; a_i++) {
-                const double *h = H + a_i * k, *cr = C ? C + a_i * k : h;
-                double a = 0.0;
-                for (int64_t c = 0; c < k; c++)
-                    a += h[c] * (double)v[c] - 2.0 * cr[c] * (double)w[c];
-                e += a * (double)v[a_i];
-            }
+        }
+        npg_weight h = {.type = NPG_W_F32, .n = k, .k = k, .data = mt->hf};
+        npg_matmul(mt->mm, deq, n, &h, tmp); /* tmp = V H */
+        for (int64_t r = 0; r < n; r++) {
+            const float *v = deq + r * k, *vh = tmp + r * k, *cw = mt->cw[i] + r * k;
+            double a = 0.0;
+            for (int64_t c = 0; c < k; c++)
+                a += (double)v[c] * ((double)vh[c] - 2.0 * (double)cw[c]);
+            e += a;
         }
     }
     *loss = e;
     return NPG_OK;
 }
 
+static void mats_free(awq_mats *mt) {
+    free(mt->hf);
+    for (int i = 0; i < 3; i++)
+        free(mt->cw[i]);
+    memset(mt, 0, sizeof *mt);
+}
+
+/* H in f32 and C w_r for every consumer row (one matmul each against C, or H without C). */
+static npg_status mats_make(const awq_group *gr, const npg_calib_slot *s, const npg_compute *mm, awq_mats *mt) {
+    int64_t k = s->k;
+    memset(mt, 0, sizeof *mt);
+    mt->mm = mm;
+    mt->hf = malloc((size_t)(k * k) * sizeof(float));
+    float *cf = malloc((size_t)(k * k) * sizeof(float));
+    npg_status st = mt->hf && cf ? NPG_OK : npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for AWQ (input size %lld)", (long long)k);
+    for (int64_t i = 0; st == NPG_OK && i < k * k; i++) {
+        mt->hf[i] = (float)s->hessian[i];
+        cf[i] = (float)(s->cross ? s->cross[i] : s->hessian[i]);
+    }
+    for (int i = 0; st == NPG_OK && i < gr->n_cons; i++) {
+        int64_t n = gr->cons[i]->shape[0];
+        mt->cw[i] = malloc((size_t)(n * k) * sizeof(float));
+        if (!mt->cw[i]) {
+            st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for AWQ (%s)", gr->cons[i]->name);
+            break;
+        }
+        npg_weight c = {.type = NPG_W_F32, .n = k, .k = k, .data = cf};
+        npg_matmul(mm, gr->cons[i]->override, n, &c, mt->cw[i]); /* (W C^T)[r][a] = (C w_r)[a] */
+    }
+    free(cf);
+    if (st != NPG_OK)
+        mats_free(mt);
+    return st;
+}
+
 static npg_status awq_group_apply(const awq_group *gr, npg_calib_slot *s, bool plus_one, const npg_export_options *o,
-                                  bool *applied) {
+                                  const npg_compute *mm, bool *applied) {
     *applied = false;
     if (s->count == 0 || !s->hessian)
         return NPG_OK;
     /* with --scale-estimation the search scores each alpha by the layer scale estimation will give */
-    double *hs = o->scale_estimation ? malloc((size_t)(s->k * s->k) * sizeof(double)) : NULL;
-    double *cs = o->scale_estimation && s->cross ? malloc((size_t)(s->k * s->k) * sizeof(double)) : NULL;
-    if (o->scale_estimation && (!hs || (s->cross && !cs))) {
+    /* ... for inputs under AWQ_SE_SEARCH_MAX only: the scale search costs about 2.4 k^2 per row and
+     * alpha (a 1.1B model: ~20 min per layer); larger inputs search with RTN, as NNCF's AWQ does */
+    bool se = o->scale_estimation && s->k < AWQ_SE_SEARCH_MAX;
+    double *hs = se ? malloc((size_t)(s->k * s->k) * sizeof(double)) : NULL;
+    double *cs = se && s->cross ? malloc((size_t)(s->k * s->k) * sizeof(double)) : NULL;
+    if (se && (!hs || (s->cross && !cs))) {
         free(hs);
         free(cs);
         return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for AWQ");
@@ -99,6 +147,9 @@ static npg_status awq_group_apply(const awq_group *gr, npg_calib_slot *s, bool p
     float *tmp = malloc((size_t)(max_n * k) * sizeof(float)), *deq = malloc((size_t)(max_n * k) * sizeof(float));
     float *scale = malloc((size_t)k * sizeof(float)), *best = malloc((size_t)k * sizeof(float));
     npg_status st = tmp && deq && scale && best ? NPG_OK : npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for AWQ");
+    awq_mats mt = {0};
+    if (st == NPG_OK)
+        st = mats_make(gr, s, mm, &mt);
     double best_loss = (double)INFINITY;
     int best_i = 0;
     /* mean |x| per input channel; channels fed by one producer row share it (one scale per row) */
@@ -136,7 +187,7 @@ static npg_status awq_group_apply(const awq_group *gr, npg_calib_slot *s, bool p
                     if (cs)
                         cs[i * k + j] = s->cross[i * k + j] / d;
                 }
-        st = group_loss(gr, s->hessian, s->cross, hs, cs, k, scale, tmp, deq, &loss);
+        st = group_loss(gr, &mt, hs, cs, k, scale, tmp, deq, &loss);
         if (st == NPG_OK && loss < best_loss) {
             best_loss = loss;
             best_i = gi;
@@ -179,6 +230,7 @@ static npg_status awq_group_apply(const awq_group *gr, npg_calib_slot *s, bool p
                            gr->n_cons > 1 ? " (+group)" : "", (double)best_i / AWQ_GRID);
         }
     }
+    mats_free(&mt);
     free(tmp);
     free(deq);
     free(scale);
@@ -228,12 +280,12 @@ npg_status npg_awq_layer(npg_export_plan *p, npg_calib *c, const npg_export_opti
     awq_group gr;
     bool done = false;
     if (make_group(p, c->names[l], attn, 3, NPG_CN_ATTN_NORM, -1, sl[NPG_SLOT_ATTN].k, c, &gr))
-        NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_ATTN], c->norm_plus_one, o, &done));
+        NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_ATTN], c->norm_plus_one, o, c->compute, &done));
     if (make_group(p, c->names[l], ffn, 2, NPG_CN_FFN_NORM, -1, sl[NPG_SLOT_FFN].k, c, &gr))
-        NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_FFN], c->norm_plus_one, o, &done));
+        NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_FFN], c->norm_plus_one, o, c->compute, &done));
     if (make_group(p, c->names[l], oproj, 1, -1, NPG_CN_V, sl[NPG_SLOT_O].k, c, &gr))
-        NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_O], c->norm_plus_one, o, &done));
+        NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_O], c->norm_plus_one, o, c->compute, &done));
     if (make_group(p, c->names[l], down, 1, -1, NPG_CN_UP, sl[NPG_SLOT_DOWN].k, c, &gr))
-        NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_DOWN], c->norm_plus_one, o, &done));
+        NPG_TRY(awq_group_apply(&gr, &sl[NPG_SLOT_DOWN], c->norm_plus_one, o, c->compute, &done));
     return NPG_OK;
 }

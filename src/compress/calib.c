@@ -302,9 +302,23 @@ static npg_status env_open(const char *src_dir, const npg_export_options *o, npg
 
 static void report(const npg_export_options *o, size_t done, size_t total, double t0) {
     if (o->progress) {
-        npg_export_progress pr = {"calibration", done, total, done, total, npg_now_ms() - t0};
+        double el = npg_now_ms() - t0;
+        npg_export_progress pr = {.phase = "calibration", .tensor = done, .n_tensors = total, .elapsed_ms = el,
+                                  .unit = "samples", .eta_ms = npg_export_eta_ms(el, done, total)};
         o->progress(o->progress_user, &pr);
     }
+}
+
+void npg_calib_progress(const npg_calib *c, const npg_export_options *o, const char *phase, const char *unit,
+                        size_t done, size_t total, int64_t layer, double layer_frac) {
+    if (!o->progress)
+        return;
+    double el = npg_now_ms() - c->t0_ms;
+    double f = ((double)layer + layer_frac) / (double)(c->n_layers > 0 ? c->n_layers : 1);
+    npg_export_progress pr = {.phase = phase, .tensor = done, .n_tensors = total, .elapsed_ms = el, .unit = unit,
+                              .layer = layer + 1, .n_layers = c->n_layers,
+                              .eta_ms = f > 0.0 ? el * (1.0 - f) / f : -1.0};
+    o->progress(o->progress_user, &pr);
 }
 
 npg_status npg_calib_run(const char *src_dir, const npg_export_options *o, npg_calib **out) {
@@ -449,6 +463,7 @@ npg_status npg_calib_stream(const char *src_dir, const npg_export_options *o, co
     tap_ctx t = {.c = c, .layer = 0};
     if (st == NPG_OK) {
         t.mm = (npg_compute){.pool = e.pool, .isa = npg_isa_detect()};
+        c->compute = &t.mm;
         t.xt = malloc((size_t)(max_k * e.ctx) * sizeof(float));
         t.yt = malloc((size_t)(max_k * e.ctx) * sizeof(float));
         t.g = malloc((size_t)(max_k * max_k) * sizeof(float));
@@ -476,7 +491,7 @@ npg_status npg_calib_stream(const char *src_dir, const npg_export_options *o, co
             memcpy(hf, hq, n_tok * (size_t)H * sizeof(float));
         e.fs->linear_tap_user = &t;
     }
-    double t0 = npg_now_ms();
+    c->t0_ms = npg_now_ms();
     size_t steps = (size_t)c->n_layers * e.nw;
     for (int64_t l = 0; st == NPG_OK && l < c->n_layers; l++) {
         t.layer = l;
@@ -495,7 +510,9 @@ npg_status npg_calib_stream(const char *src_dir, const npg_export_options *o, co
             /* the compressed model's inputs through the float layer: H, C, statistics */
             if (st == NPG_OK)
                 st = npg_model_forward_layer(e.m, e.fs, l, xq, NULL, n);
-            report(o, (size_t)l * e.nw + i + 1, steps, t0);
+            /* the layer runs are a small share of a layer's time next to the methods' */
+            npg_calib_progress(c, o, "calibration", "samples", (size_t)l * e.nw + i + 1, steps, l,
+                               0.1 * (double)(i + 1) / (double)e.nw);
         }
         if (st == NPG_OK)
             st = ops->compress(ops->user, c, l);

@@ -68,7 +68,15 @@ typedef struct npg_calib {
     bool norm_plus_one; /* RMSNorm scales by (1 + w) (Gemma): AWQ folds into 1 + w */
     int64_t head_dim,
         n_rep; /* o_proj input channel c reads v_proj row (c / (head_dim n_rep)) head_dim + c % head_dim */
+    const struct npg_compute *compute; /* npg_calib_stream: its matmul context (threadpool) for the methods */
+    double t0_ms;                      /* npg_calib_stream: when the pass started (progress) */
 } npg_calib;
+
+/* Progress of the layer-by-layer pass (npg_calib_stream and the caller's compress step): phase, its
+ * own steps, the layer (0-based) and how far through that layer the pass is ([0, 1]); the time left is
+ * estimated from the share of layers done. */
+void npg_calib_progress(const npg_calib *c, const npg_export_options *o, const char *phase, const char *unit,
+                        size_t done, size_t total, int64_t layer, double layer_frac);
 
 /* Runs the float model in src_dir over the dataset of o (o->dataset, o->num_samples) and keeps every
  * slot's per-channel statistics (no H, no C). Progress phase "calibration" (one step per sample). */

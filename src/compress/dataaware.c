@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "core/timer.h"
 #include "weights/weights.h"
 
 npg_status npg_dataaware_load(npg_export_item *it) {
@@ -61,14 +60,13 @@ typedef struct da_state {
     npg_export_plan *p;
     const npg_export_options *o;
     size_t done, total; /* matrices through GPTQ / scale estimation */
-    double t0;
+    npg_gptq_factor fac; /* GPTQ: the factor of the slot last used (shared by its matrices) */
 } da_state;
 
-static void report(const da_state *d, const char *phase, size_t done, size_t total) {
-    if (d->o->progress) {
-        npg_export_progress pr = {phase, done, total, done, total, npg_now_ms() - d->t0};
-        d->o->progress(d->o->progress_user, &pr);
-    }
+/* A step of layer l; layer_frac: how far through the layer (after its calibration) the pass is. */
+static void report(const da_state *d, const npg_calib *c, const char *phase, const char *unit, size_t done,
+                   size_t total, int64_t l, double layer_frac) {
+    npg_calib_progress(c, d->o, phase, unit, done, total, l, layer_frac);
 }
 
 /* Layer l of the stream: AWQ on its groups, then GPTQ or scale estimation per 4-bit matrix; every 4-bit
@@ -79,7 +77,7 @@ static npg_status compress_layer(void *user, npg_calib *c, int64_t l) {
     const npg_export_options *o = d->o;
     if (o->awq) {
         NPG_TRY(npg_awq_layer(d->p, c, o, l));
-        report(d, "awq", (size_t)l + 1, (size_t)c->n_layers);
+        report(d, c, "awq", "layers", (size_t)l + 1, (size_t)c->n_layers, l, 0.4);
     }
     const char *phase = o->gptq ? "gptq" : "scale-estimation";
     for (int r = 0; r < NPG_CN_COUNT; r++) {
@@ -90,8 +88,12 @@ static npg_status compress_layer(void *user, npg_calib *c, int64_t l) {
             continue;
         npg_status st = NPG_OK;
         if (o->gptq || o->scale_estimation) {
-            st = o->gptq ? npg_gptq_quantize(it, s, o->gptq_act_order, o->scale_estimation)
-                         : npg_scale_estimation(it, s);
+            if (o->gptq && d->fac.slot != s)
+                st = npg_gptq_factor_make(s, !o->gptq_natural_order, c->compute, &d->fac);
+            if (st == NPG_OK)
+                st = o->gptq ? npg_gptq_quantize(it, s, &d->fac, c->compute, !o->gptq_natural_order,
+                                                   o->scale_estimation)
+                             : npg_scale_estimation(it, s, c->compute);
             d->done++;
         } else if (it->override) {
             st = npg_rtn_codes(it);
@@ -102,8 +104,10 @@ static npg_status compress_layer(void *user, npg_calib *c, int64_t l) {
         it->override = NULL;
         npg_export_release_pages(it->src->data, it->src->n_bytes);
         if (o->gptq || o->scale_estimation)
-            report(d, phase, d->done, d->total);
+            report(d, c, phase, "matrices", d->done, d->total, l,
+                   (o->awq ? 0.4 : 0.1) + (o->awq ? 0.6 : 0.9) * (double)(r + 1) / (double)(NPG_CN_DOWN + 1));
     }
+    npg_gptq_factor_free(&d->fac); /* the slots are freed with their layer */
     return NPG_OK;
 }
 
@@ -144,9 +148,11 @@ static npg_status stored_values(void *user, const char *name, float *out, int64_
 }
 
 npg_status npg_dataaware_apply(npg_export_plan *p, const char *src_dir, const npg_export_options *o) {
-    da_state d = {.p = p, .o = o, .t0 = npg_now_ms()};
+    da_state d = {.p = p, .o = o};
     for (size_t i = 0; i < p->n; i++)
         d.total += is_4bit(&p->items[i]) && !p->items[i].embedding;
     npg_calib_layer_ops ops = {compress_layer, stored_values, &d};
-    return npg_calib_stream(src_dir, o, &ops);
+    npg_status st = npg_calib_stream(src_dir, o, &ops);
+    npg_gptq_factor_free(&d.fac);
+    return st;
 }

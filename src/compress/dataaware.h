@@ -22,6 +22,8 @@
 
 #include "compress/calib.h"
 #include "compress/export.h"
+#include "core/threadpool.h"
+#include "kernels/matmul.h"
 
 /* Applies --awq / --scale-estimation / --gptq to the planned 4-bit items (sets their codes, or the
  * override of a norm / non-4-bit producer AWQ rescaled), layer by layer over the calibration samples
@@ -44,12 +46,35 @@ npg_status npg_fake_quant(npg_wtype t, int64_t group, const float *w, int64_t n,
 /* Fake quantization with a light scale estimation on H [k, k] and C (NULL: the float target is H's;
  * AWQ's search under --scale-estimation). */
 npg_status npg_se_fake_quant(npg_wtype t, int64_t group, const float *w, int64_t n, int64_t k, const double *H,
-                             const double *C, float *out);
+                             const double *C, const npg_compute *mm, float *out);
 
 /* qsolve.c: final codes and scales of one 4-bit item from its (possibly overridden) values. */
-npg_status npg_scale_estimation(npg_export_item *it, const npg_calib_slot *s);
+npg_status npg_scale_estimation(npg_export_item *it, const npg_calib_slot *s, const npg_compute *mm);
 /* RTN's codes and scales of the item's override (what the writer would store). */
 npg_status npg_rtn_codes(npg_export_item *it);
-npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, bool act_order, bool estimate_scales);
+
+/* Shared by qsolve.c and gptq_solve.c: the stored code of w under scale s (weights.c's rounding) and
+ * the value it stands for; RTN (or, with estimate and s's H, estimated) scales of every row / group of
+ * W [n, k]; the writer's int4 scale of one group alone; the item's codes / qscales buffers. */
+float npg_q4_level(npg_wtype t, float w, float s, uint8_t *code);
+npg_status npg_q4_row_scales(const npg_export_item *it, const float *W, const npg_calib_slot *s, bool estimate,
+                            const npg_compute *mm, float *scales);
+npg_status npg_q4_group_scale(const float *w, int64_t g, float *scale);
+npg_status npg_q4_alloc_result(npg_export_item *it);
+
+/* gptq_solve.c: GPTQ's factor of one input slot (the matrices reading the same input share it): the
+ * column order (identity, or decreasing diag H under act-order) and the upper U with U^T U = (P^T H P +
+ * damp I)^-1, f32 [k, k] row-major, plus H in f32 for the output errors. */
+typedef struct npg_gptq_factor {
+    const npg_calib_slot *slot; /* the slot it was made from (NULL: none yet) */
+    int64_t k;
+    int64_t *perm;
+    float *u, *hf;
+    double damp; /* added to A's diagonal */
+} npg_gptq_factor;
+npg_status npg_gptq_factor_make(const npg_calib_slot *s, bool act_order, const npg_compute *mm, npg_gptq_factor *f);
+void npg_gptq_factor_free(npg_gptq_factor *f);
+npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, const npg_gptq_factor *f,
+                             const npg_compute *mm, bool act_order, bool estimate_scales);
 
 #endif

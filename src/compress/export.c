@@ -134,6 +134,9 @@ npg_status npg_export_options_check(const npg_export_options *o) {
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s needs calibration data: add --dataset FILE (a UTF-8 text)", needs);
     if (o->gptq_act_order && !o->gptq)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--gptq-act-order applies to --gptq only");
+    if (o->gptq_natural_order && (!o->gptq || o->gptq_act_order))
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, o->gptq ? "--no-gptq-act-order contradicts --gptq-act-order"
+                                                          : "--no-gptq-act-order applies to --gptq only");
     if (o->num_samples < 0)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "--num-samples %d: must be >= 1", o->num_samples);
     bool four = o->format == NPG_EXPORT_INT4 || o->format == NPG_EXPORT_NF4;
@@ -301,7 +304,7 @@ static npg_status settings_json(const npg_export_options *o, const npg_gptq_conf
             cJSON_AddBoolToObject(d, "awq", o->awq);
             cJSON_AddBoolToObject(d, "scale_estimation", o->scale_estimation);
             cJSON_AddBoolToObject(d, "gptq", o->gptq);
-            cJSON_AddBoolToObject(d, "gptq_act_order", o->gptq_act_order);
+            cJSON_AddBoolToObject(d, "gptq_act_order", o->gptq && !o->gptq_natural_order);
         }
         cJSON_AddStringToObject(j, "group_size_fallback", "adjust");
     }

@@ -96,5 +96,7 @@ void npg_export_read_rows(const npg_tensor_info *t, int64_t r0, int64_t nr, floa
 /* Lets the kernel drop the source pages of a tensor we are done with (keeps peak RSS low while
  * streaming a model larger than memory would like); harmless if they are needed again. */
 void npg_export_release_pages(const void *p, size_t n);
+/* Time left of a phase that ran elapsed_ms for done of total units at a steady pace; -1 before any. */
+double npg_export_eta_ms(double elapsed_ms, uint64_t done, uint64_t total);
 
 #endif

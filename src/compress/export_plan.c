@@ -244,7 +244,10 @@ static npg_status mixed_precision(npg_export_plan *p, const npg_export_options *
         order[c++] = i;
         done_bytes += p->items[i].src->n_bytes;
         if (o->progress) {
-            npg_export_progress pr = {"sensitivity", c, n_cand, done_bytes, cand_bytes, npg_now_ms() - t0};
+            double el = npg_now_ms() - t0;
+            npg_export_progress pr = {.phase = "sensitivity", .tensor = c, .n_tensors = n_cand,
+                                      .bytes_done = done_bytes, .bytes_total = cand_bytes, .elapsed_ms = el,
+                                      .unit = "tensors", .eta_ms = npg_export_eta_ms(el, done_bytes, cand_bytes)};
             o->progress(o->progress_user, &pr);
         }
     }

@@ -88,6 +88,12 @@ void npg_export_release_pages(const void *p, size_t n) {
     (void)madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
+double npg_export_eta_ms(double elapsed_ms, uint64_t done, uint64_t total) {
+    if (done == 0 || total == 0)
+        return -1.0;
+    return done >= total ? 0.0 : elapsed_ms * (double)(total - done) / (double)done;
+}
+
 /* Converts / quantizes a 2-D float source into the item's type, chunk by chunk. */
 static npg_status write_convert(const npg_export_item *it, npgw_writer *w) {
     int64_t n = it->shape[0], k = it->shape[1];
@@ -166,7 +172,10 @@ npg_status npg_export_write_items(const npg_export_plan *plan, npgw_writer *w, c
             npg_export_release_pages(it->src->data, it->src->n_bytes);
         }
         if (o->progress) {
-            npg_export_progress pr = {"write", i + 1, plan->n, done, plan->source_bytes, npg_now_ms() - t0};
+            double el = npg_now_ms() - t0;
+            npg_export_progress pr = {.phase = "write", .tensor = i + 1, .n_tensors = plan->n, .bytes_done = done,
+                                      .bytes_total = plan->source_bytes, .elapsed_ms = el, .unit = "tensors",
+                                      .eta_ms = npg_export_eta_ms(el, done, plan->source_bytes)};
             o->progress(o->progress_user, &pr);
         }
     }

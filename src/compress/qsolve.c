@@ -10,12 +10,10 @@
 #include "core/error.h"
 #include "weights/weights.h"
 
-#define GPTQ_BLOCK 128
-
 static int64_t group_len(const npg_export_item *it) { return it->wtype == NPG_W_Q4_G ? it->group_size : it->shape[1]; }
 
 /* The stored code of w under scale s, and the value it stands for. */
-static float level(npg_wtype t, float w, float s, uint8_t *code) {
+float npg_q4_level(npg_wtype t, float w, float s, uint8_t *code) {
     if (t == NPG_W_NF4_CW) {
         float v = w / s;
         unsigned c = 0;
@@ -49,7 +47,7 @@ static double out_err(npg_wtype t, const float *w, int64_t g, float s, const dou
                       double *lv, double *lhw, double *lhl) {
     for (int64_t c = 0; c < g; c++) {
         uint8_t code;
-        lv[c] = (double)level(t, w[c], s, &code) / (double)s;
+        lv[c] = (double)npg_q4_level(t, w[c], s, &code) / (double)s;
     }
     double a = 0.0, q = 0.0;
     for (int64_t i = 0; i < g; i++) {
@@ -173,7 +171,7 @@ static float estimate_scale(npg_wtype t, const float *w, int64_t g, float s0, co
         for (int64_t j = 0; j < g; j++)
             hl[j] += d * H[i * ldh + j]; /* H is symmetric: row i, contiguous */
     }
-    /* the chosen scale against RTN's, both evaluated from the codes level() gives */
+    /* the chosen scale against RTN's, both evaluated from the codes npg_q4_level() gives */
     double lhw, lhl;
     float s1 = (float)(sg * best_s);
     return out_err(t, w, g, s1, H, ldh, hw, l, &lhw, &lhl) < out_err(t, w, g, s0, H, ldh, hw, l, &lhw, &lhl) ? s1 : s0;
@@ -200,26 +198,90 @@ static void se_scratch_free(se_scratch *x) {
     free(x->ev);
 }
 
-/* Scales of every row / group: RTN's, refined by scale estimation when asked. W [n, k] row-major. */
-static npg_status row_scales(const npg_export_item *it, const float *W, const npg_calib_slot *s, bool estimate,
-                             float *scales) {
-    int64_t n = it->shape[0], k = it->shape[1], g = group_len(it), per = k / g;
+#define SE_MATMUL_MIN 1024 /* inputs from which the targets' (C - H) w is one f32 matmul (smaller: double) */
+#define SE_ROWS 16        /* rows per task */
+
+/* Scale estimation of rows [task * SE_ROWS, ...) of W (threaded over rows: they are independent). */
+typedef struct se_job {
+    npg_wtype t;
+    int64_t g, k, n;
+    const float *W;
+    const double *H, *C;
+    const float *cw; /* [n, k] ((C - H) w_r) when computed as a matmul, else NULL */
+    float *scales;   /* [n, k / g]: RTN's on entry */
+    bool failed;
+} se_job;
+
+static void se_task(void *ctx, int task, int thread) {
+    (void)thread;
+    se_job *jb = ctx;
+    int64_t g = jb->g, k = jb->k, per = k / g;
+    int64_t r0 = (int64_t)task * SE_ROWS, r1 = r0 + SE_ROWS < jb->n ? r0 + SE_ROWS : jb->n;
     se_scratch x = {0};
-    npg_status st = estimate ? se_scratch_alloc(&x, g) : NPG_OK;
-    for (int64_t r = 0; r < n && st == NPG_OK; r++) {
-        st = rtn_scales(it, W + r * k, scales + r * per);
-        for (int64_t gi = 0; st == NPG_OK && estimate && s && s->hessian && gi < per; gi++) {
-            group_target(s->hessian, s->cross, k, W + r * k, gi * g, g, x.hw);
-            scales[r * per + gi] = estimate_scale(it->wtype, W + r * k + gi * g, g, scales[r * per + gi],
-                                                  s->hessian + gi * g * k + gi * g, k, x.hw, x.ws, x.ev);
-        }
+    if (se_scratch_alloc(&x, g) != NPG_OK) {
+        se_scratch_free(&x);
+        jb->failed = true;
+        return;
     }
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t gi = 0; gi < per; gi++) {
+            const float *w = jb->W + r * k;
+            if (jb->cw) { /* hw = ((C - H) w)_g + H_gg w_g */
+                group_target(jb->H, NULL, k, w, gi * g, g, x.hw);
+                for (int64_t i = 0; i < g; i++)
+                    x.hw[i] += (double)jb->cw[r * k + gi * g + i];
+            } else {
+                group_target(jb->H, jb->C, k, w, gi * g, g, x.hw);
+            }
+            float *sc = &jb->scales[r * per + gi];
+            *sc = estimate_scale(jb->t, w + gi * g, g, *sc, jb->H + gi * g * k + gi * g, k, x.hw, x.ws, x.ev);
+        }
     se_scratch_free(&x);
-    return st;
+}
+
+/* RTN scales of every row / group of W [n, k], then scale estimation on H (and C) over the rows in
+ * parallel on mm's threads (mm NULL: serially). */
+static npg_status estimate_rows(npg_wtype t, int64_t group, const float *W, int64_t n, int64_t k, const double *H,
+                                const double *C, const npg_compute *mm, float *scales) {
+    int64_t g = t == NPG_W_Q4_G ? group : k, per = k / g;
+    npg_export_item it = {.wtype = t, .group_size = t == NPG_W_Q4_G ? group : 0, .n_dims = 2, .shape = {1, k}};
+    npg_status st = NPG_OK;
+    for (int64_t r = 0; r < n && st == NPG_OK; r++)
+        st = rtn_scales(&it, W + r * k, scales + r * per);
+    if (st != NPG_OK || !H)
+        return st;
+    float *cw = NULL;
+    if (C && mm && k >= SE_MATMUL_MIN) {
+        float *d = malloc((size_t)(k * k) * sizeof(float));
+        cw = malloc((size_t)(n * k) * sizeof(float));
+        if (!d || !cw) {
+            free(d);
+            free(cw);
+            return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory (scale estimation, input size %lld)", (long long)k);
+        }
+        for (int64_t i = 0; i < k * k; i++)
+            d[i] = (float)(C[i] - H[i]);
+        npg_weight dw = {.type = NPG_W_F32, .n = k, .k = k, .data = d};
+        npg_matmul(mm, W, n, &dw, cw); /* cw[r][i] = sum_j (C - H)[i][j] w_r[j] */
+        free(d);
+    }
+    se_job jb = {t, g, k, n, W, H, C, cw, scales, false};
+    npg_threadpool_run(mm ? mm->pool : NULL, (int)((n + SE_ROWS - 1) / SE_ROWS), se_task, &jb);
+    free(cw);
+    return jb.failed ? npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory (scale estimation of groups of %lld)", (long long)g)
+                     : NPG_OK;
+}
+
+/* Scales of every row / group: RTN's, refined by scale estimation when asked. W [n, k] row-major. */
+npg_status npg_q4_row_scales(const npg_export_item *it, const float *W, const npg_calib_slot *s, bool estimate,
+                            const npg_compute *mm, float *scales) {
+    bool se = estimate && s && s->hessian;
+    return estimate_rows(it->wtype, it->group_size, W, it->shape[0], it->shape[1], se ? s->hessian : NULL,
+                         se ? s->cross : NULL, mm, scales);
 }
 
 /* The writer's int4 scale of one group (Q4_G's quantizer on the group alone). */
-static npg_status rtn_group_scale(const float *w, int64_t g, float *scale) {
+npg_status npg_q4_group_scale(const float *w, int64_t g, float *scale) {
     void *tmp = malloc(npg_quant_data_bytes(NPG_W_Q4_CW, 1, g));
     NPG_CHECK_ALLOC(tmp);
     npg_status st = npg_quantize_rows(NPG_W_Q4_CW, w, 1, g, 0, tmp, scale);
@@ -228,29 +290,21 @@ static npg_status rtn_group_scale(const float *w, int64_t g, float *scale) {
 }
 
 npg_status npg_se_fake_quant(npg_wtype t, int64_t group, const float *w, int64_t n, int64_t k, const double *H,
-                             const double *C, float *out) {
+                             const double *C, const npg_compute *mm, float *out) {
     int64_t g = t == NPG_W_Q4_G ? group : k, per = k / g;
-    npg_export_item it = {.wtype = t, .group_size = t == NPG_W_Q4_G ? group : 0, .n_dims = 2, .shape = {1, k}};
-    float *sc = malloc((size_t)per * sizeof(float));
-    se_scratch x = {0};
-    npg_status st = sc ? se_scratch_alloc(&x, g) : npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory (scale estimation)");
-    for (int64_t r = 0; r < n && st == NPG_OK; r++) {
-        st = rtn_scales(&it, w + r * k, sc);
-        for (int64_t gi = 0; st == NPG_OK && gi < per; gi++) {
-            group_target(H, C, k, w + r * k, gi * g, g, x.hw);
-            float s = estimate_scale(t, w + r * k + gi * g, g, sc[gi], H + gi * g * k + gi * g, k, x.hw, x.ws, x.ev);
-            for (int64_t c = gi * g; c < gi * g + g; c++) {
-                uint8_t code;
-                out[r * k + c] = level(t, w[r * k + c], s, &code);
-            }
+    float *sc = malloc((size_t)(n * per) * sizeof(float));
+    NPG_CHECK_ALLOC(sc);
+    npg_status st = estimate_rows(t, group, w, n, k, H, C, mm, sc);
+    for (int64_t r = 0; r < n && st == NPG_OK; r++)
+        for (int64_t c = 0; c < k; c++) {
+            uint8_t code;
+            out[r * k + c] = npg_q4_level(t, w[r * k + c], sc[r * per + c / g], &code);
         }
-    }
     free(sc);
-    se_scratch_free(&x);
     return st;
 }
 
-static npg_status alloc_result(npg_export_item *it) {
+npg_status npg_q4_alloc_result(npg_export_item *it) {
     int64_t n = it->shape[0], k = it->shape[1];
     free(it->codes);
     free(it->qscales);
@@ -261,242 +315,24 @@ static npg_status alloc_result(npg_export_item *it) {
     return NPG_OK;
 }
 
-npg_status npg_scale_estimation(npg_export_item *it, const npg_calib_slot *s) {
+npg_status npg_scale_estimation(npg_export_item *it, const npg_calib_slot *s, const npg_compute *mm) {
     NPG_TRY(npg_dataaware_load(it));
-    NPG_TRY(alloc_result(it));
+    NPG_TRY(npg_q4_alloc_result(it));
     int64_t n = it->shape[0], k = it->shape[1], g = group_len(it), per = k / g;
-    NPG_TRY(row_scales(it, it->override, s, true, it->qscales));
+    NPG_TRY(npg_q4_row_scales(it, it->override, s, true, mm, it->qscales));
     for (int64_t r = 0; r < n; r++)
         for (int64_t c = 0; c < k; c++)
-            (void)level(it->wtype, it->override[r * k + c], it->qscales[r * per + c / g], &it->codes[r * k + c]);
+            (void)npg_q4_level(it->wtype, it->override[r * k + c], it->qscales[r * per + c / g], &it->codes[r * k + c]);
     return NPG_OK;
 }
 
 npg_status npg_rtn_codes(npg_export_item *it) {
     NPG_TRY(npg_dataaware_load(it));
-    NPG_TRY(alloc_result(it));
+    NPG_TRY(npg_q4_alloc_result(it));
     int64_t n = it->shape[0], k = it->shape[1], g = group_len(it), per = k / g;
-    NPG_TRY(row_scales(it, it->override, NULL, false, it->qscales));
+    NPG_TRY(npg_q4_row_scales(it, it->override, NULL, false, NULL, it->qscales));
     for (int64_t r = 0; r < n; r++)
         for (int64_t c = 0; c < k; c++)
-            (void)level(it->wtype, it->override[r * k + c], it->qscales[r * per + c / g], &it->codes[r * k + c]);
+            (void)npg_q4_level(it->wtype, it->override[r * k + c], it->qscales[r * per + c / g], &it->codes[r * k + c]);
     return NPG_OK;
-}
-
-/* ---- GPTQ ---------------------------------------------------------------------------------------- */
-
-/* In-place lower Cholesky factor of a[n, n] (upper part zeroed); false if not positive definite. */
-static bool chol_lower(double *a, int64_t n) {
-    for (int64_t j = 0; j < n; j++) {
-        double d = a[j * n + j];
-        for (int64_t p = 0; p < j; p++)
-            d -= a[j * n + p] * a[j * n + p];
-        if (!(d > 0.0))
-            return false;
-        d = sqrt(d);
-        a[j * n + j] = d;
-        for (int64_t i = j + 1; i < n; i++) {
-            double v = a[i * n + j];
-            for (int64_t p = 0; p < j; p++)
-                v -= a[i * n + p] * a[j * n + p];
-            a[i * n + j] = v / d;
-        }
-        for (int64_t i = 0; i < j; i++)
-            a[i * n + j] = 0.0;
-    }
-    return true;
-}
-
-/* U (upper) with U^T U = H^-1, from the damped H [n, n] (overwritten). false if H is singular. */
-static bool inverse_upper_factor(double *h, int64_t n, double *u) {
-    if (!chol_lower(h, n))
-        return false;
-    /* Linv (lower) into u, column by column: L x = e_j */
-    memset(u, 0, (size_t)(n * n) * sizeof *u);
-    for (int64_t j = 0; j < n; j++)
-        for (int64_t i = j; i < n; i++) {
-            double v = i == j ? 1.0 : 0.0;
-            for (int64_t p = j; p < i; p++)
-                v -= h[i * n + p] * u[p * n + j];
-            u[i * n + j] = v / h[i * n + i];
-        }
-    /* H^-1 = Linv^T Linv into h */
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = i; j < n; j++) {
-            double v = 0.0;
-            for (int64_t p = j; p < n; p++)
-                v += u[p * n + i] * u[p * n + j];
-            h[i * n + j] = h[j * n + i] = v;
-        }
-    if (!chol_lower(h, n))
-        return false;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < n; j++)
-            u[i * n + j] = j >= i ? h[j * n + i] : 0.0;
-    return true;
-}
-
-static int cmp_diag_desc(const void *a, const void *b, void *ctx) {
-    const double *d = ctx;
-    int64_t i = *(const int64_t *)a, j = *(const int64_t *)b;
-    if (d[i] != d[j])
-        return d[i] > d[j] ? -1 : 1;
-    return i < j ? -1 : i > j;
-}
-
-typedef struct gptq_buf {
-    double *h, *u, *diag;
-    float *w, *err;
-    int64_t *perm;
-} gptq_buf;
-
-static void gptq_buf_free(gptq_buf *b) {
-    free(b->h);
-    free(b->u);
-    free(b->diag);
-    free(b->w);
-    free(b->err);
-    free(b->perm);
-}
-
-/* One GPTQ sweep over the columns of b->w (the permuted weights, reloaded here) with it->qscales. */
-static npg_status gptq_pass(npg_export_item *it, gptq_buf *bb, bool dynamic_groups) {
-    gptq_buf b = *bb;
-    int64_t n = it->shape[0], k = it->shape[1], g = group_len(it), per = k / g;
-    npg_status st = NPG_OK;
-    for (int64_t r = 0; r < n; r++)
-        for (int64_t j = 0; j < k; j++)
-            b.w[r * k + j] = it->override[r * k + b.perm[j]];
-    for (int64_t i1 = 0; i1 < k; i1 += GPTQ_BLOCK) {
-        int64_t i2 = i1 + GPTQ_BLOCK < k ? i1 + GPTQ_BLOCK : k, bw = i2 - i1;
-        for (int64_t j = i1; j < i2; j++) {
-            int64_t col = b.perm[j];
-            if (dynamic_groups && col % g == 0)
-                for (int64_t r = 0; r < n && st == NPG_OK; r++) /* RTN's scale of the updated group */
-                    st = rtn_group_scale(b.w + r * k + j, g, &it->qscales[r * per + col / g]);
-            double d = b.u[j * k + j];
-            for (int64_t r = 0; r < n; r++) {
-                float *wr = b.w + r * k;
-                float v = level(it->wtype, wr[j], it->qscales[r * per + col / g], &it->codes[r * k + col]);
-                float e = (float)((double)(wr[j] - v) / d);
-                b.err[r * GPTQ_BLOCK + (j - i1)] = e;
-                const double *ur = b.u + j * k;
-                for (int64_t jj = j + 1; jj < i2; jj++)
-                    wr[jj] -= e * (float)ur[jj];
-            }
-        }
-        for (int64_t r = 0; r < n; r++) { /* the block's error onto the columns after it */
-            float *wr = b.w + r * k;
-            const float *er = b.err + r * GPTQ_BLOCK;
-            for (int64_t t = 0; t < bw; t++) {
-                const double *ur = b.u + (i1 + t) * k;
-                float e = er[t];
-                for (int64_t jj = i2; jj < k; jj++)
-                    wr[jj] -= e * (float)ur[jj];
-            }
-        }
-    }
-    return st;
-}
-
-npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, bool act_order, bool estimate_scales) {
-    NPG_TRY(npg_dataaware_load(it));
-    NPG_TRY(alloc_result(it));
-    int64_t n = it->shape[0], k = it->shape[1], g = group_len(it), per = k / g;
-    if (!s->hessian || s->k != k)
-        return npg_fail(NPG_ERR_INTERNAL, "GPTQ: no Hessian of input size %lld for '%s'", (long long)k, it->name);
-    gptq_buf b = {0};
-    b.h = malloc((size_t)(k * k) * sizeof(double));
-    b.u = malloc((size_t)(k * k) * sizeof(double));
-    b.diag = malloc((size_t)k * sizeof(double));
-    b.w = malloc((size_t)(n * k) * sizeof(float));
-    b.err = malloc((size_t)(n * GPTQ_BLOCK) * sizeof(float));
-    b.perm = malloc((size_t)k * sizeof(int64_t));
-    if (!b.h || !b.u || !b.diag || !b.w || !b.err || !b.perm) {
-        gptq_buf_free(&b);
-        return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for GPTQ of '%s' (input size %lld)", it->name,
-                        (long long)k);
-    }
-    /* scales fixed up front: per row always; per group under act-order or scale estimation (static
-     * groups); otherwise each group's scale is taken from the updated weights when it starts */
-    bool dynamic_groups = g < k && !act_order && !estimate_scales;
-    npg_calib_slot hs = *s; /* GPTQ's objective is H's: its scales aim at the same target */
-    hs.cross = NULL;
-    npg_status st = row_scales(it, it->override, &hs, estimate_scales, it->qscales);
-    for (int64_t i = 0; i < k; i++) {
-        b.perm[i] = i;
-        b.diag[i] = s->hessian[i * k + i];
-    }
-    if (act_order)
-        qsort_r(b.perm, (size_t)k, sizeof *b.perm, cmp_diag_desc, b.diag);
-    /* permuted, damped Hessian; a channel never seen (diag 0) gets 1 so it is quantized plainly */
-    double mean = 0.0;
-    for (int64_t i = 0; i < k; i++)
-        mean += b.diag[i];
-    mean /= (double)k;
-    double damp = 0.01 * (mean > 0.0 ? mean : 1.0);
-    bool ok = false;
-    for (int attempt = 0; attempt < 6 && !ok && st == NPG_OK; attempt++, damp *= 10.0) {
-        for (int64_t i = 0; i < k; i++)
-            for (int64_t j = 0; j < k; j++) {
-                double v = s->hessian[b.perm[i] * k + b.perm[j]];
-                if (i == j)
-                    v = (v > 0.0 ? v : 1.0) + damp;
-                b.h[i * k + j] = v;
-            }
-        ok = inverse_upper_factor(b.h, k, b.u);
-    }
-    if (st == NPG_OK && !ok)
-        st = npg_fail(NPG_ERR_INTERNAL, "GPTQ: the Hessian of '%s' stays singular after dampening", it->name);
-    /* Channel-wise or static scales: each row also tries its scale shrunk by a few factors and keeps
-     * the GPTQ result with the smallest output error (w - q)^T H (w - q) (rows are independent). */
-    static const float factors[] = {1.0f,   0.975f, 0.95f,  0.925f, 0.9f,   0.875f, 0.85f,
-                                    0.825f, 0.8f,   0.775f, 0.75f,  0.725f, 0.7f};
-    int n_f = dynamic_groups ? 1 : (int)(sizeof factors / sizeof *factors);
-    int64_t ns = n * per;
-    float *base = malloc((size_t)ns * sizeof(float)), *best_s = malloc((size_t)ns * sizeof(float));
-    uint8_t *best_c = malloc((size_t)(n * k));
-    double *best_l = malloc((size_t)n * sizeof(double));
-    float *d = malloc((size_t)k * sizeof(float));
-    if (st == NPG_OK && (!base || !best_s || !best_c || !best_l || !d))
-        st = npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for GPTQ of '%s'", it->name);
-    if (st == NPG_OK)
-        memcpy(base, it->qscales, (size_t)ns * sizeof(float));
-    for (int f = 0; f < n_f && st == NPG_OK; f++) {
-        for (int64_t i = 0; i < ns; i++)
-            it->qscales[i] = base[i] * factors[f];
-        st = gptq_pass(it, &b, dynamic_groups);
-        for (int64_t r = 0; r < n && st == NPG_OK && n_f > 1; r++) { /* one pass: nothing to choose */
-            for (int64_t c = 0; c < k; c++) {
-                float sc = it->qscales[r * per + c / g];
-                unsigned code = it->codes[r * k + c];
-                float v = it->wtype == NPG_W_NF4_CW ? npg_nf4_values[code] * sc : ((float)code - 8.0f) * sc;
-                d[c] = it->override[r * k + c] - v;
-            }
-            double loss = 0.0;
-            for (int64_t i = 0; i < k; i++) {
-                const double *h = s->hessian + i * k;
-                double a = 0.0;
-                for (int64_t j = 0; j < k; j++)
-                    a += h[j] * (double)d[j];
-                loss += a * (double)d[i];
-            }
-            if (f == 0 || loss < best_l[r]) {
-                best_l[r] = loss;
-                memcpy(best_c + r * k, it->codes + r * k, (size_t)k);
-                memcpy(best_s + r * per, it->qscales + r * per, (size_t)per * sizeof(float));
-            }
-        }
-    }
-    if (st == NPG_OK && n_f > 1) {
-        memcpy(it->codes, best_c, (size_t)(n * k));
-        memcpy(it->qscales, best_s, (size_t)ns * sizeof(float));
-    }
-    free(base);
-    free(best_s);
-    free(best_c);
-    free(best_l);
-    free(d);
-    gptq_buf_free(&b);
-    return st;
 }
