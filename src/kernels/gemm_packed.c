@@ -16,7 +16,7 @@
 #include "kernels/avx512_inline.h"
 #include "kernels/gemm_packed.h"
 
-enum { P_ = NPG_GEMM_PANEL, MR512_ = 12, MR256_ = 6, MB_ = 120, NB_ = 256, KC_ = 256, DQ_ = 256 };
+enum { P_ = NPG_GEMM_PANEL, MR512_ = 12, MR256_ = 6, MB_ = 120, NB_ = 256, KC_ = 256, DQ_ = 64 };
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -30,26 +30,34 @@ typedef struct pack_job {
     float *packed;
 } pack_job;
 
+/* One panel, DQ_ inputs at a time: the panel's 32 weight rows dequantized into t [32][DQ_] (8 KB, in
+ * L1), then written out input by input, 32 contiguous floats each (a blocked transpose: writing one
+ * weight row at a time would touch a new cache line per value). */
 static void pack_task(void *ctx, int task, int thread) {
     (void)thread;
     const pack_job *j = ctx;
     int64_t K = j->w->k, p = j->p0 + task, c0 = p * P_;
     float *panel = j->packed + p * P_ * K;
     int last = j->col0 + j->w->n == j->n_total;
-    float tmp[DQ_];
-    for (int64_t col = c0; col < c0 + P_; col++) {
-        int64_t jj = col - c0, row = col - j->col0;
-        if (row < 0 || row >= j->w->n) {
-            if (last && col >= j->n_total) /* padding columns: zero, so no NaN can hide in them */
-                for (int64_t k = 0; k < K; k++)
-                    panel[k * P_ + jj] = 0.0f;
-            continue;
+    float t[P_ * DQ_];
+    for (int64_t k0 = 0; k0 < K; k0 += DQ_) {
+        int64_t kn = min64(DQ_, K - k0);
+        int own[P_];
+        for (int64_t jj = 0; jj < P_; jj++) {
+            int64_t row = c0 + jj - j->col0;
+            own[jj] = row >= 0 && row < j->w->n;
+            if (own[jj])
+                npg_dequantize_range(j->w, row, k0, k0 + kn, t + jj * DQ_);
+            else if (last && c0 + jj >= j->n_total) { /* padding columns: zero, so no NaN hides there */
+                own[jj] = 1;
+                memset(t + jj * DQ_, 0, (size_t)kn * sizeof(float));
+            }
         }
-        for (int64_t k0 = 0; k0 < K; k0 += DQ_) {
-            int64_t k1 = min64(k0 + DQ_, K);
-            npg_dequantize_range(j->w, row, k0, k1, tmp);
-            for (int64_t k = k0; k < k1; k++)
-                panel[k * P_ + jj] = tmp[k - k0];
+        for (int64_t k = 0; k < kn; k++) {
+            float *dst = panel + (k0 + k) * P_;
+            for (int64_t jj = 0; jj < P_; jj++)
+                if (own[jj])
+                    dst[jj] = t[jj * DQ_ + k];
         }
     }
 }
