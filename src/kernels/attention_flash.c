@@ -98,9 +98,12 @@ static void head_task(void *ctx, int task, int thread) {
     for (int64_t q0 = 0; q0 < T; q0 += QB_) {
         int64_t qn = min64(QB_, T - q0);
         /* Qᵀ as packed panels [QB / P][d][P], the scale folded in; missing queries are zero columns */
-        for (int64_t c = 0; c < QB_; c++)
+        for (int64_t c = 0; c < QB_; c++) {
+            float *dst = qt + (c / P_) * d * P_ + c % P_;
+            const float *src = qh + (q0 + c) * ld;
             for (int64_t i = 0; i < d; i++)
-                qt[(c / P_) * d * P_ + i * P_ + c % P_] = c < qn ? j->scale * qh[(q0 + c) * ld + i] : 0.0f;
+                dst[i * P_] = c < qn ? j->scale * src[i] : 0.0f;
+        }
         for (int64_t c = 0; c < QB_; c++) {
             m[c] = -INFINITY;
             l[c] = 0.0f;
