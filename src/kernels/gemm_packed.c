@@ -2,7 +2,7 @@
  *
  * Blocking (Goto style): a task owns MB_ rows × NB_ columns of C and walks K in KC_ chunks. For each
  * chunk, each 32-column panel of B (KC_ × 32 f32 = 32 KB, contiguous after packing) stays in L1 while
- * every MR-row strip of the block's A (MB_ × KC_ = 128 KB, in L2) streams past it. The AVX-512
+ * every MR-row strip of the block's A (MB_ × KC_ = 120 KB, in L2) streams past it. The AVX-512
  * micro-kernel keeps a 12 × 32 block of C in 24 of the 32 registers: 24 independent FMA chains hide the
  * FMA latency at 2 FMAs per cycle, and each k step loads 2 B vectors and broadcasts 12 A values for 24
  * FMAs. AVX2: 6 × 16 in 12 of 16 registers. Scalar: plain loops (the tests compare all three).
