@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core/file.h"
-#include "kernels/attention.h"
+#include "kernels/attention_flash.h"
 #include "format/safetensors.h"
 #include "format/safetensors_writer.h"
 #include "models/vision/vision.h"
@@ -142,39 +142,64 @@ static void test_gemma3_newer_names(void) {
     CHECK(system(cfg) == 0);
 }
 
-/* The score-block kernel (attention_block.c) against a double-precision softmax(scale · q·kᵀ), on shapes
- * with row and column tails (m % 8, n % 32 and n % 16 nonzero), for every ISA this CPU has. */
-static void test_score_block(void) {
-    enum { M = 45, N = 77, D = 37 };
-    static float q[M * D], kt[D * N], S[M * N];
-    uint32_t x = 7;
-    for (int i = 0; i < M * D; i++)
-        q[i] = (float)((x = x * 1664525u + 1013904223u) >> 8) / 16777216.0f * 4.0f - 2.0f;
-    for (int i = 0; i < D * N; i++)
-        kt[i] = (float)((x = x * 1664525u + 1013904223u) >> 8) / 16777216.0f * 4.0f - 2.0f;
-    for (int isa = NPG_ISA_SCALAR; isa <= (int)npg_isa_detect(); isa++) {
-        npg_attn_block_softmax((npg_isa)isa, q, kt, N, D, 0.3f, 0, 20, S);
-        npg_attn_block_softmax((npg_isa)isa, q, kt, N, D, 0.3f, 20, M, S);
-        double worst = 0;
-        for (int i = 0; i < M; i++) {
-            double row[N], mx = -1e300, sum = 0;
-            for (int j = 0; j < N; j++) {
-                double a = 0;
-                for (int c = 0; c < D; c++)
-                    a += (double)q[i * D + c] * (double)kt[c * N + j];
-                row[j] = 0.3 * a;
-                mx = row[j] > mx ? row[j] : mx;
+/* Flash attention (attention_flash.c) against a double-precision softmax(scale · q·kᵀ)·v, with Q, K and V
+ * as column ranges of one strided buffer, on shapes with query and key tails (T % 64 and T % 240
+ * nonzero, T past one key tile), an odd head size, every ISA this CPU has, 1 and 3 threads. */
+static void test_flash_attention(void) {
+    static const int64_t Ts[] = {1, 45, 301};
+    enum { HEADS = 3, D = 37, LD = 3 * HEADS * D + 5, LDO = HEADS * D + 3 };
+    npg_threadpool *pool = NULL;
+    REQUIRE_OK(npg_threadpool_create(3, &pool));
+    for (size_t ti = 0; ti < sizeof Ts / sizeof Ts[0]; ti++) {
+        int64_t T = Ts[ti];
+        float *qkv = malloc(sizeof(float) * (size_t)(T * LD)), *out = malloc(sizeof(float) * (size_t)(T * LDO));
+        float *scratch = malloc(sizeof(float) * npg_attention_full_scratch(T, D, 3));
+        double *p = malloc(sizeof(double) * (size_t)T);
+        REQUIRE(qkv && out && scratch && p);
+        uint32_t x = 11;
+        for (int64_t i = 0; i < T * LD; i++)
+            qkv[i] = (float)((x = x * 1664525u + 1013904223u) >> 8) / 16777216.0f * 4.0f - 2.0f;
+        const float *q = qkv, *k = qkv + HEADS * D, *v = qkv + 2 * HEADS * D;
+        for (int isa = NPG_ISA_SCALAR; isa <= (int)npg_isa_detect(); isa++)
+            for (int threaded = 0; threaded < 2; threaded++) {
+                npg_compute c = {.pool = threaded ? pool : NULL, .isa = (npg_isa)isa};
+                for (int64_t i = 0; i < T * LDO; i++)
+                    out[i] = 1234.0f; /* the gap columns past HEADS * D must keep it */
+                npg_attention_full(&c, q, k, v, LD, T, HEADS, D, 0.3f, out, LDO, scratch);
+                double worst = 0;
+                for (int64_t t = 0; t < T; t++)
+                    for (int64_t h = 0; h < HEADS; h++) {
+                        double mx = -1e300, sum = 0;
+                        for (int64_t u = 0; u < T; u++) {
+                            double a = 0;
+                            for (int64_t i = 0; i < D; i++)
+                                a += (double)q[t * LD + h * D + i] * (double)k[u * LD + h * D + i];
+                            p[u] = 0.3 * a;
+                            mx = p[u] > mx ? p[u] : mx;
+                        }
+                        for (int64_t u = 0; u < T; u++)
+                            sum += (p[u] = exp(p[u] - mx));
+                        for (int64_t i = 0; i < D; i++) {
+                            double o = 0;
+                            for (int64_t u = 0; u < T; u++)
+                                o += p[u] * (double)v[u * LD + h * D + i];
+                            double d = fabs(o / sum - (double)out[t * LDO + h * D + i]);
+                            worst = d > worst ? d : worst;
+                        }
+                    }
+                for (int64_t t = 0; t < T; t++)
+                    for (int64_t i = HEADS * D; i < LDO; i++)
+                        CHECK(out[t * LDO + i] == 1234.0f);
+                fprintf(stderr, "  flash attention T=%lld, %s, %s: max diff %.3g\n", (long long)T,
+                        npg_isa_name((npg_isa)isa), threaded ? "3 threads" : "1 thread", worst);
+                CHECK(worst < 1e-5);
             }
-            for (int j = 0; j < N; j++)
-                sum += (row[j] = exp(row[j] - mx));
-            for (int j = 0; j < N; j++) {
-                double d = fabs(row[j] / sum - (double)S[i * N + j]);
-                worst = d > worst ? d : worst;
-            }
-        }
-        fprintf(stderr, "  score block, %s: max diff %.3g\n", npg_isa_name((npg_isa)isa), worst);
-        CHECK(worst < 1e-5);
+        free(qkv);
+        free(out);
+        free(scratch);
+        free(p);
     }
+    npg_threadpool_free(pool);
 }
 
 static void test_errors(void) {
@@ -188,7 +213,7 @@ int main(void) {
     RUN(test_gemma3_siglip);
     RUN(test_llava_clip);
     RUN(test_gemma3_newer_names);
-    RUN(test_score_block);
+    RUN(test_flash_attention);
     RUN(test_errors);
     return npg_test_summary();
 }

@@ -16,9 +16,4 @@ void npg_attn_scores(npg_isa isa, const float *q, const float *k, int64_t stride
 void npg_attn_weighted_sum(npg_isa isa, const float *w, const float *v, int64_t stride, int64_t len, int64_t d,
                            float *out);
 
-/* Full attention's score rows r0..r1 for a block of queries: S[i, j] = softmax_j(scale · Σ_c q[i, c] ·
- * kt[c, j]) with q [m, d] row-major and K transposed, kt [d, n] (attention_block.c). S is [m, n]. */
-void npg_attn_block_softmax(npg_isa isa, const float *q, const float *kt, int64_t n, int64_t d, float scale,
-                            int64_t r0, int64_t r1, float *S);
-
 #endif

@@ -12,7 +12,8 @@
  *   → features [n_image_tokens, text_hidden]
  *
  * One file per idea: vision_config.c (config.json), vision_load.c (weights, both tensor spellings),
- * vision_encoder.c (the transformer), vision_attention.c (full attention as GEMMs), projector.c. */
+ * vision_encoder.c (the transformer: packed GEMMs of kernels/gemm_packed.h, flash-style attention of
+ * kernels/attention_flash.h), projector.c. */
 #ifndef NPG_MODELS_VISION_H
 #define NPG_MODELS_VISION_H
 
@@ -121,14 +122,8 @@ double npg_vision_flops(const npg_vision_config *c);
 npg_status npg_vision_encode(const npg_vision_model *vm, const float *pixel_values, npg_threadpool *pool, npg_isa isa,
                              float *features, npg_vision_capture *capture);
 
-/* ---- the pieces (vision_encoder.c, vision_attention.c, projector.c) ---------------------------- */
+/* ---- the projector (projector.c) ------------------------------------------------------------- */
 
-/* Full (non-causal) multi-head attention over T rows: out[T, heads·d] from q, k, v [T, heads·d],
- * each head as two GEMMs (Q·Kᵀ, then P·V) through the prefill tile kernels. scratch: [T, T] + 2·[T, d]
- * floats (see npg_vision_attention_scratch). */
-size_t npg_vision_attention_scratch(int64_t T, int64_t d);
-void npg_vision_attention(const npg_compute *c, const float *q, const float *k, const float *v, int64_t T,
-                          int64_t heads, int64_t d, float scale, float *scratch, float *out);
 /* features [mm_tokens, text_hidden] from the tower's selected rows [n_features, hidden]. */
 void npg_vision_project(const npg_vision_model *vm, const npg_compute *c, const float *selected, float *pooled_capture,
                         float *scratch, float *features);
