@@ -263,6 +263,7 @@ void npg_forward_state_free(npg_forward_state *s) {
     free(s->row_out);
     free(s->stage_pos);
     free(s->stage_want);
+    free(s->team_scratch);
     npg_whisper_state_free(s->whisper, s->n_layers);
     npg_compute_release(&s->compute);
     free(s);
