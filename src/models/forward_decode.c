@@ -196,18 +196,25 @@ static void member(void *ctx, int me, int thread) {
     matvec(j, scratch, xn, c->hidden, w, y, 1, me);
 }
 
+npg_status npg_fwd_decode_reserve(const npg_model *m, npg_forward_state *s) {
+    size_t norm_bytes, stride;
+    layout(&m->cfg, &norm_bytes, &stride);
+    size_t need = (size_t)npg_threadpool_size(s->compute.pool) * stride;
+    if (s->team_scratch_size >= need)
+        return NPG_OK;
+    void *p = NULL;
+    if (posix_memalign(&p, SCRATCH_ALIGN, need) != 0)
+        return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory reserving %zu bytes of decode scratch", need);
+    free(s->team_scratch);
+    s->team_scratch = p;
+    s->team_scratch_size = need;
+    return NPG_OK;
+}
+
 npg_status npg_fwd_decode_team(const npg_model *m, npg_forward_state *s) {
     team_job j = {.m = m, .s = s, .members = npg_threadpool_size(s->compute.pool)};
     layout(&m->cfg, &j.norm_bytes, &j.scratch_stride);
-    size_t need = (size_t)j.members * j.scratch_stride;
-    if (s->team_scratch_size < need) {
-        void *p = NULL;
-        if (posix_memalign(&p, SCRATCH_ALIGN, need) != 0)
-            return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory reserving %zu bytes of decode scratch", need);
-        free(s->team_scratch);
-        s->team_scratch = p;
-        s->team_scratch_size = need;
-    }
+    NPG_TRY(npg_fwd_decode_reserve(m, s)); /* reserved at the state's creation: normally a no-op */
     npg_matvec_kernels_init(&j.mk, s->compute.isa);
     npg_spin_barrier_init(&j.bar, j.members);
     npg_threadpool_run(s->compute.pool, j.members, member, &j);

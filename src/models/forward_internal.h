@@ -22,6 +22,8 @@ npg_status npg_fwd_weights_ready(npg_forward_state *s, int64_t stage);
 /* Whether one decode row (s->row_* filled, s->x its input) can run as one parallel region:
  * a pool of several threads, a decoder-only model, every weight cut into parts, no taps. */
 bool npg_fwd_decode_team_ok(const npg_model *m, const npg_forward_state *s);
+/* Allocates the step's per-member scratch for the state's pool (forward_state.c, at creation). */
+npg_status npg_fwd_decode_reserve(const npg_model *m, npg_forward_state *s);
 /* The layers, final norm and lm_head of that row into s->logits[0, vocab) (no soft-capping), in one
  * parallel region; bit for bit the layer-by-layer path. */
 npg_status npg_fwd_decode_team(const npg_model *m, npg_forward_state *s);
