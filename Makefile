@@ -55,7 +55,7 @@ fuzz-run: fuzz
 # ThreadSanitizer build; runs the concurrency tests (ctest label "tsan").
 tsan-test:
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNPG_TSAN=ON -DNPG_SHARED_DIR=$(SHARED) >/dev/null
-	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target npugen test_concurrency test_scheduler
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target npugen test_concurrency test_scheduler test_decode_team
 	@cd $(TSAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L tsan
 
 format:

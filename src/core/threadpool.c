@@ -67,7 +67,10 @@ static void *worker_main(void *p) {
     worker_arg arg = *(worker_arg *)p;
     free(p);
     npg_threadpool *tp = arg.tp;
-    unsigned seen = atomic_load(&tp->generation);
+    /* generation 0 is the pool's creation, not whatever loop runs when this thread first gets a core:
+     * a worker that starts late must still join the loop in progress (a loop whose tasks wait for each
+     * other, forward_decode.c's, needs every worker) */
+    unsigned seen = 0;
     for (;;) {
         for (int i = 0; i < IDLE_SPINS && atomic_load_explicit(&tp->generation, memory_order_acquire) == seen; i++)
             cpu_relax();

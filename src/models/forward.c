@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "models/blocks/blocks.h"
 #include "models/model.h"
+#include "models/forward_internal.h"
 #include "models/ops.h"
 #include "models/whisper.h"
 
@@ -84,16 +85,14 @@ static void tap(npg_forward_state *s, int64_t l, npg_tensor_role r, const float 
         s->linear_tap(s->linear_tap_user, l, r, x, n, k);
 }
 
-static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n) {
+/* After the q/k/v projection of n rows (s->q, or the fused [n, qd + 2 kvd] output in s->q): compacts
+ * a fused output, adds the biases, qk-norm, RoPE, and stores k, v in the rows' caches. */
+void npg_fwd_qkv_finish(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n) {
     const npg_model_config *c = &m->cfg;
     const npg_layer_weights *L = &m->layers[l];
-    int64_t H = c->hidden, D = c->head_dim, qd = c->n_heads * D, kvd = c->n_kv_heads * D;
-    npg_blk_rmsnorm(s->xb, s->x, L->attn_norm, n, H, c->norm_eps, c->norm_plus_one);
-    /* q [n, qd], k [n, kvd], v [n, kvd] */
-    tap(s, l, NPG_TENSOR_WQ, s->xb, n, H);
+    int64_t D = c->head_dim, qd = c->n_heads * D, kvd = c->n_kv_heads * D;
     if (c->fused_qkv) {
         float *qkv = s->q; /* [n, qd + 2 kvd]: compact into q, k, v */
-        npg_matmul(&s->compute, s->xb, n, &L->wqkv, qkv);
         int64_t w = qd + 2 * kvd;
         for (int64_t t = 0; t < n; t++) {
             memcpy(s->k + t * kvd, qkv + t * w + qd, (size_t)kvd * sizeof(float));
@@ -101,11 +100,6 @@ static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l,
         }
         for (int64_t t = 1; t < n; t++)
             memmove(s->q + t * qd, qkv + t * w, (size_t)qd * sizeof(float));
-    } else {
-        /* one parallel region for the three (the activations quantized once, one barrier) */
-        const npg_weight *w[3] = {&L->wq, &L->wk, &L->wv};
-        float *y[3] = {s->q, s->k, s->v};
-        npg_matmul_multi(&s->compute, s->xb, n, w, y, 3);
     }
     add_bias(s->q, L->bq, n, qd);
     add_bias(s->k, L->bk, n, kvd);
@@ -133,12 +127,43 @@ static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l,
         memcpy(s->k_cache[seq * s->n_layers + l] + p * kvd, s->k + t * kvd, (size_t)kvd * sizeof(float));
         memcpy(s->v_cache[seq * s->n_layers + l] + p * kvd, s->v + t * kvd, (size_t)kvd * sizeof(float));
     }
+}
+
+void npg_fwd_attn_out(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n) {
+    add_bias(s->proj, m->layers[l].bo, n, m->cfg.hidden);
+    residual_add(&m->cfg, s, m->layers[l].post_attn_norm, n);
+}
+
+void npg_fwd_ffn_out(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n) {
+    residual_add(&m->cfg, s, m->layers[l].post_ffn_norm, n);
+}
+
+void npg_fwd_attend(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n, int task, int slot) {
+    attn_job job = {&m->cfg, s, l, n};
+    attn_task(&job, task, slot);
+}
+
+static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n) {
+    const npg_model_config *c = &m->cfg;
+    const npg_layer_weights *L = &m->layers[l];
+    int64_t H = c->hidden, D = c->head_dim, qd = c->n_heads * D;
+    npg_blk_rmsnorm(s->xb, s->x, L->attn_norm, n, H, c->norm_eps, c->norm_plus_one);
+    /* q [n, qd], k [n, kvd], v [n, kvd] */
+    tap(s, l, NPG_TENSOR_WQ, s->xb, n, H);
+    if (c->fused_qkv) {
+        npg_matmul(&s->compute, s->xb, n, &L->wqkv, s->q);
+    } else {
+        /* one parallel region for the three (the activations quantized once, one barrier) */
+        const npg_weight *w[3] = {&L->wq, &L->wk, &L->wv};
+        float *y[3] = {s->q, s->k, s->v};
+        npg_matmul_multi(&s->compute, s->xb, n, w, y, 3);
+    }
+    npg_fwd_qkv_finish(m, s, l, n);
     attn_job job = {c, s, l, n};
     npg_threadpool_run(s->compute.pool, (int)(n * c->n_heads), attn_task, &job);
     tap(s, l, NPG_TENSOR_WO, s->xb, n, qd);
     npg_matmul(&s->compute, s->xb, n, &L->wo, s->proj);
-    add_bias(s->proj, L->bo, n, H);
-    residual_add(c, s, L->post_attn_norm, n);
+    npg_fwd_attn_out(m, s, l, n);
 }
 
 static void ffn_block(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n) {
@@ -152,7 +177,7 @@ static void ffn_block(const npg_model *m, npg_forward_state *s, int64_t l, int64
                        s->xb, n, s->gate, s->up);
     tap(s, l, NPG_TENSOR_W_DOWN, s->gate, n, c->ffn);
     npg_matmul(&s->compute, s->gate, n, &L->w_down, s->proj);
-    residual_add(c, s, L->post_ffn_norm, n);
+    npg_fwd_ffn_out(m, s, l, n);
 }
 
 /* Checks the batch against the state and fills s->row_* (positions, sequences, spans, longrope ends,
@@ -197,8 +222,17 @@ static npg_status prepare_rows(npg_forward_state *s, const npg_batch *b, int64_t
     return NPG_OK;
 }
 
-static npg_status weights_ready(npg_forward_state *s, int64_t stage) {
+npg_status npg_fwd_weights_ready(npg_forward_state *s, int64_t stage) {
     return s->weights_ready ? s->weights_ready(s->weights_ready_user, stage) : NPG_OK;
+}
+
+static npg_status weights_ready(npg_forward_state *s, int64_t stage) { return npg_fwd_weights_ready(s, stage); }
+
+static npg_status final_softcap(const npg_model_config *c, npg_forward_state *s, int64_t n_out) {
+    if (c->final_softcap > 0.0f)
+        for (int64_t i = 0; i < n_out * c->vocab; i++)
+            s->logits[i] = c->final_softcap * tanhf(s->logits[i] / c->final_softcap);
+    return NPG_OK;
 }
 
 /* The decoder over s->x [n, hidden] (input embeddings, already scaled) and s->row_*, then the logits of
@@ -206,6 +240,11 @@ static npg_status weights_ready(npg_forward_state *s, int64_t stage) {
 static npg_status forward_rows(const npg_model *m, npg_forward_state *s, int64_t n, int64_t n_out) {
     const npg_model_config *c = &m->cfg;
     int64_t H = c->hidden;
+    if (n == 1 && n_out == 1 && npg_fwd_decode_team_ok(m, s)) {
+        /* decode: the whole step in one parallel region (forward_decode.c) */
+        NPG_TRY(npg_fwd_decode_team(m, s));
+        return final_softcap(c, s, 1);
+    }
     capture(c, s, 0, n);
     for (int64_t l = 0; l < c->n_layers; l++) {
         NPG_TRY(weights_ready(s, 1 + l));
@@ -219,10 +258,7 @@ static npg_status forward_rows(const npg_model *m, npg_forward_state *s, int64_t
     if (n_out == 0)
         return NPG_OK;
     npg_matmul(&s->compute, s->xb, n_out, &m->lm_head, s->logits);
-    if (c->final_softcap > 0.0f)
-        for (int64_t i = 0; i < n_out * c->vocab; i++)
-            s->logits[i] = c->final_softcap * tanhf(s->logits[i] / c->final_softcap);
-    return NPG_OK;
+    return final_softcap(c, s, n_out);
 }
 
 npg_status npg_model_forward_batch(const npg_model *m, npg_forward_state *s, const npg_batch *b) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "models/forward_internal.h"
 #include "models/model.h"
 #include "models/whisper.h"
 
@@ -210,6 +211,8 @@ npg_status npg_forward_state_create(const npg_model *m, int64_t max_batch, int64
         st = npg_compute_reserve(&s->compute, max_batch, max_k);
     if (st == NPG_OK)
         st = npg_forward_state_reserve_ctx(s, m, max_ctx);
+    if (st == NPG_OK && s->n_threads > 1 && !m->whisper)
+        st = npg_fwd_decode_reserve(m, s); /* the one-region decode step allocates nothing per token */
     if (st == NPG_OK && m->whisper) {
         /* the encoder's matmuls: 2T rows (conv1), inputs up to max(T, ffn, 3 max(n_mels, d)) wide */
         const npg_whisper_dims *w = &c->whisper;
@@ -263,6 +266,7 @@ void npg_forward_state_free(npg_forward_state *s) {
     free(s->row_out);
     free(s->stage_pos);
     free(s->stage_want);
+    free(s->team_scratch);
     npg_whisper_state_free(s->whisper, s->n_layers);
     npg_compute_release(&s->compute);
     free(s);

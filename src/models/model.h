@@ -113,6 +113,9 @@ typedef struct npg_forward_state {
     uint8_t *stage_want; /* all ones: every row's logits (all_logits) */
     int n_threads;
     npg_compute compute;
+    /* the one-region decode step's per-member scratch (forward_decode.c), grown on first use */
+    uint8_t *team_scratch;
+    size_t team_scratch_size;
     /* optional capture of the residual stream for tests: [(n_layers + 1), n_tokens, hidden] */
     float *hidden_capture;
     /* optional (export's calibration): sees the input rows x[n, k] of each layer's linear layers before

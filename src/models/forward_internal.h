@@ -1,0 +1,31 @@
+/* forward_internal.h — the pieces of forward.c that the one-region decode step (forward_decode.c)
+ * runs between its matrix-vector parts, so both paths compute the same operations in the same order. */
+#ifndef NPG_MODELS_FORWARD_INTERNAL_H
+#define NPG_MODELS_FORWARD_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "models/model.h"
+
+/* After the q/k/v projection of n rows: fused-output compaction, biases, qk-norm, RoPE, KV cache. */
+void npg_fwd_qkv_finish(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n);
+/* Attention task `task` (row task / n_heads, head task % n_heads) of layer l into s->xb, with score
+ * scratch row `slot` of s->att (< s->n_threads; one per concurrently running member). */
+void npg_fwd_attend(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n, int task, int slot);
+/* x += (post-norm of) s->proj + bo after the output projection; after the down projection. */
+void npg_fwd_attn_out(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n);
+void npg_fwd_ffn_out(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n);
+/* The state's weights_ready hook for a stage (NPG_OK without one). */
+npg_status npg_fwd_weights_ready(npg_forward_state *s, int64_t stage);
+
+/* Whether one decode row (s->row_* filled, s->x its input) can run as one parallel region:
+ * a pool of several threads, a decoder-only model, every weight cut into parts, no taps. */
+bool npg_fwd_decode_team_ok(const npg_model *m, const npg_forward_state *s);
+/* Allocates the step's per-member scratch for the state's pool (forward_state.c, at creation). */
+npg_status npg_fwd_decode_reserve(const npg_model *m, npg_forward_state *s);
+/* The layers, final norm and lm_head of that row into s->logits[0, vocab) (no soft-capping), in one
+ * parallel region; bit for bit the layer-by-layer path. */
+npg_status npg_fwd_decode_team(const npg_model *m, npg_forward_state *s);
+
+#endif
