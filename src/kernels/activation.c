@@ -44,6 +44,14 @@ static void silu_task(void *ctx, int task, int thread) {
         silu_scalar(j->g + i0, j->u + i0, len);
 }
 
+void npg_silu_mul_isa(npg_isa isa, float *g, const float *u, int64_t n) {
+    npg_isa best = npg_isa_detect();
+    if ((isa > best ? best : isa) == NPG_ISA_AVX512)
+        silu_avx512(g, u, n);
+    else
+        silu_scalar(g, u, n);
+}
+
 void npg_silu_mul_par(const npg_compute *c, float *g, const float *u, int64_t n) {
     if (n <= 0)
         return;

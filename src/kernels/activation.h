@@ -12,5 +12,8 @@
 /* g[i] = silu(g[i]) · u[i] for i < n: AVX-512 with npg_exp512 (within ~2 ulp of expf), else
  * exactly models/ops.c's scalar npg_silu_mul semantics (g / (1 + expf(-g)) · u). */
 void npg_silu_mul_par(const npg_compute *c, float *g, const float *u, int64_t n);
+/* The same on this thread only, for a caller that splits the rows itself (the one-region decode):
+ * elementwise, so any split gives npg_silu_mul_par's values bit for bit. */
+void npg_silu_mul_isa(npg_isa isa, float *g, const float *u, int64_t n);
 
 #endif

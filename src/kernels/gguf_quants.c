@@ -206,7 +206,7 @@ static void qrows_task(void *ctx, int task, int thread) {
 
 /* The int8-activation kernel for weights of type t and k inputs, and whether it takes the VNNI layout
  * (npg_ggml_vnni_layout) instead of plain codes + scales. */
-static npg_ggml_qdot_fn qdot_pick(npg_isa isa, npg_wtype t, int64_t k, bool *vnni) {
+npg_ggml_qdot_fn npg_ggml_qdot_pick(npg_isa isa, npg_wtype t, int64_t k, bool *vnni) {
     *vnni = false;
     if (isa < NPG_ISA_AVX2 || k % 32 != 0)
         return NULL;
@@ -229,7 +229,7 @@ bool npg_matmul_ggml_q8_multi(const npg_compute *c, const float *x, int64_t m, c
         if (w[i]->type != w[0]->type || w[i]->k != k)
             return false;
     bool vnni = false;
-    npg_ggml_qdot_fn dot = qdot_pick(isa, w[0]->type, k, &vnni);
+    npg_ggml_qdot_fn dot = npg_ggml_qdot_pick(isa, w[0]->type, k, &vnni);
     size_t plain = (size_t)k + (size_t)(k / 32) * sizeof(float);
     size_t xstride = ((vnni ? npg_ggml_vnni_row_bytes(k) : plain) + 63) / 64 * 64;
     /* the VNNI layout is built from the plain codes, quantized into the row's tail first */

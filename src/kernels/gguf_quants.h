@@ -54,6 +54,11 @@ void npg_matmul_ggml_rows(const npg_compute *c, const float *x, int64_t m, const
 bool npg_matmul_ggml_q8(const npg_compute *c, const float *x, int64_t m, const npg_weight *w, float *y, uint8_t *ws,
                         size_t ws_size);
 
+/* The int8-activation kernel npg_matmul takes for one or two rows of weights of type t with k inputs
+ * at this ISA (NULL: the f32 dot kernel), and whether it reads the VNNI activation layout
+ * (npg_ggml_vnni_layout in npg_ggml_vnni_order_for(t, k)) instead of plain codes + scales. */
+npg_ggml_qdot_fn npg_ggml_qdot_pick(npg_isa isa, npg_wtype t, int64_t k, bool *vnni);
+
 /* The same for count (<= NPG_MATMUL_MULTI_MAX) weights of one type and k over the same input (q/k/v,
  * gate/up) in one parallel region, the activations quantized once; false (nothing done) as above or
  * when the weights differ in type or k. */

@@ -33,21 +33,32 @@ static size_t qact_bytes(int64_t k) {
     return (b + SCRATCH_ALIGN - 1) / SCRATCH_ALIGN * SCRATCH_ALIGN;
 }
 
-size_t npg_matvec_scratch_bytes(int64_t max_k) { return qact_bytes(max_k) + ggml_act_bytes(max_k); }
+/* the VNNI layout of one activation row, one per order a call may need */
+static size_t vnni_bytes(int64_t k) {
+    return (npg_ggml_vnni_row_bytes(k) + SCRATCH_ALIGN - 1) / SCRATCH_ALIGN * SCRATCH_ALIGN;
+}
 
-/* The int8-activation GGUF kernel npg_matmul would take for m = 1 (NULL: the f32 dot kernel). */
-static npg_ggml_qdot_fn ggml_qdot(const npg_matvec_kernels *mk, const npg_weight *w) {
-    return mk->isa >= NPG_ISA_AVX2 && w->k % 32 == 0 ? npg_ggml_qdot_for(mk->isa, w->type) : NULL;
+size_t npg_matvec_scratch_bytes(int64_t max_k) {
+    return qact_bytes(max_k) + ggml_act_bytes(max_k) + 3 * vnni_bytes(max_k);
+}
+
+/* The int8-activation GGUF kernel npg_matmul would take for m = 1 (NULL: the f32 dot kernel), and
+ * whether it reads the VNNI layout: gguf_quants.c's own choice, so the outputs are npg_matmul's. */
+static npg_ggml_qdot_fn ggml_qdot(const npg_matvec_kernels *mk, const npg_weight *w, bool *vnni) {
+    return npg_ggml_qdot_pick(mk->isa, w->type, w->k, vnni);
 }
 
 void npg_matvec_prepare(const npg_matvec_kernels *mk, const float *x, int64_t k, const npg_weight *const *w, int count,
                         uint8_t *scratch, npg_matvec_in *in) {
     *in = (npg_matvec_in){.x = x, .k = k};
-    bool qa = false, gq = false;
+    bool qa = false, gq = false, order_used[3] = {false, false, false};
     for (int i = 0; i < count; i++) {
-        if (npg_wtype_is_ggml(w[i]->type))
-            gq = gq || ggml_qdot(mk, w[i]) != NULL;
-        else
+        bool vnni = false;
+        if (npg_wtype_is_ggml(w[i]->type) && ggml_qdot(mk, w[i], &vnni) != NULL) {
+            gq = true;
+            if (vnni)
+                order_used[npg_ggml_vnni_order_for(w[i]->type, k)] = true;
+        } else if (!npg_wtype_is_ggml(w[i]->type))
             qa = qa || w[i]->type > NPG_W_BF16;
     }
     if (qa) {
@@ -60,6 +71,12 @@ void npg_matvec_prepare(const npg_matvec_kernels *mk, const float *x, int64_t k,
         int8_t *codes = (int8_t *)(scratch + qact_bytes(k));
         npg_ggml_quantize_act(x, k, codes, (float *)(codes + k));
         in->gq = codes;
+        uint8_t *v = scratch + qact_bytes(k) + ggml_act_bytes(k);
+        for (int o = 0; o < 3; o++, v += vnni_bytes(k))
+            if (order_used[o]) {
+                npg_ggml_vnni_layout(codes, (const float *)(codes + k), k, (npg_ggml_vnni_order)o, v);
+                in->gv[o] = v;
+            }
     }
 }
 
@@ -78,8 +95,13 @@ void npg_matvec_part(const npg_matvec_kernels *mk, const npg_matvec_in *in, cons
     if (npg_wtype_is_ggml(w->type)) { /* gguf_quants.c's rows_task / qrows_task, one row */
         const uint8_t *base = w->data;
         size_t rb = npg_ggml_row_bytes(w->type, w->k);
-        npg_ggml_qdot_fn qdot = in->gq ? ggml_qdot(mk, w) : NULL;
-        if (qdot) {
+        bool vnni = false;
+        npg_ggml_qdot_fn qdot = in->gq ? ggml_qdot(mk, w, &vnni) : NULL;
+        if (qdot && vnni) { /* the VNNI kernels read their layout only (xd unused) */
+            const int8_t *xv = (const int8_t *)in->gv[npg_ggml_vnni_order_for(w->type, w->k)];
+            for (int64_t r = lo; r < hi; r++)
+                y[r] = qdot(base + (size_t)r * rb, xv, NULL, w->k);
+        } else if (qdot) {
             const float *xd = (const float *)(in->gq + w->k);
             for (int64_t r = lo; r < hi; r++)
                 y[r] = qdot(base + (size_t)r * rb, in->gq, xd, w->k);

@@ -39,6 +39,7 @@ typedef struct npg_matvec_in {
     int64_t k;
     npg_qact qa;      /* npugen's integer types (qa.base NULL: not prepared) */
     const int8_t *gq; /* GGUF Q8 blocks: k codes, then k / 32 f32 scales (NULL: not prepared) */
+    const uint8_t *gv[3]; /* the same in the VNNI layout of each npg_ggml_vnni_order (NULL: not needed) */
 } npg_matvec_in;
 
 /* Prepares x[k] for the `count` weights (all of input size k) into scratch (npg_matvec_scratch_bytes(k),

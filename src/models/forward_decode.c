@@ -20,6 +20,7 @@
 
 #include "core/barrier.h"
 #include "core/error.h"
+#include "kernels/activation.h"
 #include "kernels/matvec_part.h"
 #include "models/blocks/blocks.h"
 #include "models/forward_internal.h"
@@ -97,6 +98,15 @@ static void matvec(team_job *j, uint8_t *scratch, const float *x, int64_t k, con
         npg_matvec_part(&j->mk, &in, w[i], y[i], me, j->members);
 }
 
+/* the layer path's activation for these rows (mlp.c: SiLU through npg_silu_mul_par's kernel), so the
+ * two paths agree bit for bit */
+static void activate(npg_isa isa, npg_mlp_act act, float *g, const float *u, int64_t n) {
+    if (act == NPG_MLP_GATED_SILU)
+        npg_silu_mul_isa(isa, g, u, n);
+    else
+        npg_blk_activate(act, g, u, n);
+}
+
 static void layer(team_job *j, int64_t l, int me, bool lead, float *xn, uint8_t *scratch, const npg_weight *next) {
     const npg_model *m = j->m;
     const npg_model_config *c = &m->cfg;
@@ -151,12 +161,12 @@ static void layer(team_job *j, int64_t l, int me, bool lead, float *xn, uint8_t 
         float *y[1] = {s->gate};
         matvec(j, scratch, xn, H, w, y, 1, me);
         npg_spin_barrier_wait(&j->bar);
-        npg_blk_activate(act, s->gate + lo, s->gate + F + lo, hi - lo);
+        activate(j->mk.isa, act, s->gate + lo, s->gate + F + lo, hi - lo);
     } else { /* the same rows of gate and up are this member's */
         const npg_weight *w[2] = {&L->w_gate, &L->w_up};
         float *y[2] = {s->gate, s->up};
         matvec(j, scratch, xn, H, w, y, 2, me);
-        npg_blk_activate(act, s->gate + lo, s->up + lo, hi - lo);
+        activate(j->mk.isa, act, s->gate + lo, s->up + lo, hi - lo);
     }
     npg_spin_barrier_wait(&j->bar);
     {
