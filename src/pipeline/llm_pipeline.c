@@ -245,8 +245,6 @@ static npg_status generate_with_history_unlocked(npg_llm_pipeline *p, const npg_
 }
 
 static npg_status start_chat_unlocked(npg_llm_pipeline *p, const char *system_message) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_start_chat: pipe is NULL");
     npg_chat_history_clear(p->history);
     p->n_cached = 0;
     p->chat_active = true;
@@ -256,8 +254,6 @@ static npg_status start_chat_unlocked(npg_llm_pipeline *p, const char *system_me
 }
 
 static npg_status finish_chat_unlocked(npg_llm_pipeline *p) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_finish_chat: pipe is NULL");
     npg_chat_history_clear(p->history);
     p->n_cached = 0;
     p->chat_active = false;
@@ -288,27 +284,17 @@ npg_status npg_llm_pipeline_get_tokenizer(const npg_llm_pipeline *p, const npg_t
     return NPG_OK;
 }
 
-/* ---- one call at a time ------------------------------------------------------------------------
- * A pipeline holds one KV cache and one chat history, so two calls at once would corrupt both. A
- * call made while another runs (from a second thread, or from the first call's streamer callback) is
- * refused at once with a clear error rather than queued: a silent wait would hide the bug and could
- * deadlock a streamer. The flag is the only shared state; the refused call touches nothing else. */
+/* ---- one call at a time (npg_pipeline_enter) ---------------------------------------------------- */
 static npg_status enter(const npg_llm_pipeline *p, const char *fn) {
-    npg_llm_pipeline *mp = (npg_llm_pipeline *)p; /* the flag is mutable state of a const-used handle */
-    if (atomic_exchange(&mp->busy, true))
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT,
-                        "%s: the pipeline is in use by another thread (or by a call whose streamer is running): a "
-                        "pipeline runs one call at a time; use one pipeline per thread",
-                        fn);
-    return NPG_OK;
+    if (!p)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: pipe is NULL", fn);
+    return npg_pipeline_enter(&((npg_llm_pipeline *)p)->busy, fn); /* mutable state of a const-used handle */
 }
 
-static void leave(const npg_llm_pipeline *p) { atomic_store(&((npg_llm_pipeline *)p)->busy, false); }
+static void leave(const npg_llm_pipeline *p) { npg_pipeline_leave(&((npg_llm_pipeline *)p)->busy); }
 
 npg_status npg_llm_pipeline_generate(npg_llm_pipeline *p, const char *prompt, const npg_generation_config *config,
                                      const npg_streamer *streamer, npg_decoded_results **results) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_generate: pipe is NULL");
     NPG_TRY(enter(p, "npg_llm_pipeline_generate"));
     npg_status st = generate_unlocked(p, prompt, config, streamer, results);
     leave(p);
@@ -318,8 +304,6 @@ npg_status npg_llm_pipeline_generate(npg_llm_pipeline *p, const char *prompt, co
 npg_status npg_llm_pipeline_generate_ids(npg_llm_pipeline *p, const int32_t *ids, size_t n_ids,
                                          const npg_generation_config *config, const npg_streamer *streamer,
                                          npg_decoded_results **results) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_generate_ids: pipe is NULL");
     NPG_TRY(enter(p, "npg_llm_pipeline_generate_ids"));
     npg_status st = generate_ids_unlocked(p, ids, n_ids, config, streamer, results);
     leave(p);
@@ -329,8 +313,6 @@ npg_status npg_llm_pipeline_generate_ids(npg_llm_pipeline *p, const int32_t *ids
 npg_status npg_llm_pipeline_generate_with_history(npg_llm_pipeline *p, const npg_chat_history *history,
                                                   const npg_generation_config *config, const npg_streamer *streamer,
                                                   npg_decoded_results **results) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_generate_with_history: pipe is NULL");
     NPG_TRY(enter(p, "npg_llm_pipeline_generate_with_history"));
     npg_status st = generate_with_history_unlocked(p, history, config, streamer, results);
     leave(p);
@@ -338,8 +320,6 @@ npg_status npg_llm_pipeline_generate_with_history(npg_llm_pipeline *p, const npg
 }
 
 npg_status npg_llm_pipeline_start_chat(npg_llm_pipeline *p, const char *system_message) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_start_chat: pipe is NULL");
     NPG_TRY(enter(p, "npg_llm_pipeline_start_chat"));
     npg_status st = start_chat_unlocked(p, system_message);
     leave(p);
@@ -347,8 +327,6 @@ npg_status npg_llm_pipeline_start_chat(npg_llm_pipeline *p, const char *system_m
 }
 
 npg_status npg_llm_pipeline_finish_chat(npg_llm_pipeline *p) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_finish_chat: pipe is NULL");
     NPG_TRY(enter(p, "npg_llm_pipeline_finish_chat"));
     npg_status st = finish_chat_unlocked(p);
     leave(p);
@@ -356,8 +334,6 @@ npg_status npg_llm_pipeline_finish_chat(npg_llm_pipeline *p) {
 }
 
 npg_status npg_llm_pipeline_get_generation_config(const npg_llm_pipeline *p, npg_generation_config **config) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_get_generation_config: pipe is NULL");
     NPG_TRY(enter(p, "npg_llm_pipeline_get_generation_config"));
     npg_status st = get_generation_config_unlocked(p, config);
     leave(p);
@@ -365,8 +341,6 @@ npg_status npg_llm_pipeline_get_generation_config(const npg_llm_pipeline *p, npg
 }
 
 npg_status npg_llm_pipeline_set_generation_config(npg_llm_pipeline *p, const npg_generation_config *config) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_set_generation_config: pipe is NULL");
     NPG_TRY(enter(p, "npg_llm_pipeline_set_generation_config"));
     npg_status st = set_generation_config_unlocked(p, config);
     leave(p);

@@ -52,3 +52,14 @@ npg_status npg_pipeline_properties_from_args(const char *fn, size_t property_arg
     *props = out;
     return NPG_OK;
 }
+
+npg_status npg_pipeline_enter(atomic_bool *busy, const char *fn) {
+    if (atomic_exchange(busy, true))
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT,
+                        "%s: the pipeline is in use by another thread (or by a call whose streamer is running): a "
+                        "pipeline runs one call at a time; use one pipeline per thread",
+                        fn);
+    return NPG_OK;
+}
+
+void npg_pipeline_leave(atomic_bool *busy) { atomic_store(busy, false); }

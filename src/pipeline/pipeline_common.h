@@ -5,6 +5,7 @@
 #define NPG_PIPELINE_PIPELINE_COMMON_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -26,5 +27,13 @@ npg_status npg_pipeline_open_folder(const char *models_path, const npg_propertie
  * `fn`. *props freed with npg_properties_free (NULL on failure). */
 npg_status npg_pipeline_properties_from_args(const char *fn, size_t property_args_size, va_list ap,
                                              npg_properties **props);
+
+/* One call at a time (the LLM and VLM handles' `busy` flag): a pipeline holds one KV cache and one
+ * chat history, so a call made while another runs (from a second thread, or from the first call's
+ * streamer) is refused at once with NPG_ERR_INVALID_ARGUMENT naming `fn` rather than queued: a silent
+ * wait would hide the bug and could deadlock a streamer. The flag is the only shared state; the
+ * refused call touches nothing else. npg_pipeline_leave ends a call that entered. */
+npg_status npg_pipeline_enter(atomic_bool *busy, const char *fn);
+void npg_pipeline_leave(atomic_bool *busy);
 
 #endif

@@ -343,15 +343,10 @@ static npg_status generate_unlocked(npg_vlm_pipeline *p, const char *prompt, con
 static npg_status enter(const npg_vlm_pipeline *p, const char *fn) {
     if (!p)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: pipe is NULL", fn);
-    if (atomic_exchange(&((npg_vlm_pipeline *)p)->busy, true))
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT,
-                        "%s: the pipeline is in use by another thread (or by a call whose streamer is running): a "
-                        "pipeline runs one call at a time; use one pipeline per thread",
-                        fn);
-    return NPG_OK;
+    return npg_pipeline_enter(&((npg_vlm_pipeline *)p)->busy, fn);
 }
 
-static void leave(const npg_vlm_pipeline *p) { atomic_store(&((npg_vlm_pipeline *)p)->busy, false); }
+static void leave(const npg_vlm_pipeline *p) { npg_pipeline_leave(&((npg_vlm_pipeline *)p)->busy); }
 
 npg_status npg_vlm_pipeline_generate(npg_vlm_pipeline *p, const char *prompt, const npg_image *const *images,
                                      size_t n_images, const npg_generation_config *config,
