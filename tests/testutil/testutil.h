@@ -82,6 +82,9 @@ int run_cmd(const char *cmd, char **out, char **err);
 /* A fresh temporary directory (mkdtemp); caller frees the string; remove with rm_rf. */
 char *make_temp_dir(void);
 void rm_rf(const char *path);
+/* Entries of `dir` other than . and .. whose name contains `part` (NULL = every entry): temporaries
+ * left behind, an emptied folder. -1 when dir cannot be opened. */
+int count_dir_entries(const char *dir, const char *part);
 void write_file(const char *path, const void *data, size_t len);
 
 #endif
