@@ -37,6 +37,12 @@ const char *shared_path(const char *rel) {
     return b;
 }
 
+const char *shared_model(const char *name) {
+    char rel[1024];
+    snprintf(rel, sizeof rel, "models/%s", name);
+    return shared_path(rel);
+}
+
 char *read_all(const char *path, size_t *len) {
     FILE *fp = fopen(path, "rb");
     if (!fp)

@@ -69,6 +69,8 @@ int npg_test_summary(void);
 
 /* "<NPG_SHARED_DIR>/<rel>" in a static per-call rotating buffer (8 slots). */
 const char *shared_path(const char *rel);
+/* shared_path("models/<name>"): a model folder of the test material. */
+const char *shared_model(const char *name);
 /* Reads a whole file; NULL on failure. *len optional. Caller frees. */
 char *read_all(const char *path, size_t *len);
 /* Reads raw little-endian f32; returns count via *n. Caller frees. */
