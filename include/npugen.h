@@ -79,6 +79,11 @@ NPG_API const char *npg_status_name(npg_status status);
 NPG_API const char *npg_version(void);
 /* Releases memory that npugen returned through a char ** or int32_t ** out-parameter. NULL is ok. */
 NPG_API void npg_free(void *ptr);
+/* Milliseconds on a monotonic clock (CLOCK_MONOTONIC): the difference of two readings times what ran
+ * between them; the zero is arbitrary. The clock npugen's own timings (perf metrics) use. */
+NPG_API double npg_now_ms(void);
+/* This process's peak resident set size (VmHWM of /proc/self/status) in bytes; 0 when unknown. */
+NPG_API size_t npg_peak_rss_bytes(void);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Logging and property maps                                                                      */

@@ -87,14 +87,6 @@ static long disarm(void) {
     return atomic_load(&n_seen);
 }
 
-static const char *model_path(const char *name) {
-    static char buf[2][512];
-    static int slot;
-    slot ^= 1;
-    snprintf(buf[slot], sizeof buf[slot], "%s/models/%s", NPG_SHARED_DIR, name);
-    return buf[slot];
-}
-
 /* ---- the sweep ---------------------------------------------------------------------------------- */
 
 /* A path under test: runs once, returns its status and (on NPG_OK) a malloc'd result that must equal
@@ -175,7 +167,7 @@ static char *dup_or_null(const char *s) { return s ? __real_strdup(s) : NULL; }
 static npg_status tokenizer_path(void *ctx, char **result) {
     (void)ctx;
     npg_tokenizer *tok = NULL;
-    NPG_TRY(npg_tokenizer_create(model_path("stories260K"), &tok));
+    NPG_TRY(npg_tokenizer_create(shared_model("stories260K"), &tok));
     int32_t *ids = NULL;
     size_t n = 0;
     char *text = NULL;
@@ -290,12 +282,12 @@ static npg_status generate(npg_llm_pipeline *pipe, bool chat, bool sampled, char
 
 static npg_status create_pipe(const llm_ctx *c, npg_llm_pipeline **pipe) {
     if (c->cache_dir)
-        return npg_llm_pipeline_create(model_path(c->model), "NPU", 8, pipe, "MAX_PROMPT_LEN", "64",
+        return npg_llm_pipeline_create(shared_model(c->model), "NPU", 8, pipe, "MAX_PROMPT_LEN", "64",
                                        "MIN_RESPONSE_LEN", "64", "NUM_THREADS", "1", "CACHE_DIR", c->cache_dir);
     if (strcmp(c->device, "NPU") == 0)
-        return npg_llm_pipeline_create(model_path(c->model), "NPU", 6, pipe, "MAX_PROMPT_LEN", "64",
+        return npg_llm_pipeline_create(shared_model(c->model), "NPU", 6, pipe, "MAX_PROMPT_LEN", "64",
                                        "MIN_RESPONSE_LEN", "64", "NUM_THREADS", "1");
-    return npg_llm_pipeline_create(model_path(c->model), c->device, 2, pipe, "NUM_THREADS", "1");
+    return npg_llm_pipeline_create(shared_model(c->model), c->device, 2, pipe, "NUM_THREADS", "1");
 }
 
 static npg_status pipeline_path(void *ctx, char **result) {
@@ -364,7 +356,7 @@ static void test_json_syntax(void) {
 static void test_tokenizer(void) {
     sweep("tokenizer create+encode+decode (stories260K)", tokenizer_path, NULL, 4000);
     npg_tokenizer *tok = NULL;
-    REQUIRE_OK(npg_tokenizer_create(model_path("stories260K"), &tok));
+    REQUIRE_OK(npg_tokenizer_create(shared_model("stories260K"), &tok));
     sweep("tokenizer encode+decode on a live handle", encode_path, tok, 4000);
     npg_tokenizer_free(tok);
 }
@@ -438,7 +430,7 @@ static npg_status encrypted_cache_path(void *ctx, char **result) {
         st = npg_properties_set_encryption_callbacks(p, xor_crypt, xor_crypt, NULL);
     npg_llm_pipeline *pipe = NULL;
     if (st == NPG_OK)
-        st = npg_llm_pipeline_create_with_properties(model_path("stories260K"), "NPU", p, &pipe);
+        st = npg_llm_pipeline_create_with_properties(shared_model("stories260K"), "NPU", p, &pipe);
     npg_properties_free(p);
     if (st == NPG_OK)
         st = generate(pipe, false, false, result);
@@ -467,7 +459,7 @@ static npg_status export_path(void *ctx, char **result) {
     npg_export_options_init(&o);
     o.format = NPG_EXPORT_INT8;
     o.overwrite = true;
-    npg_status st = npg_export_model(model_path("stories260K"), c->out, &o);
+    npg_status st = npg_export_model(shared_model("stories260K"), c->out, &o);
     long saved = atomic_exchange(&fail_at, 0); /* checking is not part of the path */
     struct stat sb;
     bool exists = stat(c->out, &sb) == 0;
@@ -518,7 +510,7 @@ static npg_status chat_template_path(void *ctx, char **result) {
 
 static void test_chat_template(void) {
     npg_tokenizer *tok = NULL;
-    REQUIRE_OK(npg_tokenizer_create(model_path("random-llama-chat"), &tok));
+    REQUIRE_OK(npg_tokenizer_create(shared_model("random-llama-chat"), &tok));
     sweep("apply_chat_template (TinyLlama zephyr) on a live tokenizer", chat_template_path, tok, 3000);
     npg_tokenizer_free(tok);
 }

@@ -10,22 +10,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "testcli.h"
 #include "testutil.h"
 
-static int npugen(const char *args, char **out, char **err) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s", NPG_CLI, args);
-    return run_cmd(cmd, out, err);
-}
-
 static bool has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
-
-static size_t count_lines(const char *s) {
-    size_t n = 0;
-    for (; s && *s; s++)
-        n += *s == '\n';
-    return n;
-}
 
 /* Runs `npugen args`; checks the exit code and that stderr holds `needle` (when given); returns
  * stdout (caller frees) */

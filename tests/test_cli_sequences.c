@@ -6,34 +6,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "testcli.h"
 #include "testutil.h"
-
-static int npugen(const char *args, char **out, char **err) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s", NPG_CLI, args);
-    return run_cmd(cmd, out, err);
-}
-
-static size_t count_lines(const char *s) {
-    size_t n = 0;
-    for (; s && *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
-static void expect_error(const char *args, int code, const char *needle) {
-    char *out = NULL, *err = NULL;
-    int rc = npugen(args, &out, &err);
-    CHECK(rc == code);
-    CHECK(out && out[0] == '\0');
-    CHECK(err && count_lines(err) == 1 && strncmp(err, "npugen", 6) == 0);
-    if (needle && !(err && strstr(err, needle))) {
-        fprintf(stderr, "  [%s] stderr lacks '%s': %s\n", args, needle, err ? err : "(null)");
-        CHECK(false);
-    }
-    free(out);
-    free(err);
-}
 
 static cJSON *run_json(const char *args) {
     char *out = NULL, *err = NULL;

@@ -20,22 +20,14 @@
 
 extern char **environ;
 
-static const char *model_path(const char *name) {
-    static _Thread_local char buf[2][512];
-    static _Thread_local int slot;
-    slot ^= 1;
-    snprintf(buf[slot], sizeof buf[slot], "%s/models/%s", NPG_SHARED_DIR, name);
-    return buf[slot];
-}
-
 static npg_status create(const char *model, const char *device, const char *cache_dir, npg_llm_pipeline **pipe) {
     if (strcmp(device, "NPU") == 0 && cache_dir)
-        return npg_llm_pipeline_create(model_path(model), "NPU", 8, pipe, "MAX_PROMPT_LEN", "64", "MIN_RESPONSE_LEN",
+        return npg_llm_pipeline_create(shared_model(model), "NPU", 8, pipe, "MAX_PROMPT_LEN", "64", "MIN_RESPONSE_LEN",
                                        "64", "NUM_THREADS", "1", "CACHE_DIR", cache_dir);
     if (strcmp(device, "NPU") == 0)
-        return npg_llm_pipeline_create(model_path(model), "NPU", 6, pipe, "MAX_PROMPT_LEN", "64", "MIN_RESPONSE_LEN",
+        return npg_llm_pipeline_create(shared_model(model), "NPU", 6, pipe, "MAX_PROMPT_LEN", "64", "MIN_RESPONSE_LEN",
                                        "64", "NUM_THREADS", "1");
-    return npg_llm_pipeline_create(model_path(model), device, 2, pipe, "NUM_THREADS", "1");
+    return npg_llm_pipeline_create(shared_model(model), device, 2, pipe, "NUM_THREADS", "1");
 }
 
 /* Greedy text of 12 tokens; malloc'd or NULL on failure (message in npg_last_error of this thread). */
@@ -76,7 +68,7 @@ static void *run_job(void *arg) {
     job *j = arg;
     npg_llm_pipeline *pipe = NULL;
     /* two worker threads each: the thread pools run side by side too */
-    npg_status st = npg_llm_pipeline_create(model_path(j->model), j->device, 2, &pipe, "NUM_THREADS", "2");
+    npg_status st = npg_llm_pipeline_create(shared_model(j->model), j->device, 2, &pipe, "NUM_THREADS", "2");
     if (st == NPG_OK)
         j->text = generate_text(pipe, j->prompt, NULL, &st);
     if (st != NPG_OK)
@@ -159,7 +151,7 @@ static void *run_tok_job(void *arg) {
 
 static void test_shared_tokenizer(void) {
     npg_tokenizer *tok = NULL;
-    REQUIRE_OK(npg_tokenizer_create(model_path("random-llama-chat"), &tok));
+    REQUIRE_OK(npg_tokenizer_create(shared_model("random-llama-chat"), &tok));
     char *expect = tok_round(tok);
     REQUIRE(expect);
     enum { N = 4 };
@@ -351,7 +343,7 @@ static void count_entries(const char *dir, int *entries, int *others) {
 /* A new pipeline on the same CACHE_DIR (and CACHE_MODE: it is part of the key) imports the entry. */
 static bool imports_from(const char *cache_dir, bool weights, const char *expect) {
     npg_llm_pipeline *pipe = NULL;
-    if (npg_llm_pipeline_create(model_path("stories260K"), "NPU", 10, &pipe, "MAX_PROMPT_LEN", "64",
+    if (npg_llm_pipeline_create(shared_model("stories260K"), "NPU", 10, &pipe, "MAX_PROMPT_LEN", "64",
                                 "MIN_RESPONSE_LEN", "64", "NUM_THREADS", "1", "CACHE_DIR", cache_dir, "CACHE_MODE",
                                 weights ? "OPTIMIZE_SPEED" : "OPTIMIZE_SIZE") != NPG_OK)
         return false;
@@ -403,7 +395,7 @@ static void *run_cache_job(void *arg) {
     if (st == NPG_OK)
         st = npg_properties_set_log_callback(p, count_warnings, j);
     if (st == NPG_OK)
-        st = npg_llm_pipeline_create_with_properties(model_path("stories260K"), "NPU", p, &pipe);
+        st = npg_llm_pipeline_create_with_properties(shared_model("stories260K"), "NPU", p, &pipe);
     if (st == NPG_OK)
         j->text = generate_text(pipe, "Once upon a time", NULL, NULL);
     else
@@ -460,7 +452,7 @@ static void test_cache_dir_processes(void) {
         REQUIRE(mkdtemp(dir) != NULL);
         char cache_arg[128];
         snprintf(cache_arg, sizeof cache_arg, "CACHE_DIR=%s", dir);
-        char *argv[] = {(char *)NPG_CLI, "generate", (char *)model_path("stories260K"), "-p", "Once upon a time",
+        char *argv[] = {(char *)NPG_CLI, "generate", (char *)shared_model("stories260K"), "-p", "Once upon a time",
                         "-n", "12", "--device", "NPU", "-c", "MAX_PROMPT_LEN=64", "-c", "MIN_RESPONSE_LEN=64", "-c",
                         "NUM_THREADS=1", "-c", cache_arg, NULL};
         enum { N = 3 };

@@ -89,29 +89,6 @@ static const fmt_case CASES[] = {
     {"int4-r0.5", NPG_EXPORT_INT4, 128, 0.5f, 0.5f},
 };
 
-static int count_tmp_leftovers(const char *parent) {
-    DIR *d = opendir(parent);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL)
-        n += strstr(e->d_name, ".tmp-") != NULL;
-    if (d)
-        closedir(d);
-    return n;
-}
-
-/* Entries of `parent` other than . and .. */
-static int count_entries(const char *parent) {
-    DIR *d = opendir(parent);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL)
-        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    if (d)
-        closedir(d);
-    return n;
-}
-
 static void test_every_model_every_format(void) {
     DIR *d = opendir(shared_path("models"));
     REQUIRE(d);
@@ -193,7 +170,7 @@ static void test_every_model_every_format(void) {
     fprintf(stderr, "  %d exports, %d loaded and run\n", exported, loaded);
     CHECK(exported >= 7 * 11);
     CHECK(loaded >= 7 * 7);
-    CHECK(count_tmp_leftovers(tmp) == 0);
+    CHECK(count_dir_entries(tmp, ".tmp-") == 0);
     rm_rf(tmp);
     free(tmp);
 }
@@ -406,7 +383,7 @@ static void expect_cli(const char *args, int want_rc, const char *want_msg, cons
     CHECK(rc == want_rc);
     CHECK(err && strstr(err, want_msg) != NULL);
     CHECK(err && strncmp(err, "npugen export: ", 15) == 0);
-    CHECK(count_tmp_leftovers(parent) == 0);
+    CHECK(count_dir_entries(parent, ".tmp-") == 0);
     free(out);
     free(err);
 }
@@ -430,7 +407,7 @@ static void test_cli_rejections(void) {
     snprintf(a, sizeof a, "-m %s --weight-format int4 --sym --backup-precision int2 %s/o", src, tmp);
     expect_cli(a, 2, "--backup-precision", tmp);
     /* usage errors write nothing at all: no OUT_DIR, no temporary of any name */
-    CHECK(count_entries(tmp) == 0);
+    CHECK(count_dir_entries(tmp, NULL) == 0);
     char o[1024];
     snprintf(o, sizeof o, "%s/o", tmp);
     CHECK(!npg_path_exists(o));
@@ -458,7 +435,7 @@ static void test_cli_rejections(void) {
     CHECK(run_cmd(cmd, NULL, NULL) == 0);
     snprintf(marker, sizeof marker, "%s/" NPGW_FILE_NAME, o);
     CHECK(npg_path_exists(marker));
-    CHECK(count_tmp_leftovers(tmp) == 0);
+    CHECK(count_dir_entries(tmp, ".tmp-") == 0);
     /* unwritable OUT_DIR: its parent is a file */
     snprintf(marker, sizeof marker, "%s/afile", tmp);
     write_file(marker, "x", 1);

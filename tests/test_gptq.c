@@ -6,7 +6,6 @@
  * reproduce every matrix bit for bit (desc_act false, desc_act true with a permuted g_idx, group size
  * -1, and the gptq_v2 zero convention), run like the reference, and refuse bits != 4 and asymmetric
  * zeros with nothing left behind. */
-#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,17 +241,6 @@ static void check_exact(const char *out, const char *ref, npg_wtype want_type) {
     npg_model_free(b);
 }
 
-static int leftovers(const char *parent) {
-    DIR *d = opendir(parent);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL)
-        n += strstr(e->d_name, ".tmp-") != NULL;
-    if (d)
-        closedir(d);
-    return n;
-}
-
 static void run_variant(const variant *v, npg_wtype want, npg_status want_status, const char *want_msg) {
     char *tmp = make_temp_dir();
     char g[1024], r[1024], o[1024];
@@ -278,7 +266,7 @@ static void run_variant(const variant *v, npg_wtype want, npg_status want_status
     } else if (st != NPG_OK) {
         CHECK(strstr(npg_last_error(), want_msg) != NULL);
         CHECK(!npg_path_exists(o));
-        CHECK(leftovers(tmp) == 0);
+        CHECK(count_dir_entries(tmp, ".tmp-") == 0);
     }
     rm_rf(tmp);
     free(tmp);

@@ -8,7 +8,6 @@
  *   defect 10: unclear messages (empty --messages, --encrypt-key-file DIR, a full chat context)
  *   defect 11: killed exports / compiles left OUT.tmp-* folders and X.tmp.PID files nobody cleaned
  * Every command runs under `timeout` so that a regression to blocking fails instead of hanging. */
-#include <dirent.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,18 +243,6 @@ static void test_defect10_messages(void) {
     free(bad);
 }
 
-/* Entries of `dir` whose name holds ".tmp". */
-static int count_tmp(const char *dir) {
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL)
-        n += strstr(e->d_name, ".tmp") != NULL;
-    if (d)
-        closedir(d);
-    return n;
-}
-
 /* The pid of a process that has exited (and been reaped): a dead writer. */
 static pid_t dead_pid(void) {
     pid_t p = fork();
@@ -285,7 +272,7 @@ static void test_defect11_stale_temporaries(void) {
     CHECK(cli(args, NULL, NULL) == 0);
     snprintf(inside, sizeof inside, "%s/exp/model.npgw", g_tmp);
     CHECK(npg_path_exists(inside));
-    CHECK(count_tmp(g_tmp) == 0);
+    CHECK(count_dir_entries(g_tmp, ".tmp") == 0);
     /* a blob's temporary file of a dead compile */
     char blob[1024], stale_blob[1100], live_blob[1100];
     snprintf(blob, sizeof blob, "%s/plan.blob", g_tmp);

@@ -39,14 +39,6 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static const char *model_path(const char *name) {
-    static char buf[2][512];
-    static int slot;
-    slot ^= 1;
-    snprintf(buf[slot], sizeof buf[slot], "%s/models/%s", NPG_SHARED_DIR, name);
-    return buf[slot];
-}
-
 /* Starts the CLI with argv (NULL-terminated, argv[0] ignored), stdout/stderr to /dev/null. */
 static pid_t spawn_cli(char *const *args) {
     char *argv[32];
@@ -312,7 +304,7 @@ int main(void) {
         perror(work);
         return 1;
     }
-    model = model_path("random-llama-chat");
+    model = shared_model("random-llama-chat");
     RUN(test_export);
     RUN(test_compile);
     RUN(test_export_blob);

@@ -1,6 +1,5 @@
 /* test_safetensors_writer.c — the writer's contract (call order, sizes, names, the temporary file)
  * and npg-random-model end to end: the tiny-llama preset written, opened and checked. */
-#include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,19 +31,6 @@ static char *xprintf(const char *fmt, ...) {
     return s;
 }
 
-/* Number of entries in `dir` other than . and .. */
-static int count_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    closedir(d);
-    return n;
-}
-
 /* The status must be `want` and the message hold `phrase`. */
 #define CHECK_FAILS(expr, want, phrase)                                                                   \
     do {                                                                                                  \
@@ -63,7 +49,7 @@ static void test_writer_misuse(void) {
     int64_t shape[2] = {2, 3};
     npg_safetensors_writer *w = NULL;
     REQUIRE_OK(npg_safetensors_writer_create(path, &w));
-    CHECK(count_entries(dir) == 1); /* the temporary file */
+    CHECK(count_dir_entries(dir, NULL) == 1); /* the temporary file */
     CHECK(!npg_path_exists(path));
     /* bad declarations change nothing */
     CHECK_FAILS(npg_safetensors_writer_declare(w, "", NPG_DT_F32, 2, shape), NPG_ERR_INVALID_ARGUMENT,
@@ -108,7 +94,7 @@ static void test_writer_misuse(void) {
                 "tensor 'a' is incomplete (10 of 24 bytes written) at finish");
     CHECK_FAILS(npg_safetensors_writer_write(w, bytes, 1), NPG_ERR_INVALID_ARGUMENT, "after an earlier failure");
     npg_safetensors_writer_free(w);
-    CHECK(count_entries(dir) == 0);
+    CHECK(count_dir_entries(dir, NULL) == 0);
 
     /* too many bytes: nothing of the extra is accepted */
     REQUIRE_OK(npg_safetensors_writer_create(path, &w));
@@ -117,7 +103,7 @@ static void test_writer_misuse(void) {
     CHECK_FAILS(npg_safetensors_writer_write(w, bytes, 25), NPG_ERR_INVALID_ARGUMENT,
                 "write of 25 bytes runs 1 bytes past the last tensor 'a'");
     npg_safetensors_writer_free(w);
-    CHECK(count_entries(dir) == 0);
+    CHECK(count_dir_entries(dir, NULL) == 0);
 
     /* duplicate names are found when the header is written */
     REQUIRE_OK(npg_safetensors_writer_create(path, &w));
@@ -147,7 +133,7 @@ static void test_writer_misuse(void) {
     const npg_tensor_info *one = npg_tensor_store_find(ts, "one");
     CHECK(npg_tensor_store_count(ts) == 3 && one && one->n_dims == 0 && one->n_bytes == 1 && one->data[0] == 0x2a);
     npg_tensor_store_free(ts);
-    CHECK(count_entries(dir) == 1);
+    CHECK(count_dir_entries(dir, NULL) == 1);
 
     /* a folder that does not exist: the failure comes at create */
     char *bad = npg_path_join(dir, "no/such/dir/w.safetensors");
@@ -296,7 +282,7 @@ static void test_random_model(void) {
     free(err);
     snprintf(a, sizeof a, "%s/m", dir);
     check_tiny_llama(a);
-    CHECK(count_entries(dir) == 1); /* m.tmp was renamed away */
+    CHECK(count_dir_entries(dir, NULL) == 1); /* m.tmp was renamed away */
 
     /* the same seed gives the same bytes; another seed, other bytes; --force replaces */
     snprintf(args, sizeof args, "tiny-llama '%s/m2/' --shared '%s' --seed 7 --quiet", dir, NPG_SHARED_DIR);

@@ -4,7 +4,6 @@
 #include <stdio.h>
 
 #include "cli_util.h"
-#include "measure.h"
 
 int cli_bench_audio(const char *cmd, const char *model_dir, const char *audio, const char *device,
                     const npg_properties *props, int threads, bool json) {
@@ -26,7 +25,7 @@ int cli_bench_audio(const char *cmd, const char *model_dir, const char *audio, c
     npg_whisper_results_get_language(r, &lang);
     double encode_ms = p.n_windows ? p.encode_ms / (double)p.n_windows : 0.0;
     double per_token = p.n_decoded_tokens ? p.decode_ms / (double)p.n_decoded_tokens : 0.0;
-    double rss_mb = (double)cli_peak_rss_bytes() / (1024.0 * 1024.0);
+    double rss_mb = (double)npg_peak_rss_bytes() / (1024.0 * 1024.0);
     char b[8][40];
     if (json) {
         printf("{\"device\": \"%s\", \"threads\": %d, \"audio_s\": %s, \"windows\": %zu, \"language\": \"%s\", "

@@ -65,7 +65,7 @@ static npg_status measure(const char *model_dir, const gen_options *o, size_t n_
     npg_generation_config *cfg = NULL;
     npg_decoded_results *res = NULL;
     int32_t *ids = NULL;
-    double t0 = cli_now_ms();
+    double t0 = npg_now_ms();
     npg_status st = gen_pipe_create(o, model_dir, &gp);
     if (st != NPG_OK)
         return st;
@@ -75,7 +75,7 @@ static npg_status measure(const char *model_dir, const gen_options *o, size_t n_
         return NPG_ERR_UNSUPPORTED;
     }
     npg_llm_pipeline *pipe = (npg_llm_pipeline *)gen_pipe_llm(&gp);
-    r->load_ms = cli_now_ms() - t0;
+    r->load_ms = npg_now_ms() - t0;
     const char *arch = NULL;
     size_t vocab_size = 0;
     uint64_t weight_bytes = 0;
@@ -151,7 +151,7 @@ static npg_status measure(const char *model_dir, const gen_options *o, size_t n_
         r->prefill_tok_s = ttft > 0 ? (double)n_prompt * 1000.0 / (double)ttft : 0;
         r->decode_tok_s = (double)thr;
         r->weights_mb = (double)weight_bytes / 1e6;
-        r->peak_rss_mb = (double)cli_peak_rss_bytes() / 1e6;
+        r->peak_rss_mb = (double)npg_peak_rss_bytes() / 1e6;
     }
     free(ids);
     npg_decoded_results_free(res);

@@ -6,7 +6,6 @@
 
 #include "cli.h"
 #include "cli_util.h"
-#include "measure.h"
 
 static const char *const CMD = "export";
 
@@ -66,7 +65,7 @@ static void on_progress(void *user, const npg_export_progress *p) {
     progress_state *s = user;
     if (!s->tty)
         return;
-    double now = cli_now_ms();
+    double now = npg_now_ms();
     bool last = p->tensor == p->n_tensors;
     if (!last && now - s->last_ms < 100.0)
         return;
@@ -219,11 +218,11 @@ int npg_cmd_export(int argc, char **argv) {
     o.log = on_log;
     o.progress = on_progress;
     o.progress_user = &ps;
-    double t0 = cli_now_ms();
+    double t0 = npg_now_ms();
     npg_status st = npg_export_model(src, out, &o);
     if (st != NPG_OK)
         return cli_fail(CMD, st);
-    fprintf(stderr, "npugen export: wrote %s in %.1f s (peak RSS %.0f MB)\n", out, (cli_now_ms() - t0) / 1000.0,
-            (double)cli_peak_rss_bytes() / 1e6);
+    fprintf(stderr, "npugen export: wrote %s in %.1f s (peak RSS %.0f MB)\n", out, (npg_now_ms() - t0) / 1000.0,
+            (double)npg_peak_rss_bytes() / 1e6);
     return 0;
 }

@@ -8,7 +8,6 @@
 
 #include "cli.h"
 #include "cli_util.h"
-#include "measure.h"
 
 static const char *const CMD = "pull";
 
@@ -53,7 +52,7 @@ static void human(double bytes, char *buf, size_t cap) {
 /* One line redrawn in place: bar, percent, bytes, rate, ETA, files. */
 static void draw(void *user, const npg_hub_progress *p) {
     bar *b = user;
-    double secs = (cli_now_ms() - b->t0) / 1000.0;
+    double secs = (npg_now_ms() - b->t0) / 1000.0;
     double frac = p->bytes_total ? (double)p->bytes_done / (double)p->bytes_total : 1.0;
     double rate = secs > 0.2 ? (double)p->bytes_fetched / secs : 0.0;
     char done[32], total[32], speed[32], eta[32] = "--:--";
@@ -134,7 +133,7 @@ int npg_cmd_pull(int argc, char **argv) {
         free(includes);
         return rc;
     }
-    bar b = {.t0 = cli_now_ms()};
+    bar b = {.t0 = npg_now_ms()};
     npg_hub_pull_options o = {.repo_id = repo,
                               .revision = revision,
                               .includes = includes,

@@ -1,4 +1,4 @@
-/* measure.c — clock, peak RSS and memory read bandwidth for the CLI (see measure.h). */
+/* measure.c — CPU count and memory read bandwidth for the CLI (see measure.h). */
 #include "measure.h"
 
 #include <pthread.h>
@@ -6,30 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-double cli_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-size_t cli_peak_rss_bytes(void) {
-    FILE *fp = fopen("/proc/self/status", "r");
-    if (!fp)
-        return 0;
-    char line[256];
-    size_t kb = 0;
-    while (fgets(line, sizeof line, fp)) {
-        if (strncmp(line, "VmHWM:", 6) == 0) {
-            sscanf(line + 6, "%zu", &kb);
-            break;
-        }
-    }
-    fclose(fp);
-    return kb * 1024;
-}
+#include "npugen.h"
 
 int cli_cpu_count(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -98,7 +77,7 @@ double cli_measure_read_bandwidth(int threads, size_t bytes, int reps) {
         parts[t] = (bw_part){(const uint64_t *)buf + (size_t)t * per, per, 0};
     double best = 0.0;
     for (int r = 0; r < reps; r++) {
-        double t0 = cli_now_ms();
+        double t0 = npg_now_ms();
         int started = 0;
         for (; started < threads; started++)
             if (pthread_create(&tids[started], NULL, bw_thread, &parts[started]) != 0)
@@ -109,7 +88,7 @@ double cli_measure_read_bandwidth(int threads, size_t bytes, int reps) {
             best = 0.0;
             break;
         }
-        double ms = cli_now_ms() - t0;
+        double ms = npg_now_ms() - t0;
         double gbs = (double)(per * 8 * (size_t)threads) / (ms * 1e6);
         if (gbs > best)
             best = gbs;

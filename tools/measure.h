@@ -1,15 +1,11 @@
 /* measure.h — what `npugen bench` and `npugen export` measure about the machine, outside the library:
- * a monotonic clock, the peak resident set, and the memory read bandwidth decode speed is judged
- * against (the roofline). */
+ * the CPU count and the memory read bandwidth decode speed is judged against (the roofline). The clock
+ * and the peak resident set are the library's (npg_now_ms, npg_peak_rss_bytes in npugen.h). */
 #ifndef NPG_TOOLS_MEASURE_H
 #define NPG_TOOLS_MEASURE_H
 
 #include <stddef.h>
 
-/* Milliseconds on a monotonic clock. */
-double cli_now_ms(void);
-/* Peak resident set size of this process in bytes (VmHWM; 0 when unknown). */
-size_t cli_peak_rss_bytes(void);
 /* The number of online CPUs (at least 1). */
 int cli_cpu_count(void);
 /* Streams a `bytes`-sized buffer (much larger than the caches; 512 MiB is a good default) with

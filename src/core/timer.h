@@ -1,11 +1,8 @@
-/* timer.h — monotonic time in milliseconds and process memory readings. */
+/* timer.h — monotonic time in milliseconds and process memory readings: npg_now_ms and
+ * npg_peak_rss_bytes, public (npugen.h) so that the CLI's timings use the library's clock. */
 #ifndef NPG_CORE_TIMER_H
 #define NPG_CORE_TIMER_H
 
-#include <stddef.h>
-
-double npg_now_ms(void);
-/* Peak resident set size of this process (VmHWM), in bytes; 0 if unknown. */
-size_t npg_peak_rss_bytes(void);
+#include "npugen.h"
 
 #endif

@@ -36,6 +36,11 @@ npg_status npg_hub_token(char **out);
 /* npg_hub_valid_repo_id and npg_hub_valid_revision: include/npugen.h. */
 /* A 40-hex-digit commit id. */
 bool npg_hub_is_commit(const char *s);
+/* Whether s is exactly `len` lowercase hex digits (a commit id, a sha256). */
+bool npg_hub_lower_hex(const char *s, size_t len);
+/* Whether s's '/'-separated components are all there and none is "." or ".." (a revision, a file
+ * name in a repo: they become paths on this machine). The callers check the characters. */
+bool npg_hub_safe_components(const char *s);
 /* "{cache_dir}/models--ORG--NAME", malloc'd (NULL on out of memory). */
 char *npg_hub_repo_dir(const char *cache_dir, const char *repo_id);
 

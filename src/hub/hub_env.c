@@ -147,8 +147,11 @@ bool npg_hub_valid_revision(const char *revision) {
     for (const char *p = revision; *p; p++)
         if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 127 || *p == '\\')
             return false;
-    /* components: none empty, none "." or ".." */
-    const char *c = revision;
+    return npg_hub_safe_components(revision);
+}
+
+bool npg_hub_safe_components(const char *s) {
+    const char *c = s;
     for (;;) {
         const char *e = strchr(c, '/');
         size_t n = e ? (size_t)(e - c) : strlen(c);
@@ -160,14 +163,16 @@ bool npg_hub_valid_revision(const char *revision) {
     }
 }
 
-bool npg_hub_is_commit(const char *s) {
-    if (!s || strlen(s) != 40)
+bool npg_hub_lower_hex(const char *s, size_t len) {
+    if (!s || strlen(s) != len)
         return false;
-    for (int i = 0; i < 40; i++)
+    for (size_t i = 0; i < len; i++)
         if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
             return false;
     return true;
 }
+
+bool npg_hub_is_commit(const char *s) { return npg_hub_lower_hex(s, 40); }
 
 char *npg_hub_repo_dir(const char *cache_dir, const char *repo_id) {
     /* "models--" + repo_id with '/' -> "--" (huggingface_hub's repo_folder_name) */

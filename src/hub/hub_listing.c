@@ -1,7 +1,6 @@
 /* hub_listing.c — the Hub's answer to GET /api/models/{repo_id}/revision/{revision}?blobs=true: the
  * commit the revision points at and, per file, its name, size and content hash. Every name and hash
  * is checked here because they become paths on this machine. */
-#include <ctype.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,25 +16,7 @@ static bool safe_name(const char *s) {
     for (const char *p = s; *p; p++)
         if ((unsigned char)*p < ' ' || *p == '\\' || *p == 127)
             return false;
-    const char *c = s;
-    for (;;) {
-        const char *e = strchr(c, '/');
-        size_t n = e ? (size_t)(e - c) : strlen(c);
-        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-            return false;
-        if (!e)
-            return true;
-        c = e + 1;
-    }
-}
-
-static bool lower_hex(const char *s, size_t len) {
-    if (!s || strlen(s) != len)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
-            return false;
-    return true;
+    return npg_hub_safe_components(s);
 }
 
 static bool get_size(const cJSON *obj, const char *key, uint64_t *out) {
@@ -57,13 +38,13 @@ static npg_status parse_sibling(const cJSON *s, size_t i, const char *what, npg_
     uint64_t size;
     if (lfs && cJSON_IsObject(lfs)) {
         etag = npg_json_get_string(lfs, "sha256");
-        if (!lower_hex(etag, 64))
+        if (!npg_hub_lower_hex(etag, 64))
             return npg_fail(NPG_ERR_FORMAT, "%s: '%s' has no 64-hex-digit lfs.sha256", what, name);
         if (!get_size(lfs, "size", &size))
             return npg_fail(NPG_ERR_FORMAT, "%s: '%s' has no lfs.size", what, name);
     } else {
         etag = npg_json_get_string(s, "blobId");
-        if (!lower_hex(etag, 40))
+        if (!npg_hub_lower_hex(etag, 40))
             return npg_fail(NPG_ERR_FORMAT,
                             "%s: '%s' has no 40-hex-digit \"blobId\" (the listing must be asked with ?blobs=true)",
                             what, name);
@@ -86,7 +67,7 @@ npg_status npg_hub_parse_listing(const char *json, size_t len, const char *what,
     npg_status st = NPG_OK;
     const char *sha = npg_json_get_string(root, "sha");
     const cJSON *sib = npg_json_get(root, "siblings");
-    if (!lower_hex(sha, 40))
+    if (!npg_hub_lower_hex(sha, 40))
         st = npg_fail(NPG_ERR_FORMAT, "%s: no 40-hex-digit commit \"sha\"", what);
     else if (!sib || !cJSON_IsArray(sib))
         st = npg_fail(NPG_ERR_FORMAT, "%s: no \"siblings\" array", what);

@@ -22,6 +22,17 @@ static npg_status c_find(npgw_file *f, const char *name, const npgw_tensor **out
     return NPG_OK;
 }
 
+/* Float tensor t's `count` values widened to f32 (the quantizers' row conversion of a [1, count]
+ * weight); only matrices may be stored quantized, so another type is NPG_ERR_FORMAT. */
+static npg_status read_floats(npgw_file *f, const npgw_tensor *t, const char *name, int64_t count, float *out) {
+    if (t->wtype != NPG_W_F32 && t->wtype != NPG_W_F16 && t->wtype != NPG_W_BF16)
+        return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' is stored as %s; it must be F32, F16 or BF16", npgw_path(f),
+                        name, npg_wtype_name(t->wtype));
+    npg_weight row = {.type = t->wtype, .n = 1, .k = count, .data = t->data};
+    npg_dequantize_row(&row, 0, out);
+    return NPG_OK;
+}
+
 static npg_status c_get_matrix(void *ctx, const char *name, int64_t rows, int64_t cols, npg_weight *w) {
     const npgw_tensor *t = NULL;
     NPG_TRY(c_find(ctx, name, &t));
@@ -44,13 +55,7 @@ static npg_status c_get_vector(void *ctx, const char *name, int64_t len, float *
     if (t->n_dims != 1 || t->shape[0] != len)
         return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' has %d dims / first %lld but config.json implies [%lld]",
                         npgw_path(ctx), name, t->n_dims, (long long)t->shape[0], (long long)len);
-    if (t->wtype != NPG_W_F32 && t->wtype != NPG_W_F16 && t->wtype != NPG_W_BF16)
-        return npg_fail(NPG_ERR_FORMAT, "%s: vector '%s' is stored as %s; 1-D tensors must be F32, F16 or BF16",
-                        npgw_path(ctx), name, npg_wtype_name(t->wtype));
-    /* a [1, len] float weight: the quantizers' row conversion does the widening */
-    npg_weight row = {.type = t->wtype, .n = 1, .k = len, .data = t->data};
-    npg_dequantize_row(&row, 0, out);
-    return NPG_OK;
+    return read_floats(ctx, t, name, len, out);
 }
 
 static npg_status c_get_array(void *ctx, const char *name, int n_dims, const int64_t *shape, float *out) {
@@ -65,12 +70,7 @@ static npg_status c_get_array(void *ctx, const char *name, int n_dims, const int
     if (!same)
         return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' has %d dims, not the shape config.json implies",
                         npgw_path(ctx), name, t->n_dims);
-    if (t->wtype != NPG_W_F32 && t->wtype != NPG_W_F16 && t->wtype != NPG_W_BF16)
-        return npg_fail(NPG_ERR_FORMAT, "%s: '%s' is stored as %s; it must be F32, F16 or BF16", npgw_path(ctx),
-                        name, npg_wtype_name(t->wtype));
-    npg_weight row = {.type = t->wtype, .n = 1, .k = count, .data = t->data};
-    npg_dequantize_row(&row, 0, out);
-    return NPG_OK;
+    return read_floats(ctx, t, name, count, out);
 }
 
 static npg_status c_get_flat(void *ctx, const char *name, int64_t n_elements, float *out) {
@@ -82,12 +82,7 @@ static npg_status c_get_flat(void *ctx, const char *name, int64_t n_elements, fl
     if (count != n_elements)
         return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' has %lld elements but config.json implies %lld",
                         npgw_path(ctx), name, (long long)count, (long long)n_elements);
-    if (t->wtype != NPG_W_F32 && t->wtype != NPG_W_F16 && t->wtype != NPG_W_BF16)
-        return npg_fail(NPG_ERR_FORMAT, "%s: tensor '%s' is stored as %s; it must be F32, F16 or BF16",
-                        npgw_path(ctx), name, npg_wtype_name(t->wtype));
-    npg_weight row = {.type = t->wtype, .n = 1, .k = n_elements, .data = t->data};
-    npg_dequantize_row(&row, 0, out);
-    return NPG_OK;
+    return read_floats(ctx, t, name, n_elements, out);
 }
 
 static size_t c_total(void *ctx) { return (size_t)npgw_data_bytes(ctx); }

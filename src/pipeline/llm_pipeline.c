@@ -12,7 +12,7 @@
 #include "core/strbuf.h"
 #include "core/timer.h"
 #include "device/registry.h"
-#include "hub/hub.h"
+#include "pipeline/pipeline_common.h"
 #include "pipeline/results.h"
 #include "template/chat_history.h"
 #include "tokenizer/tokenizer.h"
@@ -50,20 +50,14 @@ static npg_status load_generation_config(npg_llm_pipeline *p) {
 
 npg_status npg_llm_pipeline_create_with_properties(const char *models_path, const char *device,
                                                    const npg_properties *properties, npg_llm_pipeline **pipe) {
-    if (!models_path || !device || !pipe)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_create: %s is NULL",
-                        !models_path ? "models_path" : !device ? "device" : "pipe");
     const npg_device *dev = NULL;
-    NPG_TRY(npg_device_find(device, &dev));
+    NPG_TRY(npg_pipeline_find_device("npg_llm_pipeline_create", models_path, device, pipe != NULL, &dev));
     NPG_TRY(npg_device_check_properties(dev, properties));
     double t0 = npg_now_ms();
     npg_llm_pipeline *p = calloc(1, sizeof *p);
     NPG_CHECK_ALLOC(p);
     snprintf(p->device, sizeof p->device, "%s", dev->name);
-    npg_status st = NPG_OK;
-    st = npg_hub_resolve_model_dir(models_path, &p->model_dir); /* a folder, or a cached Hub repo id */
-    if (st == NPG_OK)
-        st = npg_properties_clone(properties, &p->props);
+    npg_status st = npg_pipeline_open_folder(models_path, properties, &p->model_dir, &p->props);
     if (st == NPG_OK) { /* NPU with a full blob (or a weightless one and WEIGHTS_PATH): the model
                           * comes from the blob (or WEIGHTS_PATH), not the folder */
         bool from_weights_path = false;
@@ -100,24 +94,10 @@ npg_status npg_llm_pipeline_create_with_properties(const char *models_path, cons
 
 npg_status npg_llm_pipeline_create(const char *models_path, const char *device, size_t property_args_size,
                                    npg_llm_pipeline **pipe, ...) {
-    if (property_args_size % 2 != 0)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT,
-                        "npg_llm_pipeline_create: property_args_size %zu is odd; properties come as KEY, VALUE pairs",
-                        property_args_size);
     npg_properties *props = NULL;
-    NPG_TRY(npg_properties_create(&props));
     va_list ap;
     va_start(ap, pipe);
-    npg_status st = NPG_OK;
-    for (size_t i = 0; i < property_args_size / 2 && st == NPG_OK; i++) {
-        const char *key = va_arg(ap, const char *);
-        const char *value = va_arg(ap, const char *);
-        if (!key || !value)
-            st = npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_create: property %zu has a NULL %s", i,
-                          !key ? "key" : "value");
-        else
-            st = npg_properties_set(props, key, value);
-    }
+    npg_status st = npg_pipeline_properties_from_args("npg_llm_pipeline_create", property_args_size, ap, &props);
     va_end(ap);
     if (st == NPG_OK)
         st = npg_llm_pipeline_create_with_properties(models_path, device, props, pipe);
@@ -265,8 +245,6 @@ static npg_status generate_with_history_unlocked(npg_llm_pipeline *p, const npg_
 }
 
 static npg_status start_chat_unlocked(npg_llm_pipeline *p, const char *system_message) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_start_chat: pipe is NULL");
     npg_chat_history_clear(p->history);
     p->n_cached = 0;
     p->chat_active = true;
@@ -276,8 +254,6 @@ static npg_status start_chat_unlocked(npg_llm_pipeline *p, const char *system_me
 }
 
 static npg_status finish_chat_unlocked(npg_llm_pipeline *p) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_finish_chat: pipe is NULL");
     npg_chat_history_clear(p->history);
     p->n_cached = 0;
     p->chat_active = false;
@@ -308,27 +284,17 @@ npg_status npg_llm_pipeline_get_tokenizer(const npg_llm_pipeline *p, const npg_t
     return NPG_OK;
 }
 
-/* ---- one call at a time ------------------------------------------------------------------------
- * A pipeline holds one KV cache and one chat history, so two calls at once would corrupt both. A
- * call made while another runs (from a second thread, or from the first call's streamer callback) is
- * refused at once with a clear error rather than queued: a silent wait would hide the bug and could
- * deadlock a streamer. The flag is the only shared state; the refused call touches nothing else. */
+/* ---- one call at a time (npg_pipeline_enter) ---------------------------------------------------- */
 static npg_status enter(const npg_llm_pipeline *p, const char *fn) {
-    npg_llm_pipeline *mp = (npg_llm_pipeline *)p; /* the flag is mutable state of a const-used handle */
-    if (atomic_exchange(&mp->busy, true))
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT,
-                        "%s: the pipeline is in use by another thread (or by a call whose streamer is running): a "
-                        "pipeline runs one call at a time; use one pipeline per thread",
-                        fn);
-    return NPG_OK;
+    if (!p)
+        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: pipe is NULL", fn);
+    return npg_pipeline_enter(&((npg_llm_pipeline *)p)->busy, fn); /* mutable state of a const-used handle */
 }
 
-static void leave(const npg_llm_pipeline *p) { atomic_store(&((npg_llm_pipeline *)p)->busy, false); }
+static void leave(const npg_llm_pipeline *p) { npg_pipeline_leave(&((npg_llm_pipeline *)p)->busy); }
 
 npg_status npg_llm_pipeline_generate(npg_llm_pipeline *p, const char *prompt, const npg_generation_config *config,
                                      const npg_streamer *streamer, npg_decoded_results **results) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_generate: pipe is NULL");
     NPG_TRY(enter(p, "npg_llm_pipeline_generate"));
     npg_status st = generate_unlocked(p, prompt, config, streamer, results);
     leave(p);
@@ -338,8 +304,6 @@ npg_status npg_llm_pipeline_generate(npg_llm_pipeline *p, const char *prompt, co
 npg_status npg_llm_pipeline_generate_ids(npg_llm_pipeline *p, const int32_t *ids, size_t n_ids,
                                          const npg_generation_config *config, const npg_streamer *streamer,
                                          npg_decoded_results **results) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_generate_ids: pipe is NULL");
     NPG_TRY(enter(p, "npg_llm_pipeline_generate_ids"));
     npg_status st = generate_ids_unlocked(p, ids, n_ids, config, streamer, results);
     leave(p);
@@ -349,8 +313,6 @@ npg_status npg_llm_pipeline_generate_ids(npg_llm_pipeline *p, const int32_t *ids
 npg_status npg_llm_pipeline_generate_with_history(npg_llm_pipeline *p, const npg_chat_history *history,
                                                   const npg_generation_config *config, const npg_streamer *streamer,
                                                   npg_decoded_results **results) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_generate_with_history: pipe is NULL");
     NPG_TRY(enter(p, "npg_llm_pipeline_generate_with_history"));
     npg_status st = generate_with_history_unlocked(p, history, config, streamer, results);
     leave(p);
@@ -358,8 +320,6 @@ npg_status npg_llm_pipeline_generate_with_history(npg_llm_pipeline *p, const npg
 }
 
 npg_status npg_llm_pipeline_start_chat(npg_llm_pipeline *p, const char *system_message) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_start_chat: pipe is NULL");
     NPG_TRY(enter(p, "npg_llm_pipeline_start_chat"));
     npg_status st = start_chat_unlocked(p, system_message);
     leave(p);
@@ -367,8 +327,6 @@ npg_status npg_llm_pipeline_start_chat(npg_llm_pipeline *p, const char *system_m
 }
 
 npg_status npg_llm_pipeline_finish_chat(npg_llm_pipeline *p) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_finish_chat: pipe is NULL");
     NPG_TRY(enter(p, "npg_llm_pipeline_finish_chat"));
     npg_status st = finish_chat_unlocked(p);
     leave(p);
@@ -376,8 +334,6 @@ npg_status npg_llm_pipeline_finish_chat(npg_llm_pipeline *p) {
 }
 
 npg_status npg_llm_pipeline_get_generation_config(const npg_llm_pipeline *p, npg_generation_config **config) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_get_generation_config: pipe is NULL");
     NPG_TRY(enter(p, "npg_llm_pipeline_get_generation_config"));
     npg_status st = get_generation_config_unlocked(p, config);
     leave(p);
@@ -385,8 +341,6 @@ npg_status npg_llm_pipeline_get_generation_config(const npg_llm_pipeline *p, npg
 }
 
 npg_status npg_llm_pipeline_set_generation_config(npg_llm_pipeline *p, const npg_generation_config *config) {
-    if (!p)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_llm_pipeline_set_generation_config: pipe is NULL");
     NPG_TRY(enter(p, "npg_llm_pipeline_set_generation_config"));
     npg_status st = set_generation_config_unlocked(p, config);
     leave(p);

@@ -19,6 +19,7 @@
 #include "core/hash.h"
 #include "core/timer.h"
 #include "hub/hub.h"
+#include "pipeline/pipeline_common.h"
 #include "pipeline/results.h"
 #include "tokenizer/tokenizer.h"
 
@@ -75,11 +76,8 @@ static npg_status setup_tokens(npg_vlm_pipeline *p) {
 
 npg_status npg_vlm_pipeline_create_with_properties(const char *models_path, const char *device,
                                                    const npg_properties *properties, npg_vlm_pipeline **pipe) {
-    if (!models_path || !device || !pipe)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_vlm_pipeline_create: %s is NULL",
-                        !models_path ? "models_path" : !device ? "device" : "pipe");
     const npg_device *dev = NULL;
-    NPG_TRY(npg_device_find(device, &dev));
+    NPG_TRY(npg_pipeline_find_device("npg_vlm_pipeline_create", models_path, device, pipe != NULL, &dev));
     npg_properties *lprops = NULL;
     NPG_TRY(npg_vlm_device_properties(dev, properties, &lprops));
     npg_vlm_pipeline *p = calloc(1, sizeof *p);
@@ -118,24 +116,10 @@ npg_status npg_vlm_pipeline_create_with_properties(const char *models_path, cons
 
 npg_status npg_vlm_pipeline_create(const char *models_path, const char *device, size_t property_args_size,
                                    npg_vlm_pipeline **pipe, ...) {
-    if (property_args_size % 2 != 0)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT,
-                        "npg_vlm_pipeline_create: property_args_size %zu is odd; properties come as KEY, VALUE pairs",
-                        property_args_size);
     npg_properties *props = NULL;
-    NPG_TRY(npg_properties_create(&props));
     va_list ap;
     va_start(ap, pipe);
-    npg_status st = NPG_OK;
-    for (size_t i = 0; i < property_args_size / 2 && st == NPG_OK; i++) {
-        const char *key = va_arg(ap, const char *);
-        const char *value = va_arg(ap, const char *);
-        if (!key || !value)
-            st = npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_vlm_pipeline_create: property %zu has a NULL %s", i,
-                          !key ? "key" : "value");
-        else
-            st = npg_properties_set(props, key, value);
-    }
+    npg_status st = npg_pipeline_properties_from_args("npg_vlm_pipeline_create", property_args_size, ap, &props);
     va_end(ap);
     if (st == NPG_OK)
         st = npg_vlm_pipeline_create_with_properties(models_path, device, props, pipe);
@@ -359,15 +343,10 @@ static npg_status generate_unlocked(npg_vlm_pipeline *p, const char *prompt, con
 static npg_status enter(const npg_vlm_pipeline *p, const char *fn) {
     if (!p)
         return npg_fail(NPG_ERR_INVALID_ARGUMENT, "%s: pipe is NULL", fn);
-    if (atomic_exchange(&((npg_vlm_pipeline *)p)->busy, true))
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT,
-                        "%s: the pipeline is in use by another thread (or by a call whose streamer is running): a "
-                        "pipeline runs one call at a time; use one pipeline per thread",
-                        fn);
-    return NPG_OK;
+    return npg_pipeline_enter(&((npg_vlm_pipeline *)p)->busy, fn);
 }
 
-static void leave(const npg_vlm_pipeline *p) { atomic_store(&((npg_vlm_pipeline *)p)->busy, false); }
+static void leave(const npg_vlm_pipeline *p) { npg_pipeline_leave(&((npg_vlm_pipeline *)p)->busy); }
 
 npg_status npg_vlm_pipeline_generate(npg_vlm_pipeline *p, const char *prompt, const npg_image *const *images,
                                      size_t n_images, const npg_generation_config *config,

@@ -10,8 +10,8 @@
 #include "core/json.h"
 #include "core/timer.h"
 #include "device/registry.h"
-#include "hub/hub.h"
 #include "models/whisper.h"
+#include "pipeline/pipeline_common.h"
 #include "pipeline/whisper_pipeline.h"
 #include "tokenizer/tokenizer.h"
 
@@ -35,19 +35,14 @@ static npg_status read_dims(npg_whisper_pipeline *p) {
 
 npg_status npg_whisper_pipeline_create_with_properties(const char *models_path, const char *device,
                                                        const npg_properties *properties, npg_whisper_pipeline **pipe) {
-    if (!models_path || !device || !pipe)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_whisper_pipeline_create: %s is NULL",
-                        !models_path ? "models_path" : !device ? "device" : "pipe");
     const npg_device *dev = NULL;
-    NPG_TRY(npg_device_find(device, &dev));
+    NPG_TRY(npg_pipeline_find_device("npg_whisper_pipeline_create", models_path, device, pipe != NULL, &dev));
     NPG_TRY(npg_device_check_properties(dev, properties));
     double t0 = npg_now_ms();
     npg_whisper_pipeline *p = calloc(1, sizeof *p);
     NPG_CHECK_ALLOC(p);
     snprintf(p->device, sizeof p->device, "%s", dev->name);
-    npg_status st = npg_hub_resolve_model_dir(models_path, &p->model_dir);
-    if (st == NPG_OK)
-        st = npg_properties_clone(properties, &p->props);
+    npg_status st = npg_pipeline_open_folder(models_path, properties, &p->model_dir, &p->props);
     if (st == NPG_OK)
         st = npg_tokenizer_create(p->model_dir, &p->tok);
     if (st == NPG_OK)
@@ -72,21 +67,10 @@ npg_status npg_whisper_pipeline_create_with_properties(const char *models_path, 
 
 npg_status npg_whisper_pipeline_create(const char *models_path, const char *device, size_t property_args_size,
                                        npg_whisper_pipeline **pipe, ...) {
-    if (property_args_size % 2 != 0)
-        return npg_fail(NPG_ERR_INVALID_ARGUMENT,
-                        "npg_whisper_pipeline_create: property_args_size %zu is odd; properties come as KEY, VALUE pairs",
-                        property_args_size);
     npg_properties *props = NULL;
-    NPG_TRY(npg_properties_create(&props));
     va_list ap;
     va_start(ap, pipe);
-    npg_status st = NPG_OK;
-    for (size_t i = 0; i < property_args_size / 2 && st == NPG_OK; i++) {
-        const char *key = va_arg(ap, const char *);
-        const char *value = va_arg(ap, const char *);
-        st = key && value ? npg_properties_set(props, key, value)
-                          : npg_fail(NPG_ERR_INVALID_ARGUMENT, "npg_whisper_pipeline_create: property %zu is NULL", i);
-    }
+    npg_status st = npg_pipeline_properties_from_args("npg_whisper_pipeline_create", property_args_size, ap, &props);
     va_end(ap);
     if (st == NPG_OK)
         st = npg_whisper_pipeline_create_with_properties(models_path, device, props, pipe);

@@ -1,5 +1,6 @@
 #include "testutil.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -34,6 +35,12 @@ const char *shared_path(const char *rel) {
     char *b = bufs[slot++ & 7];
     snprintf(b, 1024, "%s/%s", NPG_SHARED_DIR, rel);
     return b;
+}
+
+const char *shared_model(const char *name) {
+    char rel[1024];
+    snprintf(rel, sizeof rel, "models/%s", name);
+    return shared_path(rel);
 }
 
 char *read_all(const char *path, size_t *len) {
@@ -128,6 +135,18 @@ char *make_temp_dir(void) {
     char tmpl[] = "/tmp/npg_test_XXXXXX";
     char *d = mkdtemp(tmpl);
     return d ? strdup(d) : NULL;
+}
+
+int count_dir_entries(const char *dir, const char *part) {
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && (!part || strstr(e->d_name, part));
+    closedir(d);
+    return n;
 }
 
 void rm_rf(const char *path) {

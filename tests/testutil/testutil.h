@@ -69,6 +69,8 @@ int npg_test_summary(void);
 
 /* "<NPG_SHARED_DIR>/<rel>" in a static per-call rotating buffer (8 slots). */
 const char *shared_path(const char *rel);
+/* shared_path("models/<name>"): a model folder of the test material. */
+const char *shared_model(const char *name);
 /* Reads a whole file; NULL on failure. *len optional. Caller frees. */
 char *read_all(const char *path, size_t *len);
 /* Reads raw little-endian f32; returns count via *n. Caller frees. */
@@ -82,6 +84,9 @@ int run_cmd(const char *cmd, char **out, char **err);
 /* A fresh temporary directory (mkdtemp); caller frees the string; remove with rm_rf. */
 char *make_temp_dir(void);
 void rm_rf(const char *path);
+/* Entries of `dir` other than . and .. whose name contains `part` (NULL = every entry): temporaries
+ * left behind, an emptied folder. -1 when dir cannot be opened. */
+int count_dir_entries(const char *dir, const char *part);
 void write_file(const char *path, const void *data, size_t len);
 
 #endif
