@@ -57,7 +57,7 @@ static void gemm_task(void *ctx, int task, int thread) {
         for (int p = 0; p < np; p++) {
             int64_t c0 = j0 + p * NR;
             int ncols = (int)(w->n - c0 < NR ? w->n - c0 : NR);
-            npg_ggml_gemm_tile(panels + (size_t)p * pb, k, j->xa + (size_t)i * j->xstride, j->xstride, mr,
+            npg_ggml_gemm_tile(w->type, panels + (size_t)p * pb, k, j->xa + (size_t)i * j->xstride, j->xstride, mr,
                                y + i * w->n + c0, w->n, ncols);
         }
     }
