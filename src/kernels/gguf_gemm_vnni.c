@@ -155,16 +155,17 @@ VNNI_FN void npg_ggml_gemm_pack(const npg_weight *w, int64_t r0, uint8_t *panel)
     }
 }
 
-/* MR activation rows × 32 weight rows over all k; MR a constant after inlining, so the accumulators
- * stay in registers (4 × 2 int32 + 4 × 2 f32). */
+/* mr (<= 6) activation rows × 32 weight rows over all k; mr a constant after inlining, so the
+ * accumulators stay in registers (6 × 2 int32 + 6 × 2 f32 + 2 weight + 1 broadcast + 2 scale registers
+ * of 32): each 128-byte weight step read from L2 feeds 12 vpdpbusd (8 with 4 rows). */
 VNNI_INLINE void tile(const uint8_t *panel, int64_t k, const uint8_t *xa, size_t xstride, float *y, int64_t ldy,
                       int ncols, const int mr, const int c) {
     int64_t nb = k / 32;
     const float *dw = (const float *)(panel + (size_t)nb * BLOCK_CODES), *mn = dw + nb * NR;
-    const int8_t *xq[4];
-    const float *dx[4], *dxs[4];
-    const int32_t *sums[4];
-    __m512 f[4][2];
+    const int8_t *xq[NPG_GGML_GEMM_MR];
+    const float *dx[NPG_GGML_GEMM_MR], *dxs[NPG_GGML_GEMM_MR];
+    const int32_t *sums[NPG_GGML_GEMM_MR];
+    __m512 f[NPG_GGML_GEMM_MR][2];
     UNROLL for (int i = 0; i < mr; i++) {
         xq[i] = (const int8_t *)(xa + (size_t)i * xstride);
         dx[i] = (const float *)(xa + (size_t)i * xstride + k);
@@ -174,7 +175,7 @@ VNNI_INLINE void tile(const uint8_t *panel, int64_t k, const uint8_t *xa, size_t
     }
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *pc = panel + (size_t)b * BLOCK_CODES;
-        __m512i a[4][2];
+        __m512i a[NPG_GGML_GEMM_MR][2];
         UNROLL for (int i = 0; i < mr; i++) a[i][0] = a[i][1] = c ? _mm512_set1_epi32(-c * sums[i][b]) : _mm512_setzero_si512();
         UNROLL for (int g = 0; g < 8; g++) {
             __m512i w0 = _mm512_loadu_si512(pc + 128 * g), w1 = _mm512_loadu_si512(pc + 128 * g + 64);
@@ -218,6 +219,8 @@ VNNI_FN void npg_ggml_gemm_tile(npg_wtype t, const uint8_t *panel, int64_t k, co
     const int c = t == NPG_W_GGML_Q4_0 ? 8 : t == NPG_W_GGML_Q8_0 ? 128 : 0;
 #define TILE_C(C)                                                                                                  \
     switch (mr) {                                                                                                  \
+    case 6: tile(panel, k, xa, xstride, y, ldy, ncols, 6, C); break;                                               \
+    case 5: tile(panel, k, xa, xstride, y, ldy, ncols, 5, C); break;                                               \
     case 4: tile(panel, k, xa, xstride, y, ldy, ncols, 4, C); break;                                               \
     case 3: tile(panel, k, xa, xstride, y, ldy, ncols, 3, C); break;                                               \
     case 2: tile(panel, k, xa, xstride, y, ldy, ncols, 2, C); break;                                               \

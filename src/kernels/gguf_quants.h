@@ -89,7 +89,7 @@ bool npg_matmul_ggml_gemm(const npg_compute *c, const float *x, int64_t m, const
                           float *const *y, int count);
 /* its VNNI pieces (gguf_gemm_vnni.c): an activation row is k int8 codes, k/32 scales dx and k/32
  * dx·Σcodes and k/32 int32 Σcodes (npg_ggml_gemm_act_bytes); a panel is NR rows' codes and per-32 scales and offsets */
-enum { NPG_GGML_GEMM_NR = 32 };
+enum { NPG_GGML_GEMM_NR = 32, NPG_GGML_GEMM_MR = 6 /* activation rows per tile call */ };
 bool npg_ggml_gemm_type(npg_wtype t);
 size_t npg_ggml_gemm_act_bytes(int64_t k);
 void npg_ggml_gemm_quantize_row(const float *x, int64_t k, uint8_t *out);
