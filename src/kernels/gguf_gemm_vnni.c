@@ -176,7 +176,8 @@ VNNI_INLINE void tile(const uint8_t *panel, int64_t k, const uint8_t *xa, size_t
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *pc = panel + (size_t)b * BLOCK_CODES;
         __m512i a[NPG_GGML_GEMM_MR][2];
-        UNROLL for (int i = 0; i < mr; i++) a[i][0] = a[i][1] = c ? _mm512_set1_epi32(-c * sums[i][b]) : _mm512_setzero_si512();
+        UNROLL for (int i = 0; i < mr; i++) a[i][0] = a[i][1] =
+            c ? _mm512_set1_epi32(-c * sums[i][b]) : _mm512_setzero_si512();
         UNROLL for (int g = 0; g < 8; g++) {
             __m512i w0 = _mm512_loadu_si512(pc + 128 * g), w1 = _mm512_loadu_si512(pc + 128 * g + 64);
             UNROLL for (int i = 0; i < mr; i++) {
@@ -213,18 +214,18 @@ VNNI_INLINE void tile(const uint8_t *panel, int64_t k, const uint8_t *xa, size_t
     }
 }
 
-VNNI_FN void npg_ggml_gemm_tile(npg_wtype t, const uint8_t *panel, int64_t k, const uint8_t *xa, size_t xstride,
-                                int mr, float *y, int64_t ldy, int ncols) {
+VNNI_FN void npg_ggml_gemm_tile(npg_wtype t, const uint8_t *panel, int64_t k, const uint8_t *xa, size_t xstride, int mr,
+                                float *y, int64_t ldy, int ncols) {
     /* c: the integer offset of Q4_0 / Q8_0 codes (0: the per-block mn of the other types) */
     const int c = t == NPG_W_GGML_Q4_0 ? 8 : t == NPG_W_GGML_Q8_0 ? 128 : 0;
-#define TILE_C(C)                                                                                                  \
-    switch (mr) {                                                                                                  \
-    case 6: tile(panel, k, xa, xstride, y, ldy, ncols, 6, C); break;                                               \
-    case 5: tile(panel, k, xa, xstride, y, ldy, ncols, 5, C); break;                                               \
-    case 4: tile(panel, k, xa, xstride, y, ldy, ncols, 4, C); break;                                               \
-    case 3: tile(panel, k, xa, xstride, y, ldy, ncols, 3, C); break;                                               \
-    case 2: tile(panel, k, xa, xstride, y, ldy, ncols, 2, C); break;                                               \
-    default: tile(panel, k, xa, xstride, y, ldy, ncols, 1, C); break;                                              \
+#define TILE_C(C)                                                     \
+    switch (mr) {                                                     \
+    case 6: tile(panel, k, xa, xstride, y, ldy, ncols, 6, C); break;  \
+    case 5: tile(panel, k, xa, xstride, y, ldy, ncols, 5, C); break;  \
+    case 4: tile(panel, k, xa, xstride, y, ldy, ncols, 4, C); break;  \
+    case 3: tile(panel, k, xa, xstride, y, ldy, ncols, 3, C); break;  \
+    case 2: tile(panel, k, xa, xstride, y, ldy, ncols, 2, C); break;  \
+    default: tile(panel, k, xa, xstride, y, ldy, ncols, 1, C); break; \
     }
     if (c == 8)
         TILE_C(8)
