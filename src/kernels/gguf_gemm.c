@@ -2,7 +2,7 @@
  * (gguf_quants.h, npg_matmul_ggml_gemm): the activations are quantized to int8 once per call (for
  * every weight of a q/k/v or gate/up group), then each task unpacks PANELS panels of 32 weight rows
  * to unsigned codes in its scratch and runs the VNNI tile kernel (gguf_gemm_vnni.c) over all rows of
- * x, 4 at a time: an MR-row slice of x (4·k bytes) stays in L1/L2 across the task's panels, and each
+ * x, MR at a time: an MR-row slice of x (4·k bytes) stays in L1/L2 across the task's panels, and each
  * panel's unpacking is paid once for all m rows. */
 #include <stdlib.h>
 
@@ -10,7 +10,7 @@
 #include "kernels/gguf_quants.h"
 #include "kernels/kernel_set.h"
 
-enum { NR = NPG_GGML_GEMM_NR, MR = 4, PANELS = 2 };
+enum { NR = NPG_GGML_GEMM_NR, MR = NPG_GGML_GEMM_MR, PANELS = 2 };
 
 typedef struct gemm_job {
     const npg_weight *const *w;
@@ -57,7 +57,7 @@ static void gemm_task(void *ctx, int task, int thread) {
         for (int p = 0; p < np; p++) {
             int64_t c0 = j0 + p * NR;
             int ncols = (int)(w->n - c0 < NR ? w->n - c0 : NR);
-            npg_ggml_gemm_tile(panels + (size_t)p * pb, k, j->xa + (size_t)i * j->xstride, j->xstride, mr,
+            npg_ggml_gemm_tile(w->type, panels + (size_t)p * pb, k, j->xa + (size_t)i * j->xstride, j->xstride, mr,
                                y + i * w->n + c0, w->n, ncols);
         }
     }

@@ -7,7 +7,9 @@
  * dw = d·sc, mn = −dmin·m of the sub-block). With the activations x ≈ dx·xq per block (Σ xq = sx):
  *   Σ w·x ≈ dx·dw·Σ u·xq + mn·(dx·sx),
  * so the inner loop is pure vpdpbusd (u unsigned, xq signed) into int32, and each block costs one
- * conversion and two fmas per accumulator. The panel stores a block's codes as [8 groups of 4 inputs]
+ * conversion and two fmas per accumulator. Where mn = −c·dw (Q4_0: c = 8, Q8_0: c = 128) the offset is
+ * integer, dx·dw·(Σ u·xq − c·Σ xq): the accumulators start at −c·Σ xq (the row's int sums) and a block
+ * costs one conversion, one multiply and one fma per accumulator. The panel stores a block's codes as [8 groups of 4 inputs]
  * [32 rows][4 bytes]: one 64-byte load is 16 rows × 4 inputs, multiplied by one broadcast dword of an
  * activation row. Q6_K (16-value sub-blocks) has no panel: it keeps the f32 path. */
 #include <immintrin.h>
@@ -20,6 +22,14 @@
 #define VNNI_FN __attribute__((target(VNNI_TARGET)))
 #define VNNI_INLINE static inline __attribute__((always_inline, target(VNNI_TARGET)))
 
+/* acc += Σ4 u·x per int32 lane. Inline assembly, not _mm512_dpbusd_epi32: gcc 12 does not tie the
+ * intrinsic's accumulator to its output and wraps every vpdpbusd of the tile loop in register copies
+ * (as gemm_int8_avx512.c found). */
+VNNI_INLINE __m512i dpbusd(__m512i acc, __m512i w, __m512i x) {
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(w), "v"(x));
+    return acc;
+}
+
 enum { NR = NPG_GGML_GEMM_NR, BLOCK_CODES = 32 * NPG_GGML_GEMM_NR };
 
 bool npg_ggml_gemm_type(npg_wtype t) {
@@ -27,13 +37,14 @@ bool npg_ggml_gemm_type(npg_wtype t) {
            t == NPG_W_GGML_Q5_K;
 }
 
-size_t npg_ggml_gemm_act_bytes(int64_t k) { return ((size_t)k + (size_t)(k / 32) * 2 * sizeof(float) + 63) / 64 * 64; }
+size_t npg_ggml_gemm_act_bytes(int64_t k) { return ((size_t)k + (size_t)(k / 32) * 3 * sizeof(float) + 63) / 64 * 64; }
 
 /* Round to nearest even (the vector conversion), not the decode quantizer's half away from zero: the
  * two differ only on exact ties, within the same rounding bound. */
 VNNI_FN void npg_ggml_gemm_quantize_row(const float *x, int64_t k, uint8_t *out) {
     int8_t *q = (int8_t *)out;
     float *dx = (float *)(out + k), *dxs = dx + k / 32;
+    int32_t *sum = (int32_t *)(dxs + k / 32);
     for (int64_t b = 0; b < k / 32; b++) {
         __m512 v0 = _mm512_loadu_ps(x + 32 * b), v1 = _mm512_loadu_ps(x + 32 * b + 16);
         float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
@@ -43,7 +54,9 @@ VNNI_FN void npg_ggml_gemm_quantize_row(const float *x, int64_t k, uint8_t *out)
         _mm_storeu_si128((__m128i *)(q + 32 * b), _mm512_cvtsepi32_epi8(i0));
         _mm_storeu_si128((__m128i *)(q + 32 * b + 16), _mm512_cvtsepi32_epi8(i1));
         dx[b] = d;
-        dxs[b] = d * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
+        /* the int8 codes' sum: the saturating narrowing never clips (|v·id| <= 127.5 rounds to 127) */
+        sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
+        dxs[b] = d * (float)sum[b];
     }
 }
 
@@ -120,48 +133,70 @@ VNNI_FN void npg_ggml_gemm_pack(const npg_weight *w, int64_t r0, uint8_t *panel)
     if (rows < NR) { /* rows past n: zero codes and scales, so their (unstored) sums are 0 */
         memset(panel, 0, npg_ggml_gemm_panel_bytes(w->k));
     }
-    for (int64_t r = 0; r < rows; r++) {
-        const uint8_t *row = (const uint8_t *)w->data + (size_t)(r0 + r) * rb;
-        for (int64_t b = 0; b < nb; b++) {
+    /* block-major: a block's 1 KiB of codes is written whole while in L1 (row-major passes rewrote
+     * every line of the panel, larger than L1, once per row); the rows' reads advance together */
+    const uint8_t *base = (const uint8_t *)w->data + (size_t)r0 * rb;
+    /* the rows' bytes come from memory once per call, 32 streams side by side that the hardware
+     * prefetchers missed (the unpacking stalled on its loads): ask for them PREFETCH bytes ahead */
+    const size_t bb = rb / (size_t)nb; /* bytes per 32 inputs (a K super-block's share) */
+    enum { PREFETCH = 320 };
+    for (int64_t b = 0; b < nb; b++) {
+        uint8_t *dst = panel + (size_t)b * BLOCK_CODES;
+        size_t off = (size_t)b * bb + PREFETCH;
+        if (off < rb && off / 64 != (off + bb) / 64) /* once per cache line */
+            for (int64_t r = 0; r < rows; r++)
+                _mm_prefetch((const char *)base + (size_t)r * rb + off, _MM_HINT_T0);
+        for (int64_t r = 0; r < rows; r++) {
             uint8_t u[32];
-            unpack32(w->type, row, b, u, &dw[b * NR + r], &mn[b * NR + r]);
-            uint8_t *dst = panel + (size_t)b * BLOCK_CODES + 4 * r;
+            unpack32(w->type, base + (size_t)r * rb, b, u, &dw[b * NR + r], &mn[b * NR + r]);
             for (int g = 0; g < 8; g++)
-                memcpy(dst + g * 4 * NR, u + 4 * g, 4);
+                memcpy(dst + g * 4 * NR + 4 * r, u + 4 * g, 4);
         }
     }
 }
 
-/* MR activation rows × 32 weight rows over all k; MR a constant after inlining, so the accumulators
- * stay in registers (4 × 2 int32 + 4 × 2 f32). */
+/* mr (<= 6) activation rows × 32 weight rows over all k; mr a constant after inlining, so the
+ * accumulators stay in registers (6 × 2 int32 + 6 × 2 f32 + 2 weight + 1 broadcast + 2 scale registers
+ * of 32): each 128-byte weight step read from L2 feeds 12 vpdpbusd (8 with 4 rows). */
 VNNI_INLINE void tile(const uint8_t *panel, int64_t k, const uint8_t *xa, size_t xstride, float *y, int64_t ldy,
-                      int ncols, const int mr) {
+                      int ncols, const int mr, const int c) {
     int64_t nb = k / 32;
     const float *dw = (const float *)(panel + (size_t)nb * BLOCK_CODES), *mn = dw + nb * NR;
-    const int8_t *xq[4];
-    const float *dx[4], *dxs[4];
-    __m512 f[4][2];
+    const int8_t *xq[NPG_GGML_GEMM_MR];
+    const float *dx[NPG_GGML_GEMM_MR], *dxs[NPG_GGML_GEMM_MR];
+    const int32_t *sums[NPG_GGML_GEMM_MR];
+    __m512 f[NPG_GGML_GEMM_MR][2];
     UNROLL for (int i = 0; i < mr; i++) {
         xq[i] = (const int8_t *)(xa + (size_t)i * xstride);
         dx[i] = (const float *)(xa + (size_t)i * xstride + k);
         dxs[i] = dx[i] + nb;
+        sums[i] = (const int32_t *)(dxs[i] + nb);
         f[i][0] = f[i][1] = _mm512_setzero_ps();
     }
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *pc = panel + (size_t)b * BLOCK_CODES;
-        __m512i a[4][2];
-        UNROLL for (int i = 0; i < mr; i++) a[i][0] = a[i][1] = _mm512_setzero_si512();
+        __m512i a[NPG_GGML_GEMM_MR][2];
+        UNROLL for (int i = 0; i < mr; i++) a[i][0] = a[i][1] =
+            c ? _mm512_set1_epi32(-c * sums[i][b]) : _mm512_setzero_si512();
         UNROLL for (int g = 0; g < 8; g++) {
             __m512i w0 = _mm512_loadu_si512(pc + 128 * g), w1 = _mm512_loadu_si512(pc + 128 * g + 64);
             UNROLL for (int i = 0; i < mr; i++) {
                 int32_t xv;
                 memcpy(&xv, xq[i] + 32 * b + 4 * g, 4);
                 __m512i xb = _mm512_set1_epi32(xv);
-                a[i][0] = _mm512_dpbusd_epi32(a[i][0], w0, xb);
-                a[i][1] = _mm512_dpbusd_epi32(a[i][1], w1, xb);
+                a[i][0] = dpbusd(a[i][0], w0, xb);
+                a[i][1] = dpbusd(a[i][1], w1, xb);
             }
         }
         __m512 d0 = _mm512_loadu_ps(dw + b * NR), d1 = _mm512_loadu_ps(dw + b * NR + 16);
+        if (c) {
+            UNROLL for (int i = 0; i < mr; i++) {
+                __m512 sx = _mm512_set1_ps(dx[i][b]);
+                f[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[i][0]), _mm512_mul_ps(sx, d0), f[i][0]);
+                f[i][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[i][1]), _mm512_mul_ps(sx, d1), f[i][1]);
+            }
+            continue;
+        }
         __m512 m0 = _mm512_loadu_ps(mn + b * NR), m1 = _mm512_loadu_ps(mn + b * NR + 16);
         UNROLL for (int i = 0; i < mr; i++) {
             __m512 sx = _mm512_set1_ps(dx[i][b]), so = _mm512_set1_ps(dxs[i][b]);
@@ -179,12 +214,24 @@ VNNI_INLINE void tile(const uint8_t *panel, int64_t k, const uint8_t *xa, size_t
     }
 }
 
-VNNI_FN void npg_ggml_gemm_tile(const uint8_t *panel, int64_t k, const uint8_t *xa, size_t xstride, int mr, float *y,
-                                int64_t ldy, int ncols) {
-    switch (mr) {
-    case 4: tile(panel, k, xa, xstride, y, ldy, ncols, 4); break;
-    case 3: tile(panel, k, xa, xstride, y, ldy, ncols, 3); break;
-    case 2: tile(panel, k, xa, xstride, y, ldy, ncols, 2); break;
-    default: tile(panel, k, xa, xstride, y, ldy, ncols, 1); break;
+VNNI_FN void npg_ggml_gemm_tile(npg_wtype t, const uint8_t *panel, int64_t k, const uint8_t *xa, size_t xstride, int mr,
+                                float *y, int64_t ldy, int ncols) {
+    /* c: the integer offset of Q4_0 / Q8_0 codes (0: the per-block mn of the other types) */
+    const int c = t == NPG_W_GGML_Q4_0 ? 8 : t == NPG_W_GGML_Q8_0 ? 128 : 0;
+#define TILE_C(C)                                                     \
+    switch (mr) {                                                     \
+    case 6: tile(panel, k, xa, xstride, y, ldy, ncols, 6, C); break;  \
+    case 5: tile(panel, k, xa, xstride, y, ldy, ncols, 5, C); break;  \
+    case 4: tile(panel, k, xa, xstride, y, ldy, ncols, 4, C); break;  \
+    case 3: tile(panel, k, xa, xstride, y, ldy, ncols, 3, C); break;  \
+    case 2: tile(panel, k, xa, xstride, y, ldy, ncols, 2, C); break;  \
+    default: tile(panel, k, xa, xstride, y, ldy, ncols, 1, C); break; \
     }
+    if (c == 8)
+        TILE_C(8)
+    else if (c == 128)
+        TILE_C(128)
+    else
+        TILE_C(0)
+#undef TILE_C
 }

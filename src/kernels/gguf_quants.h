@@ -88,15 +88,15 @@ void npg_ggml_vnni_layout(const int8_t *xq, const float *xd, int64_t k, npg_ggml
 bool npg_matmul_ggml_gemm(const npg_compute *c, const float *x, int64_t m, const npg_weight *const *w,
                           float *const *y, int count);
 /* its VNNI pieces (gguf_gemm_vnni.c): an activation row is k int8 codes, k/32 scales dx and k/32
- * dx·Σcodes (npg_ggml_gemm_act_bytes); a panel is NR rows' codes and per-32 scales and offsets */
-enum { NPG_GGML_GEMM_NR = 32 };
+ * dx·Σcodes and k/32 int32 Σcodes (npg_ggml_gemm_act_bytes); a panel is NR rows' codes and per-32 scales and offsets */
+enum { NPG_GGML_GEMM_NR = 32, NPG_GGML_GEMM_MR = 6 /* activation rows per tile call */ };
 bool npg_ggml_gemm_type(npg_wtype t);
 size_t npg_ggml_gemm_act_bytes(int64_t k);
 void npg_ggml_gemm_quantize_row(const float *x, int64_t k, uint8_t *out);
 size_t npg_ggml_gemm_panel_bytes(int64_t k);
 void npg_ggml_gemm_pack(const npg_weight *w, int64_t r0, uint8_t *panel);
-void npg_ggml_gemm_tile(const uint8_t *panel, int64_t k, const uint8_t *xa, size_t xstride, int mr, float *y,
-                        int64_t ldy, int ncols);
+void npg_ggml_gemm_tile(npg_wtype t, const uint8_t *panel, int64_t k, const uint8_t *xa, size_t xstride, int mr,
+                        float *y, int64_t ldy, int ncols);
 
 /* Prefill (m > 2): blocks of 64 weight rows are dequantized once into a per-thread f32 scratch and
  * multiplied by the f32 tile kernels over input chunks, so x streams once per 64 weight rows. The
