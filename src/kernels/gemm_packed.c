@@ -6,7 +6,8 @@
  * micro-kernel keeps a 12 × 32 block of C in 24 of the 32 registers: 24 independent FMA chains hide the
  * FMA latency at 2 FMAs per cycle, and each k step loads 2 B vectors and broadcasts 12 A values for 24
  * FMAs. AVX2: 6 × 16 in 12 of 16 registers. Scalar: plain loops (the tests compare all three).
- * Bias (and the residual, accumulate) go into C before the first chunk; the activation is applied to
+ * Bias (and the residual, accumulate) go into C before the first chunk (AVX-512: into the kernel's
+ * accumulators on the first chunk); the activation is applied to
  * the block after the last one, while it is still in L2. */
 #include <immintrin.h>
 #include <math.h>
