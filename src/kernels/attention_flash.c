@@ -13,7 +13,7 @@ enum { P_ = NPG_GEMM_PANEL, QB_ = 64, KT_ = 240 };
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-static size_t per_thread(int64_t T, int64_t d) { return (size_t)(d * T + 2 * d * QB_ + KT_ * QB_ + 3 * QB_); }
+static size_t per_thread(int64_t T, int64_t d) { return (size_t)(2 * d * T + 2 * d * QB_ + KT_ * QB_ + 3 * QB_); }
 
 size_t npg_attention_full_scratch(int64_t T, int64_t d, int threads) {
     return per_thread(T, d) * (size_t)(threads > 0 ? threads : 1);
@@ -90,11 +90,16 @@ static void head_task(void *ctx, int task, int thread) {
     const flash_job *j = ctx;
     int64_t T = j->T, d = j->d, ld = j->ld, h = task;
     float *vt = j->scratch + per_thread(T, d) * (size_t)thread;
-    float *qt = vt + d * T, *ot = qt + d * QB_, *st = ot + d * QB_, *m = st + KT_ * QB_, *l = m + QB_;
+    float *kc = vt + d * T, *qt = kc + d * T, *ot = qt + d * QB_, *st = ot + d * QB_, *m = st + KT_ * QB_, *l = m + QB_;
     /* the GEMMs run on this thread alone: the heads are the parallel loop */
     npg_compute one = {.pool = NULL, .isa = j->c->isa};
-    const float *qh = j->q + h * d, *kh = j->k + h * d;
+    const float *qh = j->q + h * d;
     transpose_v(j->v + h * d, ld, T, d, vt);
+    /* K of this head made contiguous [T, d]: read in place, each key is a short run (d floats) in a
+     * row of 3·H, so the 12 rows a kernel call reads are 12 short streams the prefetchers miss; one
+     * copy per head is read T / QB times from then on as one sequential stream */
+    for (int64_t t = 0; t < T; t++)
+        memcpy(kc + t * d, j->k + t * ld + h * d, (size_t)d * sizeof(float));
     for (int64_t q0 = 0; q0 < T; q0 += QB_) {
         int64_t qn = min64(QB_, T - q0);
         /* Qᵀ as packed panels [QB / P][d][P], the scale folded in; missing queries are zero columns */
@@ -113,7 +118,7 @@ static void head_task(void *ctx, int task, int thread) {
             int64_t kn = min64(KT_, T - k0);
             for (int64_t p = 0; p < QB_ / P_; p++) {
                 float *sp = st + p * KT_ * P_, *op = ot + p * d * P_;
-                npg_gemm_packed(&one, kn, P_, d, kh + k0 * ld, ld, qt + p * d * P_, NULL, NPG_GEMM_ACT_NONE, sp, P_, 0);
+                npg_gemm_packed(&one, kn, P_, d, kc + k0 * d, d, qt + p * d * P_, NULL, NPG_GEMM_ACT_NONE, sp, P_, 0);
                 if (one.isa == NPG_ISA_AVX512)
                     softmax_step_avx512(sp, kn, m + p * P_, l + p * P_, op, d);
                 else
