@@ -9,6 +9,19 @@
 #define AVX512_FN __attribute__((target(AVX512_TARGET)))
 #define AVX512_INLINE static inline __attribute__((always_inline, target(AVX512_TARGET)))
 
+/* The same with AVX-512 VNNI (vpdpbusd), for the integer kernels; callers check npg_cpu_has_vnni(). */
+#define VNNI_TARGET AVX512_TARGET ",avx512vnni"
+#define VNNI_FN __attribute__((target(VNNI_TARGET)))
+#define VNNI_INLINE static inline __attribute__((always_inline, target(VNNI_TARGET)))
+
+/* acc += Σ4 w (unsigned bytes) · x (signed bytes) per int32 lane. Inline assembly, not
+ * _mm512_dpbusd_epi32: gcc 12 does not tie the intrinsic's accumulator to its output register and wraps
+ * every vpdpbusd of a tile loop in two register copies, which halved the GEMMs' throughput. */
+VNNI_INLINE __m512i npg_dpbusd512(__m512i acc, __m512i w, __m512i x) {
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(w), "v"(x));
+    return acc;
+}
+
 /* Fully unrolls the MR / NR loops so the accumulator arrays live in registers. (Unoptimized builds
  * drop it: gcc -O0 warns that it ignores the annotation.) */
 #ifndef UNROLL

@@ -19,18 +19,6 @@
 #include "kernels/avx512_inline.h"
 #include "kernels/gemm_int8.h"
 
-#define PANEL_TARGET AVX512_TARGET ",avx512vnni"
-#define PANEL_FN __attribute__((target(PANEL_TARGET)))
-#define PANEL_INLINE static inline __attribute__((always_inline, target(PANEL_TARGET)))
-
-/* acc += Σ4 w (unsigned bytes) · x (signed bytes) per int32 lane. Inline assembly, not
- * _mm512_dpbusd_epi32: gcc 12 does not tie the intrinsic's accumulator to its output register and wraps
- * every vpdpbusd of the loop below in two register copies, which halved its throughput. */
-PANEL_INLINE __m512i dpbusd(__m512i acc, __m512i w, __m512i x) {
-    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(w), "v"(x));
-    return acc;
-}
-
 enum {
     PANEL_N = 64,                   /* weight rows (outputs) per panel: 4 registers of 16 */
     PANEL_KB = NPG_PANEL_SCRATCH / (128 * PANEL_N), /* 128-input blocks per chunk (scratch) */
@@ -41,7 +29,7 @@ enum {
 
 /* Block b of row `row`, biased to unsigned bytes: lo = inputs 0..63, hi = 64..127 (as
  * matmul_avx512_int.c's load_block). */
-PANEL_INLINE void unpack_block(const uint8_t *row, int64_t b, npg_wtype wt, __m512i nf4_lut, __m512i *lo, __m512i *hi) {
+VNNI_INLINE void unpack_block(const uint8_t *row, int64_t b, npg_wtype wt, __m512i nf4_lut, __m512i *lo, __m512i *hi) {
     if (wt == NPG_W_Q8_CW) {
         const __m512i flip = _mm512_set1_epi8((char)0x80);
         *lo = _mm512_xor_si512(_mm512_loadu_si512((const void *)(row + b * 128)), flip);
@@ -60,7 +48,7 @@ PANEL_INLINE void unpack_block(const uint8_t *row, int64_t b, npg_wtype wt, __m5
 
 /* r[0..15] = 16 rows of 16 dwords -> r[s] = dword s of rows 0..15 (a 16 × 16 transpose: 64 shuffles,
  * where 32 vpscatterdd cost ~10 times as much). */
-PANEL_INLINE void transpose16(__m512i r[16]) {
+VNNI_INLINE void transpose16(__m512i r[16]) {
     __m512i t[16], u[16];
     for (int p = 0; p < 16; p += 2) {
         t[p] = _mm512_unpacklo_epi32(r[p], r[p + 1]);
@@ -88,7 +76,7 @@ PANEL_INLINE void transpose16(__m512i r[16]) {
  * their outputs are never stored) into pk; Q4_G's group scales into gsc[block][64]. 16 rows at a time:
  * each row's lo (or hi) half of a block is 16 dwords, steps 0..15 (16..31); transposed, register s
  * is step s's 16 outputs. */
-PANEL_INLINE void unpack_panel(const npg_weight *w, npg_wtype wt, int64_t j0, int nr, int64_t kb, int nbl,
+VNNI_INLINE void unpack_panel(const npg_weight *w, npg_wtype wt, int64_t j0, int nr, int64_t kb, int nbl,
                                uint8_t *pk, float *gsc) {
     const size_t rb = npg_quant_row_bytes(wt, w->k);
     __m512i lut = _mm512_setzero_si512();
@@ -130,7 +118,7 @@ PANEL_INLINE void unpack_panel(const npg_weight *w, npg_wtype wt, int64_t j0, in
  * f lives in ft[MR][64] (L1), not in registers: the 16 int32 accumulators, 4 weight registers and
  * the broadcast already take 21 of the 32, and 16 more f32 accumulators made the compiler spill and
  * shuffle registers inside the vpdpbusd loop. Its load, fma and store per block are 1/32 of the loop. */
-PANEL_INLINE void micro(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, const __mmask16 cols[4], int64_t kb,
+VNNI_INLINE void micro(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, const __mmask16 cols[4], int64_t kb,
                         int nbl, const uint8_t *pk, const float *gsc, bool first, const float *rs, int shift,
                         float *ft) {
     const int8_t *q[MR];
@@ -173,10 +161,10 @@ PANEL_INLINE void micro(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, co
                 int32_t x4;
                 memcpy(&x4, qb[i] + 4 * s, sizeof x4);
                 __m512i x = _mm512_set1_epi32(x4);
-                acc[i][0] = dpbusd(acc[i][0], w0, x);
-                acc[i][1] = dpbusd(acc[i][1], w1, x);
-                acc[i][2] = dpbusd(acc[i][2], w2, x);
-                acc[i][3] = dpbusd(acc[i][3], w3, x);
+                acc[i][0] = npg_dpbusd512(acc[i][0], w0, x);
+                acc[i][1] = npg_dpbusd512(acc[i][1], w1, x);
+                acc[i][2] = npg_dpbusd512(acc[i][2], w2, x);
+                acc[i][3] = npg_dpbusd512(acc[i][3], w3, x);
             }
         }
         UNROLL
@@ -198,7 +186,7 @@ PANEL_INLINE void micro(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, co
         }
 }
 
-PANEL_INLINE void panel_body(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1,
+VNNI_INLINE void panel_body(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1,
                              const npg_wtype wt) {
     const npg_weight *w = a->w;
     const int shift = wt == NPG_W_Q8_CW || wt == NPG_W_NF4_CW ? 7 : 3;
@@ -240,7 +228,7 @@ PANEL_INLINE void panel_body(const npg_mm_args *a, int64_t i0, int mr, int64_t j
 }
 
 #define PANEL_KERNEL(name, WT)                                                                                     \
-    PANEL_FN static void name(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1, \
+    VNNI_FN static void name(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1, \
                               int accumulate) {                                                                    \
         (void)accumulate; /* always 0: the call covers all inputs */                                               \
         panel_body(a, i0, mr, j0, nr, k0, k1, WT);                                                                 \

@@ -18,18 +18,6 @@
 #include "kernels/avx512_inline.h"
 #include "kernels/gguf_quants.h"
 
-#define VNNI_TARGET AVX512_TARGET ",avx512vnni"
-#define VNNI_FN __attribute__((target(VNNI_TARGET)))
-#define VNNI_INLINE static inline __attribute__((always_inline, target(VNNI_TARGET)))
-
-/* acc += Σ4 u·x per int32 lane. Inline assembly, not _mm512_dpbusd_epi32: gcc 12 does not tie the
- * intrinsic's accumulator to its output and wraps every vpdpbusd of the tile loop in register copies
- * (as gemm_int8_avx512.c found). */
-VNNI_INLINE __m512i dpbusd(__m512i acc, __m512i w, __m512i x) {
-    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(w), "v"(x));
-    return acc;
-}
-
 enum { NR = NPG_GGML_GEMM_NR, BLOCK_CODES = 32 * NPG_GGML_GEMM_NR };
 
 bool npg_ggml_gemm_type(npg_wtype t) {
@@ -184,8 +172,8 @@ VNNI_INLINE void tile(const uint8_t *panel, int64_t k, const uint8_t *xa, size_t
                 int32_t xv;
                 memcpy(&xv, xq[i] + 32 * b + 4 * g, 4);
                 __m512i xb = _mm512_set1_epi32(xv);
-                a[i][0] = dpbusd(a[i][0], w0, xb);
-                a[i][1] = dpbusd(a[i][1], w1, xb);
+                a[i][0] = npg_dpbusd512(a[i][0], w0, xb);
+                a[i][1] = npg_dpbusd512(a[i][1], w1, xb);
             }
         }
         __m512 d0 = _mm512_loadu_ps(dw + b * NR), d1 = _mm512_loadu_ps(dw + b * NR + 16);

@@ -14,8 +14,6 @@
 #include "kernels/avx512_inline.h"
 #include "kernels/gguf_quants.h"
 
-#define VNNI_TARGET AVX512_TARGET ",avx512vnni"
-#define VNNI_FN __attribute__((target(VNNI_TARGET)))
 
 size_t npg_ggml_vnni_row_bytes(int64_t k) {
     /* codes k bytes, nsum4 k/4 int32 (= k bytes), xd k/32 floats; 64-byte multiple when k % 64 == 0 */

@@ -26,9 +26,6 @@
 #include "kernels/avx512_inline.h"
 #include "kernels/kernel_set.h"
 
-#define VNNI_TARGET AVX512_TARGET ",avx512vnni"
-#define VNNI_FN __attribute__((target(VNNI_TARGET)))
-#define VNNI_INLINE static inline __attribute__((always_inline, target(VNNI_TARGET)))
 
 enum { I_MR_MAX = 4, I_NR_MAX = 8, PF_TILES = 2 };
 
