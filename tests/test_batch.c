@@ -25,14 +25,6 @@ static const int32_t P3[] = {1, 5, 120, 250};
 static const int32_t *const PROMPTS[N_SEQ] = {P0, P1, P2, P3};
 static const int64_t LENS[N_SEQ] = {7, 2, 11, 4};
 
-static int32_t argmax(const float *x, int64_t n) {
-    int64_t b = 0;
-    for (int64_t i = 1; i < n; i++)
-        if (x[i] > x[b])
-            b = i;
-    return (int32_t)b;
-}
-
 /* One sequence alone: prefill, then STEPS greedy decode steps; logits [STEPS + 1, V]. */
 static npg_status single_run(const npg_model *m, npg_threadpool *pool, const int32_t *p, int64_t n, float *logits) {
     int64_t V = m->cfg.vocab;
@@ -43,7 +35,7 @@ static npg_status single_run(const npg_model *m, npg_threadpool *pool, const int
         memcpy(logits + k * V, s->logits, (size_t)V * sizeof(float));
         if (k == STEPS)
             break;
-        int32_t id = argmax(s->logits, V);
+        int32_t id = test_argmax(s->logits, V);
         st = npg_model_forward(m, s, &id, 1, n + k, false);
     }
     npg_forward_state_free(s);
@@ -88,7 +80,7 @@ static void check_model(const char *rel) {
          * rows in reverse sequence order to show order does not matter */
         for (int r = 0; r < N_SEQ; r++) {
             int q = N_SEQ - 1 - r;
-            ids[r] = argmax(ref + (q * (STEPS + 1) + k) * V, V);
+            ids[r] = test_argmax(ref + (q * (STEPS + 1) + k) * V, V);
             pos[r] = (int32_t)(LENS[q] + k);
             seq[r] = q;
             want[r] = 1;
@@ -112,7 +104,7 @@ static void check_model(const char *rel) {
 
     /* KV copy: prompt 0 of sequence 0 continued as sequence 3 (overwritten) gives the same logits */
     REQUIRE_OK(npg_forward_state_copy_seq(s, m, 0, 3, LENS[0]));
-    int32_t id0 = argmax(ref, V);
+    int32_t id0 = test_argmax(ref, V);
     int32_t ids2[2] = {id0, id0}, pos2[2] = {(int32_t)LENS[0], (int32_t)LENS[0]}, seq2[2] = {0, 3};
     uint8_t want2[2] = {1, 1};
     npg_batch c = {.n = 2, .ids = ids2, .pos = pos2, .seq = seq2, .want_logits = want2};

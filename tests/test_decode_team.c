@@ -74,14 +74,6 @@ static npg_status requant_model(npg_model *m, const wkind *kd) {
     return requant(m, &m->lm_head, kd);
 }
 
-static int32_t argmax(const float *x, int64_t n) {
-    int64_t b = 0;
-    for (int64_t i = 1; i < n; i++)
-        if (x[i] > x[b])
-            b = i;
-    return (int32_t)b;
-}
-
 /* prompt, then STEPS greedy steps; logits [STEPS + 1, V]. layered: force the layer-by-layer path. */
 static npg_status run(const npg_model *m, npg_threadpool *pool, npg_isa isa, bool layered, float *logits) {
     static const int32_t prompt[] = {1, 403, 407, 261, 378};
@@ -102,7 +94,7 @@ static npg_status run(const npg_model *m, npg_threadpool *pool, npg_isa isa, boo
         memcpy(logits + k * V, s->logits, (size_t)V * sizeof(float));
         if (k == STEPS)
             break;
-        int32_t id = argmax(s->logits, V);
+        int32_t id = test_argmax(s->logits, V);
         if (!layered && !npg_fwd_decode_team_ok(m, s) && k == 0)
             fprintf(stderr, "    (layer path: a weight cannot be cut into parts)\n");
         st = npg_model_forward(m, s, &id, 1, n + k, false);

@@ -31,14 +31,6 @@ static float *load(const char *rel, size_t want) {
     return p;
 }
 
-static int32_t argmax(const float *x, int64_t n) {
-    int64_t b = 0;
-    for (int64_t i = 1; i < n; i++)
-        if (x[i] > x[b])
-            b = i;
-    return (int32_t)b;
-}
-
 static void encoder_and_decoder_isa(npg_isa isa) {
     npg_model *m = NULL;
     REQUIRE_OK(npg_model_load(shared_path("models/random-whisper"), &m));
@@ -61,7 +53,7 @@ static void encoder_and_decoder_isa(npg_isa isa) {
     fprintf(stderr, "  %s decoder (prefill) max |diff| %.3g\n", npg_isa_name(isa), (double)dl);
     CHECK(dl < 1e-4f);
     for (int i = 4; i < N_IDS; i++)
-        CHECK(argmax(s->logits + (int64_t)(i - 1) * V, V) == IDS[i]);
+        CHECK(test_argmax(s->logits + (int64_t)(i - 1) * V, V) == IDS[i]);
     /* one token at a time through the self-attention cache */
     float worst = 0.0f;
     for (int i = 0; i < N_IDS; i++) {
@@ -208,7 +200,7 @@ static npg_status greedy(npg_engine *e, const float *mel, int steps, int32_t *ou
     NPG_TRY(e->ops->prefill(e, IDS, 4, 0, &logits));
     memcpy(first_logits, logits, sizeof(float) * V);
     for (int i = 0; i < steps; i++) {
-        out[i] = argmax(logits, V);
+        out[i] = test_argmax(logits, V);
         if (i + 1 < steps)
             NPG_TRY(e->ops->decode(e, out[i], (size_t)(4 + i), &logits));
     }
@@ -331,7 +323,7 @@ static void export_formats(void) {
         float r = rel_err(ref, got, (size_t)N_IDS * V);
         int same = 0;
         for (int i = 0; i < N_IDS; i++)
-            same += argmax(ref + (int64_t)i * V, V) == argmax(got + (int64_t)i * V, V);
+            same += test_argmax(ref + (int64_t)i * V, V) == test_argmax(got + (int64_t)i * V, V);
         fprintf(stderr, "  export %s: relative logits error %.3g, %d/%d argmax ids equal\n", cases[c].label, (double)r,
                 same, N_IDS);
         CHECK(r <= cases[c].bound);

@@ -165,3 +165,11 @@ void write_file(const char *path, const void *data, size_t len) {
     fwrite(data, 1, len, fp);
     fclose(fp);
 }
+
+int32_t test_argmax(const float *x, int64_t n) {
+    int64_t b = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > x[b])
+            b = i;
+    return (int32_t)b;
+}

@@ -71,6 +71,9 @@ int npg_test_summary(void);
 const char *shared_path(const char *rel);
 /* shared_path("models/<name>"): a model folder of the test material. */
 const char *shared_model(const char *name);
+
+/* index of the largest of x[0..n) (the first on ties): greedy decoding in model tests */
+int32_t test_argmax(const float *x, int64_t n);
 /* Reads a whole file; NULL on failure. *len optional. Caller frees. */
 char *read_all(const char *path, size_t *len);
 /* Reads raw little-endian f32; returns count via *n. Caller frees. */
