@@ -27,7 +27,9 @@
 #include "kernels/kernel_set.h"
 
 
-enum { I_MR_MAX = 4, I_NR_MAX = 8, PF_TILES = 2 };
+/* PF_BYTES: how far ahead of its read a streaming kernel prefetches (4 KiB: 4 int4 rows of 2048 inputs;
+ * 1-16 KiB measured alike on one core, docs/benchmarks.md). */
+enum { I_MR_MAX = 4, I_NR_MAX = 8, PF_BYTES = 4096 };
 
 /* Weight bytes of block b of a row, biased to unsigned: lo = inputs 0..63, hi = 64..127. */
 VNNI_INLINE void load_block(const uint8_t *row, int64_t b, npg_wtype WT, __m512i nf4_lut, __m512i *lo,
@@ -73,6 +75,87 @@ VNNI_INLINE float bias_term(const npg_qact *qa, int64_t r, int64_t k0, int64_t k
     return _mm512_reduce_add_ps(t) * (float)(1 << shift);
 }
 
+/* Block b of weight rows [ja, jb) of a tile (see int_tile_body): acc[i][j] += the block's products
+ * for every activation row i. */
+VNNI_INLINE void tile_block(const npg_mm_args *a, int64_t b, int ja, int jb, const uint8_t *const *wr,
+                            const float *const *wg, const int8_t *const *q, const int16_t *const *s4,
+                            const float *const *sx, __m512i lut, __m512 acc[I_MR_MAX][I_NR_MAX], const int MR,
+                            const npg_wtype WT, const int GM) {
+    const npg_weight *w = a->w;
+    const int shift = WT == NPG_W_Q8_CW || WT == NPG_W_NF4_CW ? 7 : 3;
+    const int64_t gs = WT == NPG_W_Q4_G ? w->group_size : 0;
+    const int64_t ng = gs > 0 ? w->k / gs : 0; /* groups per row */
+    const bool FOLD = GM == 0 && WT != NPG_W_Q4_G;
+    const __m512i lanes_lo = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i lanes_hi = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2);
+    __m512i bl[I_MR_MAX], bh[I_MR_MAX];
+    UNROLL
+    for (int i = 0; i < MR; i++) {
+        if (FOLD) { /* the bias comes off once per output, below */
+            bl[i] = bh[i] = _mm512_setzero_si512();
+            continue;
+        }
+        bl[i] = neg_bias(s4[i], b, 0, shift);
+        bh[i] = neg_bias(s4[i], b, 1, shift);
+        if (GM == 0)
+            bl[i] = _mm512_add_epi32(bl[i], bh[i]);
+    }
+    /* groups of this block that exist (the last block may run past k into zero padding) */
+    int64_t g0 = GM > 1 ? b * NPG_QBLOCK / GM : 0;
+    int gcount = GM > 1 ? (int)(ng - g0 < NPG_QBLOCK / GM ? ng - g0 : NPG_QBLOCK / GM) : 0;
+    /* GM 1: the group of each 32-input part, once per block; parts past k (zero activations, zero
+     * codes) take the last group so every read stays inside the row */
+    int64_t pg[4] = {0, 0, 0, 0};
+    if (GM == 1)
+        for (int u = 0; u < 4; u++) {
+            pg[u] = (b * NPG_QBLOCK + 32 * u) / gs;
+            pg[u] = pg[u] < ng ? pg[u] : ng - 1;
+        }
+    UNROLL
+    for (int j = ja; j < jb; j++) {
+        __m512i lo, hi;
+        load_block(wr[j], b, WT, lut, &lo, &hi);
+        __m512 glo = _mm512_setzero_ps(), ghi = glo, g1 = glo;
+        if (GM == 0 && WT == NPG_W_Q4_G)
+            g1 = _mm512_set1_ps(wg[j][b * NPG_QBLOCK / gs]);
+        if (GM == 64) {
+            glo = _mm512_set1_ps(wg[j][g0]);
+            ghi = gcount > 1 ? _mm512_set1_ps(wg[j][g0 + 1]) : glo;
+        }
+        if (GM == 32 || GM == 1) {
+            __m512 g4;
+            if (GM == 32) {
+                g4 = _mm512_castps128_ps512(
+                    _mm_maskz_loadu_ps((__mmask8)((1u << gcount) - 1u), wg[j] + g0));
+            } else { /* the group of each 32-input part */
+                g4 = _mm512_castps128_ps512(
+                    _mm_setr_ps(wg[j][pg[0]], wg[j][pg[1]], wg[j][pg[2]], wg[j][pg[3]]));
+            }
+            glo = _mm512_permutexvar_ps(lanes_lo, g4);
+            ghi = _mm512_permutexvar_ps(lanes_hi, g4);
+        }
+        UNROLL
+        for (int i = 0; i < MR; i++) {
+            __m512i ql = _mm512_load_si512((const void *)(q[i] + b * 128));
+            __m512i qh = _mm512_load_si512((const void *)(q[i] + b * 128 + 64));
+            __m512 s = _mm512_set1_ps(sx[i][b]);
+            if (GM == 0) {
+                __m512i d = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(bl[i], lo, ql), hi, qh);
+                __m512 f = _mm512_cvtepi32_ps(d);
+                if (WT == NPG_W_Q4_G)
+                    f = _mm512_mul_ps(f, g1);
+                acc[i][j] = _mm512_fmadd_ps(f, s, acc[i][j]);
+            } else {
+                __m512i dl = _mm512_dpbusd_epi32(bl[i], lo, ql);
+                __m512i dh = _mm512_dpbusd_epi32(bh[i], hi, qh);
+                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(dl), glo);
+                f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dh), ghi, f);
+                acc[i][j] = _mm512_fmadd_ps(f, s, acc[i][j]);
+            }
+        }
+    }
+}
+
 /* GM: 0 = one scale per block (channel-wise, or Q4_G with a multiple of 128); Q4_G 64 or 32; 1 = Q4_G
  * with another multiple of 32 (each 32-input part's group looked up). */
 VNNI_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1,
@@ -109,89 +192,36 @@ VNNI_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
             t[c] = (int8_t)(npg_nf4_i8[c] + 128);
         lut = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)t));
     }
-    const __m512i lanes_lo = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m512i lanes_hi = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2);
     __m512 acc[I_MR_MAX][I_NR_MAX];
     UNROLL
     for (int i = 0; i < MR; i++)
         UNROLL
         for (int j = 0; j < NR; j++)
             acc[i][j] = _mm512_setzero_ps();
-    /* Decode streams each weight row once; rows are short (1 KiB for int4 at k = 2048) and a tile
-     * reads NR of them side by side, which the hardware prefetchers follow poorly. The rows of the
-     * tiles PF_TILES ahead are contiguous: spread their prefetch over this tile's blocks. */
+    /* PF (decode: each weight row streamed once from memory): the NR rows of a tile are read one
+     * after the other, each to its end, instead of side by side. The rows are contiguous, so a call's
+     * rows are then one sequential stream, which the hardware prefetchers follow: on one core, a
+     * 600 MB int4 weight streamed at 0.47-0.74 of a plain read of the same buffer with 4 rows side by
+     * side and 1.0-1.1 row after row (bench/decode_stream.c, docs/benchmarks.md). Each output's
+     * accumulator sees the same operations in the same order either way: the results are equal bit
+     * for bit. The software prefetch runs PF_BYTES ahead of the read, in the same stream. Prefill
+     * tiles (no PF) reuse their rows from cache and keep the block-major order. */
     const size_t bb = WT == NPG_W_Q8_CW ? 128 : 64; /* weight bytes per block per row */
-    /* an address, not a pointer: it may lie past the weight (prefetches never fault) */
-    const uintptr_t pf = (uintptr_t)w->data + (size_t)(j0 + PF_TILES * NR) * rb - (size_t)(k0 / NPG_QBLOCK) * NR * bb;
-    for (int64_t b = k0 / NPG_QBLOCK; b < k1 / NPG_QBLOCK; b++) {
-        if (PF)
-            for (size_t l = 0; l < NR * bb; l += 64)
-                _mm_prefetch((const char *)(pf + (uintptr_t)b * NR * bb + l), _MM_HINT_T0);
-        __m512i bl[I_MR_MAX], bh[I_MR_MAX];
-        UNROLL
-        for (int i = 0; i < MR; i++) {
-            if (FOLD) { /* the bias comes off once per output, below */
-                bl[i] = bh[i] = _mm512_setzero_si512();
-                continue;
-            }
-            bl[i] = neg_bias(s4[i], b, 0, shift);
-            bh[i] = neg_bias(s4[i], b, 1, shift);
-            if (GM == 0)
-                bl[i] = _mm512_add_epi32(bl[i], bh[i]);
-        }
-        /* groups of this block that exist (the last block may run past k into zero padding) */
-        int64_t g0 = GM > 1 ? b * NPG_QBLOCK / GM : 0;
-        int gcount = GM > 1 ? (int)(ng - g0 < NPG_QBLOCK / GM ? ng - g0 : NPG_QBLOCK / GM) : 0;
-        /* GM 1: the group of each 32-input part, once per block; parts past k (zero activations, zero
-         * codes) take the last group so every read stays inside the row */
-        int64_t pg[4] = {0, 0, 0, 0};
-        if (GM == 1)
-            for (int u = 0; u < 4; u++) {
-                pg[u] = (b * NPG_QBLOCK + 32 * u) / gs;
-                pg[u] = pg[u] < ng ? pg[u] : ng - 1;
-            }
+    const int64_t b0 = k0 / NPG_QBLOCK, b1 = k1 / NPG_QBLOCK;
+    if (PF) {
         UNROLL
         for (int j = 0; j < NR; j++) {
-            __m512i lo, hi;
-            load_block(wr[j], b, WT, lut, &lo, &hi);
-            __m512 glo = _mm512_setzero_ps(), ghi = glo, g1 = glo;
-            if (GM == 0 && WT == NPG_W_Q4_G)
-                g1 = _mm512_set1_ps(wg[j][b * NPG_QBLOCK / gs]);
-            if (GM == 64) {
-                glo = _mm512_set1_ps(wg[j][g0]);
-                ghi = gcount > 1 ? _mm512_set1_ps(wg[j][g0 + 1]) : glo;
-            }
-            if (GM == 32 || GM == 1) {
-                __m512 g4;
-                if (GM == 32) {
-                    g4 = _mm512_castps128_ps512(_mm_maskz_loadu_ps((__mmask8)((1u << gcount) - 1u), wg[j] + g0));
-                } else { /* the group of each 32-input part */
-                    g4 = _mm512_castps128_ps512(
-                        _mm_setr_ps(wg[j][pg[0]], wg[j][pg[1]], wg[j][pg[2]], wg[j][pg[3]]));
-                }
-                glo = _mm512_permutexvar_ps(lanes_lo, g4);
-                ghi = _mm512_permutexvar_ps(lanes_hi, g4);
-            }
-            UNROLL
-            for (int i = 0; i < MR; i++) {
-                __m512i ql = _mm512_load_si512((const void *)(q[i] + b * 128));
-                __m512i qh = _mm512_load_si512((const void *)(q[i] + b * 128 + 64));
-                __m512 s = _mm512_set1_ps(sx[i][b]);
-                if (GM == 0) {
-                    __m512i d = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(bl[i], lo, ql), hi, qh);
-                    __m512 f = _mm512_cvtepi32_ps(d);
-                    if (WT == NPG_W_Q4_G)
-                        f = _mm512_mul_ps(f, g1);
-                    acc[i][j] = _mm512_fmadd_ps(f, s, acc[i][j]);
-                } else {
-                    __m512i dl = _mm512_dpbusd_epi32(bl[i], lo, ql);
-                    __m512i dh = _mm512_dpbusd_epi32(bh[i], hi, qh);
-                    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(dl), glo);
-                    f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dh), ghi, f);
-                    acc[i][j] = _mm512_fmadd_ps(f, s, acc[i][j]);
-                }
+            if (j >= nr) /* a short last tile: the repeated rows' outputs are not stored */
+                break;
+            for (int64_t b = b0; b < b1; b++) {
+                for (size_t l = 0; l < bb; l += 64) /* an address past the weight is fine: prefetches never fault */
+                    _mm_prefetch((const char *)((uintptr_t)wr[j] + (uintptr_t)b * bb + l + PF_BYTES), _MM_HINT_T0);
+                tile_block(a, b, j, j + 1, wr, wg, q, s4, sx, lut, acc, MR, WT, GM);
             }
         }
+    } else {
+        for (int64_t b = b0; b < b1; b++)
+            tile_block(a, b, 0, NR, wr, wg, q, s4, sx, lut, acc, MR, WT, GM);
     }
     UNROLL
     for (int j = 0; j < NR; j += 4) {
