@@ -27,9 +27,10 @@
 #include "kernels/kernel_set.h"
 
 
-/* PF_BYTES: how far ahead of its read a streaming kernel prefetches (4 KiB: 4 int4 rows of 2048 inputs;
- * 1-16 KiB measured alike on one core, docs/benchmarks.md). */
-enum { I_MR_MAX = 4, I_NR_MAX = 8, PF_BYTES = 4096 };
+/* PF_BYTES: how far ahead of its read a row-after-row streaming kernel prefetches (4 KiB: 4 int4 rows
+ * of 2048 inputs; 1-16 KiB measured alike on one core, docs/benchmarks.md); PF_TILES: how many tiles
+ * ahead the block-major one (Q4_G) does. */
+enum { I_MR_MAX = 4, I_NR_MAX = 8, PF_BYTES = 4096, PF_TILES = 2 };
 
 /* Weight bytes of block b of a row, biased to unsigned: lo = inputs 0..63, hi = 64..127. */
 VNNI_INLINE void load_block(const uint8_t *row, int64_t b, npg_wtype WT, __m512i nf4_lut, __m512i *lo,
@@ -198,17 +199,21 @@ VNNI_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
         UNROLL
         for (int j = 0; j < NR; j++)
             acc[i][j] = _mm512_setzero_ps();
-    /* PF (decode: each weight row streamed once from memory): the NR rows of a tile are read one
-     * after the other, each to its end, instead of side by side. The rows are contiguous, so a call's
-     * rows are then one sequential stream, which the hardware prefetchers follow: on one core, a
-     * 600 MB int4 weight streamed at 0.47-0.74 of a plain read of the same buffer with 4 rows side by
-     * side and 1.0-1.1 row after row (bench/decode_stream.c, docs/benchmarks.md). Each output's
-     * accumulator sees the same operations in the same order either way: the results are equal bit
-     * for bit. The software prefetch runs PF_BYTES ahead of the read, in the same stream. Prefill
-     * tiles (no PF) reuse their rows from cache and keep the block-major order. */
+    /* PF (decode: each weight row streamed once from memory), channel-wise types: the NR rows of a
+     * tile are read one after the other, each to its end, instead of side by side. The rows are
+     * contiguous, so a call's rows are then one sequential stream, which the hardware prefetchers
+     * follow: on one core, a 600 MB int4-CW weight streamed at 0.64-0.73 of a plain read of the same
+     * buffer with 4 rows side by side and 0.96-1.0 row after row (bench/decode_stream.c,
+     * docs/benchmarks.md). Each output's accumulator sees the same operations in the same order
+     * either way: the results are equal bit for bit. The software prefetch runs PF_BYTES ahead of the
+     * read, in the same stream.
+     * Q4_G keeps the block-major order: its per-block bias (neg_bias) is shared by the NR rows there,
+     * and row after row it is recomputed per row, which took its one-core ceiling from cache from
+     * ~53 to ~30 GB/s (about what one core gets from memory). Prefill tiles (no PF) reuse their rows
+     * from cache and keep the block-major order too. */
     const size_t bb = WT == NPG_W_Q8_CW ? 128 : 64; /* weight bytes per block per row */
     const int64_t b0 = k0 / NPG_QBLOCK, b1 = k1 / NPG_QBLOCK;
-    if (PF) {
+    if (PF && FOLD) {
         UNROLL
         for (int j = 0; j < NR; j++) {
             if (j >= nr) /* a short last tile: the repeated rows' outputs are not stored */
@@ -220,8 +225,15 @@ VNNI_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
             }
         }
     } else {
-        for (int64_t b = b0; b < b1; b++)
+        /* Q4_G decode: the rows of the tiles PF_TILES ahead are contiguous; their prefetch is spread
+         * over this tile's blocks (an address, not a pointer: it may lie past the weight) */
+        const uintptr_t pf = (uintptr_t)w->data + (size_t)(j0 + PF_TILES * NR) * rb - (size_t)b0 * NR * bb;
+        for (int64_t b = b0; b < b1; b++) {
+            if (PF)
+                for (size_t l = 0; l < NR * bb; l += 64)
+                    _mm_prefetch((const char *)(pf + (uintptr_t)b * NR * bb + l), _MM_HINT_T0);
             tile_block(a, b, 0, NR, wr, wg, q, s4, sx, lut, acc, MR, WT, GM);
+        }
     }
     UNROLL
     for (int j = 0; j < NR; j += 4) {
