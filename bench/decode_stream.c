@@ -1,7 +1,8 @@
 /* decode_stream.c — npg-decode-stream: what one core's decode kernel gets from memory, beside a plain
  * read of the same buffer, in one process.
  *
- *   npg-decode-stream [--mb N] [--rounds R] [--file PATH] [--threads T]
+ *   npg-decode-stream [--mb N] [--rounds R] [--file PATH] [--threads T] [--isa avx512|avx2|scalar]
+ *                     [--experiment]
  *
  * Decode reads every weight once per token, so its speed is the rate one core's (or T cores') weight
  * stream is fed from DRAM. This program puts an int4 channel-wise weight of N MB (k = 2048: 1 KiB
@@ -163,6 +164,7 @@ int main(int argc, char **argv) {
     int rounds = 4, threads = 1;
     const char *file = NULL;
     bool exp_mode = false;
+    npg_isa isa = NPG_ISA_AVX512;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--mb") == 0 && v)
@@ -171,12 +173,17 @@ int main(int argc, char **argv) {
             rounds = atoi(argv[++i]);
         else if (strcmp(argv[i], "--threads") == 0 && v)
             threads = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--experiment") == 0)
+        else if (strcmp(argv[i], "--isa") == 0 && v) {
+            if (npg_isa_parse(argv[++i], &isa) != NPG_OK) {
+                fprintf(stderr, PROG ": %s\n", npg_last_error());
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--experiment") == 0)
             exp_mode = true;
         else if (strcmp(argv[i], "--file") == 0 && v)
             file = argv[++i];
         else {
-            fprintf(stderr, "usage: " PROG " [--mb N] [--rounds R] [--file PATH] [--threads T]\n");
+            fprintf(stderr, "usage: " PROG " [--mb N] [--rounds R] [--file PATH] [--threads T] [--isa ISA] [--experiment]\n");
             return 2;
         }
     }
@@ -194,7 +201,7 @@ int main(int argc, char **argv) {
     float *scales = malloc((size_t)n * sizeof(float));
     float *x = malloc(K * sizeof(float));
     float *y = malloc((size_t)n * sizeof(float));
-    npg_compute c = {.pool = pool, .isa = NPG_ISA_AVX512};
+    npg_compute c = {.pool = pool, .isa = isa};
     if (!scales || !x || !y || npg_compute_reserve(&c, 1, K) != NPG_OK) {
         fprintf(stderr, PROG ": out of memory\n");
         return 1;
@@ -203,8 +210,8 @@ int main(int argc, char **argv) {
         scales[i] = 1e-3f;
     for (int i = 0; i < K; i++)
         x[i] = (float)((i * 37) % 101 - 50) / 50.0f;
-    printf(PROG ": %zu MB int4-CW weight [%lld, %d], %d thread(s), %d rounds\n", bytes / 1000000, (long long)n, K,
-           threads, rounds);
+    printf(PROG ": %zu MB int4-CW weight [%lld, %d], %d thread(s), %d rounds, isa %s\n", bytes / 1000000, (long long)n,
+           K, threads, rounds, npg_isa_name(isa));
     const char *kinds[] = {"anon-4k", "anon-thp", "file"};
     for (int kind = 0; kind < 3; kind++) {
         void *base = NULL;

@@ -19,7 +19,8 @@
 #include "kernels/avx2_inline.h"
 #include "kernels/kernel_set.h"
 
-enum { I_MR_MAX = 4, I_NR_MAX = 4, PF_TILES = 2 };
+/* PF_BYTES, PF_TILES: as matmul_avx512_int.c */
+enum { I_MR_MAX = 4, I_NR_MAX = 4, PF_BYTES = 4096, PF_TILES = 2 };
 
 /* The four 32-byte parts of block b of a row: int4 types give nibbles 0..15; Q8 and NF4 give
  * signed codes. */
@@ -75,13 +76,83 @@ AVX2_INLINE float bias_term(const npg_qact *qa, int64_t r, int64_t k0, int64_t k
     return 8.0f * s;
 }
 
+/* Block b of weight rows [ja, jb) of a tile (see int_tile_body): acc[i][j] += the block's products
+ * for every activation row i. */
+AVX2_INLINE void tile_block(const npg_mm_args *a, int64_t b, int ja, int jb, const uint8_t *const *wr,
+                            const float *const *wg, const int8_t *const *q, const int16_t *const *s4,
+                            const float *const *sx, __m256i lut, __m256 acc[I_MR_MAX][I_NR_MAX], const int MR,
+                            const npg_wtype WT, const int PARTS) {
+    const bool int4 = WT == NPG_W_Q4_CW || WT == NPG_W_Q4_G;
+    const int64_t gs = WT == NPG_W_Q4_G ? a->w->group_size : 0;
+    const int64_t ng = gs > 0 ? a->w->k / gs : 0;
+    const bool FOLD = WT == NPG_W_Q4_CW;
+    const __m256i ones16 = _mm256_set1_epi16(1);
+    enum { NS = 4 }; /* scale slots per block: 4 / PARTS used */
+    __m256i nb[I_MR_MAX][NS];
+    if (int4 && !FOLD) {
+        UNROLL
+        for (int i = 0; i < MR; i++)
+            UNROLL
+            for (int u = 0; u < 4 / PARTS; u++)
+                nb[i][u] = neg_bias(s4[i], b, u * PARTS, u * PARTS + PARTS);
+    }
+    /* Q4_G: the group of each scale slot, once per block; slots past k (zero activations, zero
+     * codes) take the last group so every read stays inside the row */
+    int64_t pg[NS] = {0, 0, 0, 0};
+    if (WT == NPG_W_Q4_G)
+        for (int u = 0; u < 4 / PARTS; u++) {
+            pg[u] = (b * NPG_QBLOCK + u * 32 * PARTS) / gs;
+            pg[u] = pg[u] < ng ? pg[u] : ng - 1;
+        }
+    UNROLL
+    for (int j = ja; j < jb; j++) {
+        __m256i p[4];
+        load_parts(wr[j], b, WT, lut, p);
+        float gsc[NS] = {1.0f, 1.0f, 1.0f, 1.0f};
+        if (WT == NPG_W_Q4_G)
+            for (int u = 0; u < 4 / PARTS; u++)
+                gsc[u] = wg[j][pg[u]];
+        UNROLL
+        for (int i = 0; i < MR; i++) {
+            const int8_t *qb = q[i] + b * 128;
+            __m256 f = _mm256_setzero_ps();
+            UNROLL
+            for (int u = 0; u < 4 / PARTS; u++) {
+                __m256i d;
+                if (int4) {
+                    __m256i s16 = _mm256_setzero_si256();
+                    UNROLL
+                    for (int t = u * PARTS; t < u * PARTS + PARTS; t++)
+                        s16 = _mm256_add_epi16(
+                            s16, _mm256_maddubs_epi16(p[t], _mm256_load_si256((const __m256i *)(qb + 32 * t))));
+                    d = _mm256_madd_epi16(s16, ones16);
+                    if (!FOLD)
+                        d = _mm256_add_epi32(d, nb[i][u]);
+                } else {
+                    d = _mm256_setzero_si256();
+                    UNROLL
+                    for (int t = 0; t < 4; t++) {
+                        __m256i qt = _mm256_load_si256((const __m256i *)(qb + 32 * t));
+                        __m256i s16 = _mm256_maddubs_epi16(_mm256_sign_epi8(p[t], p[t]), _mm256_sign_epi8(qt, p[t]));
+                        d = _mm256_add_epi32(d, _mm256_madd_epi16(s16, ones16));
+                    }
+                }
+                if (WT == NPG_W_Q4_G)
+                    f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_set1_ps(gsc[u]), f);
+                else
+                    f = _mm256_cvtepi32_ps(d);
+            }
+            acc[i][j] = _mm256_fmadd_ps(f, _mm256_set1_ps(sx[i][b]), acc[i][j]);
+        }
+    }
+}
+
 /* PARTS: parts per scale — 4 (channel-wise, or Q4_G with a multiple of 128), 2 (group 64), 1 (32). */
 AVX2_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t j0, int nr, int64_t k0, int64_t k1,
                                int accumulate, const int MR, const int NR, const npg_wtype WT, const int PARTS,
                                const bool PF) {
     const npg_weight *w = a->w;
     const size_t rb = npg_quant_row_bytes(WT, w->k);
-    const bool int4 = WT == NPG_W_Q4_CW || WT == NPG_W_Q4_G;
     const int64_t gs = WT == NPG_W_Q4_G ? w->group_size : 0;
     const int64_t ng = gs > 0 ? w->k / gs : 0;
     const bool FOLD = WT == NPG_W_Q4_CW; /* channel-wise int4: the bias comes off once per output */
@@ -106,79 +177,37 @@ AVX2_INLINE void int_tile_body(const npg_mm_args *a, int64_t i0, int mr, int64_t
     __m256i lut = _mm256_setzero_si256();
     if (WT == NPG_W_NF4_CW)
         lut = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)npg_nf4_i8));
-    const __m256i ones16 = _mm256_set1_epi16(1);
     __m256 acc[I_MR_MAX][I_NR_MAX];
     UNROLL
     for (int i = 0; i < MR; i++)
         UNROLL
         for (int j = 0; j < NR; j++)
             acc[i][j] = _mm256_setzero_ps();
-    enum { NS = 4 }; /* scale slots per block: 4 / PARTS used */
-    /* Decode: prefetch the rows of the tiles PF_TILES ahead, spread over this tile's blocks (short
-     * rows read side by side defeat the hardware prefetchers; see matmul_avx512_int.c). */
+    /* Decode (PF), channel-wise types: a tile's rows read one after the other, each to its end, so a
+     * call's rows are one sequential stream, with a software prefetch PF_BYTES ahead in it; the same
+     * results bit for bit (see matmul_avx512_int.c). Q4_G and prefill tiles: block-major. */
     const size_t bb = WT == NPG_W_Q8_CW ? 128 : 64; /* weight bytes per block per row */
-    /* an address, not a pointer: it may lie past the weight (prefetches never fault) */
-    const uintptr_t pf = (uintptr_t)w->data + (size_t)(j0 + PF_TILES * NR) * rb - (size_t)(k0 / NPG_QBLOCK) * NR * bb;
-    for (int64_t b = k0 / NPG_QBLOCK; b < k1 / NPG_QBLOCK; b++) {
-        if (PF)
-            for (size_t l = 0; l < NR * bb; l += 64)
-                _mm_prefetch((const char *)(pf + (uintptr_t)b * NR * bb + l), _MM_HINT_T0);
-        __m256i nb[I_MR_MAX][NS];
-        if (int4 && !FOLD) {
-            UNROLL
-            for (int i = 0; i < MR; i++)
-                UNROLL
-                for (int u = 0; u < 4 / PARTS; u++)
-                    nb[i][u] = neg_bias(s4[i], b, u * PARTS, u * PARTS + PARTS);
-        }
-        /* Q4_G: the group of each scale slot, once per block; slots past k (zero activations, zero
-         * codes) take the last group so every read stays inside the row */
-        int64_t pg[NS] = {0, 0, 0, 0};
-        if (WT == NPG_W_Q4_G)
-            for (int u = 0; u < 4 / PARTS; u++) {
-                pg[u] = (b * NPG_QBLOCK + u * 32 * PARTS) / gs;
-                pg[u] = pg[u] < ng ? pg[u] : ng - 1;
-            }
+    const int64_t b0 = k0 / NPG_QBLOCK, b1 = k1 / NPG_QBLOCK;
+    if (PF && WT != NPG_W_Q4_G) {
         UNROLL
         for (int j = 0; j < NR; j++) {
-            __m256i p[4];
-            load_parts(wr[j], b, WT, lut, p);
-            float gsc[NS] = {1.0f, 1.0f, 1.0f, 1.0f};
-            if (WT == NPG_W_Q4_G)
-                for (int u = 0; u < 4 / PARTS; u++)
-                    gsc[u] = wg[j][pg[u]];
-            UNROLL
-            for (int i = 0; i < MR; i++) {
-                const int8_t *qb = q[i] + b * 128;
-                __m256 f = _mm256_setzero_ps();
-                UNROLL
-                for (int u = 0; u < 4 / PARTS; u++) {
-                    __m256i d;
-                    if (int4) {
-                        __m256i s16 = _mm256_setzero_si256();
-                        UNROLL
-                        for (int t = u * PARTS; t < u * PARTS + PARTS; t++)
-                            s16 = _mm256_add_epi16(
-                                s16, _mm256_maddubs_epi16(p[t], _mm256_load_si256((const __m256i *)(qb + 32 * t))));
-                        d = _mm256_madd_epi16(s16, ones16);
-                        if (!FOLD)
-                            d = _mm256_add_epi32(d, nb[i][u]);
-                    } else {
-                        d = _mm256_setzero_si256();
-                        UNROLL
-                        for (int t = 0; t < 4; t++) {
-                            __m256i qt = _mm256_load_si256((const __m256i *)(qb + 32 * t));
-                            __m256i s16 = _mm256_maddubs_epi16(_mm256_sign_epi8(p[t], p[t]), _mm256_sign_epi8(qt, p[t]));
-                            d = _mm256_add_epi32(d, _mm256_madd_epi16(s16, ones16));
-                        }
-                    }
-                    if (WT == NPG_W_Q4_G)
-                        f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_set1_ps(gsc[u]), f);
-                    else
-                        f = _mm256_cvtepi32_ps(d);
-                }
-                acc[i][j] = _mm256_fmadd_ps(f, _mm256_set1_ps(sx[i][b]), acc[i][j]);
+            if (j >= nr) /* a short last tile: the repeated rows' outputs are not stored */
+                break;
+            for (int64_t b = b0; b < b1; b++) {
+                for (size_t l = 0; l < bb; l += 64) /* an address past the weight is fine: prefetches never fault */
+                    _mm_prefetch((const char *)((uintptr_t)wr[j] + (uintptr_t)b * bb + l + PF_BYTES), _MM_HINT_T0);
+                tile_block(a, b, j, j + 1, wr, wg, q, s4, sx, lut, acc, MR, WT, PARTS);
             }
+        }
+    } else {
+        /* Q4_G decode: prefetch the rows of the tiles PF_TILES ahead, spread over this tile's blocks
+         * (an address, not a pointer: it may lie past the weight) */
+        const uintptr_t pf = (uintptr_t)w->data + (size_t)(j0 + PF_TILES * NR) * rb - (size_t)b0 * NR * bb;
+        for (int64_t b = b0; b < b1; b++) {
+            if (PF)
+                for (size_t l = 0; l < NR * bb; l += 64)
+                    _mm_prefetch((const char *)(pf + (uintptr_t)b * NR * bb + l), _MM_HINT_T0);
+            tile_block(a, b, 0, NR, wr, wg, q, s4, sx, lut, acc, MR, WT, PARTS);
         }
     }
     UNROLL
