@@ -14,7 +14,8 @@
  *   anon-thp   anonymous memory, 2 MiB-aligned, MADV_HUGEPAGE (transparent huge pages),
  *   file       PATH mapped as npg_map_file maps weights (only with --file; its first N MB).
  * The page sizes the kernel actually gave (AnonHugePages / FilePmdMapped of /proc/self/smaps) are
- * printed per kind. Run it pinned with real-time priority (chrt -f 10 taskset -c 0 ...) so other
+ * printed per kind. --experiment instead times, per round, the read, the library kernel and a copy of
+ * its row loop with software prefetch 0-16 KiB ahead and hints T0/T1/T2/NTA. Run it pinned with real-time priority (chrt -f 10 taskset -c 0 ...) so other
  * processes do not take the core: each figure is one pass, not the best of many. */
 #include <immintrin.h>
 #include <stdbool.h>
@@ -50,11 +51,11 @@ __attribute__((target("avx512f,avx512bw"))) static long long read_avx512(const u
     return _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3)));
 }
 
-/* Experimental int4 row loops with the arithmetic of the library's channel-wise FOLD path (per row,
- * per block: two vpdpbusd, one convert, one FMA into the row's accumulator): only the order in which
- * rows are read and the software prefetch differ. rows_seq reads each 1 KiB row to its end before the
- * next (one sequential stream); rows_tile4 reads 4 rows side by side (the library's order). pf: bytes
- * ahead of the current read to prefetch (0: none); hint 0 = T0, 1 = T1, 2 = T2, 3 = NTA. */
+/* --experiment: the software prefetch of a row-after-row int4 stream, varied. rows_seq has the
+ * arithmetic of the library's AVX-512 channel-wise decode kernel (per row, per block: two vpdpbusd,
+ * one convert, one FMA into the row's accumulator) and reads each 1 KiB row to its end before the
+ * next; pf: bytes ahead of the current read to prefetch (0: none); hint 0 = T0, 1 = T1, 2 = T2,
+ * 3 = NTA. */
 #define EXP_FN __attribute__((target("avx512f,avx512bw,avx512vnni,avx512dq")))
 EXP_FN static inline void pf_hint(const char *a, int hint) {
     if (hint == 0)
@@ -87,31 +88,6 @@ EXP_FN static void rows_seq(const uint8_t *w, int64_t n, const int8_t *q, const 
                             int hint) {
     for (int64_t r = 0; r < n; r++)
         y[r] = _mm512_reduce_add_ps(row_blocks(w + (size_t)r * (K / 2), q, sx, K / 128, pf, hint));
-}
-
-EXP_FN static void rows_tile4(const uint8_t *w, int64_t n, const int8_t *q, const float *sx, float *y, size_t pf,
-                              int hint) {
-    const __m512i nib = _mm512_set1_epi8(0x0f);
-    const size_t rb = K / 2;
-    for (int64_t r = 0; r + 4 <= n; r += 4) {
-        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-        const uint8_t *t = w + (size_t)r * rb;
-        for (int64_t b = 0; b < K / 128; b++) {
-            if (pf) /* the tile's 4 KiB is contiguous: spread its prefetch as the library does */
-                for (int l = 0; l < 4; l++)
-                    pf_hint((const char *)t + pf + (size_t)b * 256 + (size_t)l * 64, hint);
-            __m512i ql = _mm512_load_si512((const void *)(q + b * 128)), qh = _mm512_load_si512((const void *)(q + b * 128 + 64));
-            __m512 s = _mm512_set1_ps(sx[b]);
-            for (int j = 0; j < 4; j++) {
-                __m512i v = _mm512_loadu_si512((const void *)(t + (size_t)j * rb + b * 64));
-                __m512i lo = _mm512_and_si512(v, nib), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
-                __m512i d = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, ql), hi, qh);
-                acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), s, acc[j]);
-            }
-        }
-        for (int j = 0; j < 4; j++)
-            y[r + j] = _mm512_reduce_add_ps(acc[j]);
-    }
 }
 
 static void read_task(void *ctx, int task, int thread) {
@@ -236,13 +212,11 @@ int main(int argc, char **argv) {
         if (exp_mode) {
             static const struct {
                 const char *name;
-                int tile4;
                 size_t pf;
                 int hint;
-            } ex[] = {{"tile4 pf0", 1, 0, 0},        {"tile4 pf8K T0", 1, 8192, 0}, {"tile4 pf8K T1", 1, 8192, 1},
-                      {"tile4 pf8K NTA", 1, 8192, 3}, {"seq pf0", 0, 0, 0},          {"seq pf1K T0", 0, 1024, 0},
-                      {"seq pf2K T0", 0, 2048, 0},    {"seq pf4K T0", 0, 4096, 0},   {"seq pf8K T0", 0, 8192, 0},
-                      {"seq pf4K T1", 0, 4096, 1},    {"seq pf4K NTA", 0, 4096, 3}, {"seq pf16K T0", 0, 16384, 0}};
+            } ex[] = {{"pf0", 0, 0},          {"pf1K T0", 1024, 0}, {"pf2K T0", 2048, 0}, {"pf4K T0", 4096, 0},
+                      {"pf8K T0", 8192, 0},   {"pf16K T0", 16384, 0}, {"pf4K T1", 4096, 1}, {"pf4K T2", 4096, 2},
+                      {"pf4K NTA", 4096, 3}};
             int8_t *qx = aligned_alloc(64, K);
             float sxs[K / 128];
             for (int i = 0; i < K; i++)
@@ -259,7 +233,7 @@ int main(int argc, char **argv) {
                 printf("  round %d  read %6.2f  lib %6.2f (%.3f)", r, gr, gl, gl / gr);
                 for (size_t e = 0; e < sizeof ex / sizeof ex[0]; e++) {
                     t0 = npg_now_ms();
-                    (ex[e].tile4 ? rows_tile4 : rows_seq)(p, n, qx, sxs, y, ex[e].pf, ex[e].hint);
+                    rows_seq(p, n, qx, sxs, y, ex[e].pf, ex[e].hint);
                     double g = (double)bytes / ((npg_now_ms() - t0) * 1e6);
                     printf(" | %s %.2f (%.3f)", ex[e].name, g, g / gr);
                 }
