@@ -42,6 +42,25 @@ static void random_blocks(npg_wtype t, uint8_t *row, int64_t k) {
     }
 }
 
+/* Extreme blocks: every code byte 0x00 or 0xFF (codes 0 or the type's largest, 6-bit scales and mins
+ * 0 or 63, Q6_K's int8 scales 0 or −1), f16 fields ±30000 or ±1e-4 (Q4_K / Q5_K: d and dmin differ
+ * by 3×, so the scale and min terms never cancel exactly). */
+static void extreme_blocks(npg_wtype t, uint8_t *row, int64_t k) {
+    size_t bb = npg_ggml_block_bytes(t), n = (size_t)(k / npg_ggml_block_values(t));
+    for (size_t i = 0; i < bb * n; i++)
+        row[i] = next_u32() % 4 ? 0xFF : 0x00;
+    for (size_t b = 0; b < n; b++) {
+        uint8_t *blk = row + b * bb;
+        size_t f16_at[2] = {t == NPG_W_GGML_Q6_K ? 208 : 0, 2};
+        int nf = t == NPG_W_GGML_Q4_1 || t == NPG_W_GGML_Q4_K || t == NPG_W_GGML_Q5_K ? 2 : 1;
+        float big = next_u32() % 2 ? 30000.0f : 1e-4f, sign = next_u32() % 2 ? 1.0f : -1.0f;
+        for (int f = 0; f < nf; f++) {
+            uint16_t h = npg_f32_to_f16(sign * big / (f ? 3.0f : 1.0f));
+            memcpy(blk + f16_at[f], &h, 2);
+        }
+    }
+}
+
 static float abs_dot(npg_wtype t, const uint8_t *row, const float *x, int64_t k) {
     float *w = malloc((size_t)k * sizeof *w), s = 0.0f;
     npg_ggml_dequantize_range(t, row, 0, k, w);
@@ -188,23 +207,27 @@ static void test_q8_act(void) {
     int8_t xq[1024];
     float xd[32];
     uint8_t row[1024 * 2];
-    const npg_wtype qt[] = {NPG_W_GGML_Q8_0, NPG_W_GGML_Q4_0, NPG_W_GGML_Q6_K};
+    const npg_wtype qt[] = {NPG_W_GGML_Q8_0, NPG_W_GGML_Q4_0, NPG_W_GGML_Q4_1,
+                            NPG_W_GGML_Q4_K, NPG_W_GGML_Q5_K, NPG_W_GGML_Q6_K};
     npg_ggml_dot_fn ref[NPG_GGML_NTYPES] = {0};
     npg_ggml_dots_ref(ref);
-    for (int ti = 0; ti < 3; ti++) {
+    for (size_t ti = 0; ti < sizeof qt / sizeof qt[0]; ti++) {
         npg_wtype t = qt[ti];
         npg_ggml_qdot_fn sref = npg_ggml_qdot_for(NPG_ISA_SCALAR, t);
         REQUIRE(sref != NULL);
         for (int rep = 0; rep < 40; rep++) {
-            if (rep % 2) {
+            bool extreme = rep % 5 == 4;
+            if (extreme) {
+                extreme_blocks(t, row, k);
+            } else if (rep % 2) {
                 random_blocks(t, row, k);
             } else {
                 for (int64_t c = 0; c < k; c++)
                     src[c] = frand();
                 npg_ggml_quantize_row(t, src, k, row);
             }
-            for (int64_t c = 0; c < k; c++)
-                x[c] = frand() * (c % 50 == 0 ? 5.0f : 1.0f);
+            for (int64_t c = 0; c < k; c++) /* extreme: every code ±127 */
+                x[c] = extreme ? (next_u32() % 2 ? 1.0f : -1.0f) : frand() * (c % 50 == 0 ? 5.0f : 1.0f);
             npg_ggml_quantize_act(x, k, xq, xd);
             float exact = ref[t - NPG_W_GGML_Q8_0](row, x, k), q = sref(row, xq, xd, k);
             float w[1024], bound = 0.0f;
@@ -215,8 +238,8 @@ static void test_q8_act(void) {
             if (npg_isa_detect() >= NPG_ISA_AVX512 && npg_cpu_has_vnni() && npg_ggml_qdot_vnni(t, k)) {
                 /* the VNNI kernel reads its own layout of the same codes; k = 1024 - 64 leaves a pair
                  * after the pair kernel's groups of 8 blocks (and is not for the 8-block kernel) */
-                int64_t kv = rep % 3 == 0 && t != NPG_W_GGML_Q6_K ? k - 64 : k;
-                uint8_t lay[1024 * 2 + 32 * 4];
+                int64_t kv = rep % 3 == 0 && npg_ggml_block_values(t) == 32 ? k - 64 : k;
+                uint8_t lay[1024 * 2 + 32 * 8];
                 npg_ggml_vnni_layout(xq, xd, kv, npg_ggml_vnni_order_for(t, kv), lay);
                 float v = npg_ggml_qdot_vnni(t, kv)(row, (const int8_t *)lay, NULL, kv), q2 = sref(row, xq, xd, kv);
                 if (!(fabsf(v - q2) <= 1e-5f * abs_dot(t, row, x, kv) + 1e-6f)) {

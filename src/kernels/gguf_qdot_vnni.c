@@ -16,8 +16,8 @@
 
 
 size_t npg_ggml_vnni_row_bytes(int64_t k) {
-    /* codes k bytes, nsum4 k/4 int32 (= k bytes), xd k/32 floats; 64-byte multiple when k % 64 == 0 */
-    return (size_t)k * 2 + (size_t)(k / 32) * sizeof(float);
+    /* codes k bytes, nsum4 k/4 int32 (= k bytes), xd k/32 floats, xs k/32 floats */
+    return (size_t)k * 2 + 2 * (size_t)(k / 32) * sizeof(float);
 }
 
 /* The 8-block Q4_0 kernel compacts the codes of 4 blocks (at stride 18 bytes) into one register with a
@@ -27,7 +27,9 @@ static bool has_vbmi(void) { return __builtin_cpu_supports("avx512vbmi"); }
 static bool quad_ok(npg_wtype t, int64_t k) { return t == NPG_W_GGML_Q4_0 && k % 256 == 0 && has_vbmi(); }
 
 npg_ggml_vnni_order npg_ggml_vnni_order_for(npg_wtype t, int64_t k) {
-    return quad_ok(t, k) ? NPG_VNNI_QUAD : t == NPG_W_GGML_Q4_0 ? NPG_VNNI_PAIR : NPG_VNNI_NATURAL;
+    return quad_ok(t, k)                                    ? NPG_VNNI_QUAD
+           : t == NPG_W_GGML_Q4_0 || t == NPG_W_GGML_Q4_1 ? NPG_VNNI_PAIR
+                                                           : NPG_VNNI_NATURAL;
 }
 
 void npg_ggml_vnni_layout(const int8_t *xq, const float *xd, int64_t k, npg_ggml_vnni_order order, uint8_t *out) {
@@ -53,6 +55,14 @@ void npg_ggml_vnni_layout(const int8_t *xq, const float *xd, int64_t k, npg_ggml
             nsum4[16 * p + l] = -(c[4 * l] + c[4 * l + 1] + c[4 * l + 2] + c[4 * l + 3]);
     }
     memcpy(d, xd, (size_t)(k / 32) * sizeof(float));
+    /* xs = dx·Σx per 32-input block (the sum exact): the min term of Q4_1 / Q4_K / Q5_K costs one
+     * product per block instead of one per lane */
+    for (int64_t b = 0; b < k / 32; b++) {
+        int32_t sx = 0;
+        for (int j = 0; j < 32; j++)
+            sx += xq[32 * b + j];
+        d[k / 32 + b] = xd[b] * (float)sx;
+    }
 }
 
 /* 8 blocks' f16 scales (stride 18 bytes) → f32 */
@@ -211,8 +221,181 @@ VNNI_FN static float qdot_q6_k_vnni(const uint8_t *r, const int8_t *xq, const fl
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
+/* 8 f16 values at stride bytes → f32 */
+VNNI_FN static inline __m256 f16x8(const uint8_t *r, size_t stride) {
+    uint16_t v[8];
+    for (int i = 0; i < 8; i++)
+        memcpy(&v[i], r + stride * i, 2);
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)v));
+}
+
+/* Q8_0: two blocks' 64 signed codes per vpdpbusd, made unsigned by flipping the sign bit (w + 128);
+ * the accumulator starts at −128·Σx of the lane (nsum4 · 128), so the lane sums are Σ w·x exactly.
+ * Natural activation order: lanes 0-7 are the first block's, 8-15 the second's. */
+VNNI_FN static float qdot_q8_0_vnni(const uint8_t *r, const int8_t *xq, const float *xd, int64_t k) {
+    (void)xd;
+    const int32_t *ns = (const int32_t *)(xq + k);
+    const float *d = (const float *)(xq + 2 * k);
+    const __m512i flip = _mm512_set1_epi8((char)0x80), two = _mm512_set1_epi32(2);
+    const __m512i i0 = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    int64_t nb = k / 32, b = 0;
+    for (; b + 8 <= nb; b += 8, r += 272) {
+        _mm_prefetch((const char *)(r + 544), _MM_HINT_T0);
+        _mm_prefetch((const char *)(r + 608), _MM_HINT_T0);
+        _mm_prefetch((const char *)(r + 672), _MM_HINT_T0);
+        _mm_prefetch((const char *)(r + 736), _MM_HINT_T0);
+        _mm_prefetch((const char *)(r + 800), _MM_HINT_T0);
+        __m512 s = _mm512_castps256_ps512(_mm256_mul_ps(f16x8(r, 34), _mm256_loadu_ps(d + b)));
+        __m512i idx = i0;
+        for (int p = 0; p < 4; p++, idx = _mm512_add_epi32(idx, two)) {
+            const uint8_t *q = r + 68 * p;
+            __m512i c = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(q + 2))),
+                                           _mm256_loadu_si256((const __m256i *)(q + 36)), 1);
+            __m512i acc = _mm512_slli_epi32(_mm512_loadu_si512(ns + 8 * b + 16 * p), 7);
+            __m512i dot = _mm512_dpbusd_epi32(acc, _mm512_xor_si512(c, flip), _mm512_loadu_si512(xq + 32 * b + 64 * p));
+            if (p % 2)
+                a1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx, s), _mm512_cvtepi32_ps(dot), a1);
+            else
+                a0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx, s), _mm512_cvtepi32_ps(dot), a0);
+        }
+    }
+    for (; b + 2 <= nb; b += 2, r += 68) {
+        uint16_t h0, h1;
+        memcpy(&h0, r, 2);
+        memcpy(&h1, r + 34, 2);
+        __m512 s =
+            _mm512_insertf32x8(_mm512_set1_ps(_cvtsh_ss(h0) * d[b]), _mm256_set1_ps(_cvtsh_ss(h1) * d[b + 1]), 1);
+        __m512i c = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(r + 2))),
+                                       _mm256_loadu_si256((const __m256i *)(r + 36)), 1);
+        __m512i acc = _mm512_slli_epi32(_mm512_loadu_si512(ns + 8 * b), 7);
+        __m512i dot = _mm512_dpbusd_epi32(acc, _mm512_xor_si512(c, flip), _mm512_loadu_si512(xq + 32 * b));
+        a0 = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(dot), a0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+}
+
+/* Q4_1 (value d·q + m, q unsigned): the Q4_0 pair kernel without the −8 offset (the accumulator
+ * starts at 0), and the min term m·dx·Σx from the layout's per-block xs = dx·Σx, 8 blocks a step. */
+VNNI_FN static float qdot_q4_1_vnni(const uint8_t *r, const int8_t *xq, const float *xd, int64_t k) {
+    (void)xd;
+    const float *d = (const float *)(xq + 2 * k), *xs = d + k / 32;
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const __m512i i0 = _mm512_set_epi32(1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0), two = _mm512_set1_epi32(2);
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    __m256 mn = _mm256_setzero_ps();
+    int64_t nb = k / 32, b = 0;
+    while (b < nb) { /* nb is even (k % 64 == 0) */
+        int np = b + 8 <= nb ? 4 : 1; /* pairs this step: 4, or 1 in the tail */
+        _mm_prefetch((const char *)(r + 640), _MM_HINT_T0);
+        _mm_prefetch((const char *)(r + 704), _MM_HINT_T0);
+        _mm_prefetch((const char *)(r + 768), _MM_HINT_T0);
+        __m512 s;
+        if (np == 4) {
+            s = _mm512_castps256_ps512(_mm256_mul_ps(f16x8(r, 20), _mm256_loadu_ps(d + b)));
+            mn = _mm256_fmadd_ps(f16x8(r + 2, 20), _mm256_loadu_ps(xs + b), mn);
+        } else {
+            uint16_t h[4];
+            memcpy(&h[0], r, 2), memcpy(&h[1], r + 20, 2), memcpy(&h[2], r + 2, 2), memcpy(&h[3], r + 22, 2);
+            s = _mm512_castps128_ps512(_mm_setr_ps(_cvtsh_ss(h[0]) * d[b], _cvtsh_ss(h[1]) * d[b + 1], 0.0f, 0.0f));
+            mn = _mm256_add_ps(mn, _mm256_setr_ps(_cvtsh_ss(h[2]) * xs[b], _cvtsh_ss(h[3]) * xs[b + 1], 0.0f, 0.0f,
+                                                  0.0f, 0.0f, 0.0f, 0.0f));
+        }
+        __m512i idx = i0;
+        for (int p = 0; p < np; p++, idx = _mm512_add_epi32(idx, two)) {
+            const uint8_t *q = r + 40 * p;
+            __m256i t = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(q + 4))),
+                                                _mm_loadu_si128((const __m128i *)(q + 24)), 1);
+            __m256i lo = _mm256_and_si256(t, m4), hi = _mm256_and_si256(_mm256_srli_epi16(t, 4), m4);
+            __m512i c = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+            __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c, _mm512_loadu_si512(xq + 32 * b + 64 * p));
+            if (p % 2)
+                a1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx, s), _mm512_cvtepi32_ps(dot), a1);
+            else
+                a0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx, s), _mm512_cvtepi32_ps(dot), a0);
+        }
+        b += 2 * np, r += 40 * np;
+    }
+    __m128 m2 = _mm_add_ps(_mm256_castps256_ps128(mn), _mm256_extractf128_ps(mn, 1));
+    m2 = _mm_add_ps(m2, _mm_movehl_ps(m2, m2));
+    return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) + _mm_cvtss_f32(_mm_add_ss(m2, _mm_movehdup_ps(m2)));
+}
+
+/* Q4_K / Q5_K: the 32 code bytes of 64 inputs hold inputs 0..31 in their low nibbles and 32..63 in
+ * their high ones, i.e. the natural order: the bytes go to both halves of a register, shifted by 0 | 4
+ * and masked, for one vpdpbusd (Q5_K ORs in the fifth bit from qh, bit 2j | 2j + 1). Per super-block
+ * one vector holds the 8 sub-blocks' scales d·sc·dx (lanes 0-7) and mins dmin·m·dx·Σx (lanes 8-15,
+ * from the layout's xs): the mins are summed once at the end, the scales spread to the dot lanes by a
+ * permute. */
+VNNI_INLINE float qdot_k4(const uint8_t *r, const int8_t *xq, int64_t k, bool q5) {
+    const float *dx = (const float *)(xq + 2 * k), *xs = dx + k / 32;
+    const size_t bb = q5 ? 176 : 144;
+    const __m512i m4 = _mm512_set1_epi8(15), one = _mm512_set1_epi8(1), two = _mm512_set1_epi32(2);
+    const __m512i nib = _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0), hb0 = _mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0);
+    const __m512i half = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), mins = _mm512_setzero_ps();
+    for (int64_t sb = 0; sb < k / 256; sb++, r += bb) {
+        _mm_prefetch((const char *)(r + 2 * bb), _MM_HINT_T0);
+        _mm_prefetch((const char *)(r + 2 * bb + 64), _MM_HINT_T0);
+        _mm_prefetch((const char *)(r + 2 * bb + 128), _MM_HINT_T0);
+        _mm_prefetch((const char *)(r + 3 * bb - 1), _MM_HINT_T0);
+        /* the 12 scale bytes → 8 6-bit scales and 8 6-bit mins (npg_ggml_scale_min_k4, 4 at a time) */
+        uint32_t u[3], dd;
+        memcpy(u, r + 4, 12);
+        memcpy(&dd, r, 4);
+        uint32_t sc_lo = u[0] & 0x3f3f3f3fu, m_lo = u[1] & 0x3f3f3f3fu;
+        uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+        uint32_t m_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+        __m128i scb = _mm_set_epi32((int)m_hi, (int)m_lo, (int)sc_hi, (int)sc_lo);
+        __m512 scm = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(scb));
+        __m512 ddv = _mm512_permutexvar_ps(half, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128((int)dd))));
+        __m512 dxs =
+            _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(dx + 8 * sb)), _mm256_loadu_ps(xs + 8 * sb), 1);
+        __m512 pre = _mm512_mul_ps(_mm512_mul_ps(scm, ddv), dxs);
+        mins = _mm512_mask_add_ps(mins, 0xFF00, mins, pre);
+        const uint8_t *qs = r + (q5 ? 48 : 16);
+        __m512i qh =
+            q5 ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(r + 16))) : _mm512_setzero_si512();
+        const int8_t *x = xq + 256 * sb;
+        __m512i idx = half, hsh = hb0;
+        for (int j = 0; j < 4; j++, idx = _mm512_add_epi32(idx, two)) {
+            __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qs + 32 * j)));
+            __m512i c = _mm512_and_si512(_mm512_srlv_epi64(q, nib), m4);
+            if (q5) {
+                __m512i h = _mm512_and_si512(_mm512_srlv_epi64(qh, hsh), one);
+                c = _mm512_or_si512(c, _mm512_slli_epi64(h, 4));
+                hsh = _mm512_add_epi64(hsh, _mm512_set1_epi64(2));
+            }
+            __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c, _mm512_loadu_si512(x + 64 * j));
+            if (j % 2)
+                a1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx, pre), _mm512_cvtepi32_ps(dot), a1);
+            else
+                a0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx, pre), _mm512_cvtepi32_ps(dot), a0);
+        }
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) - _mm512_reduce_add_ps(mins);
+}
+
+VNNI_FN static float qdot_q4_k_vnni(const uint8_t *r, const int8_t *xq, const float *xd, int64_t k) {
+    (void)xd;
+    return qdot_k4(r, xq, k, false);
+}
+
+VNNI_FN static float qdot_q5_k_vnni(const uint8_t *r, const int8_t *xq, const float *xd, int64_t k) {
+    (void)xd;
+    return qdot_k4(r, xq, k, true);
+}
+
 npg_ggml_qdot_fn npg_ggml_qdot_vnni(npg_wtype t, int64_t k) {
     if (quad_ok(t, k))
         return qdot_q4_0_quad;
-    return t == NPG_W_GGML_Q4_0 ? qdot_q4_0_vnni : t == NPG_W_GGML_Q6_K ? qdot_q6_k_vnni : NULL;
+    switch (t) {
+    case NPG_W_GGML_Q8_0: return qdot_q8_0_vnni;
+    case NPG_W_GGML_Q4_0: return qdot_q4_0_vnni;
+    case NPG_W_GGML_Q4_1: return qdot_q4_1_vnni;
+    case NPG_W_GGML_Q4_K: return qdot_q4_k_vnni;
+    case NPG_W_GGML_Q5_K: return qdot_q5_k_vnni;
+    case NPG_W_GGML_Q6_K: return qdot_q6_k_vnni;
+    default: return NULL;
+    }
 }

@@ -164,12 +164,65 @@ static float qref_q6_k(const uint8_t *r, const int8_t *xq, const float *xd, int6
     return acc;
 }
 
+/* Q4_1: per block d·dx·Σq·x + m·dx·Σx, both sums exact integers */
+static float qref_q4_1(const uint8_t *r, const int8_t *xq, const float *xd, int64_t k) {
+    float acc = 0.0f;
+    for (int64_t b = 0; b < k / 32; b++, r += 20) {
+        int32_t s = 0, sx = 0;
+        for (int j = 0; j < 16; j++) {
+            s += (r[4 + j] & 15) * xq[32 * b + j] + (r[4 + j] >> 4) * xq[32 * b + 16 + j];
+            sx += xq[32 * b + j] + xq[32 * b + 16 + j];
+        }
+        acc += f16_at(r) * xd[b] * (float)s + f16_at(r + 2) * xd[b] * (float)sx;
+    }
+    return acc;
+}
+
+/* Q4_K / Q5_K: per 32-input sub-block (one activation block) d·sc·dx·Σq·x − dmin·m·dx·Σx, both sums
+ * exact integers (q = 4-bit code, plus Q5_K's fifth bit from qh) */
+static float qref_k4(const uint8_t *r, const int8_t *xq, const float *xd, int64_t k, bool q5) {
+    size_t bb = q5 ? 176 : 144;
+    float acc = 0.0f;
+    for (int64_t sb = 0; sb < k / 256; sb++, r += bb) {
+        float d = f16_at(r), dmin = f16_at(r + 2);
+        const uint8_t *qh = r + 16, *qs = r + (q5 ? 48 : 16);
+        for (int b = 0; b < 8; b++) {
+            uint8_t sc, m;
+            npg_ggml_scale_min_k4(b, r + 4, &sc, &m);
+            int32_t s = 0, sx = 0;
+            for (int l = 0; l < 32; l++) {
+                int nib = b % 2 ? qs[32 * (b / 2) + l] >> 4 : qs[32 * (b / 2) + l] & 15;
+                int q = nib + (q5 ? ((qh[l] >> b) & 1) * 16 : 0);
+                s += q * xq[256 * sb + 32 * b + l];
+                sx += xq[256 * sb + 32 * b + l];
+            }
+            float dx = xd[8 * sb + b];
+            acc += d * (float)sc * dx * (float)s - dmin * (float)m * dx * (float)sx;
+        }
+    }
+    return acc;
+}
+static float qref_q4_k(const uint8_t *r, const int8_t *xq, const float *xd, int64_t k) {
+    return qref_k4(r, xq, xd, k, false);
+}
+static float qref_q5_k(const uint8_t *r, const int8_t *xq, const float *xd, int64_t k) {
+    return qref_k4(r, xq, xd, k, true);
+}
+
 npg_ggml_qdot_fn npg_ggml_qdot_for(npg_isa isa, npg_wtype t) {
     npg_isa best = npg_isa_detect();
     isa = isa > best ? best : isa;
     if (isa >= NPG_ISA_AVX2) /* AVX-512 without VNNI gains nothing on byte products: the AVX2 kernel */
         return npg_ggml_qdot_avx2(t);
-    return t == NPG_W_GGML_Q8_0 ? qref_q8_0 : t == NPG_W_GGML_Q4_0 ? qref_q4_0 : t == NPG_W_GGML_Q6_K ? qref_q6_k : NULL;
+    switch (t) { /* below AVX2 npg_ggml_qdot_pick takes none: these are the SIMD kernels' references */
+    case NPG_W_GGML_Q8_0: return qref_q8_0;
+    case NPG_W_GGML_Q4_0: return qref_q4_0;
+    case NPG_W_GGML_Q4_1: return qref_q4_1;
+    case NPG_W_GGML_Q4_K: return qref_q4_k;
+    case NPG_W_GGML_Q5_K: return qref_q5_k;
+    case NPG_W_GGML_Q6_K: return qref_q6_k;
+    default: return NULL;
+    }
 }
 
 typedef struct qrows_job {

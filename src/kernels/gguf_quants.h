@@ -6,8 +6,9 @@
  * Σ (d·q − m)·x = d·Σ q·x − m·Σ x. So the only rounding differences from the scalar reference
  * (dequantize the block, then an f32 dot) are the summation order and that fold. One kernel per
  * (type, ISA): scalar reference, AVX2+FMA, AVX-512; chosen at run time from the compute context's ISA
- * like the rest of matmul.c. Decode (m <= 2) of Q8_0 / Q4_0 uses the int8-activation kernels below
- * instead; prefill dequantizes 64-row blocks for the f32 tile kernels (npg_matmul_ggml_prefill). */
+ * like the rest of matmul.c. Decode (m <= 2) of Q8_0 / Q4_0 (with AVX-512 VNNI: every type) uses the
+ * int8-activation kernels below instead; prefill dequantizes 64-row blocks for the f32 tile kernels
+ * (npg_matmul_ggml_prefill). */
 #ifndef NPG_KERNELS_GGUF_QUANTS_H
 #define NPG_KERNELS_GGUF_QUANTS_H
 
@@ -27,9 +28,9 @@ void npg_ggml_dots_avx2(npg_ggml_dot_fn out[NPG_GGML_NTYPES]);
 void npg_ggml_dots_avx512(npg_ggml_dot_fn out[NPG_GGML_NTYPES]);
 
 /* Decode kernels against activations quantized to Q8 blocks (llama.cpp's way: per 32 inputs an f32
- * scale d = max|x| / 127 and int8 codes), for the types whose integer dot pays: Q8_0 and Q4_0. The
- * activation rounding costs ~0.4% of Σ|w·x| per output at most (tests); in exchange the inner loop is
- * byte multiply-adds (maddubs) instead of widening every code to f32, ~3x less work per weight. */
+ * scale d = max|x| / 127 and int8 codes), for the types whose integer dot pays: Q8_0 and Q4_0 (AVX2),
+ * all six with VNNI. The activation rounding costs ~0.4% of Σ|w·x| per output at most (tests); in
+ * exchange the inner loop is byte multiply-adds (maddubs) instead of widening every code to f32, ~3x less work per weight. */
 typedef float (*npg_ggml_qdot_fn)(const uint8_t *row, const int8_t *xq, const float *xd, int64_t k);
 
 /* x[k] (k a multiple of 32) into xq[k] codes and xd[k / 32] scales, round half away from zero. */
@@ -65,13 +66,16 @@ npg_ggml_qdot_fn npg_ggml_qdot_pick(npg_isa isa, npg_wtype t, int64_t k, bool *v
 bool npg_matmul_ggml_q8_multi(const npg_compute *c, const float *x, int64_t m, const npg_weight *const *w,
                               float *const *y, int count, uint8_t *ws, size_t ws_size);
 
-/* AVX-512 VNNI decode kernels (gguf_qdot_vnni.c): Q4_0 and Q6_K; NULL for other types. They read the
- * activation row in the layout npg_ggml_vnni_layout writes (k % 64 == 0; k % 256 for Q6_K): the
- * codes (for Q4_0 permuted, npg_ggml_vnni_order_for), the int32 sums of each
- * 4 codes negated, then the scales; their xd argument is unused. */
+/* AVX-512 VNNI decode kernels (gguf_qdot_vnni.c): Q8_0, Q4_0, Q4_1, Q4_K, Q5_K and Q6_K. They read the
+ * activation row in the layout npg_ggml_vnni_layout writes (k % 64 == 0; k % 256 for the K types): the
+ * codes (for Q4_0 / Q4_1 permuted, npg_ggml_vnni_order_for), the int32 sums of each 4 codes negated,
+ * the k / 32 scales dx, then the k / 32 products dx·Σx of each 32-code block (the min terms of Q4_1,
+ * Q4_K, Q5_K); their xd argument is unused. Each sums exact integer dots per 32-input block, as the
+ * scalar references (npg_ggml_qdot_for(NPG_ISA_SCALAR, t)) do, so they differ from those only in
+ * float summation order. */
 typedef enum npg_ggml_vnni_order {
-    NPG_VNNI_NATURAL, /* inputs in order (Q6_K) */
-    NPG_VNNI_PAIR,    /* per 64: [x0[0..15], x1[0..15], x0[16..31], x1[16..31]] of blocks x0, x1 (Q4_0) */
+    NPG_VNNI_NATURAL, /* inputs in order (Q8_0, Q4_K, Q5_K, Q6_K) */
+    NPG_VNNI_PAIR,    /* per 64: [x0[0..15], x1[0..15], x0[16..31], x1[16..31]] of blocks x0, x1 (Q4_0, Q4_1) */
     NPG_VNNI_QUAD,    /* per 128: inputs 0..15 of 4 blocks, then their 16..31 (Q4_0 with VBMI, k % 256 == 0) */
 } npg_ggml_vnni_order;
 /* the kernel for type t and k inputs (NULL: none), and the activation order it reads */
