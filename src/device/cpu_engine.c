@@ -5,26 +5,9 @@
 #include "core/error.h"
 #include "device/engine.h"
 #include "device/registry.h"
-#include "kernels/gguf_quants.h"
 #include "models/whisper.h"
 
-enum { CPU_PREFILL_CHUNK = 256, CPU_PREFILL_CHUNK_GGUF = 512 };
-
-/* Rows per prefill call. GGUF block weights (the VNNI prefill GEMM, kernels/gguf_gemm.c) are unpacked
- * into panels once per call, a pass over every weight from memory that cost ~15 % of a 512-token
- * prefill at 256 rows a call (two passes): 512 rows make it one, for ~25 MB more activations on the
- * 1.1B model (docs/benchmarks.md, "Prefill GEMM, third pass"). Other types keep 256. */
-static int64_t cpu_prefill_chunk(const npg_model *model) {
-    int64_t chunk = CPU_PREFILL_CHUNK;
-    if (!model->whisper && model->cfg.n_layers > 0) {
-        const npg_layer_weights *L = &model->layers[0]; /* Q4_K_M mixes Q6_K (no panels) into some */
-        const npg_weight *w[] = {&L->wq, &L->wqkv, &L->w_gate, &L->w_gate_up, &L->w_down};
-        for (size_t i = 0; i < sizeof w / sizeof *w; i++)
-            if (npg_ggml_gemm_type(w[i]->type))
-                chunk = CPU_PREFILL_CHUNK_GGUF;
-    }
-    return chunk < model->cfg.max_pos ? chunk : model->cfg.max_pos;
-}
+enum { CPU_PREFILL_CHUNK = 256 };
 
 /* The keys every engine reads (npg_engine_threads, npg_engine_isa); the NPU device lists them too. */
 static const char *const cpu_property_keys[] = {"NUM_THREADS", "INFERENCE_NUM_THREADS", "KERNEL_ISA", NULL};
@@ -200,10 +183,10 @@ npg_status npg_cpu_engine_create(const npg_model *model, const npg_properties *p
     c->base.ops = model->whisper ? &cpu_whisper_ops : &cpu_ops;
     c->base.model = model;
     c->isa = isa;
-    int64_t batch = cpu_prefill_chunk(model);
-    c->base.max_rows = (size_t)batch;
+    c->base.max_rows = (size_t)(CPU_PREFILL_CHUNK < model->cfg.max_pos ? CPU_PREFILL_CHUNK : model->cfg.max_pos);
     npg_status st = npg_threadpool_create(threads, &c->pool);
     int64_t initial_ctx = model->cfg.max_pos < 512 ? model->cfg.max_pos : 512;
+    int64_t batch = CPU_PREFILL_CHUNK < model->cfg.max_pos ? CPU_PREFILL_CHUNK : model->cfg.max_pos;
     if (st == NPG_OK)
         st = npg_forward_state_create(model, batch, initial_ctx, c->pool, isa, &c->state);
     if (st != NPG_OK) {
