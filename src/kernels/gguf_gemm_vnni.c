@@ -114,22 +114,28 @@ VNNI_INLINE void unpack32(npg_wtype t, const uint8_t *row, int64_t s, uint8_t *u
     }
 }
 
-/* Q4_0 rows r..r+3 of block b (the generic path's bytes, without its per-row type switch and its
- * codes' round trip through the stack): each row's 16 code bytes are 4 dwords, dword g holding inputs
- * 4g..4g+3 (low nibbles) and 16+4g.. (high nibbles); a 4 × 4 dword transpose turns the 4 rows' dwords
- * g into the 16 bytes the panel stores at group g. */
-VNNI_INLINE void pack_q4_0_rows4(const uint8_t *base, size_t rb, int64_t b, int64_t r, uint8_t *dst, float *dw,
-                                 float *mn) {
-    const __m128i m4 = _mm_set1_epi8(15);
+/* Q4_0 / Q8_0 rows r..r+3 of block b (the generic path's bytes, without its per-row type switch and
+ * its codes' round trip through the stack): a row's 32 codes are two 16-byte halves of 4 dwords each,
+ * dword g of the first half holding inputs 4g..4g+3 (Q4_0: the low nibbles; Q8_0: bytes 0..15), of
+ * the second inputs 16+4g.. (the high nibbles; bytes 16..31); a 4 × 4 dword transpose turns the 4
+ * rows' dwords g into the 16 bytes the panel stores at group g (second half: group 4 + g). */
+VNNI_INLINE void pack_rows4(const uint8_t *base, size_t rb, int64_t b, int64_t r, uint8_t *dst, float *dw, float *mn,
+                            const bool q8) {
+    const __m128i m4 = _mm_set1_epi8(15), x80 = _mm_set1_epi8((char)0x80);
     __m128i lo[4], hi[4];
     for (int i = 0; i < 4; i++) {
-        const uint8_t *blk = base + (size_t)(r + i) * rb + 18 * (size_t)b;
+        const uint8_t *blk = base + (size_t)(r + i) * rb + (q8 ? 34 : 18) * (size_t)b;
         __m128i v = _mm_loadu_si128((const __m128i *)(blk + 2));
-        lo[i] = _mm_and_si128(v, m4);
-        hi[i] = _mm_and_si128(_mm_srli_epi16(v, 4), m4);
+        if (q8) {
+            lo[i] = _mm_xor_si128(v, x80);
+            hi[i] = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(blk + 18)), x80);
+        } else {
+            lo[i] = _mm_and_si128(v, m4);
+            hi[i] = _mm_and_si128(_mm_srli_epi16(v, 4), m4);
+        }
         float d = f16at(blk);
         dw[r + i] = d;
-        mn[r + i] = -8.0f * d;
+        mn[r + i] = (q8 ? -128.0f : -8.0f) * d;
     }
     for (int h = 0; h < 2; h++) {
         const __m128i *x = h ? hi : lo;
@@ -171,7 +177,10 @@ VNNI_FN void npg_ggml_gemm_pack(const npg_weight *w, int64_t r0, uint8_t *panel)
         int64_t r = 0;
         if (w->type == NPG_W_GGML_Q4_0)
             for (; r + 4 <= rows; r += 4)
-                pack_q4_0_rows4(base, rb, b, r, dst, dw + b * NR, mn + b * NR);
+                pack_rows4(base, rb, b, r, dst, dw + b * NR, mn + b * NR, false);
+        else if (w->type == NPG_W_GGML_Q8_0)
+            for (; r + 4 <= rows; r += 4)
+                pack_rows4(base, rb, b, r, dst, dw + b * NR, mn + b * NR, true);
         for (; r < rows; r++) {
             uint8_t u[32];
             unpack32(w->type, base + (size_t)r * rb, b, u, &dw[b * NR + r], &mn[b * NR + r]);
