@@ -114,6 +114,41 @@ VNNI_INLINE void unpack32(npg_wtype t, const uint8_t *row, int64_t s, uint8_t *u
     }
 }
 
+/* Q4_0 / Q8_0 rows r..r+3 of block b (the generic path's bytes, without its per-row type switch and
+ * its codes' round trip through the stack): a row's 32 codes are two 16-byte halves of 4 dwords each,
+ * dword g of the first half holding inputs 4g..4g+3 (Q4_0: the low nibbles; Q8_0: bytes 0..15), of
+ * the second inputs 16+4g.. (the high nibbles; bytes 16..31); a 4 × 4 dword transpose turns the 4
+ * rows' dwords g into the 16 bytes the panel stores at group g (second half: group 4 + g). */
+VNNI_INLINE void pack_rows4(const uint8_t *base, size_t rb, int64_t b, int64_t r, uint8_t *dst, float *dw, float *mn,
+                            const bool q8) {
+    const __m128i m4 = _mm_set1_epi8(15), x80 = _mm_set1_epi8((char)0x80);
+    __m128i lo[4], hi[4];
+    for (int i = 0; i < 4; i++) {
+        const uint8_t *blk = base + (size_t)(r + i) * rb + (q8 ? 34 : 18) * (size_t)b;
+        __m128i v = _mm_loadu_si128((const __m128i *)(blk + 2));
+        if (q8) {
+            lo[i] = _mm_xor_si128(v, x80);
+            hi[i] = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(blk + 18)), x80);
+        } else {
+            lo[i] = _mm_and_si128(v, m4);
+            hi[i] = _mm_and_si128(_mm_srli_epi16(v, 4), m4);
+        }
+        float d = f16at(blk);
+        dw[r + i] = d;
+        mn[r + i] = (q8 ? -128.0f : -8.0f) * d;
+    }
+    for (int h = 0; h < 2; h++) {
+        const __m128i *x = h ? hi : lo;
+        __m128i t0 = _mm_unpacklo_epi32(x[0], x[1]), t1 = _mm_unpackhi_epi32(x[0], x[1]);
+        __m128i t2 = _mm_unpacklo_epi32(x[2], x[3]), t3 = _mm_unpackhi_epi32(x[2], x[3]);
+        uint8_t *o = dst + 4 * r + (size_t)h * 4 * 4 * NR;
+        _mm_storeu_si128((__m128i *)(o + 0 * 4 * NR), _mm_unpacklo_epi64(t0, t2));
+        _mm_storeu_si128((__m128i *)(o + 1 * 4 * NR), _mm_unpackhi_epi64(t0, t2));
+        _mm_storeu_si128((__m128i *)(o + 2 * 4 * NR), _mm_unpacklo_epi64(t1, t3));
+        _mm_storeu_si128((__m128i *)(o + 3 * 4 * NR), _mm_unpackhi_epi64(t1, t3));
+    }
+}
+
 VNNI_FN void npg_ggml_gemm_pack(const npg_weight *w, int64_t r0, uint8_t *panel) {
     int64_t nb = w->k / 32, rows = w->n - r0 < NR ? w->n - r0 : NR;
     float *dw = (float *)(panel + (size_t)nb * BLOCK_CODES), *mn = dw + nb * NR;
@@ -125,16 +160,28 @@ VNNI_FN void npg_ggml_gemm_pack(const npg_weight *w, int64_t r0, uint8_t *panel)
      * every line of the panel, larger than L1, once per row); the rows' reads advance together */
     const uint8_t *base = (const uint8_t *)w->data + (size_t)r0 * rb;
     /* the rows' bytes come from memory once per call, 32 streams side by side that the hardware
-     * prefetchers missed (the unpacking stalled on its loads): ask for them PREFETCH bytes ahead */
+     * prefetchers missed (the unpacking stalled on its loads): ask for them PREFETCH bytes ahead, and
+     * for the rows' first PREFETCH bytes before the first block (their misses, not prefetched, were
+     * the loads the unpacking stalled on most) */
     const size_t bb = rb / (size_t)nb; /* bytes per 32 inputs (a K super-block's share) */
     enum { PREFETCH = 320 };
+    for (int64_t r = 0; r < rows; r++)
+        for (size_t off = 0; off < PREFETCH && off < rb; off += 64)
+            _mm_prefetch((const char *)base + (size_t)r * rb + off, _MM_HINT_T0);
     for (int64_t b = 0; b < nb; b++) {
         uint8_t *dst = panel + (size_t)b * BLOCK_CODES;
         size_t off = (size_t)b * bb + PREFETCH;
         if (off < rb && off / 64 != (off + bb) / 64) /* once per cache line */
             for (int64_t r = 0; r < rows; r++)
                 _mm_prefetch((const char *)base + (size_t)r * rb + off, _MM_HINT_T0);
-        for (int64_t r = 0; r < rows; r++) {
+        int64_t r = 0;
+        if (w->type == NPG_W_GGML_Q4_0)
+            for (; r + 4 <= rows; r += 4)
+                pack_rows4(base, rb, b, r, dst, dw + b * NR, mn + b * NR, false);
+        else if (w->type == NPG_W_GGML_Q8_0)
+            for (; r + 4 <= rows; r += 4)
+                pack_rows4(base, rb, b, r, dst, dw + b * NR, mn + b * NR, true);
+        for (; r < rows; r++) {
             uint8_t u[32];
             unpack32(w->type, base + (size_t)r * rb, b, u, &dw[b * NR + r], &mn[b * NR + r]);
             for (int g = 0; g < 8; g++)
