@@ -7,10 +7,8 @@
  * decode steps run twice: once as one parallel region, once layer by layer (a hidden-state capture
  * forces that path). Logits must be identical at every step, with 2 and 3 threads (uneven and empty
  * parts) and on every ISA the CPU has. A Q4_G group size the integer kernels do not take falls back to
- * the layer path. The spin barrier is checked on its own under contention. A KV cache pinned into one
- * block (the NPU plan's, npg_forward_state_pin_kv) gives the same logits and refuses to grow. */
+ * the layer path. The spin barrier is checked on its own under contention. */
 #include <pthread.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,21 +74,12 @@ static npg_status requant_model(npg_model *m, const wkind *kd) {
     return requant(m, &m->lm_head, kd);
 }
 
-/* prompt, then STEPS greedy steps; logits [STEPS + 1, V]. layered: force the layer-by-layer path;
- * pinned: the KV cache in one committed block (npg_forward_state_pin_kv). */
-static npg_status run_kv(const npg_model *m, npg_threadpool *pool, npg_isa isa, bool layered, bool pinned,
-                         float *logits) {
+/* prompt, then STEPS greedy steps; logits [STEPS + 1, V]. layered: force the layer-by-layer path. */
+static npg_status run(const npg_model *m, npg_threadpool *pool, npg_isa isa, bool layered, float *logits) {
     static const int32_t prompt[] = {1, 403, 407, 261, 378};
     int64_t V = m->cfg.vocab, n = 5;
     npg_forward_state *s = NULL;
     NPG_TRY(npg_forward_state_create(m, 8, CTX, pool, isa, &s));
-    if (pinned) {
-        npg_status pin = npg_forward_state_pin_kv(s, m);
-        if (pin != NPG_OK) {
-            npg_forward_state_free(s);
-            return pin;
-        }
-    }
     float *hidden = NULL;
     if (layered) {
         hidden = calloc((size_t)((m->cfg.n_layers + 1) * n * m->cfg.hidden), sizeof(float));
@@ -113,10 +102,6 @@ static npg_status run_kv(const npg_model *m, npg_threadpool *pool, npg_isa isa, 
     npg_forward_state_free(s);
     free(hidden);
     return st;
-}
-
-static npg_status run(const npg_model *m, npg_threadpool *pool, npg_isa isa, bool layered, float *logits) {
-    return run_kv(m, pool, isa, layered, false, logits);
 }
 
 static void check_model(const char *rel) {
@@ -180,47 +165,6 @@ typedef struct bar_job {
     bool ok;
 } bar_job;
 
-/* The pinned cache: every layer's keys and values in one block, 64-byte aligned, the same logits on
- * both decode paths as the separately allocated caches, and no growth afterwards. */
-static void test_pinned_kv(void) {
-    npg_model *m = NULL;
-    REQUIRE_OK(npg_model_load(shared_path("models/random-llama-gqa"), &m));
-    int64_t V = m->cfg.vocab, L = m->cfg.n_layers, kvd = m->cfg.n_kv_heads * m->cfg.head_dim;
-    float *ref = malloc((size_t)((STEPS + 1) * V) * sizeof(float));
-    float *got = malloc((size_t)((STEPS + 1) * V) * sizeof(float));
-    REQUIRE(ref && got);
-    npg_threadpool *pool = NULL;
-    REQUIRE_OK(npg_threadpool_create(2, &pool));
-    for (int layered = 0; layered <= 1; layered++) {
-        CHECK(run_kv(m, pool, npg_isa_detect(), layered, false, ref) == NPG_OK);
-        CHECK(run_kv(m, pool, npg_isa_detect(), layered, true, got) == NPG_OK);
-        CHECK(memcmp(ref, got, (size_t)((STEPS + 1) * V) * sizeof(float)) == 0);
-    }
-    npg_forward_state *s = NULL;
-    REQUIRE_OK(npg_forward_state_create(m, 8, CTX, pool, npg_isa_detect(), &s));
-    REQUIRE_OK(npg_forward_state_pin_kv(s, m));
-    const char *lo = (const char *)s->kv_block, *hi = lo + s->kv_block_bytes;
-    CHECK(lo != NULL && s->kv_block_bytes >= (size_t)(2 * L * CTX * kvd) * sizeof(float));
-    for (int64_t l = 0; l < L; l++) {
-        const char *k = (const char *)s->k_cache[l], *v = (const char *)s->v_cache[l];
-        CHECK(k >= lo && k + CTX * kvd * (int64_t)sizeof(float) <= hi && ((uintptr_t)k & 63) == 0);
-        CHECK(v >= lo && v + CTX * kvd * (int64_t)sizeof(float) <= hi && ((uintptr_t)v & 63) == 0);
-        CHECK(s->k_cache[l][CTX * kvd - 1] == 0.0f && s->v_cache[l][0] == 0.0f);
-    }
-    CHECK(npg_forward_state_pin_kv(s, m) == NPG_OK); /* pinned already: nothing moves */
-    CHECK((const char *)s->kv_block == lo);
-    CHECK(npg_forward_state_reserve_ctx(s, m, CTX) == NPG_OK); /* no growth asked */
-    CHECK(npg_forward_state_reserve_ctx(s, m, 2 * CTX) == NPG_ERR_INTERNAL);
-    CHECK(strstr(npg_last_error(), "cannot grow") != NULL);
-    CHECK(npg_forward_state_reserve_seqs(s, m, 2) == NPG_ERR_INTERNAL);
-    CHECK(s->max_ctx == CTX && s->n_seqs == 1);
-    npg_forward_state_free(s);
-    npg_threadpool_free(pool);
-    npg_model_free(m);
-    free(ref);
-    free(got);
-}
-
 static void *bar_member(void *p) {
     bar_job *j = p;
     for (int r = 0; r < j->rounds; r++) {
@@ -251,7 +195,6 @@ static void test_barrier(void) {
 int main(void) {
     RUN(test_rows);
     RUN(test_barrier);
-    RUN(test_pinned_kv);
     RUN(test_stories260k);
     RUN(test_llama_gqa);
     RUN(test_gemma3);
