@@ -3,8 +3,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "models/forward_internal.h"
@@ -99,9 +97,6 @@ npg_status npg_forward_state_reserve_ctx(npg_forward_state *s, const npg_model *
     const npg_model_config *c = &m->cfg;
     if (max_ctx <= s->max_ctx)
         return NPG_OK;
-    if (s->kv_block)
-        return npg_fail(NPG_ERR_INTERNAL, "the pinned KV cache of %lld positions cannot grow to %lld",
-                        (long long)s->max_ctx, (long long)max_ctx);
     int64_t kvd = c->n_kv_heads * c->head_dim, half = c->rotary_dim / 2;
     for (int64_t l = 0; l < s->n_seqs * c->n_layers; l++) {
         float *k = alloc_floats(max_ctx * kvd), *v = alloc_floats(max_ctx * kvd);
@@ -238,14 +233,12 @@ npg_status npg_forward_state_create(const npg_model *m, int64_t max_batch, int64
 void npg_forward_state_free(npg_forward_state *s) {
     if (!s)
         return;
-    for (int64_t l = 0; !s->kv_block && l < s->n_seqs * s->n_layers; l++) {
+    for (int64_t l = 0; l < s->n_seqs * s->n_layers; l++) {
         if (s->k_cache)
             free_floats(s->k_cache[l]);
         if (s->v_cache)
             free_floats(s->v_cache[l]);
     }
-    if (s->kv_block)
-        munmap(s->kv_block, s->kv_block_bytes);
     free(s->k_cache);
     free(s->v_cache);
     if (s->rope_cos_local != s->rope_cos) {
@@ -282,9 +275,6 @@ void npg_forward_state_free(npg_forward_state *s) {
 npg_status npg_forward_state_reserve_seqs(npg_forward_state *s, const npg_model *m, int64_t n_seqs) {
     if (n_seqs <= s->n_seqs)
         return NPG_OK;
-    if (s->kv_block)
-        return npg_fail(NPG_ERR_INTERNAL, "the pinned KV cache of %lld sequences cannot grow to %lld",
-                        (long long)s->n_seqs, (long long)n_seqs);
     int64_t L = s->n_layers, kvd = m->cfg.n_kv_heads * m->cfg.head_dim;
     if (s->whisper) /* first: more slots than sequences is harmless if the caches fail below */
         NPG_TRY(npg_whisper_state_reserve_slots(s->whisper, L, n_seqs));
@@ -332,54 +322,5 @@ npg_status npg_forward_state_copy_seq(npg_forward_state *s, const npg_model *m, 
         memcpy(s->k_cache[dst * L + l], s->k_cache[src * L + l], bytes);
         memcpy(s->v_cache[dst * L + l], s->v_cache[src * L + l], bytes);
     }
-    return NPG_OK;
-}
-
-/* 2 MiB: the x86-64 (and arm64 4K-granule) transparent huge page */
-enum { HUGE_PAGE = 2 << 20 };
-
-npg_status npg_forward_state_pin_kv(npg_forward_state *s, const npg_model *m) {
-    if (s->kv_block)
-        return NPG_OK;
-    int64_t caches = s->n_seqs * s->n_layers, kvd = m->cfg.n_kv_heads * m->cfg.head_dim;
-    /* each cache a whole number of cache lines, so every one starts 64-byte aligned as before */
-    size_t each = ((size_t)(s->max_ctx * kvd) * sizeof(float) + 63) & ~(size_t)63;
-    size_t bytes = 2 * (size_t)caches * each;
-    size_t rounded = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-    /* fresh anonymous pages (zeros), the start moved up to a huge-page boundary and the slack returned */
-    char *map = mmap(NULL, rounded + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (map == MAP_FAILED)
-        return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for a KV cache of %lld layers x %lld positions (%zu MiB)",
-                        (long long)s->n_layers, (long long)s->max_ctx, rounded >> 20);
-    char *block = (char *)(((uintptr_t)map + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-    size_t head = (size_t)(block - map), tail = HUGE_PAGE - head;
-    if (head)
-        munmap(map, head);
-    if (tail)
-        munmap(block + rounded, tail);
-#ifdef MADV_HUGEPAGE
-    (void)madvise(block, rounded, MADV_HUGEPAGE); /* advice: without THP the block keeps 4 KiB pages */
-#endif
-    /* Written now, at compile time, rather than a page at a time as decoding reaches new positions
-     * (a fault every 4 KiB of each layer's keys and values, slow on virtual machines) — unless the
-     * block would take more than half the machine's memory, where committing it up front could fail
-     * a plan that a short conversation never fills. */
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (pages <= 0 || page <= 0 || rounded <= (size_t)pages * (size_t)page / 2) {
-        int populated = -1;
-#ifdef MADV_POPULATE_WRITE /* Linux 5.14: faults the pages in without writing them a second time */
-        populated = madvise(block, rounded, MADV_POPULATE_WRITE);
-#endif
-        if (populated != 0)
-            memset(block, 0, rounded);
-    }
-    for (int64_t i = 0; i < caches; i++) {
-        free_floats(s->k_cache[i]);
-        free_floats(s->v_cache[i]);
-        s->k_cache[i] = (float *)((char *)block + (size_t)(2 * i) * each);
-        s->v_cache[i] = (float *)((char *)block + (size_t)(2 * i + 1) * each);
-    }
-    s->kv_block = block;
-    s->kv_block_bytes = rounded;
     return NPG_OK;
 }

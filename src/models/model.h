@@ -128,10 +128,6 @@ typedef struct npg_forward_state {
      * The NPU device verifies a blob's weights this way while the first pass runs. */
     npg_status (*weights_ready)(void *user, int64_t stage);
     void *weights_ready_user;
-    /* npg_forward_state_pin_kv: the KV cache as one block (k_cache/v_cache point into it); NULL when
-     * each cache is its own allocation */
-    void *kv_block;
-    size_t kv_block_bytes;
 } npg_forward_state;
 
 npg_status npg_forward_state_create(const npg_model *m, int64_t max_batch, int64_t max_ctx, npg_threadpool *pool,
@@ -139,12 +135,6 @@ npg_status npg_forward_state_create(const npg_model *m, int64_t max_batch, int64
 /* Grows the KV cache (keeping its content) and RoPE tables to hold max_ctx positions. */
 npg_status npg_forward_state_reserve_ctx(npg_forward_state *s, const npg_model *m, int64_t max_ctx);
 void npg_forward_state_free(npg_forward_state *s);
-/* For a static plan (the NPU device), whose KV cache never grows: moves the whole cache into one block
- * aligned to and advised for 2 MiB transparent huge pages, and writes it (zeros) now, so a decode step
- * takes no page fault for its new position and attention reads its keys through few TLB entries.
- * Before the first forward pass (the cache's content is dropped). Afterwards reserve_ctx and
- * reserve_seqs refuse to grow it. */
-npg_status npg_forward_state_pin_kv(npg_forward_state *s, const npg_model *m);
 /* Grows the number of sequences with their own KV cache to n_seqs (existing caches kept). */
 npg_status npg_forward_state_reserve_seqs(npg_forward_state *s, const npg_model *m, int64_t n_seqs);
 /* Copies positions [0, n_pos) of sequence src's KV cache to sequence dst (a shared prompt prefilled once

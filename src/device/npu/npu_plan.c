@@ -59,10 +59,7 @@ npg_status npu_plan_check_weights(const npu_plan *p) {
 npg_status npu_plan_alloc_buffers(npu_plan *p) {
     NPG_TRY(npg_threadpool_create(p->cfg.threads, &p->pool));
     NPG_TRY(npg_forward_state_create(&p->model, p->cfg.prefill_rows, p->cfg.context, p->pool, p->cfg.isa, &p->state));
-    /* the context is fixed: the whole KV cache is committed now (huge pages where the kernel has
-     * them), so no decode step pays a page fault for its new position (the CPU device's cache grows
-     * with the conversation and faults a page in every 4 KiB of each layer's keys and values) */
-    return npg_forward_state_pin_kv(p->state, &p->model);
+    return NPG_OK;
 }
 
 void npu_plan_free(npu_plan *p) {

@@ -8,8 +8,7 @@
  * positions). The buffers are those of the full shape.
  *
  * Buffers allocated by npu_plan_alloc_buffers (the compile or import step) and never again: the KV
- * cache (committed whole, see npg_forward_state_pin_kv), RoPE tables, activations for prefill_rows rows
- * and the kernel workspace (forward state). */
+ * cache, RoPE tables, activations for prefill_rows rows and the kernel workspace (forward state). */
 #ifndef NPG_DEVICE_NPU_PLAN_H
 #define NPG_DEVICE_NPU_PLAN_H
 
