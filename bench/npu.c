@@ -78,8 +78,10 @@ int main(int argc, char **argv) {
     }
     double t0 = npg_now_ms();
     npg_llm_pipeline *pipe = NULL;
-    if (npg_llm_pipeline_create_with_properties(model, device, props, &pipe) != NPG_OK)
+    if (npg_llm_pipeline_create_with_properties(model, device, props, &pipe) != NPG_OK) {
+        npg_properties_free(props);
         return fail("create");
+    }
     double create_ms = npg_now_ms() - t0;
     int32_t *ids = malloc((size_t)prompt * sizeof *ids);
     for (long i = 0; i < prompt; i++)
