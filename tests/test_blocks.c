@@ -265,7 +265,7 @@ static void test_attention(void) {
  * key count (not a multiple of the 4-key blocks). */
 static void test_attention_group(void) {
     enum { T = 45, GMAX = 9, DMAX = 96 };
-    static const int64_t gs[] = {1, 2, 3, 7, 8, 9}, ds[] = {64, 96, 20, 35, 8, 3};
+    static const int64_t gs[] = {1, 2, 3, 7, 8, 9}, ds[] = {64, 32, 96, 20, 35, 8, 3};
     static float q[GMAX * DMAX], k[T * 2 * DMAX], v[T * 2 * DMAX], scores[GMAX * T], out[GMAX * DMAX],
         one[DMAX];
     fill(q, GMAX * DMAX, 21);

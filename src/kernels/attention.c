@@ -203,9 +203,34 @@ AVX2_FN static void wsum_group_avx2(const float *w, int64_t wld, int64_t G, cons
         }
 }
 
+/* Four keys of NC * 16 floats held in registers (NC <= 4: 16 of the 32 zmm) for all G heads: per
+ * head only its query is loaded, not the keys again. */
+AVX512_INLINE void scores4_group_avx512(const float *q, int64_t qld, int64_t G, const float *k0, int64_t stride,
+                                        int NC, float scale, float *scores, int64_t sld) {
+    __m512 kk[4][4];
+    UNROLL for (int r = 0; r < 4; r++) UNROLL for (int c = 0; c < NC; c++) kk[r][c] =
+        _mm512_loadu_ps(k0 + r * stride + c * 16);
+    for (int64_t g = 0; g < G; g++) {
+        const float *qg = q + g * qld;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        UNROLL for (int c = 0; c < NC; c++) {
+            __m512 qc = _mm512_loadu_ps(qg + c * 16);
+            a0 = _mm512_fmadd_ps(qc, kk[0][c], a0);
+            a1 = _mm512_fmadd_ps(qc, kk[1][c], a1);
+            a2 = _mm512_fmadd_ps(qc, kk[2][c], a2);
+            a3 = _mm512_fmadd_ps(qc, kk[3][c], a3);
+        }
+        _mm_storeu_ps(scores + g * sld, _mm_mul_ps(npg_hsum4_512(a0, a1, a2, a3), _mm_set1_ps(scale)));
+    }
+}
+
 AVX512_FN static void scores_group_avx512(const float *q, int64_t qld, int64_t G, const float *k, int64_t stride,
                                           int64_t len, int64_t d, float scale, float *scores, int64_t sld) {
     int64_t d16 = d & ~(int64_t)15, i = 0;
+    for (; d == 64 && i + 4 <= len; i += 4) /* TinyLlama's, Llama-3.2-1B's, Qwen2's 0.5B head size */
+        scores4_group_avx512(q, qld, G, k + i * stride, stride, 4, scale, scores + i, sld);
+    for (; d == 32 && i + 4 <= len; i += 4)
+        scores4_group_avx512(q, qld, G, k + i * stride, stride, 2, scale, scores + i, sld);
     for (; d16 == d && i + 4 <= len; i += 4) {
         const float *k0 = k + i * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
         for (int64_t g = 0; g < G; g++) {
