@@ -260,6 +260,32 @@ static void test_attention(void) {
     CHECK(max_diff_d(co, cref, KV) < 1e-5);
 }
 
+/* A GQA group's heads attended together: bit for bit each head's own npg_blk_attend, for every ISA,
+ * group size (powers of two and not; 9 and 7 take the 8/4/2/1 head runs), head size (SIMD tails) and
+ * key count (not a multiple of the 4-key blocks). */
+static void test_attention_group(void) {
+    enum { T = 45, GMAX = 9, DMAX = 96 };
+    static const int64_t gs[] = {1, 2, 3, 7, 8, 9}, ds[] = {64, 32, 96, 20, 35, 8, 3};
+    static float q[GMAX * DMAX], k[T * 2 * DMAX], v[T * 2 * DMAX], scores[GMAX * T], out[GMAX * DMAX],
+        one[DMAX];
+    fill(q, GMAX * DMAX, 21);
+    fill(k, T * 2 * DMAX, 22);
+    fill(v, T * 2 * DMAX, 23);
+    for (int isa = 0; isa <= (int)npg_isa_detect(); isa++)
+        for (size_t gi = 0; gi < sizeof gs / sizeof *gs; gi++)
+            for (size_t di = 0; di < sizeof ds / sizeof *ds; di++)
+                for (int r = 0; r < 3; r++) {
+                    int64_t G = gs[gi], D = ds[di], stride = 2 * D + 1, lo = r == 0 ? 0 : 3,
+                            hi = r == 2 ? T - 1 : r == 1 ? 40 : 0;
+                    float cap = r == 1 ? 2.0f : 0.0f;
+                    npg_blk_attend_group((npg_isa)isa, q, G, k, v, stride, lo, hi, D, 0.3f, cap, scores, out);
+                    for (int64_t g = 0; g < G; g++) {
+                        npg_blk_attend((npg_isa)isa, q + g * D, k, v, stride, lo, hi, D, 0.3f, cap, scores, one);
+                        CHECK(memcmp(one, out + g * D, (size_t)D * sizeof(float)) == 0);
+                    }
+                }
+}
+
 static void test_convolutions(void) {
     enum { CI = 3, TI = 11, CO = 4, KS = 3 };
     float x[CI * TI], w[CO * CI * KS], b[CO], out[CO * TI];
@@ -310,6 +336,7 @@ int main(void) {
     RUN(test_positions);
     RUN(test_mlps);
     RUN(test_attention);
+    RUN(test_attention_group);
     RUN(test_convolutions);
     return npg_test_summary();
 }

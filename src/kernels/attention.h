@@ -16,4 +16,12 @@ void npg_attn_scores(npg_isa isa, const float *q, const float *k, int64_t stride
 void npg_attn_weighted_sum(npg_isa isa, const float *w, const float *v, int64_t stride, int64_t len, int64_t d,
                            float *out);
 
+/* The same for the G query heads of one GQA group, which share k (v): head g's query is q + g * qld,
+ * its scores (weights) scores + g * sld (w + g * wld), its output out + g * old. Each key and value
+ * row is read once for all G heads; every head's result is bit-identical to the per-head call's. */
+void npg_attn_scores_group(npg_isa isa, const float *q, int64_t qld, int64_t G, const float *k, int64_t stride,
+                           int64_t len, int64_t d, float scale, float *scores, int64_t sld);
+void npg_attn_weighted_sum_group(npg_isa isa, const float *w, int64_t wld, int64_t G, const float *v, int64_t stride,
+                                 int64_t len, int64_t d, float *out, int64_t old);
+
 #endif

@@ -22,18 +22,27 @@ typedef struct attn_job {
     const npg_model_config *c;
     npg_forward_state *s;
     int64_t layer;
-    int64_t n; /* rows in this call; their positions, sequences and spans are in s->row_* */
+    int64_t n;     /* rows in this call; their positions, sequences and spans are in s->row_* */
+    int64_t parts; /* tasks per (row, KV head): its query heads cut into this many runs */
 } attn_job;
 
-/* One (row, head) pair: xb[t, h*D:(h+1)*D] = attention over the row's visible keys of its own
- * sequence's cache. */
+int64_t npg_fwd_attend_parts(const npg_model_config *c, int64_t n, int threads) {
+    int64_t G = c->n_heads / c->n_kv_heads, units = n * c->n_kv_heads;
+    int64_t parts = (threads + units - 1) / units; /* enough tasks to keep every thread busy */
+    return parts < 1 ? 1 : parts > G ? G : parts;
+}
+
+/* One (row, KV head, run of its query heads) task: xb[t, h*D:(h+1)*D] for those heads h = attention
+ * over the row's visible keys of its own sequence's cache. The run's heads share the keys and values
+ * (GQA), so they are attended together: each cache row read once for all of them. */
 static void attn_task(void *ctx, int task, int thread) {
     const attn_job *j = ctx;
     const npg_model_config *c = j->c;
     npg_forward_state *s = j->s;
-    int64_t t = task / c->n_heads, h = task % c->n_heads;
+    int64_t G = c->n_heads / c->n_kv_heads, per_row = c->n_kv_heads * j->parts;
+    int64_t t = task / per_row, kvh = task % per_row / j->parts, part = task % j->parts;
+    int64_t g0 = G * part / j->parts, g1 = G * (part + 1) / j->parts, h = kvh * G + g0;
     int64_t D = c->head_dim, kvd = c->n_kv_heads * D;
-    int64_t kvh = h / (c->n_heads / c->n_kv_heads);
     int64_t seq = s->row_seq[t];
     int64_t span_lo = -1, span_hi = -1;
     int32_t span = s->row_span[t];
@@ -51,10 +60,11 @@ static void attn_task(void *ctx, int task, int thread) {
     int64_t window = c->sliding_window > 0 && c->layer_sliding[j->layer] ? c->sliding_window : 0;
     int64_t lo = 0, hi = 0;
     npg_blk_causal_range(s->row_pos[t], window, span_lo, span_hi, &lo, &hi);
-    npg_blk_attend(s->compute.isa, s->q + t * (c->n_heads * D) + h * D,
-                   s->k_cache[seq * s->n_layers + j->layer] + kvh * D, s->v_cache[seq * s->n_layers + j->layer] + kvh * D,
-                   kvd, lo, hi, D, c->attn_scale, c->attn_softcap, s->att + (int64_t)thread * s->max_ctx,
-                   s->xb + t * (c->n_heads * D) + h * D);
+    npg_blk_attend_group(s->compute.isa, s->q + t * (c->n_heads * D) + h * D, g1 - g0,
+                         s->k_cache[seq * s->n_layers + j->layer] + kvh * D,
+                         s->v_cache[seq * s->n_layers + j->layer] + kvh * D, kvd, lo, hi, D, c->attn_scale,
+                         c->attn_softcap, s->att + (int64_t)thread * G * s->max_ctx,
+                         s->xb + t * (c->n_heads * D) + h * D);
 }
 
 static void add_bias(float *y, const float *b, int64_t n, int64_t dim) {
@@ -138,8 +148,9 @@ void npg_fwd_ffn_out(const npg_model *m, npg_forward_state *s, int64_t l, int64_
     residual_add(&m->cfg, s, m->layers[l].post_ffn_norm, n);
 }
 
-void npg_fwd_attend(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n, int task, int slot) {
-    attn_job job = {&m->cfg, s, l, n};
+void npg_fwd_attend(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n, int64_t parts, int task,
+                    int slot) {
+    attn_job job = {&m->cfg, s, l, n, parts};
     attn_task(&job, task, slot);
 }
 
@@ -159,8 +170,8 @@ static void attention_block(const npg_model *m, npg_forward_state *s, int64_t l,
         npg_matmul_multi(&s->compute, s->xb, n, w, y, 3);
     }
     npg_fwd_qkv_finish(m, s, l, n);
-    attn_job job = {c, s, l, n};
-    npg_threadpool_run(s->compute.pool, (int)(n * c->n_heads), attn_task, &job);
+    attn_job job = {c, s, l, n, npg_fwd_attend_parts(c, n, npg_threadpool_size(s->compute.pool))};
+    npg_threadpool_run(s->compute.pool, (int)(n * c->n_kv_heads * job.parts), attn_task, &job);
     tap(s, l, NPG_TENSOR_WO, s->xb, n, qd);
     npg_matmul(&s->compute, s->xb, n, &L->wo, s->proj);
     npg_fwd_attn_out(m, s, l, n);

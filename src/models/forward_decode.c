@@ -133,9 +133,10 @@ static void layer(team_job *j, int64_t l, int me, bool lead, float *xn, uint8_t 
         npg_fwd_qkv_finish(m, s, l, 1);
     npg_spin_barrier_wait(&j->bar);
 
-    /* attention, split by heads, into s->xb */
-    for (int64_t h = c->n_heads * me / T; h < c->n_heads * (me + 1) / T; h++)
-        npg_fwd_attend(m, s, l, 1, (int)h, me);
+    /* attention, split by (KV head, run of its query heads), into s->xb */
+    int64_t parts = npg_fwd_attend_parts(c, 1, T), tasks = c->n_kv_heads * parts;
+    for (int64_t h = tasks * me / T; h < tasks * (me + 1) / T; h++)
+        npg_fwd_attend(m, s, l, 1, parts, (int)h, me);
     npg_spin_barrier_wait(&j->bar);
 
     /* output projection and residual */

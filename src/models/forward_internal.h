@@ -10,9 +10,14 @@
 
 /* After the q/k/v projection of n rows: fused-output compaction, biases, qk-norm, RoPE, KV cache. */
 void npg_fwd_qkv_finish(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n);
-/* Attention task `task` (row task / n_heads, head task % n_heads) of layer l into s->xb, with score
- * scratch row `slot` of s->att (< s->n_threads; one per concurrently running member). */
-void npg_fwd_attend(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n, int task, int slot);
+/* How many tasks each (row, KV head) of n rows is cut into for `threads` threads: its GQA group's
+ * query heads in that many runs (1 when the rows and KV heads alone keep the threads busy). */
+int64_t npg_fwd_attend_parts(const npg_model_config *c, int64_t n, int threads);
+/* Attention task `task` of n * n_kv_heads * parts (row, KV head, run of its query heads) of layer l
+ * into s->xb, with score scratch `slot` of s->att (< s->n_threads; one per concurrently running
+ * member). */
+void npg_fwd_attend(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n, int64_t parts, int task,
+                    int slot);
 /* x += (post-norm of) s->proj + bo after the output projection; after the down projection. */
 void npg_fwd_attn_out(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n);
 void npg_fwd_ffn_out(const npg_model *m, npg_forward_state *s, int64_t l, int64_t n);

@@ -119,7 +119,9 @@ npg_status npg_forward_state_reserve_ctx(npg_forward_state *s, const npg_model *
     float *tabs[4] = {alloc_floats(max_ctx * half), alloc_floats(max_ctx * half),
                       separate_local ? alloc_floats(max_ctx * half) : NULL,
                       separate_local ? alloc_floats(max_ctx * half) : NULL};
-    float *att = alloc_floats((int64_t)s->n_threads * max_ctx);
+    /* score rows of one GQA group's query heads per thread (forward.c attends a group at once) */
+    int64_t group = c->n_kv_heads > 0 && c->n_heads > c->n_kv_heads ? c->n_heads / c->n_kv_heads : 1;
+    float *att = alloc_floats((int64_t)s->n_threads * group * max_ctx);
     if (!tabs[0] || !tabs[1] || (separate_local && (!tabs[2] || !tabs[3])) || !att) {
         for (int i = 0; i < 4; i++)
             free_floats(tabs[i]);

@@ -21,6 +21,18 @@ void npg_blk_attend(npg_isa isa, const float *q, const float *k, const float *v,
     npg_attn_weighted_sum(isa, scores, v + lo * stride, stride, len, d, out);
 }
 
+void npg_blk_attend_group(npg_isa isa, const float *q, int64_t G, const float *k, const float *v, int64_t stride,
+                          int64_t lo, int64_t hi, int64_t d, float scale, float softcap, float *scores, float *out) {
+    int64_t len = hi - lo + 1;
+    npg_attn_scores_group(isa, q, d, G, k + lo * stride, stride, len, d, scale, scores, len);
+    if (softcap > 0.0f)
+        for (int64_t i = 0; i < G * len; i++)
+            scores[i] = softcap * tanhf(scores[i] / softcap);
+    npg_compute one = {.pool = NULL, .isa = isa};
+    npg_softmax_rows(&one, scores, G, len, len); /* row by row, as npg_blk_attend's */
+    npg_attn_weighted_sum_group(isa, scores, len, G, v + lo * stride, stride, len, d, out, d);
+}
+
 void npg_blk_causal_range(int64_t p, int64_t window, int64_t span_lo, int64_t span_hi, int64_t *lo, int64_t *hi) {
     *lo = 0;
     *hi = p;

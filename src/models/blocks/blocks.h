@@ -76,6 +76,11 @@ void npg_blk_activate(npg_mlp_act act, float *g, const float *u, int64_t n);
  * [→ softcap · tanh(·/softcap)]) · v. scores: [hi - lo + 1] scratch. */
 void npg_blk_attend(npg_isa isa, const float *q, const float *k, const float *v, int64_t stride, int64_t lo, int64_t hi,
                     int64_t d, float scale, float softcap, float *scores, float *out);
+/* The same for G query heads sharing these keys/values (a GQA group): q[G, d] and out[G, d] packed,
+ * scores [G, hi - lo + 1] scratch. Each key and value row is read once for the G heads; every head's
+ * output is bit-identical to npg_blk_attend's. */
+void npg_blk_attend_group(npg_isa isa, const float *q, int64_t G, const float *k, const float *v, int64_t stride,
+                          int64_t lo, int64_t hi, int64_t d, float scale, float softcap, float *scores, float *out);
 /* The visible key range of a decoder row at position p: causal, less a sliding window (window <= 0 =
  * none), widened to [span_lo, span_hi] when the row is in a bidirectional span (span_lo < 0 = none). */
 void npg_blk_causal_range(int64_t p, int64_t window, int64_t span_lo, int64_t span_hi, int64_t *lo, int64_t *hi);
