@@ -29,14 +29,25 @@ static void slot_free(npg_calib_slot *s) {
     free(s->max_abs);
     free(s->hessian);
     free(s->cross);
+    free(s->sub_x);
+    free(s->sub_xf);
     int64_t k = s->k;
     memset(s, 0, sizeof *s);
     s->k = k;
 }
 
-static npg_status slot_alloc(npg_calib_slot *s, bool products, bool cross) {
+static npg_status slot_alloc(npg_calib_slot *s, bool products, bool cross, uint64_t n_tokens) {
     int64_t k = s->k;
     s->count = 0;
+    s->sub_n = 0;
+    s->sub_stride = (int64_t)((n_tokens + NPG_CALIB_SUBSET - 1) / NPG_CALIB_SUBSET);
+    s->sub_stride = s->sub_stride < 1 ? 1 : s->sub_stride;
+    if (products) {
+        s->sub_x = malloc((size_t)(NPG_CALIB_SUBSET * k) * sizeof(float));
+        s->sub_xf = cross ? malloc((size_t)(NPG_CALIB_SUBSET * k) * sizeof(float)) : NULL;
+        if (!s->sub_x || (cross && !s->sub_xf))
+            return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for calibration rows (input size %lld)", (long long)k);
+    }
     s->sum = calloc((size_t)k, sizeof(double));
     s->sumsq = calloc((size_t)k, sizeof(double));
     s->sum_abs = calloc((size_t)k, sizeof(double));
@@ -86,6 +97,12 @@ void npg_calib_slot_divide(npg_calib_slot *s, const float *scale) {
                 s->hessian[i * k + j] /= d;
             if (s->cross)
                 s->cross[i * k + j] /= d;
+        }
+    for (int64_t r = 0; r < s->sub_n; r++)
+        for (int64_t c = 0; c < k; c++) {
+            s->sub_x[r * k + c] /= scale[c];
+            if (s->sub_xf)
+                s->sub_xf[r * k + c] /= scale[c];
         }
 }
 
@@ -141,6 +158,13 @@ static void on_linear(void *user, int64_t layer, npg_tensor_role role, const flo
             s->max_abs[c] = fabsf(xr[c]) > s->max_abs[c] ? fabsf(xr[c]) : s->max_abs[c];
         }
     }
+    for (int64_t r = 0; s->sub_x && r < n; r++) /* the subset: every sub_stride-th token row */
+        if ((int64_t)((s->count + (uint64_t)r) % (uint64_t)s->sub_stride) == 0 && s->sub_n < NPG_CALIB_SUBSET) {
+            memcpy(s->sub_x + s->sub_n * k, x + r * k, (size_t)k * sizeof(float));
+            if (s->sub_xf)
+                memcpy(s->sub_xf + s->sub_n * k, t->keep[slot] + r * k, (size_t)k * sizeof(float));
+            s->sub_n++;
+        }
     s->count += (uint64_t)n;
     if (s->hessian) {
         transpose(x, n, k, t->xt);
@@ -328,7 +352,7 @@ npg_status npg_calib_run(const char *src_dir, const npg_export_options *o, npg_c
     calib_env e;
     npg_status st = env_open(src_dir, o, c, &e);
     for (int64_t i = 0; st == NPG_OK && i < c->n_layers * NPG_SLOT_COUNT; i++)
-        st = slot_alloc(&c->slots[i], false, false);
+        st = slot_alloc(&c->slots[i], false, false, 0);
     tap_ctx t = {.c = c, .layer = -1};
     if (st == NPG_OK) {
         e.fs->linear_tap = on_linear;
@@ -497,7 +521,7 @@ npg_status npg_calib_stream(const char *src_dir, const npg_export_options *o, co
         t.layer = l;
         npg_calib_slot *sl = &c->slots[l * NPG_SLOT_COUNT];
         for (int i = 0; st == NPG_OK && i < NPG_SLOT_COUNT; i++)
-            st = slot_alloc(&sl[i], true, cross);
+            st = slot_alloc(&sl[i], true, cross, c->n_tokens);
         e.fs->linear_tap = on_linear;
         for (size_t i = 0; st == NPG_OK && i < e.nw; i++) {
             float *xq = hq + e.w[i].off * (size_t)H;
