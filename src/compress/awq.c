@@ -144,7 +144,7 @@ static npg_status mats_make(const awq_group *gr, const npg_calib_slot *s, const 
 static npg_status awq_group_apply(const awq_group *gr, npg_calib_slot *s, bool plus_one, const npg_export_options *o,
                                   const npg_compute *mm, bool *applied) {
     *applied = false;
-    if (s->count == 0 || !s->hessian)
+    if (s->count == 0 || (!s->hessian && !npg_se_subset_usable(s, s->k)))
         return NPG_OK;
     /* with --scale-estimation the search scores each alpha by the layer scale estimation will give */
     /* ... for inputs under AWQ_SE_SEARCH_MAX only: the scale search costs about 2.4 k^2 per row and
