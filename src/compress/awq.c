@@ -43,8 +43,9 @@ static int64_t prod_row(const awq_group *gr, int64_t c) {
 /* f32 copies of H and of the targets C w per consumer, for the losses as matmuls */
 typedef struct awq_mats {
     const npg_compute *mm;
-    float *hf;       /* [k, k] H */
-    float *cw[3];    /* per consumer [n, k]: row r is C w_r (C = X^T X_f; H w_r without C) */
+    float *hf;       /* [k, k] H (H-form), or NULL */
+    float *cw[3];    /* per consumer [n, k]: row r is C w_r (C = X^T X_f; H w_r without C); X-form: [n, m] X_f w_r */
+    const npg_calib_slot *sub; /* X-form (inputs wider than NPG_SE_EXACT_MAX): the slot's token subset */
 } awq_mats;
 
 /* Output error, up to a constant, of the group's consumers quantized after scaling: per output row
@@ -68,6 +69,14 @@ static npg_status group_loss(const awq_group *gr, const awq_mats *mt, const doub
             float *v = deq + r * k;
             for (int64_t c = 0; c < k; c++)
                 v[c] /= scale[c];
+        }
+        if (mt->sub) { /* |X_s v|^2 - 2 (X_s v).(X_f w) on the subset: tmp = V X_s^T [n, m] */
+            int64_t m = mt->sub->sub_n;
+            npg_weight xs = {.type = NPG_W_F32, .n = m, .k = k, .data = mt->sub->sub_x};
+            npg_matmul(mt->mm, deq, n, &xs, tmp);
+            for (int64_t r = 0; r < n * m; r++)
+                e += (double)tmp[r] * ((double)tmp[r] - 2.0 * (double)mt->cw[i][r]);
+            continue;
         }
         npg_weight h = {.type = NPG_W_F32, .n = k, .k = k, .data = mt->hf};
         npg_matmul(mt->mm, deq, n, &h, tmp); /* tmp = V H */
@@ -95,6 +104,20 @@ static npg_status mats_make(const awq_group *gr, const npg_calib_slot *s, const 
     int64_t k = s->k;
     memset(mt, 0, sizeof *mt);
     mt->mm = mm;
+    if (npg_se_subset_usable(s, k)) { /* X-form: the targets X_f w_r on the subset */
+        mt->sub = s;
+        int64_t m = s->sub_n;
+        npg_weight xf = {.type = NPG_W_F32, .n = m, .k = k, .data = s->sub_xf ? s->sub_xf : s->sub_x};
+        for (int i = 0; i < gr->n_cons; i++) {
+            mt->cw[i] = malloc((size_t)(gr->cons[i]->shape[0] * m) * sizeof(float));
+            if (!mt->cw[i]) {
+                mats_free(mt);
+                return npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for AWQ (%s)", gr->cons[i]->name);
+            }
+            npg_matmul(mm, gr->cons[i]->override, gr->cons[i]->shape[0], &xf, mt->cw[i]);
+        }
+        return NPG_OK;
+    }
     mt->hf = malloc((size_t)(k * k) * sizeof(float));
     float *cf = malloc((size_t)(k * k) * sizeof(float));
     npg_status st = mt->hf && cf ? NPG_OK : npg_fail(NPG_ERR_OUT_OF_MEMORY, "out of memory for AWQ (input size %lld)", (long long)k);
@@ -121,7 +144,7 @@ static npg_status mats_make(const awq_group *gr, const npg_calib_slot *s, const 
 static npg_status awq_group_apply(const awq_group *gr, npg_calib_slot *s, bool plus_one, const npg_export_options *o,
                                   const npg_compute *mm, bool *applied) {
     *applied = false;
-    if (s->count == 0 || !s->hessian)
+    if (s->count == 0 || (!s->hessian && !npg_se_subset_usable(s, s->k)))
         return NPG_OK;
     /* with --scale-estimation the search scores each alpha by the layer scale estimation will give */
     /* ... for inputs under AWQ_SE_SEARCH_MAX only: the scale search costs about 2.4 k^2 per row and

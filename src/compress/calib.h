@@ -43,7 +43,17 @@ typedef struct npg_calib_slot {
     float *max_abs;                /* [k] */
     double *hessian;               /* [k, k] X^T X, or NULL (npg_calib_run) */
     double *cross;                 /* [k, k] X^T X_f (float-model inputs), or NULL */
+    /* npg_calib_stream: a subset of the token rows, evenly spaced over the calibration tokens (at most
+     * NPG_CALIB_SUBSET; NNCF's scale estimation works on such a subset, X-form, instead of H): X's rows
+     * [sub_n, k] and the float model's matching rows (NULL without C: X_f = X) */
+    int64_t sub_n, sub_stride;
+    float *sub_x, *sub_xf;
 } npg_calib_slot;
+
+/* Token rows kept per slot for the X-form searches (scale estimation and AWQ on inputs wider than
+ * this: there |X_s v|^2 over the subset costs rows x k x NPG_CALIB_SUBSET, against rows x k^2 for
+ * v^T H v). */
+#define NPG_CALIB_SUBSET 512
 
 /* Tensor roles a layer's data-aware processing names (index into npg_calib.names). */
 enum {

@@ -48,6 +48,14 @@ npg_status npg_fake_quant(npg_wtype t, int64_t group, const float *w, int64_t n,
 npg_status npg_se_fake_quant(npg_wtype t, int64_t group, const float *w, int64_t n, int64_t k, const double *H,
                              const double *C, const npg_compute *mm, float *out);
 
+/* se_subset.c: channel-wise scale estimation in X-form on the slot's token subset, used for inputs
+ * wider than NPG_SE_EXACT_MAX (narrower ones take qsolve.c's exact search on H, which is cheaper
+ * there). scales [n]: RTN's on entry, the estimated ones on return; codes [n, k]: the stored codes. */
+#define NPG_SE_EXACT_MAX 1024
+bool npg_se_subset_usable(const npg_calib_slot *s, int64_t k);
+npg_status npg_se_subset(npg_wtype t, const float *W, int64_t n, int64_t k, const npg_calib_slot *s,
+                         const npg_compute *mm, float *scales, uint8_t *codes);
+
 /* qsolve.c: final codes and scales of one 4-bit item from its (possibly overridden) values. */
 npg_status npg_scale_estimation(npg_export_item *it, const npg_calib_slot *s, const npg_compute *mm);
 /* RTN's codes and scales of the item's override (what the writer would store). */

@@ -395,15 +395,18 @@ static double dotf(const float *a, const float *b, int64_t k) {
  * of its codes, l^T H w / l^T H l, when that lowers the error (it always does, or ties). hw: [n, k]
  * the source rows times H. */
 static void row_losses(npg_export_item *it, const npg_gptq_factor *f, const npg_compute *mm, const float *hw,
-                       float *lv, float *t, bool refit, double *loss) {
-    int64_t n = it->shape[0], k = it->shape[1], g = group_len(it), per = k / g;
+                       const npg_calib_slot *sub, float *lv, float *t, bool refit, double *loss) {
+    int64_t n = it->shape[0], k = it->shape[1], g = group_len(it), per = k / g, m = sub ? sub->sub_n : k;
     for (int64_t r = 0; r < n; r++)
         for (int64_t c = 0; c < k; c++) /* values in units of their scale (channel-wise) or values */
             lv[r * k + c] = code_level(it->wtype, it->codes[r * k + c]) * (per == 1 ? 1.0f : it->qscales[r * per + c / g]);
-    npg_weight h = {.type = NPG_W_F32, .n = k, .k = k, .data = f->hf};
+    /* H-form: t = L H, a = l.(H w), q = l.(H l); X-form on the subset (sub): t = L X_s^T, a = (X_s l).(X_s w),
+     * q = |X_s l|^2 (hw is then X_s w, [n, m]) */
+    npg_weight h = {.type = NPG_W_F32, .n = m, .k = k, .data = sub ? sub->sub_x : f->hf};
     npg_matmul(mm, lv, n, &h, t);
     for (int64_t r = 0; r < n; r++) {
-        double a = dotf(lv + r * k, hw + r * k, k), q = dotf(lv + r * k, t + r * k, k);
+        double a = sub ? dotf(t + r * m, hw + r * m, m) : dotf(lv + r * k, hw + r * k, k);
+        double q = sub ? dotf(t + r * m, t + r * m, m) : dotf(lv + r * k, t + r * k, k);
         double s = per == 1 ? (double)it->qscales[r] : 1.0;
         if (refit && per == 1 && q > 0.0 && a / q > 0.0)
             s = a / q, it->qscales[r] = (float)s;
@@ -435,6 +438,7 @@ npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, const
     /* scales fixed up front: per row always; per group under act-order or scale estimation (static
      * groups); otherwise each group's scale is taken from the updated weights when it starts */
     bool dynamic_groups = g < k && !act_order && !estimate_scales;
+    const npg_calib_slot *sub = estimate_scales && per == 1 && npg_se_subset_usable(s, k) ? s : NULL;
     npg_calib_slot hs = *s; /* GPTQ's objective is H's: its scales aim at the same target */
     hs.cross = NULL;
     gptq_work x = {0};
@@ -459,8 +463,10 @@ npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, const
         for (int64_t r = 0; r < n; r++)
             for (int64_t j = 0; j < k; j++)
                 x.w0[r * k + j] = it->override[r * k + f->perm[j]];
-        npg_weight h = {.type = NPG_W_F32, .n = k, .k = k, .data = f->hf};
-        npg_matmul(mm, it->override, n, &h, hw);
+        /* scale estimation's errors: on the token subset for wide inputs (X_s w), else on H (H w) */
+        npg_weight h = {.type = NPG_W_F32, .n = sub ? sub->sub_n : k, .k = k, .data = sub ? sub->sub_x : f->hf};
+        if (estimate_scales && per == 1)
+            npg_matmul(mm, it->override, n, &h, hw);
     }
     /* Channel-wise or static scales: each row also tries its scale shrunk by factors in [0.7, 1] and
      * keeps the GPTQ result with the smallest output error. A sweep gives every row's error for free:
@@ -476,14 +482,18 @@ npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, const
     static const float factors[] = {1.0f,   0.975f, 0.95f,  0.925f, 0.9f,   0.875f, 0.85f,
                                     0.825f, 0.8f,   0.775f, 0.75f,  0.725f, 0.7f};
     int n_f = dynamic_groups ? 1 : (int)(sizeof factors / sizeof *factors);
-    for (int fi = 0; fi < n_f && st == NPG_OK; fi++) {
+    /* wide inputs under scale estimation (X-form on the subset): every other factor, 1 .. 0.7 in steps of
+     * 0.05, and one round fewer; each candidate's scale is refit anyway, and a sweep costs rows x k^2
+     * (GPTQ + SE on a 1.1B model: 16 sweeps per matrix ~ 35 CPU-minutes, 9 sweeps ~ 20) */
+    int f_step = sub ? 2 : 1, rounds = sub ? GPTQ_SE_ROUNDS - 1 : GPTQ_SE_ROUNDS;
+    for (int fi = 0; fi < n_f && st == NPG_OK; fi += f_step) {
         for (int64_t i = 0; i < ns; i++)
             it->qscales[i] = base[i] * factors[fi];
         st = sweep(it, f, mm, &x, dynamic_groups);
         if (st != NPG_OK || n_f == 1)
             break; /* one pass: nothing to choose */
         if (estimate_scales && per == 1) /* each candidate refit to its codes, H's error exact */
-            row_losses(it, f, mm, hw, lv, x.t, true, x.loss);
+            row_losses(it, f, mm, hw, sub, lv, x.t, true, x.loss);
         else
             undamp(it, f, x.loss);
         for (int64_t r = 0; r < n; r++)
@@ -498,10 +508,10 @@ npg_status npg_gptq_quantize(npg_export_item *it, const npg_calib_slot *s, const
         memcpy(it->qscales, best_s, (size_t)ns * sizeof(float));
     }
     if (st == NPG_OK && estimate_scales && per == 1) {
-        for (int ri = 0; ri < GPTQ_SE_ROUNDS && st == NPG_OK; ri++) {
+        for (int ri = 0; ri < rounds && st == NPG_OK; ri++) {
             st = sweep(it, f, mm, &x, false);
             if (st == NPG_OK)
-                row_losses(it, f, mm, hw, lv, x.t, true, loss);
+                row_losses(it, f, mm, hw, sub, lv, x.t, true, loss);
             for (int64_t r = 0; r < n && st == NPG_OK; r++)
                 if (loss[r] < best_l[r]) {
                     best_l[r] = loss[r];

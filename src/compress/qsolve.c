@@ -319,6 +319,10 @@ npg_status npg_scale_estimation(npg_export_item *it, const npg_calib_slot *s, co
     NPG_TRY(npg_dataaware_load(it));
     NPG_TRY(npg_q4_alloc_result(it));
     int64_t n = it->shape[0], k = it->shape[1], g = group_len(it), per = k / g;
+    if (per == 1 && npg_se_subset_usable(s, k)) { /* wide inputs: X-form on the subset */
+        NPG_TRY(npg_q4_row_scales(it, it->override, NULL, false, NULL, it->qscales));
+        return npg_se_subset(it->wtype, it->override, n, k, s, mm, it->qscales, it->codes);
+    }
     NPG_TRY(npg_q4_row_scales(it, it->override, s, true, mm, it->qscales));
     for (int64_t r = 0; r < n; r++)
         for (int64_t c = 0; c < k; c++)
