@@ -1,7 +1,7 @@
 # install.cmake — what `cmake --install` / `make install PREFIX=...` puts where (GNU layout):
 #   bin/npugen                                   the CLI (links the static library: no RPATH needed)
 #   lib/libnpugen.so.X.Y.Z (+ SONAME link), lib/libnpugen.a
-#   include/npugen.h
+#   include/npugen.h, include/npugen/*.h          the public header and its parts
 #   lib/pkgconfig/npugen.pc                      pkg-config (Requires.private: the static deps)
 #   lib/cmake/npugen/                            find_package(npugen) -> npugen::npugen(_static)
 #   share/man/man1/npugen.1, share/bash-completion/completions/npugen
@@ -14,6 +14,8 @@ install(TARGETS npugen_shared npugen_static EXPORT npugen-targets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_COMPONENT Unspecified
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/include/npugen.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include/npugen/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/npugen
+        FILES_MATCHING PATTERN "*.h")
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/docs/npugen.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/scripts/npugen-completion.bash
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME npugen)

@@ -27,7 +27,7 @@ prefix=$tmp/prefix
 cmake --install "$build" --prefix "$prefix" >"$tmp/install.log"
 pc=$(find "$prefix" -name npugen.pc)
 libdir=$(dirname "$(dirname "$pc")")
-for f in "bin/npugen" "include/npugen.h" "share/man/man1/npugen.1" "share/bash-completion/completions/npugen" \
+for f in "bin/npugen" "include/npugen.h" "include/npugen/llm.h" "include/npugen/vlm.h" "share/man/man1/npugen.1" "share/bash-completion/completions/npugen" \
   "${libdir#"$prefix"/}/libnpugen.a" "${libdir#"$prefix"/}/libnpugen.so.$version" \
   "${libdir#"$prefix"/}/cmake/npugen/npugenConfig.cmake" "${libdir#"$prefix"/}/cmake/npugen/npugenConfigVersion.cmake"; do
   if [[ -f $prefix/$f ]]; then ok "installed $f"; else fail "not installed: $f"; fi
